@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(shell find web/src web/index.html web/vite.config.* -type f 2>/dev/null)
+	cd web && npm run build
+
+web: web/dist/index.html
+
+run: $(STAMP) web
+	$(PY) -m randomchat serve
+
+tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
+	touch $@
+
+node-deps: tests/js/node_modules/.package-lock.json
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+web-test: web
+	cd web && npm run typecheck && npm test
+
+pytest: $(STAMP) node-deps web
+	$(VENV)/bin/pytest -ra
+
+test: system-deps $(STAMP) lint typecheck web-test pytest
+
+clean:
+	rm -rf $(VENV) web/node_modules web/dist tests/js/node_modules

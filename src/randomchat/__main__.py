@@ -1,0 +1,3 @@
+from randomchat.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""JWT verification and issuing. PyJWT errors are translated into ``AuthError``.
+
+Only HS256 is accepted: the algorithm is pinned, so ``alg: none`` and
+algorithm-confusion tokens are refused by PyJWT before any claim is read.
+``sub`` and ``exp`` are required; a token that never expires is refused.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from randomchat.errors import AuthError
+
+ALGORITHM = "HS256"
+DEFAULT_USERNAME = "Stranger"
+MAX_USERNAME = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    user_id: str
+    username: str
+    role: str | None = None
+
+
+def token_from_handshake(auth: Any, authorization: str | None) -> str:
+    """Take the token from ``auth.token`` or an ``Authorization: Bearer`` header."""
+    if isinstance(auth, dict):
+        token = auth.get("token")
+        if isinstance(token, str) and token:
+            return token
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    raise AuthError("missing", "no token in auth.token or an Authorization: Bearer header")
+
+
+def _clean_username(value: Any) -> str:
+    if not isinstance(value, str):
+        return DEFAULT_USERNAME
+    name = value.strip()
+    if not name or len(name) > MAX_USERNAME or not name.isprintable():
+        return DEFAULT_USERNAME
+    return name
+
+
+def verify(token: str, secret: str) -> Identity:
+    """Return the identity in ``token`` or raise ``AuthError`` with a loggable reason."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthError("expired", "token expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise AuthError("bad_signature", "token signature is invalid") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise AuthError("bad_algorithm", "token algorithm is not HS256") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthError("missing_claim", f"token lacks the '{exc.claim}' claim") from exc
+    except jwt.DecodeError as exc:
+        raise AuthError("malformed", "token is not a well-formed JWT") from exc
+    except jwt.InvalidTokenError as exc:
+        raise AuthError("invalid", f"token is invalid: {exc}") from exc
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub:
+        raise AuthError("invalid", "token 'sub' must be a non-empty string")
+    role = claims.get("role")
+    return Identity(
+        sub, _clean_username(claims.get("username")), role if isinstance(role, str) else None
+    )
+
+
+def issue(
+    secret: str,
+    username: str,
+    ttl_seconds: float,
+    *,
+    user_id: str | None = None,
+    role: str | None = None,
+    now: float | None = None,
+) -> tuple[str, Identity, int]:
+    """Sign a token; return it with its identity and expiry (Unix seconds)."""
+    issued = int(time.time() if now is None else now)
+    expires = issued + int(ttl_seconds)
+    identity = Identity(user_id or uuid.uuid4().hex, username, role)
+    claims: dict[str, Any] = {
+        "sub": identity.user_id,
+        "username": username,
+        "iat": issued,
+        "exp": expires,
+    }
+    if role is not None:
+        claims["role"] = role
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), identity, expires

@@ -1,0 +1,212 @@
+"""The settings: one frozen object, built once from flags and environment.
+
+Every setting is a ``randomchat serve --flag`` and an environment variable
+``RANDOMCHAT_FLAG`` (the flag upper-cased, dashes as underscores); a flag wins
+over the environment, which wins over the default. The JWT secret is also read
+from the seed's ``JWT_ACCESS_SECRET``. List settings take a comma-separated
+environment variable or a repeated flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from randomchat.errors import ConfigError
+
+MIN_SECRET_LENGTH = 32
+SECRET_FILE = "jwt-secret"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=0, le=65535)
+    jwt_secret: str | None = Field(None, repr=False)
+    data_dir: Path = Path("data")
+    web_dir: Path = Path("web/dist")
+    find_rate_limit_ms: int = Field(1000, ge=0, le=600_000)
+    cors_origins: tuple[str, ...] = ()
+    ping_interval: float = Field(25.0, gt=0, le=3600)
+    ping_timeout: float = Field(60.0, gt=0, le=3600)
+    max_message_bytes: int = Field(1_000_000, ge=1024, le=100_000_000)
+    guest_sessions: bool = True
+    token_ttl_hours: float = Field(24.0, gt=0, le=24 * 365)
+    stun_urls: tuple[str, ...] = ()
+    heartbeat_interval: float = Field(5.0, gt=0, le=3600)
+    log_level: str = "info"
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_LENGTH} characters for HS256 "
+                "(leave it unset and serve generates one)"
+            )
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_explicit(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin == "*":
+                raise ValueError("'*' is not allowed: list the page origins explicitly")
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(f"{origin!r} is not an origin like https://chat.example.com")
+        return value
+
+    @field_validator("stun_urls")
+    @classmethod
+    def _stun_scheme(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not url.startswith(("stun:", "stuns:")):
+                raise ValueError(f"{url!r} must start with stun: or stuns:")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in ("debug", "info", "warning", "error"):
+            raise ValueError("must be one of debug, info, warning, error")
+        return value.lower()
+
+    @property
+    def secret(self) -> str:
+        """The JWT secret; only valid after ``with_secret``."""
+        if self.jwt_secret is None:
+            raise ConfigError("no JWT secret configured")
+        return self.jwt_secret
+
+    @property
+    def ice_servers(self) -> list[dict[str, Any]]:
+        return [{"urls": url} for url in self.stun_urls]
+
+
+@dataclass(frozen=True)
+class _Option:
+    field: str
+    help: str
+    kind: str = "value"  # value | list | bool
+
+
+_OPTIONS = (
+    _Option("host", "interface to listen on"),
+    _Option("port", "TCP port"),
+    _Option("jwt_secret", "HS256 secret (also JWT_ACCESS_SECRET); generated if unset"),
+    _Option("data_dir", "directory for the generated secret and other state"),
+    _Option("web_dir", "built web client to serve at /"),
+    _Option("find_rate_limit_ms", "minimum ms between searches of one user (0: off)"),
+    _Option("cors_origins", "an allowed cross-site page origin (repeatable)", "list"),
+    _Option("ping_interval", "seconds between Engine.IO pings"),
+    _Option("ping_timeout", "seconds without a pong before a connection is dropped"),
+    _Option("max_message_bytes", "largest accepted message; larger ones close the socket"),
+    _Option("guest_sessions", "issue guest tokens at POST /api/session", "bool"),
+    _Option("token_ttl_hours", "lifetime of guest tokens"),
+    _Option("stun_urls", "a STUN server handed to clients (repeatable)", "list"),
+    _Option("heartbeat_interval", "seconds between client heartbeats, for quality"),
+    _Option("log_level", "debug, info, warning or error"),
+)
+
+
+def _flag(field: str) -> str:
+    return {"cors_origins": "cors-origin", "stun_urls": "stun-url"}.get(
+        field, field.replace("_", "-")
+    )
+
+
+def env_name(field: str) -> str:
+    return "RANDOMCHAT_" + _flag(field).replace("-", "_").upper()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per setting; unset flags stay ``None`` so the environment can fill in."""
+    for opt in _OPTIONS:
+        flag = "--" + _flag(opt.field)
+        help_text = f"{opt.help} [env {env_name(opt.field)}]"
+        if opt.kind == "list":
+            parser.add_argument(flag, dest=opt.field, action="append", help=help_text)
+        elif opt.kind == "bool":
+            parser.add_argument(
+                flag, dest=opt.field, action=argparse.BooleanOptionalAction, help=help_text
+            )
+        else:
+            parser.add_argument(flag, dest=opt.field, help=help_text)
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def load(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Settings:
+    """Build the settings from parsed flags and the environment; raise ``ConfigError``."""
+    values: dict[str, Any] = {}
+    for opt in _OPTIONS:
+        raw: Any = flags.get(opt.field)
+        if raw is None:
+            env = environ.get(env_name(opt.field))
+            if env is None and opt.field == "jwt_secret":
+                env = environ.get("JWT_ACCESS_SECRET")
+            if env is None:
+                continue
+            if opt.kind == "list":
+                raw = [item.strip() for item in env.split(",") if item.strip()]
+            elif opt.kind == "bool":
+                raw = _parse_bool(env_name(opt.field), env)
+            else:
+                raw = env
+        values[opt.field] = tuple(raw) if opt.kind == "list" else raw
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{_flag(str(err['loc'][0]))}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+def from_args(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Settings:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return load(vars(parser.parse_args(list(argv))), environ)
+
+
+def with_secret(settings: Settings) -> tuple[Settings, bool]:
+    """Return settings that carry a JWT secret, and whether one was generated now.
+
+    Without a configured secret, one is kept in ``data_dir`` (mode 0600) so that
+    tokens survive a restart and ``make run`` needs no configuration.
+    """
+    if settings.jwt_secret is not None:
+        return settings, False
+    path = settings.data_dir / SECRET_FILE
+    created = False
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = path.read_text().strip()
+        else:
+            secret = secrets.token_urlsafe(48)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secret + "\n")
+            created = True
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the JWT secret in {path}: {exc}") from exc
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{path} holds a secret shorter than {MIN_SECRET_LENGTH} characters")
+    return settings.model_copy(update={"jwt_secret": secret}), created

@@ -1,0 +1,50 @@
+"""The errors randomchat raises, as one tree.
+
+    RandomChatError
+    ├── ConfigError          a setting is missing or invalid (exit code 2)
+    ├── AuthError            a token was refused; ``reason`` is safe to log and to count
+    ├── InvalidPayload       an event's payload is malformed; ``event`` names the event
+    └── IllegalMove          a user asked for a move their state does not allow
+
+Foreign errors (PyJWT, pydantic) are translated into these at the boundary with
+``raise ... from exc`` so that callers handle one family.
+"""
+
+from __future__ import annotations
+
+
+class RandomChatError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(RandomChatError):
+    """A setting is missing or invalid."""
+
+
+class AuthError(RandomChatError):
+    """A token was refused. ``reason`` is a short label, never the token itself."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class InvalidPayload(RandomChatError):
+    """An event's payload does not have the shape the protocol requires."""
+
+    def __init__(self, event: str, message: str) -> None:
+        super().__init__(f"{event}: {message}")
+        self.event = event
+        self.message = message
+
+
+class IllegalMove(RandomChatError):
+    """A state transition that the table in ``core.state`` does not allow.
+
+    ``message`` is the text the client sees; it keeps the seed's wording.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

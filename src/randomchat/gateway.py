@@ -1,0 +1,143 @@
+"""The Socket.IO gateway: events in, lobby calls, effects out as emits.
+
+Handlers run in order per connection (``async_handlers=False``): a client's
+ICE candidates and descriptions are handled in the order it sent them, and no
+task is created per event. Every handler validates its payload; a malformed
+one gets an ``error`` event and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from randomchat import auth
+from randomchat.config import Settings
+from randomchat.errors import AuthError, InvalidPayload
+from randomchat.lobby import Effect, Emit, FlushLater, Lobby
+from randomchat.metrics import Metrics
+
+NAMESPACE = "/random-chat"
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, tuple[Any, ...]], Awaitable[list[Effect]]]
+
+
+def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Same origin always; other origins only when listed. Never ``*``."""
+    allowed = set(settings.cors_origins)
+
+    def check(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None or origin in allowed:
+            return True
+        host = environ.get("HTTP_HOST", "")
+        scheme = environ.get("wsgi.url_scheme", "http")
+        return bool(origin == f"{scheme}://{host}")
+
+    return check
+
+
+class Gateway:
+    def __init__(self, settings: Settings, lobby: Lobby, metrics: Metrics) -> None:
+        self.settings = settings
+        self.lobby = lobby
+        self.metrics = metrics
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            async_handlers=False,
+            cors_allowed_origins=_origin_checker(settings),
+            ping_interval=settings.ping_interval,
+            ping_timeout=settings.ping_timeout,
+            max_http_buffer_size=settings.max_message_bytes,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._users: dict[str, str] = {}  # sid -> user id, for log lines
+        handlers: dict[str, Handler] = {
+            "find-partner": lobby.find_partner,
+            "next": lobby.next,
+            "leave": lobby.leave,
+            "signal-offer": lobby.offer,
+            "signal-answer": lobby.answer,
+            "signal-ice-candidate": lobby.ice_candidate,
+            "heartbeat": lobby.heartbeat,
+            "call-stats": lobby.call_stats,
+        }
+        self.sio.on("connect", self._connect, namespace=NAMESPACE)
+        self.sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
+        for event, handler in handlers.items():
+            self.sio.on(event, self._wrap(event, handler), namespace=NAMESPACE)
+        self.sio.on("*", self._unknown, namespace=NAMESPACE)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
+        try:
+            token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
+            identity = auth.verify(token, self.settings.secret)
+        except AuthError as exc:
+            self.metrics.refused.labels(exc.reason).inc()
+            log.warning("connection refused", extra={"sid": sid, "reason": exc.reason})
+            raise ConnectionRefusedError(f"Authentication failed: {exc.detail}") from None
+        self._users[sid] = identity.user_id
+        log.info("connected", extra={"sid": sid, "user": identity.user_id})
+        await self._apply(await self.lobby.connect(sid, identity))
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        user = self._users.pop(sid, None)
+        if user is None:
+            return  # refused at connect: nothing was registered
+        log.info("disconnected", extra={"sid": sid, "user": user, "reason": str(reason)})
+        await self._apply(await self.lobby.disconnect(sid))
+
+    def _wrap(self, event: str, handler: Handler) -> Callable[..., Awaitable[None]]:
+        async def run(sid: str, *args: Any) -> None:
+            try:
+                effects = await handler(sid, args)
+            except InvalidPayload as exc:
+                self.metrics.invalid.labels(event).inc()
+                log.warning(
+                    "invalid payload",
+                    extra={
+                        "sid": sid,
+                        "user": self._users.get(sid),
+                        "event": event,
+                        "problem": exc.message,
+                    },
+                )
+                effects = [Emit(sid, "error", {"message": str(exc), "event": event})]
+            except Exception:
+                log.exception("handler failed", extra={"sid": sid, "event": event})
+                effects = [
+                    Emit(sid, "error", {"message": f"{event}: internal error", "event": event})
+                ]
+            await self._apply(effects)
+
+        return run
+
+    async def _unknown(self, event: str, sid: str, *args: Any) -> None:
+        self.metrics.invalid.labels("unknown").inc()
+        log.warning("unknown event", extra={"sid": sid, "event": event[:64]})
+        await self._apply([Emit(sid, "error", {"message": f"Unknown event '{event[:64]}'"})])
+
+    async def _apply(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, FlushLater):
+                asyncio.get_running_loop().call_soon(self._start_flush, effect.sid)
+            else:
+                await self.sio.emit(effect.event, effect.data, to=effect.to, namespace=NAMESPACE)
+
+    def _start_flush(self, sid: str) -> None:
+        task = asyncio.ensure_future(self._flush(sid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self, sid: str) -> None:
+        try:
+            await self._apply(await self.lobby.flush_candidates(sid))
+        except Exception:
+            log.exception("candidate flush failed", extra={"sid": sid})

@@ -1,0 +1,65 @@
+"""Prometheus metrics, on a registry of their own so that each app has its own set."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from randomchat.store import Counts
+
+_WAIT_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+_MEDIA_BUCKETS = (0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30)
+_RTT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.connected = Gauge(
+            "randomchat_connected_users", "Authenticated connections", registry=r
+        )
+        self.waiting = Gauge("randomchat_waiting_users", "Users in the queue", registry=r)
+        self.pairs = Gauge("randomchat_active_pairs", "Pairs in a call", registry=r)
+        self.matches = Counter("randomchat_matches", "Pairs made", registry=r)
+        self.wait_time = Histogram(
+            "randomchat_wait_seconds",
+            "Time a matched user waited in the queue",
+            buckets=_WAIT_BUCKETS,
+            registry=r,
+        )
+        self.signals = Counter(
+            "randomchat_signals_relayed", "Signals relayed to a partner", ["type"], registry=r
+        )
+        self.refused = Counter(
+            "randomchat_connections_refused", "Connections refused", ["reason"], registry=r
+        )
+        self.rate_limited = Counter(
+            "randomchat_rate_limited", "Requests refused by a rate limit", ["action"], registry=r
+        )
+        self.invalid = Counter(
+            "randomchat_invalid_payloads", "Events refused as malformed", ["event"], registry=r
+        )
+        self.time_to_media = Histogram(
+            "randomchat_call_time_to_media_seconds",
+            "From match-found to the first remote video frame, as reported by the page",
+            buckets=_MEDIA_BUCKETS,
+            registry=r,
+        )
+        self.candidate_types = Counter(
+            "randomchat_calls_by_candidate_type",
+            "Connected calls by the local type of the selected ICE candidate pair",
+            ["type"],
+            registry=r,
+        )
+        self.call_rtt = Histogram(
+            "randomchat_call_rtt_seconds",
+            "Round-trip time of connected calls",
+            buckets=_RTT_BUCKETS,
+            registry=r,
+        )
+
+    def render(self, counts: Counts) -> bytes:
+        self.connected.set(counts.connected)
+        self.waiting.set(counts.waiting)
+        self.pairs.set(counts.pairs)
+        return generate_latest(self.registry)

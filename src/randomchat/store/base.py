@@ -1,0 +1,77 @@
+"""The store interface: the queue, the pairs and who is connected.
+
+Every method is atomic with respect to the others: an implementation must not
+let two searches take the same waiting user, nor pair a user who is leaving.
+The in-memory store gets this by never awaiting between a read and the write
+that depends on it; a shared store (Redis) must do each method in one script
+or transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from randomchat.core.state import Phase
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One authenticated connection."""
+
+    sid: str
+    user_id: str
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    partner: Member
+    partner_waited: float  # seconds the partner spent in the queue
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    position: int
+
+
+SearchResult = Matched | Queued
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    connected: int
+    waiting: int
+    pairs: int
+
+    @property
+    def empty(self) -> bool:
+        return self == Counts(0, 0, 0)
+
+
+class Store(Protocol):
+    async def join(self, member: Member) -> None:
+        """Register a new connection as idle."""
+
+    async def part(self, sid: str) -> Member | None:
+        """Forget ``sid`` everywhere; return the partner it was matched with, if any."""
+
+    async def search(self, sid: str, now: float) -> SearchResult:
+        """Pair ``sid`` with the longest-waiting other user, or queue it.
+
+        Raises ``IllegalMove`` if ``sid`` is already waiting or matched.
+        """
+
+    async def leave(self, sid: str) -> Member | None:
+        """Stop waiting or end the call; return the partner left behind, if any."""
+
+    async def partner_of(self, sid: str) -> str | None:
+        """The partner's sid while ``sid`` is matched."""
+
+    async def phase_of(self, sid: str) -> Phase | None:
+        """``None`` when ``sid`` is not connected."""
+
+    async def position_of(self, sid: str) -> int | None:
+        """The 1-based queue position while ``sid`` is waiting."""
+
+    async def counts(self) -> Counts: ...

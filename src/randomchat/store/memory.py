@@ -1,0 +1,66 @@
+"""The in-memory store: one process, no awaits, so every method is atomic."""
+
+from __future__ import annotations
+
+from randomchat.core.matching import MatchQueue
+from randomchat.core.state import Move, Phase, advance, check_can_search
+from randomchat.store.base import Counts, Matched, Member, Queued, SearchResult
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._members: dict[str, Member] = {}
+        self._phases: dict[str, Phase] = {}
+        self._queue = MatchQueue()
+        self._pairs: dict[str, str] = {}
+
+    async def join(self, member: Member) -> None:
+        self._members[member.sid] = member
+        self._phases[member.sid] = Phase.IDLE
+
+    async def part(self, sid: str) -> Member | None:
+        partner = self._end(sid)
+        self._members.pop(sid, None)
+        self._phases.pop(sid, None)
+        return partner
+
+    async def search(self, sid: str, now: float) -> SearchResult:
+        member = self._members[sid]
+        check_can_search(self._phases[sid])
+        entry = self._queue.pop_partner_for(member.user_id)
+        if entry is None:
+            self._phases[sid] = advance(self._phases[sid], Move.QUEUE)
+            return Queued(self._queue.add(sid, member.user_id, now))
+        self._phases[sid] = advance(self._phases[sid], Move.MATCH)
+        self._phases[entry.sid] = advance(self._phases[entry.sid], Move.MATCH)
+        self._pairs[sid] = entry.sid
+        self._pairs[entry.sid] = sid
+        return Matched(self._members[entry.sid], now - entry.since)
+
+    async def leave(self, sid: str) -> Member | None:
+        return self._end(sid)
+
+    def _end(self, sid: str) -> Member | None:
+        phase = self._phases.get(sid)
+        if phase is None:
+            return None
+        self._phases[sid] = advance(phase, Move.LEAVE)
+        self._queue.remove(sid)
+        partner_sid = self._pairs.pop(sid, None)
+        if partner_sid is None:
+            return None
+        del self._pairs[partner_sid]
+        self._phases[partner_sid] = advance(self._phases[partner_sid], Move.PARTNER_GONE)
+        return self._members[partner_sid]
+
+    async def partner_of(self, sid: str) -> str | None:
+        return self._pairs.get(sid)
+
+    async def phase_of(self, sid: str) -> Phase | None:
+        return self._phases.get(sid)
+
+    async def position_of(self, sid: str) -> int | None:
+        return self._queue.position(sid)
+
+    async def counts(self) -> Counts:
+        return Counts(len(self._members), len(self._queue), len(self._pairs) // 2)

@@ -1,0 +1,103 @@
+"""Shared fixtures: a real server in a subprocess, and helpers to reach it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret-" + "x" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    port: int
+    secret: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def token(self, username: str = "Tester", **claims: Any) -> str:
+        import jwt
+
+        body = {"sub": claims.pop("sub", f"u-{username}"), "username": username,
+                "exp": int(time.time()) + 3600, **claims}
+        return jwt.encode(body, self.secret, algorithm="HS256")
+
+
+def _start(tmp: Path, **overrides: Any) -> RunningServer:
+    port = free_port()
+    args = [sys.executable, "-m", "randomchat", "serve", "--port", str(port),
+            "--jwt-secret", SECRET, "--data-dir", str(tmp / "data"),
+            "--web-dir", str(overrides.pop("web_dir", ROOT / "web" / "dist"))]
+    for key, value in overrides.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        for item in values:
+            args += [f"--{key.replace('_', '-')}", str(item)]
+    log_path = tmp / f"server-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RANDOMCHAT_")}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
+        try:
+            if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
+                return RunningServer(url, port, SECRET, process, log_path)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"server did not become ready:\n{log_path.read_text()}")
+
+
+def _stop(server: RunningServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Any]:
+    """Start real ``randomchat serve`` processes with extra flags; stopped after the test."""
+    started: list[RunningServer] = []
+
+    def factory(**overrides: Any) -> RunningServer:
+        directory = tmp_path / f"s{len(started)}"
+        directory.mkdir()
+        server = _start(directory, **overrides)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        _stop(server)
+
+
+@pytest.fixture
+def server(server_factory: Any) -> RunningServer:
+    return server_factory()  # type: ignore[no-any-return]

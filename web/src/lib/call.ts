@@ -1,0 +1,535 @@
+// The call state machine: searching, matching, WebRTC negotiation over the
+// '/random-chat' socket, and tear-down. Plain TypeScript with injected
+// dependencies (socket, RTCPeerConnection factory, clock, timers) so that it
+// can be unit-tested with fakes; the React page only renders its state.
+
+import type {
+  CallStats,
+  HeartbeatAck,
+  MatchFound,
+  PartnerLeft,
+  Quality,
+  RateLimited,
+  Role,
+  ServerError,
+  SignalingSocket,
+  WaitingForPartner,
+} from './protocol';
+import { selectedPairInfo } from './stats';
+
+export type Phase = 'idle' | 'searching' | 'connected';
+
+export interface Toast {
+  id: number;
+  kind: 'error' | 'rate-limit' | 'info';
+  message: string;
+  /** for rate limits: epoch ms at which the client retries / may retry */
+  retryAt?: number;
+}
+
+export interface CallState {
+  phase: Phase;
+  socketConnected: boolean;
+  queuePosition: number | null;
+  partnerName: string | null;
+  role: Role | null;
+  /** increases with every match; identifies the current call */
+  callId: number;
+  remoteStream: MediaStream | null;
+  connectionState: RTCPeerConnectionState | null;
+  iceConnectionState: RTCIceConnectionState | null;
+  quality: Quality | null;
+  /** socket round trip from heartbeat/heartbeat-ack, ms */
+  latencyMs: number | null;
+  autoSearch: boolean;
+  /** a sentence about what just happened ("Stranger left. Looking for someone new…") */
+  notice: string | null;
+  toast: Toast | null;
+}
+
+export type PeerFactory = (config: RTCConfiguration) => RTCPeerConnection;
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export interface CallDeps {
+  socket: SignalingSocket;
+  createPeerConnection: PeerFactory;
+  /** the current local camera/mic stream, or null (receive-only) */
+  getLocalStream: () => MediaStream | null;
+  /** builds a MediaStream for tracks that arrive without one */
+  createMediaStream?: () => MediaStream;
+  now?: () => number;
+  timers?: Timers;
+  heartbeatIntervalMs?: number;
+  /** retries of getStats() while the selected pair is not known yet */
+  statsRetries?: number;
+  statsRetryDelayMs?: number;
+  log?: (...args: unknown[]) => void;
+}
+
+type SearchAction = 'find-partner' | 'next';
+
+const defaultTimers: Timers = {
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+  setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
+  clearInterval: (h) => globalThis.clearInterval(h as ReturnType<typeof setInterval>),
+};
+
+export class CallController {
+  private state: CallState;
+  private listeners = new Set<(s: CallState) => void>();
+  private readonly socket: SignalingSocket;
+  private readonly deps: CallDeps;
+  private readonly now: () => number;
+  private readonly timers: Timers;
+
+  private pc: RTCPeerConnection | null = null;
+  private remoteDescriptionSet = false;
+  private pendingCandidates: RTCIceCandidateInit[] = [];
+  private matchFoundAt = 0;
+  private statsSentFor = -1;
+  private lastSearchAction: SearchAction | null = null;
+  private retryTimer: unknown = null;
+  private heartbeatTimer: unknown = null;
+  private toastTimer: unknown = null;
+  private toastSeq = 0;
+  private disposed = false;
+  private readonly handlers: Array<[string, (...args: any[]) => void]>;
+
+  constructor(deps: CallDeps) {
+    this.deps = deps;
+    this.socket = deps.socket;
+    this.now = deps.now ?? (() => Date.now());
+    this.timers = deps.timers ?? defaultTimers;
+    this.state = {
+      phase: 'idle',
+      socketConnected: deps.socket.connected,
+      queuePosition: null,
+      partnerName: null,
+      role: null,
+      callId: 0,
+      remoteStream: null,
+      connectionState: null,
+      iceConnectionState: null,
+      quality: null,
+      latencyMs: null,
+      autoSearch: true,
+      notice: null,
+      toast: null,
+    };
+    this.handlers = [
+      ['connect', () => this.onConnect()],
+      ['disconnect', (reason: string) => this.onDisconnect(reason)],
+      ['connection-quality', (d: { quality?: Quality }) => d?.quality && this.set({ quality: d.quality })],
+      ['waiting-for-partner', (d: WaitingForPartner) => this.onWaiting(d)],
+      ['match-found', (d: MatchFound) => void this.onMatchFound(d)],
+      ['signal-offer', (d: { offer: RTCSessionDescriptionInit }) => void this.onOffer(d)],
+      ['signal-answer', (d: { answer: RTCSessionDescriptionInit }) => void this.onAnswer(d)],
+      ['signal-ice-candidate', (d: { candidate: RTCIceCandidateInit }) => this.onRemoteCandidates(d?.candidate ? [d.candidate] : [])],
+      ['signal-ice-candidates-batch', (d: { candidates: RTCIceCandidateInit[] }) => this.onRemoteCandidates(Array.isArray(d?.candidates) ? d.candidates : [])],
+      ['partner-left', (d: PartnerLeft) => this.onPartnerGone(d?.reason === 'leave' ? 'Stranger left the chat.' : 'Stranger skipped to someone new.')],
+      ['partner-disconnected', () => this.onPartnerGone('Stranger disconnected.')],
+      ['rate-limited', (d: RateLimited) => this.onRateLimited(d)],
+      ['error', (d: ServerError) => this.onServerError(d)],
+      ['heartbeat-ack', (d: HeartbeatAck) => this.onHeartbeatAck(d)],
+    ];
+    for (const [ev, fn] of this.handlers) this.socket.on(ev, fn);
+    if (this.socket.connected) this.startHeartbeat();
+  }
+
+  // ---- public API -------------------------------------------------------
+
+  getState(): CallState {
+    return this.state;
+  }
+
+  subscribe(listener: (s: CallState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Start searching for a partner (no-op unless idle). */
+  start(): void {
+    if (this.disposed || this.state.phase !== 'idle') return;
+    this.search('find-partner', null);
+  }
+
+  /** End the current call (if any) and search again at once. */
+  next(): void {
+    if (this.disposed) return;
+    if (this.state.phase === 'idle') return this.start();
+    if (this.state.phase === 'searching') return; // already searching
+    this.closePeer();
+    this.search('next', null);
+  }
+
+  /** End the call or stop waiting. */
+  stop(): void {
+    if (this.disposed) return;
+    this.clearRetry();
+    const wasActive = this.state.phase !== 'idle';
+    this.closePeer();
+    if (wasActive) this.socket.emit('leave');
+    this.lastSearchAction = null;
+    this.set({ phase: 'idle', queuePosition: null, partnerName: null, role: null, notice: null });
+  }
+
+  setAutoSearch(on: boolean): void {
+    this.set({ autoSearch: on });
+  }
+
+  dismissToast(): void {
+    this.clearToastTimer();
+    this.set({ toast: null });
+  }
+
+  /** Called by the page when the first remote video frame of `callId` is shown. */
+  reportFirstFrame(callId: number): void {
+    if (this.disposed || callId !== this.state.callId || this.statsSentFor === callId || !this.pc) return;
+    this.statsSentFor = callId;
+    const timeToMediaMs = Math.max(0, Math.round(this.now() - this.matchFoundAt));
+    void this.sendCallStats(this.pc, callId, timeToMediaMs, this.deps.statsRetries ?? 5);
+  }
+
+  /** Detach from the socket, close the peer connection, clear timers. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.closePeer();
+    this.clearRetry();
+    this.stopHeartbeat();
+    this.clearToastTimer();
+    for (const [ev, fn] of this.handlers) this.socket.off(ev, fn);
+    this.disposed = true;
+    this.listeners.clear();
+  }
+
+  // ---- socket events ----------------------------------------------------
+
+  private onConnect(): void {
+    this.set({ socketConnected: true });
+    if (this.state.toast?.message.startsWith('Lost connection')) this.set({ toast: null });
+    this.startHeartbeat();
+  }
+
+  private onDisconnect(reason: string): void {
+    this.stopHeartbeat();
+    this.clearRetry();
+    this.closePeer();
+    const active = this.state.phase !== 'idle';
+    this.lastSearchAction = null;
+    this.set({ socketConnected: false, phase: 'idle', queuePosition: null, partnerName: null, role: null, notice: active ? 'The call ended because the connection to the server was lost.' : this.state.notice });
+    if (reason !== 'io client disconnect') this.showToast('error', 'Lost connection to the server. Reconnecting…', 0);
+  }
+
+  private onWaiting(d: WaitingForPartner): void {
+    if (this.state.phase !== 'searching') return;
+    this.lastSearchAction = null;
+    this.set({ queuePosition: typeof d?.queuePosition === 'number' ? d.queuePosition : null });
+  }
+
+  private async onMatchFound(d: MatchFound): Promise<void> {
+    // A match that crosses our own 'leave' is ended by the server; ignore it.
+    if (this.state.phase === 'idle') return;
+    this.clearRetry();
+    this.lastSearchAction = null;
+    this.closePeer();
+    this.matchFoundAt = this.now();
+    const callId = this.state.callId + 1;
+    const role: Role = d?.role === 'initiator' ? 'initiator' : 'receiver';
+    const iceServers = Array.isArray(d?.iceServers) ? d.iceServers : [];
+    const pc = this.deps.createPeerConnection({ iceServers });
+    this.pc = pc;
+    this.remoteDescriptionSet = false;
+    this.pendingCandidates = [];
+    this.set({
+      phase: 'connected',
+      callId,
+      role,
+      partnerName: d?.partnerName || 'Stranger',
+      queuePosition: null,
+      notice: null,
+      remoteStream: null,
+      connectionState: pc.connectionState ?? 'new',
+      iceConnectionState: pc.iceConnectionState ?? 'new',
+    });
+
+    pc.onicecandidate = (ev) => {
+      if (this.pc !== pc || !ev.candidate) return;
+      const c = ev.candidate as RTCIceCandidate & { toJSON?: () => RTCIceCandidateInit };
+      const candidate = typeof c.toJSON === 'function' ? c.toJSON() : { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
+      this.socket.emit('signal-ice-candidate', { candidate });
+    };
+    pc.ontrack = (ev) => {
+      if (this.pc !== pc) return;
+      let stream = ev.streams?.[0] ?? this.state.remoteStream;
+      if (!stream) {
+        stream = this.deps.createMediaStream ? this.deps.createMediaStream() : new MediaStream();
+      }
+      if (!stream.getTracks().includes(ev.track)) stream.addTrack(ev.track);
+      this.set({ remoteStream: stream });
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      this.set({ connectionState: pc.connectionState });
+      if (pc.connectionState === 'failed') this.onPeerFailed();
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      this.set({ iceConnectionState: pc.iceConnectionState });
+    };
+
+    const local = this.deps.getLocalStream();
+    const kinds = new Set<string>();
+    if (local) {
+      for (const track of local.getTracks()) {
+        if (track.readyState === 'ended') continue;
+        pc.addTrack(track, local);
+        kinds.add(track.kind);
+      }
+    }
+
+    if (role !== 'initiator') return; // the receiver waits for the offer
+    try {
+      // Without a camera/mic we still want to receive the partner's media.
+      for (const kind of ['audio', 'video']) {
+        if (!kinds.has(kind)) pc.addTransceiver(kind, { direction: 'recvonly' });
+      }
+      const offer = await pc.createOffer();
+      if (this.pc !== pc) return;
+      await pc.setLocalDescription(offer);
+      if (this.pc !== pc) return;
+      const desc = pc.localDescription ?? offer;
+      this.socket.emit('signal-offer', { offer: { type: desc.type, sdp: desc.sdp } });
+    } catch (err) {
+      if (this.pc === pc) this.onNegotiationError(err);
+    }
+  }
+
+  private async onOffer(d: { offer: RTCSessionDescriptionInit }): Promise<void> {
+    const pc = this.pc;
+    if (!pc || !d?.offer) return; // stale offer for a call we already left
+    try {
+      await pc.setRemoteDescription(d.offer);
+      if (this.pc !== pc) return;
+      this.remoteDescriptionSet = true;
+      await this.flushCandidates(pc);
+      if (this.pc !== pc) return;
+      const answer = await pc.createAnswer();
+      if (this.pc !== pc) return;
+      await pc.setLocalDescription(answer);
+      if (this.pc !== pc) return;
+      const desc = pc.localDescription ?? answer;
+      this.socket.emit('signal-answer', { answer: { type: desc.type, sdp: desc.sdp } });
+    } catch (err) {
+      if (this.pc === pc) this.onNegotiationError(err);
+    }
+  }
+
+  private async onAnswer(d: { answer: RTCSessionDescriptionInit }): Promise<void> {
+    const pc = this.pc;
+    if (!pc || !d?.answer) return;
+    if (pc.signalingState !== 'have-local-offer') return; // duplicate or stale answer
+    try {
+      await pc.setRemoteDescription(d.answer);
+      if (this.pc !== pc) return;
+      this.remoteDescriptionSet = true;
+      await this.flushCandidates(pc);
+    } catch (err) {
+      if (this.pc === pc) this.onNegotiationError(err);
+    }
+  }
+
+  private onRemoteCandidates(candidates: RTCIceCandidateInit[]): void {
+    const pc = this.pc;
+    if (!pc) return; // no call: candidates of a call that ended
+    const valid = candidates.filter((c) => c && typeof c === 'object');
+    if (!this.remoteDescriptionSet) {
+      // Trickled candidates may overtake the offer/answer: keep them.
+      this.pendingCandidates.push(...valid);
+      return;
+    }
+    for (const c of valid) this.addCandidate(pc, c);
+  }
+
+  private onPartnerGone(message: string): void {
+    if (this.state.phase !== 'connected') return; // we already moved on (e.g. pressed Next too)
+    this.closePeer();
+    this.set({ phase: 'idle', partnerName: null, role: null, queuePosition: null });
+    if (this.state.autoSearch) {
+      this.set({ notice: `${message} Looking for someone new…` });
+      this.search('find-partner', this.state.notice);
+    } else {
+      this.set({ notice: `${message} Press Start to meet someone new.` });
+    }
+  }
+
+  private onRateLimited(d: RateLimited): void {
+    const retryAfter = Math.max(0, Number(d?.retryAfter) || 1000);
+    const base = d?.message || 'You are going too fast.';
+    const action = this.lastSearchAction;
+    if (this.state.phase === 'searching' && action) {
+      this.clearRetry();
+      this.showToast('rate-limit', `${base} Retrying in ${formatSeconds(retryAfter)}.`, retryAfter + 1500, this.now() + retryAfter);
+      this.retryTimer = this.timers.setTimeout(() => {
+        this.retryTimer = null;
+        if (this.disposed || this.state.phase !== 'searching' || this.lastSearchAction !== action) return;
+        this.socket.emit(action);
+      }, retryAfter);
+    } else {
+      this.showToast('rate-limit', `${base} Try again in ${formatSeconds(retryAfter)}.`, retryAfter + 1500, this.now() + retryAfter);
+    }
+  }
+
+  private onServerError(d: ServerError): void {
+    const message = d?.message || 'Something went wrong on the server.';
+    if (message === 'Already in queue' && this.state.phase === 'searching') {
+      this.lastSearchAction = null; // we are waiting: that is what we wanted
+      return;
+    }
+    this.showToast('error', message, 6000);
+  }
+
+  private onHeartbeatAck(d: HeartbeatAck): void {
+    if (typeof d?.sentAt === 'number') this.set({ latencyMs: Math.max(0, this.now() - d.sentAt) });
+  }
+
+  // ---- helpers ----------------------------------------------------------
+
+  private search(action: SearchAction, notice: string | null): void {
+    this.clearRetry();
+    this.lastSearchAction = action;
+    this.set({ phase: 'searching', queuePosition: null, partnerName: null, role: null, notice });
+    this.socket.emit(action);
+  }
+
+  private onPeerFailed(): void {
+    this.closePeer();
+    this.showToast('error', 'The connection to your partner failed.', 6000);
+    if (this.state.autoSearch) {
+      // 'next' ends the call on the server and searches again at once.
+      this.search('next', 'Connection failed. Looking for someone new…');
+    } else {
+      this.socket.emit('leave');
+      this.set({ phase: 'idle', partnerName: null, role: null, notice: 'Connection failed. Press Start to try again.' });
+    }
+  }
+
+  private onNegotiationError(err: unknown): void {
+    this.deps.log?.('negotiation error', err);
+    this.onPeerFailed();
+  }
+
+  private async flushCandidates(pc: RTCPeerConnection): Promise<void> {
+    const queued = this.pendingCandidates;
+    this.pendingCandidates = [];
+    for (const c of queued) {
+      if (this.pc !== pc) return;
+      await this.addCandidate(pc, c);
+    }
+  }
+
+  private async addCandidate(pc: RTCPeerConnection, c: RTCIceCandidateInit): Promise<void> {
+    try {
+      await pc.addIceCandidate(c);
+    } catch (err) {
+      // A bad candidate must not end the call; others may still work.
+      this.deps.log?.('addIceCandidate failed', err);
+    }
+  }
+
+  /** Close the current RTCPeerConnection, detach its handlers, release the remote stream. */
+  private closePeer(): void {
+    const pc = this.pc;
+    const remote = this.state.remoteStream;
+    this.pc = null;
+    this.remoteDescriptionSet = false;
+    this.pendingCandidates = [];
+    if (pc) {
+      pc.onicecandidate = null;
+      pc.ontrack = null;
+      pc.onconnectionstatechange = null;
+      pc.oniceconnectionstatechange = null;
+      pc.onnegotiationneeded = null;
+      pc.onsignalingstatechange = null;
+      pc.onicegatheringstatechange = null;
+      pc.ondatachannel = null;
+      try {
+        pc.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    if (remote) remote.getTracks().forEach((t) => t.stop());
+    if (pc || remote) this.set({ remoteStream: null, connectionState: null, iceConnectionState: null });
+  }
+
+  private async sendCallStats(pc: RTCPeerConnection, callId: number, timeToMediaMs: number, retriesLeft: number): Promise<void> {
+    try {
+      const report = await pc.getStats();
+      if (this.pc !== pc || this.state.callId !== callId) return;
+      const info = selectedPairInfo(report);
+      if (info) {
+        const stats: CallStats = { timeToMediaMs, candidateType: info.candidateType, rttMs: info.rttMs };
+        this.socket.emit('call-stats', stats);
+        return;
+      }
+    } catch (err) {
+      this.deps.log?.('getStats failed', err);
+    }
+    if (retriesLeft > 0) {
+      this.timers.setTimeout(() => {
+        if (this.pc === pc) void this.sendCallStats(pc, callId, timeToMediaMs, retriesLeft - 1);
+      }, this.deps.statsRetryDelayMs ?? 300);
+    }
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    this.heartbeatTimer = this.timers.setInterval(() => {
+      if (this.socket.connected) this.socket.emit('heartbeat', { sentAt: this.now() });
+    }, this.deps.heartbeatIntervalMs ?? 5000);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer !== null) this.timers.clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private clearToastTimer(): void {
+    if (this.toastTimer !== null) this.timers.clearTimeout(this.toastTimer);
+    this.toastTimer = null;
+  }
+
+  private showToast(kind: Toast['kind'], message: string, ttlMs: number, retryAt?: number): void {
+    this.clearToastTimer();
+    const toast: Toast = { id: ++this.toastSeq, kind, message, ...(retryAt !== undefined ? { retryAt } : {}) };
+    this.set({ toast });
+    if (ttlMs > 0) {
+      this.toastTimer = this.timers.setTimeout(() => {
+        this.toastTimer = null;
+        if (this.state.toast?.id === toast.id) this.set({ toast: null });
+      }, ttlMs);
+    }
+  }
+
+  private set(patch: Partial<CallState>): void {
+    if (this.disposed) return;
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l(this.state);
+  }
+}
+
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10000 ? 1 : 0)} s`;
+}

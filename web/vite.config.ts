@@ -1,0 +1,21 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// The built page is served by `randomchat serve` at `/` (same origin as the
+// API and the Socket.IO namespace), so assets use absolute paths from `/`.
+export default defineConfig({
+  plugins: [react()],
+  base: '/',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+  },
+  server: {
+    // `npm run dev` against a locally running `randomchat serve` on :8000.
+    proxy: {
+      '/api': 'http://127.0.0.1:8000',
+      '/socket.io': { target: 'ws://127.0.0.1:8000', ws: true },
+    },
+  },
+});
