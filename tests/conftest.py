@@ -39,16 +39,31 @@ class RunningServer:
     def token(self, username: str = "Tester", **claims: Any) -> str:
         import jwt
 
-        body = {"sub": claims.pop("sub", f"u-{username}"), "username": username,
-                "exp": int(time.time()) + 3600, **claims}
+        body = {
+            "sub": claims.pop("sub", f"u-{username}"),
+            "username": username,
+            "exp": int(time.time()) + 3600,
+            **claims,
+        }
         return jwt.encode(body, self.secret, algorithm="HS256")
 
 
 def _start(tmp: Path, **overrides: Any) -> RunningServer:
     port = free_port()
-    args = [sys.executable, "-m", "randomchat", "serve", "--port", str(port),
-            "--jwt-secret", SECRET, "--data-dir", str(tmp / "data"),
-            "--web-dir", str(overrides.pop("web_dir", ROOT / "web" / "dist"))]
+    args = [
+        sys.executable,
+        "-m",
+        "randomchat",
+        "serve",
+        "--port",
+        str(port),
+        "--jwt-secret",
+        SECRET,
+        "--data-dir",
+        str(tmp / "data"),
+        "--web-dir",
+        str(overrides.pop("web_dir", ROOT / "web" / "dist")),
+    ]
     for key, value in overrides.items():
         values = value if isinstance(value, list | tuple) else [value]
         for item in values:

@@ -82,7 +82,9 @@ class Gateway:
         except AuthError as exc:
             self.metrics.refused.labels(exc.reason).inc()
             log.warning("connection refused", extra={"sid": sid, "reason": exc.reason})
-            raise ConnectionRefusedError(f"Authentication failed: {exc.detail}") from None
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"Authentication failed: {exc.detail}"
+            ) from None
         self._users[sid] = identity.user_id
         log.info("connected", extra={"sid": sid, "user": identity.user_id})
         await self._apply(await self.lobby.connect(sid, identity))

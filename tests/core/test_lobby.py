@@ -26,8 +26,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def lobby(clock: FakeClock) -> Lobby:
-    return Lobby(MemoryStore(), clock, Metrics(), find_limit=Limit.one_per(1000),
-                 heartbeat_interval=5.0, ice_servers=[{"urls": "stun:stun.example:3478"}])
+    return Lobby(
+        MemoryStore(),
+        clock,
+        Metrics(),
+        find_limit=Limit.one_per(1000),
+        heartbeat_interval=5.0,
+        ice_servers=[{"urls": "stun:stun.example:3478"}],
+    )
 
 
 async def connect(lobby: Lobby, *sids: str) -> None:
@@ -50,10 +56,16 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
     effects = await lobby.find_partner("b", ({},))
     ice = [{"urls": "stun:stun.example:3478"}]
     assert effects == [
-        Emit("b", "match-found", {"role": "initiator", "partnerName": "A",
-                                  "timestamp": 1_002_000, "iceServers": ice}),
-        Emit("a", "match-found", {"role": "receiver", "partnerName": "B",
-                                  "timestamp": 1_002_000, "iceServers": ice}),
+        Emit(
+            "b",
+            "match-found",
+            {"role": "initiator", "partnerName": "A", "timestamp": 1_002_000, "iceServers": ice},
+        ),
+        Emit(
+            "a",
+            "match-found",
+            {"role": "receiver", "partnerName": "B", "timestamp": 1_002_000, "iceServers": ice},
+        ),
     ]
     assert lobby.metrics.wait_time._sum.get() == 2.0  # type: ignore[attr-defined]
 
@@ -63,18 +75,24 @@ async def test_find_partner_rate_limit_and_refusals(lobby: Lobby, clock: FakeClo
     await lobby.find_partner("a", ())
     clock.advance(0.25)
     assert await lobby.find_partner("a", ()) == [
-        Emit("a", "rate-limited", {"message": "Please wait before searching again",
-                                    "retryAfter": 750})
+        Emit(
+            "a",
+            "rate-limited",
+            {"message": "Please wait before searching again", "retryAfter": 750},
+        )
     ]
     clock.advance(1)
-    assert await lobby.find_partner("a", ()) == [Emit("a", "error", {"message": "Already in queue"})]
+    assert await lobby.find_partner("a", ()) == [
+        Emit("a", "error", {"message": "Already in queue"})
+    ]
 
 
 async def test_signals_reach_partner_only_with_acks(lobby: Lobby) -> None:
     await connect(lobby, "a", "b", "c")
     await pair(lobby, "a", "b")
     assert await lobby.offer("b", (OFFER,)) == [
-        Emit("a", "signal-offer", OFFER), Emit("b", "signal-offer-ack")
+        Emit("a", "signal-offer", OFFER),
+        Emit("b", "signal-offer-ack"),
     ]
     assert await lobby.offer("c", (OFFER,)) == []  # no partner: goes nowhere
 
@@ -85,8 +103,11 @@ async def test_candidates_coalesce_in_order_and_flush_before_descriptions(lobby:
     assert await lobby.ice_candidate("a", (cand(1),)) == [FlushLater("a")]
     assert await lobby.ice_candidate("a", (cand(2),)) == []
     assert await lobby.flush_candidates("a") == [
-        Emit("b", "signal-ice-candidates-batch",
-             {"candidates": [cand(1)["candidate"], cand(2)["candidate"]]})
+        Emit(
+            "b",
+            "signal-ice-candidates-batch",
+            {"candidates": [cand(1)["candidate"], cand(2)["candidate"]]},
+        )
     ]
     assert await lobby.ice_candidate("a", (cand(3),)) == [FlushLater("a")]
     answer = {"answer": {"type": "answer", "sdp": "v=0"}}
@@ -185,5 +206,4 @@ async def test_rate_limit_buckets_are_pruned(lobby: Lobby, clock: FakeClock) -> 
     await lobby.find_partner("a", ())
     clock.advance(5)
     await lobby.disconnect("a")
-    assert lobby.local_sizes() == {"connections": 0, "pending_batches": 0,
-                                   "rate_limit_buckets": 0}
+    assert lobby.local_sizes() == {"connections": 0, "pending_batches": 0, "rate_limit_buckets": 0}

@@ -6,8 +6,13 @@ from randomchat.core import signaling
 from randomchat.errors import InvalidPayload
 
 OFFER = {"offer": {"type": "offer", "sdp": "v=0\r\n"}}
-CAND = {"candidate": {"candidate": "candidate:1 1 UDP 1 1.2.3.4 5 typ host", "sdpMid": "0",
-                      "sdpMLineIndex": 0}}
+CAND = {
+    "candidate": {
+        "candidate": "candidate:1 1 UDP 1 1.2.3.4 5 typ host",
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+    }
+}
 
 
 def test_valid_payloads_pass_verbatim() -> None:
@@ -37,16 +42,21 @@ BAD: list[tuple[Any, tuple[Any, ...], str]] = [
     (signaling.ice_candidate, ({"candidate": None},), "'candidate' must be"),
     (signaling.ice_candidate, ({"candidate": {"candidate": 5}},), "'candidate.candidate'"),
     (signaling.ice_candidate, ({"candidate": {"candidate": "", "sdpMid": 1}},), "sdpMid"),
-    (signaling.ice_candidate, ({"candidate": {"candidate": "", "sdpMLineIndex": -1}},),
-     "sdpMLineIndex"),
-    (signaling.ice_candidate, ({"candidate": {"candidate": "", "sdpMLineIndex": True}},),
-     "sdpMLineIndex"),
+    (
+        signaling.ice_candidate,
+        ({"candidate": {"candidate": "", "sdpMLineIndex": -1}},),
+        "sdpMLineIndex",
+    ),
+    (
+        signaling.ice_candidate,
+        ({"candidate": {"candidate": "", "sdpMLineIndex": True}},),
+        "sdpMLineIndex",
+    ),
     (signaling.heartbeat, ({"sentAt": "now"},), "'sentAt' must be a number"),
     (signaling.heartbeat, ({"sentAt": True},), "'sentAt' must be a number"),
     (signaling.call_stats, ({"timeToMediaMs": -1, "candidateType": "host"},), "timeToMediaMs"),
     (signaling.call_stats, ({"timeToMediaMs": 1, "candidateType": "tcp"},), "candidateType"),
-    (signaling.call_stats, ({"timeToMediaMs": 1, "candidateType": "host", "rttMs": "1"},),
-     "rttMs"),
+    (signaling.call_stats, ({"timeToMediaMs": 1, "candidateType": "host", "rttMs": "1"},), "rttMs"),
 ]
 
 

@@ -1,0 +1,134 @@
+"""A real server in the test's own event loop, and a Socket.IO client that records events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import socketio
+import uvicorn
+
+from randomchat.app import App, create_app
+from randomchat.config import Settings
+from tests.conftest import SECRET, free_port
+
+NS = "/random-chat"
+
+
+@dataclass
+class Live:
+    url: str
+    app: App
+    settings: Settings
+
+    async def assert_empty(self) -> None:
+        """Nothing is left of any connection: store, local state, Socket.IO rooms."""
+        for _ in range(100):
+            counts = await self.app.store.counts()
+            sizes = self.app.lobby.local_sizes()
+            if counts.empty and sizes["connections"] == 0 and sizes["pending_batches"] == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert (await self.app.store.counts()).empty
+        self.app.lobby.housekeeping()
+        assert self.app.lobby.local_sizes()["connections"] == 0
+        assert self.app.lobby.local_sizes()["pending_batches"] == 0
+
+
+def make_token(username: str = "Tester", sub: str | None = None, **claims: Any) -> str:
+    body: dict[str, Any] = {
+        "sub": sub or f"u-{username}",
+        "username": username,
+        "exp": int(time.time()) + 3600,
+    }
+    body.update(claims)
+    return jwt.encode(body, SECRET, algorithm="HS256")
+
+
+@contextlib.asynccontextmanager
+async def live_server(**overrides: Any) -> AsyncIterator[Live]:
+    values: dict[str, Any] = {
+        "port": free_port(),
+        "jwt_secret": SECRET,
+        "find_rate_limit_ms": 0,
+        "web_dir": "/nonexistent",
+    }
+    values.update(overrides)
+    settings = Settings(**values)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app.asgi,
+        host="127.0.0.1",
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+        ws="websockets-sansio",
+        loop="none",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield Live(f"http://127.0.0.1:{settings.port}", app, settings)
+    finally:
+        server.should_exit = True
+        await task
+
+
+class Peer:
+    """A python-socketio client on the namespace, with every event it receives queued."""
+
+    def __init__(self, name: str = "Tester", sub: str | None = None) -> None:
+        self.name = name
+        self.sub = sub or f"u-{name}"
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.disconnected = asyncio.Event()
+
+        async def catch_all(event: str, *args: Any) -> None:
+            await self.events.put((event, args[0] if args else None))
+
+        self.client.on("*", catch_all, namespace=NS)
+        self.client.on("disconnect", self.disconnected.set, namespace=NS)
+
+    async def connect(
+        self, url: str, token: str | None = None, transports: list[str] | None = None, **kwargs: Any
+    ) -> Peer:
+        await self.client.connect(
+            url,
+            namespaces=[NS],
+            transports=transports or ["websocket"],
+            auth={"token": token or make_token(self.name, self.sub)},
+            wait_timeout=5,
+            **kwargs,
+        )
+        return self
+
+    async def emit(self, event: str, *data: Any) -> None:
+        await self.client.emit(event, data[0] if len(data) == 1 else data or None, namespace=NS)
+
+    async def emit_raw(self, event: str, *args: Any) -> None:
+        """Emit with exactly these Socket.IO arguments (zero, one or several)."""
+        await self.client.emit(event, tuple(args) if args else None, namespace=NS)
+
+    async def expect(self, event: str, timeout: float = 5.0) -> Any:
+        """Wait for ``event``; fail on any other event that arrives first."""
+        got, data = await asyncio.wait_for(self.events.get(), timeout)
+        assert got == event, f"{self.name}: expected {event!r}, got {got!r} {data!r}"
+        return data
+
+    async def quiet(self, seconds: float = 0.2) -> None:
+        """Assert that nothing arrives for a while."""
+        await asyncio.sleep(seconds)
+        assert self.events.empty(), f"{self.name}: unexpected {self.events.get_nowait()!r}"
+
+    async def close(self) -> None:
+        await self.client.disconnect()
