@@ -50,26 +50,25 @@ class RunningServer:
 
 def _start(tmp: Path, **overrides: Any) -> RunningServer:
     port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "randomchat",
-        "serve",
-        "--port",
-        str(port),
-        "--jwt-secret",
-        SECRET,
-        "--data-dir",
-        str(tmp / "data"),
-        "--web-dir",
-        str(overrides.pop("web_dir", ROOT / "web" / "dist")),
-    ]
-    for key, value in overrides.items():
-        values = value if isinstance(value, list | tuple) else [value]
-        for item in values:
-            args += [f"--{key.replace('_', '-')}", str(item)]
+    flags: dict[str, Any] = {
+        "port": port,
+        "jwt_secret": SECRET,
+        "data_dir": tmp / "data",
+        "web_dir": ROOT / "web" / "dist",
+        **overrides,
+    }
+    args = [sys.executable, "-m", "randomchat", "serve"]
+    for key, value in flags.items():
+        flag = {"cors_origins": "cors-origin", "stun_urls": "stun-url"}.get(key, key)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is not None:
+                args += [f"--{flag.replace('_', '-')}", str(item)]
     log_path = tmp / f"server-{port}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RANDOMCHAT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RANDOMCHAT_") and k != "JWT_ACCESS_SECRET"
+    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -79,7 +78,7 @@ def _start(tmp: Path, **overrides: Any) -> RunningServer:
             raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
         try:
             if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
-                return RunningServer(url, port, SECRET, process, log_path)
+                return RunningServer(url, port, flags["jwt_secret"] or "", process, log_path)
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
