@@ -44,6 +44,14 @@ class Settings(BaseModel):
     stun_urls: tuple[str, ...] = ()
     heartbeat_interval: float = Field(5.0, gt=0, le=3600)
     log_level: str = "info"
+    database_url: str | None = Field(None, repr=False)
+    interest_wait_seconds: float = Field(5.0, ge=0, le=3600)
+    repeat_window_minutes: float = Field(10.0, ge=0, le=24 * 60)
+    chat_rate: float = Field(5.0, ge=0, le=1000)
+    chat_burst: int = Field(10, ge=1, le=1000)
+    report_threshold: int = Field(3, ge=1, le=1000)
+    report_window_hours: float = Field(24.0, gt=0, le=24 * 365)
+    ban_hours: float = Field(24.0, gt=0, le=24 * 3650)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -89,6 +97,17 @@ class Settings(BaseModel):
         return self.jwt_secret
 
     @property
+    def database(self) -> str:
+        """The async SQLAlchemy URL: SQLite in ``data_dir`` unless ``database_url`` is set."""
+        url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'randomchat.db'}"
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        if url.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+        return url
+
+    @property
     def ice_servers(self) -> list[dict[str, Any]]:
         return [{"urls": url} for url in self.stun_urls]
 
@@ -116,7 +135,19 @@ _OPTIONS = (
     _Option("stun_urls", "a STUN server handed to clients (repeatable)", "list"),
     _Option("heartbeat_interval", "seconds between client heartbeats, for quality"),
     _Option("log_level", "debug, info, warning or error"),
+    _Option("database_url", "SQLAlchemy URL (also DATABASE_URL); default SQLite in data-dir"),
+    _Option("interest_wait_seconds", "wait before a user with interests is paired with anyone"),
+    _Option("repeat_window_minutes", "window in which two users are not paired again"),
+    _Option("chat_rate", "chat messages per second per user (0: off)"),
+    _Option("chat_burst", "chat messages a user may send at once"),
+    _Option("report_threshold", "distinct reporters within the window that ban a user"),
+    _Option("report_window_hours", "window in which reports count towards a ban"),
+    _Option("ban_hours", "length of an automatic ban"),
 )
+
+
+# Environment variables other tools already use for the same thing.
+_ALIASES = {"jwt_secret": "JWT_ACCESS_SECRET", "database_url": "DATABASE_URL"}
 
 
 def _flag(field: str) -> str:
@@ -160,8 +191,8 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> S
         raw: Any = flags.get(opt.field)
         if raw is None:
             env = environ.get(env_name(opt.field))
-            if env is None and opt.field == "jwt_secret":
-                env = environ.get("JWT_ACCESS_SECRET")
+            if env is None and opt.field in _ALIASES:
+                env = environ.get(_ALIASES[opt.field])
             if env is None:
                 continue
             if opt.kind == "list":
