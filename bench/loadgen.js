@@ -61,6 +61,22 @@ function procCpuMs(pid) {
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 1000 / CLK_TCK;
 }
+// busy jiffies per CPU from /proc/stat, to see other work competing for the pinned cores
+function coreBusy() {
+  const out = {};
+  for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2].trim().split(/\s+/).map(Number); // user nice system idle iowait irq softirq steal
+    out[m[1]] = (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] || 0)) * 1000 / CLK_TCK;
+  }
+  return out;
+}
+function busyPct(a, b, wallMs) {
+  const r = {};
+  for (const k of Object.keys(b)) r['cpu' + k] = round(100 * (b[k] - (a[k] || 0)) / wallMs, 1);
+  return r;
+}
 function serverCpuMs() {
   let t = 0;
   for (const p of serverPids) { try { t += procCpuMs(p); } catch (e) { /* process gone */ } }
@@ -289,6 +305,7 @@ async function loadMode() {
   const eld = monitorEventLoopDelay({ resolution: 10 }); eld.enable();
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpuMs();
+  const busy0 = coreBusy();
   const t0 = performance.now();
   tStop = t0 + args.duration * 1000;
   const stopTimer = setTimeout(() => {
@@ -301,6 +318,7 @@ async function loadMode() {
   clearTimeout(stopTimer); clearInterval(progress);
   const t1 = performance.now();
   const srv1 = serverCpuMs();
+  const busy1 = coreBusy();
   const cpu1 = process.cpuUsage(cpu0);
   eld.disable();
   const wallMs = t1 - t0;
@@ -318,8 +336,10 @@ async function loadMode() {
     server_cpu_ms: round(srv1 - srv0, 1),
     server_cpu_ms_per_setup: stats.setups ? round((srv1 - srv0) / stats.setups, 3) : null,
     server_cpu_pct: round(100 * (srv1 - srv0) / wallMs, 1),
+    core_busy_pct: busyPct(busy0, busy1, wallMs),
     loadgen_cpu_ms: round(lgCpuMs, 1), loadgen_cpu_pct: round(100 * lgCpuMs / wallMs, 1),
-    loadgen_event_loop_delay_ms: { p50: round(eld.percentile(50) / 1e6), p99: round(eld.percentile(99) / 1e6), max: round(eld.max / 1e6) },
+    // the histogram records whole timer intervals; subtract the 10 ms sampling interval to get the lag
+    loadgen_event_loop_delay_ms: { p50: round(Math.max(0, eld.percentile(50) / 1e6 - 10)), p99: round(Math.max(0, eld.percentile(99) / 1e6 - 10)), max: round(Math.max(0, eld.max / 1e6 - 10)) },
     connects: stats.connects, events_out: stats.eventsOut, events_in: stats.eventsIn,
     errors: errorsTotal, error_kinds: stats.errors, broken_calls: stats.brokenCalls,
     unmatched_at_stop: stats.unmatchedAtStop, aborted_at_stop: stats.abortedAtStop,

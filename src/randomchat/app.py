@@ -1,10 +1,11 @@
-"""create_app(settings): the ASGI app, Socket.IO and HTTP on one port."""
+"""create_app(settings, db): the ASGI app, Socket.IO and HTTP on one port."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,16 +14,21 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from randomchat import http
+from randomchat import admin, http
 from randomchat.clock import Clock, SystemClock
 from randomchat.config import Settings
-from randomchat.core.ratelimit import Limit
+from randomchat.db import Ban, Database
 from randomchat.gateway import Gateway
 from randomchat.lobby import Lobby
 from randomchat.metrics import Metrics
+from randomchat.rules import Rules
 from randomchat.store import MemoryStore, Store
 
+log = logging.getLogger(__name__)
+
 HOUSEKEEPING_SECONDS = 60.0
+WIDEN_SECONDS = 0.25
+BAN_SWEEP_SECONDS = 2.0
 
 
 @dataclass
@@ -34,35 +40,63 @@ class App:
     store: Store
     metrics: Metrics
     gateway: Gateway
+    db: Database
+
+
+def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic job failed", extra={"job": job.__name__})
+
+    return asyncio.create_task(loop())
 
 
 def create_app(
-    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+    settings: Settings, db: Database, *, store: Store | None = None, clock: Clock | None = None
 ) -> App:
     store = store if store is not None else MemoryStore()
+    clock = clock or SystemClock()
     metrics = Metrics()
-    lobby = Lobby(
-        store,
-        clock or SystemClock(),
-        metrics,
-        find_limit=Limit.one_per(settings.find_rate_limit_ms),
-        heartbeat_interval=settings.heartbeat_interval,
-        ice_servers=settings.ice_servers,
-    )
+    lobby = Lobby(store, db, clock, metrics, Rules.from_settings(settings))
     gateway = Gateway(settings, lobby, metrics)
+
+    async def kick(ban: Ban) -> None:
+        await gateway.apply(lobby.kick_user(ban))
+
+    async def housekeeping() -> None:
+        lobby.housekeeping()
+
+    async def widen() -> None:
+        await gateway.apply(await lobby.widen_waiting())
+
+    last_sweep = clock.wall_ms() / 1000
+
+    async def sweep_bans() -> None:
+        """Close connections of users banned elsewhere (the CLI, another process)."""
+        nonlocal last_sweep
+        now = clock.wall_ms() / 1000
+        connected = lobby.connected_users()
+        for ban in await db.bans_created_since(last_sweep - BAN_SWEEP_SECONDS, now):
+            if ban.user_id in connected:
+                await kick(ban)
+        last_sweep = now
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async def housekeeping() -> None:
-            while True:
-                await asyncio.sleep(HOUSEKEEPING_SECONDS)
-                lobby.housekeeping()
-
-        task = asyncio.create_task(housekeeping())
+        tasks = [
+            _every(HOUSEKEEPING_SECONDS, housekeeping),
+            _every(WIDEN_SECONDS, widen),
+            _every(BAN_SWEEP_SECONDS, sweep_bans),
+        ]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
 
     middleware = []
     if settings.cors_origins:
@@ -70,12 +104,11 @@ def create_app(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "DELETE"],
                 allow_headers=["Content-Type", "Authorization"],
             )
         )
-    web = Starlette(
-        routes=http.routes(settings, store, metrics), middleware=middleware, lifespan=lifespan
-    )
+    routes = admin.admin_routes(settings, db, on_ban=kick) + http.routes(settings, store, metrics)
+    web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     asgi = socketio.ASGIApp(gateway.sio, other_asgi_app=web, socketio_path="socket.io")
-    return App(asgi, lobby, store, metrics, gateway)
+    return App(asgi, lobby, store, metrics, gateway, db)

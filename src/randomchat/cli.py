@@ -1,18 +1,26 @@
-"""The command line: serve, token. A thin layer over importable functions."""
+"""The command line: serve, token, reports, ban, unban. A thin layer over importable functions."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
+import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
-from randomchat import __version__, auth, config, logs
+from randomchat import __version__, admin, auth, config, logs
+from randomchat.db import Database, StorageError
 from randomchat.errors import ConfigError
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+EXIT_NO_BAN = 1  # unban: the user had no active ban
+EXIT_STORAGE = 3  # reports, ban, unban: the database failed
 
 log = logging.getLogger("randomchat")
 
@@ -29,38 +37,180 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--user-id", dest="token_user_id", default=None)
     token.add_argument("--role", dest="token_role", default=None)
     token.add_argument("--hours", dest="token_hours", type=float, default=1.0)
+    _add_moderation_commands(commands)
     return parser
 
 
-def serve(settings: config.Settings) -> int:
-    import uvicorn
+def _add_moderation_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """reports, ban, unban: they open the database ``serve`` uses, also while it runs."""
+    reports = commands.add_parser("reports", help="list reports, newest first")
+    config.add_arguments(reports)
+    reports.add_argument("--limit", dest="reports_limit", type=_positive_int, default=20)
+    reports.add_argument("--offset", dest="reports_offset", type=_positive_int, default=0)
+    reports.add_argument("--user", dest="reports_user", help="only reports about this user id")
+    reports.add_argument("--json", dest="reports_json", action="store_true", help="print JSON")
+    ban = commands.add_parser("ban", help="ban a user; a running server disconnects them")
+    config.add_arguments(ban)
+    ban.add_argument("ban_user", metavar="USER", help="the user id (a token's sub)")
+    ban.add_argument("--hours", dest="ban_for_hours", type=_positive_float, required=True)
+    ban.add_argument("--reason", dest="ban_reason", required=True)
+    unban = commands.add_parser("unban", help="lift a user's ban")
+    config.add_arguments(unban)
+    unban.add_argument("unban_user", metavar="USER", help="the user id (a token's sub)")
 
-    from randomchat.app import create_app
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{raw} is negative")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{raw} is not a positive number")
+    return value
+
+
+def serve(settings: config.Settings) -> int:
+    import uvloop
 
     settings, generated = config.with_secret(settings)
     if generated:
         log.info("generated a JWT secret", extra={"path": str(settings.data_dir / "jwt-secret")})
-    app = create_app(settings)
-    log.info(
-        "serving",
-        extra={"url": f"http://{settings.host}:{settings.port}", "web_dir": str(settings.web_dir)},
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app.asgi,
-            host=settings.host,
-            port=settings.port,
-            loop="uvloop",
-            http="httptools",
-            ws="websockets-sansio",
-            lifespan="on",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=5,
-        )
-    )
-    server.run()
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(settings))
     return EXIT_OK
+
+
+async def _serve(settings: config.Settings) -> None:
+    import uvicorn
+
+    from randomchat.app import create_app
+    from randomchat.db import Database
+
+    db = await Database.open(settings.database)
+    try:
+        app = create_app(settings, db)
+        log.info(
+            "serving",
+            extra={
+                "url": f"http://{settings.host}:{settings.port}",
+                "web_dir": str(settings.web_dir),
+            },
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app.asgi,
+                host=settings.host,
+                port=settings.port,
+                loop="none",
+                http="httptools",
+                ws="websockets-sansio",
+                lifespan="on",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=5,
+            )
+        )
+        await server.serve()
+    finally:
+        await db.close()
+
+
+def _moderate(settings: config.Settings, action: Callable[[Database], Awaitable[int]]) -> int:
+    """Run ``action`` on the database ``serve`` uses; a storage failure exits 3."""
+
+    async def run() -> int:
+        db = await Database.open(settings.database)
+        try:
+            return await action(db)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(run())
+    except StorageError as exc:
+        print(f"randomchat: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+
+
+def _when(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def list_reports(
+    settings: config.Settings, *, limit: int, offset: int, user_id: str | None, as_json: bool
+) -> int:
+    """Print reports, newest first, as a table or (``as_json``) with their chat lines."""
+
+    async def action(db: Database) -> int:
+        found = await db.reports(limit=limit, offset=offset, user_id=user_id)
+        if as_json:
+            print(json.dumps([admin.report_json(r) for r in found], indent=2))
+        elif not found:
+            print("no reports")
+        else:
+            header = ("ID", "TIME", "REPORTED", "REPORTER", "REASON", "CHAT", "NOTE")
+            rows = [
+                (
+                    str(r.id),
+                    _when(r.created_at),
+                    r.reported,
+                    r.reporter,
+                    r.reason,
+                    str(len(r.chat)),
+                    " ".join(r.note.split())[:60],
+                )
+                for r in found
+            ]
+            print(_table(header, rows))
+        return EXIT_OK
+
+    return _moderate(settings, action)
+
+
+def ban_user(settings: config.Settings, user_id: str, *, hours: float, reason: str) -> int:
+    """Ban ``user_id`` for ``hours``; a running server disconnects them within seconds."""
+
+    async def action(db: Database) -> int:
+        now = time.time()
+        ban = await db.ban(
+            user_id, until=now + hours * 3600, reason=reason, created_by=f"cli:{_login()}", now=now
+        )
+        print(f"banned {ban.user_id} until {_when(ban.until)}: {ban.reason}")
+        return EXIT_OK
+
+    return _moderate(settings, action)
+
+
+def unban_user(settings: config.Settings, user_id: str) -> int:
+    """Lift the ban of ``user_id``; exit 1 if there was none."""
+
+    async def action(db: Database) -> int:
+        if await db.unban(user_id, time.time()):
+            print(f"unbanned {user_id}")
+            return EXIT_OK
+        print(f"randomchat: {user_id} has no active ban", file=sys.stderr)
+        return EXIT_NO_BAN
+
+    return _moderate(settings, action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +221,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(settings.log_level)
         if command == "serve":
             return serve(settings)
+        if command == "reports":
+            return list_reports(
+                settings,
+                limit=args["reports_limit"],
+                offset=args["reports_offset"],
+                user_id=args["reports_user"],
+                as_json=args["reports_json"],
+            )
+        if command == "ban":
+            return ban_user(
+                settings, args["ban_user"], hours=args["ban_for_hours"], reason=args["ban_reason"]
+            )
+        if command == "unban":
+            return unban_user(settings, args["unban_user"])
         settings, _ = config.with_secret(settings)
         token, _, _ = auth.issue(
             settings.secret,

@@ -4,7 +4,8 @@
     ├── ConfigError          a setting is missing or invalid (exit code 2)
     ├── AuthError            a token was refused; ``reason`` is safe to log and to count
     ├── InvalidPayload       an event's payload is malformed; ``event`` names the event
-    └── IllegalMove          a user asked for a move their state does not allow
+    ├── IllegalMove          a user asked for a move their state does not allow
+    └── Banned               the user is banned; carries ``until`` and ``reason``
 
 Foreign errors (PyJWT, pydantic) are translated into these at the boundary with
 ``raise ... from exc`` so that callers handle one family.
@@ -48,3 +49,12 @@ class IllegalMove(RandomChatError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Banned(RandomChatError):
+    """The user is banned until ``until`` (Unix seconds)."""
+
+    def __init__(self, until: float, reason: str) -> None:
+        super().__init__(f"banned until {until}: {reason}")
+        self.until = until
+        self.reason = reason

@@ -17,8 +17,8 @@ import socketio
 
 from randomchat import auth
 from randomchat.config import Settings
-from randomchat.errors import AuthError, InvalidPayload
-from randomchat.lobby import Effect, Emit, FlushLater, Lobby
+from randomchat.errors import AuthError, Banned, InvalidPayload
+from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
 from randomchat.metrics import Metrics
 
 NAMESPACE = "/random-chat"
@@ -40,6 +40,10 @@ def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]]
         return bool(origin == f"{scheme}://{host}")
 
     return check
+
+
+def _ban_payload(until: float, reason: str) -> dict[str, Any]:
+    return {"until": int(until * 1000), "reason": reason}
 
 
 class Gateway:
@@ -68,6 +72,10 @@ class Gateway:
             "signal-ice-candidate": lobby.ice_candidate,
             "heartbeat": lobby.heartbeat,
             "call-stats": lobby.call_stats,
+            "chat-message": lobby.chat_message,
+            "typing": lobby.typing,
+            "block-partner": lobby.block_partner,
+            "report-partner": lobby.report_partner,
         }
         self.sio.on("connect", self._connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
@@ -79,22 +87,29 @@ class Gateway:
         try:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
             identity = auth.verify(token, self.settings.secret)
+            await self.lobby.admit(identity)
         except AuthError as exc:
             self.metrics.refused.labels(exc.reason).inc()
             log.warning("connection refused", extra={"sid": sid, "reason": exc.reason})
             raise socketio.exceptions.ConnectionRefusedError(
                 f"Authentication failed: {exc.detail}"
             ) from None
+        except Banned as exc:
+            self.metrics.refused.labels("banned").inc()
+            log.warning("connection refused", extra={"sid": sid, "reason": "banned"})
+            raise socketio.exceptions.ConnectionRefusedError(
+                "Banned", _ban_payload(exc.until, exc.reason)
+            ) from None
         self._users[sid] = identity.user_id
         log.info("connected", extra={"sid": sid, "user": identity.user_id})
-        await self._apply(await self.lobby.connect(sid, identity))
+        await self.apply(await self.lobby.connect(sid, identity))
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         user = self._users.pop(sid, None)
         if user is None:
             return  # refused at connect: nothing was registered
         log.info("disconnected", extra={"sid": sid, "user": user, "reason": str(reason)})
-        await self._apply(await self.lobby.disconnect(sid))
+        await self.apply(await self.lobby.disconnect(sid))
 
     def _wrap(self, event: str, handler: Handler) -> Callable[..., Awaitable[None]]:
         async def run(sid: str, *args: Any) -> None:
@@ -117,21 +132,27 @@ class Gateway:
                 effects = [
                     Emit(sid, "error", {"message": f"{event}: internal error", "event": event})
                 ]
-            await self._apply(effects)
+            await self.apply(effects)
 
         return run
 
     async def _unknown(self, event: str, sid: str, *args: Any) -> None:
         self.metrics.invalid.labels("unknown").inc()
         log.warning("unknown event", extra={"sid": sid, "event": event[:64]})
-        await self._apply([Emit(sid, "error", {"message": f"Unknown event '{event[:64]}'"})])
+        await self.apply([Emit(sid, "error", {"message": f"Unknown event '{event[:64]}'"})])
 
-    async def _apply(self, effects: list[Effect]) -> None:
+    async def apply(self, effects: list[Effect]) -> None:
+        """Carry out effects: emits now, candidate flushes on the next loop turn, kicks."""
         for effect in effects:
-            if isinstance(effect, FlushLater):
-                asyncio.get_running_loop().call_soon(self._start_flush, effect.sid)
-            else:
+            if isinstance(effect, Emit):
                 await self.sio.emit(effect.event, effect.data, to=effect.to, namespace=NAMESPACE)
+            elif isinstance(effect, FlushLater):
+                asyncio.get_running_loop().call_soon(self._start_flush, effect.sid)
+            elif isinstance(effect, Kick):
+                payload = _ban_payload(effect.ban.until, effect.ban.reason)
+                log.info("kicked", extra={"sid": effect.sid, "user": effect.ban.user_id})
+                await self.sio.emit("banned", payload, to=effect.sid, namespace=NAMESPACE)
+                await self.sio.disconnect(effect.sid, namespace=NAMESPACE)
 
     def _start_flush(self, sid: str) -> None:
         task = asyncio.ensure_future(self._flush(sid))
@@ -140,6 +161,6 @@ class Gateway:
 
     async def _flush(self, sid: str) -> None:
         try:
-            await self._apply(await self.lobby.flush_candidates(sid))
+            await self.apply(await self.lobby.flush_candidates(sid))
         except Exception:
             log.exception("candidate flush failed", extra={"sid": sid})

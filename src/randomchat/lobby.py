@@ -1,33 +1,44 @@
-"""The lobby: sequences store calls around core decisions and returns effects.
+"""The lobby: sequences store and database calls around core decisions, returns effects.
 
 Each public method handles one client event for one connection and returns the
-effects to carry out, as values: ``Emit`` (send an event to a sid) and
-``FlushLater`` (flush that sid's pending ICE candidates on the next loop turn).
-It imports nothing from Socket.IO; the gateway turns effects into emits.
+effects to carry out, as values: ``Emit`` (send an event to a sid),
+``FlushLater`` (flush that sid's pending ICE candidates on the next loop turn)
+and ``Kick`` (tell a banned sid and close it). It imports nothing from
+Socket.IO; the gateway turns effects into emits.
 
-Node-local state lives here (per-connection metrics, rate-limit buckets,
-pending candidates), because a socket lives on exactly one process; the queue
-and the pairs live in the store, which may be shared.
+Node-local state lives here (per-connection metrics and call records, rate
+limit buckets, pending candidates, who met whom), because a socket lives on
+exactly one process; the queue and the pairs live in the store, which may be
+shared; reports, bans and blocks live in the database.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from randomchat.auth import Identity
 from randomchat.clock import Clock
-from randomchat.core import signaling
+from randomchat.core import requests, signaling
 from randomchat.core.batching import CandidateBatcher
+from randomchat.core.history import PairHistory
+from randomchat.core.matching import Seeker
+from randomchat.core.moderation import should_ban
 from randomchat.core.quality import ConnectionMetrics
-from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.core.ratelimit import RateLimiter
+from randomchat.core.requests import SearchOptions
 from randomchat.core.state import Phase
-from randomchat.errors import IllegalMove, InvalidPayload
+from randomchat.db import Ban, ChatLine, Database
+from randomchat.errors import Banned, IllegalMove, InvalidPayload
 from randomchat.metrics import Metrics
-from randomchat.store import Matched, Member, Store
+from randomchat.rules import Rules
+from randomchat.store import Matched, Member, SearchResult, Store
 
 log = logging.getLogger(__name__)
+
+CHAT_LINES_KEPT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +53,22 @@ class FlushLater:
     sid: str
 
 
-Effect = Emit | FlushLater
+@dataclass(frozen=True, slots=True)
+class Kick:
+    sid: str
+    ban: Ban
+
+
+Effect = Emit | FlushLater | Kick
+
+
+@dataclass(slots=True)
+class _Call:
+    """The current or last call of a connection, kept until its next match for reports."""
+
+    partner_sid: str
+    partner_user: str
+    chat: deque[ChatLine] = field(default_factory=lambda: deque(maxlen=CHAT_LINES_KEPT))
 
 
 @dataclass(slots=True)
@@ -50,75 +76,106 @@ class _Local:
     user_id: str
     username: str
     metrics: ConnectionMetrics
-    stats_due: bool = field(default=False)  # one call-stats report per call
+    excluded: set[str]  # users blocked by or blocking this user
+    options: SearchOptions = SearchOptions()
+    call: _Call | None = None
+    stats_due: bool = False  # one call-stats report per call
 
 
 class Lobby:
     def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        metrics: Metrics,
-        *,
-        find_limit: Limit,
-        heartbeat_interval: float,
-        ice_servers: list[dict[str, Any]],
+        self, store: Store, db: Database, clock: Clock, metrics: Metrics, rules: Rules
     ) -> None:
         self.store = store
+        self.db = db
         self.clock = clock
         self.metrics = metrics
-        self.heartbeat_interval = heartbeat_interval
-        self.ice_servers = ice_servers
-        self._find_limiter = RateLimiter(find_limit)
+        self.rules = rules
+        self._find_limiter = RateLimiter(rules.find_limit)
+        self._chat_limiter = RateLimiter(rules.chat_limit)
+        self._typing_limiter = RateLimiter(rules.chat_limit)
         self._batcher = CandidateBatcher()
+        self._history = PairHistory(rules.repeat_window)
         self._local: dict[str, _Local] = {}
+        self._by_user: dict[str, set[str]] = {}
+
+    def _wall(self) -> float:
+        return self.clock.wall_ms() / 1000
 
     # -- lifecycle -------------------------------------------------------
 
+    async def admit(self, identity: Identity) -> None:
+        """Raise ``Banned`` if this user may not connect now."""
+        ban = await self.db.active_ban(identity.user_id, self._wall())
+        if ban is not None:
+            raise Banned(ban.until, ban.reason)
+
     async def connect(self, sid: str, identity: Identity) -> list[Effect]:
         now = self.clock.monotonic()
+        excluded = set(await self.db.blocked_with(identity.user_id))
         await self.store.join(Member(sid, identity.user_id, identity.username))
-        self._local[sid] = _Local(identity.user_id, identity.username, ConnectionMetrics.start(now))
+        self._local[sid] = _Local(
+            identity.user_id, identity.username, ConnectionMetrics.start(now), excluded
+        )
+        self._by_user.setdefault(identity.user_id, set()).add(sid)
         return [Emit(sid, "connection-quality", {"quality": "excellent"})]
 
     async def disconnect(self, sid: str) -> list[Effect]:
         local = self._local.pop(sid, None)
+        if local is not None:
+            sids = self._by_user.get(local.user_id, set())
+            sids.discard(sid)
+            if not sids:
+                self._by_user.pop(local.user_id, None)
         self._batcher.take(sid)
         partner = await self.store.part(sid)
-        if local is not None and not any(o.user_id == local.user_id for o in self._local.values()):
-            self._find_limiter.prune(self.clock.monotonic())
         if partner is None:
             return []
         self._batcher.take(partner.sid)
         return [Emit(partner.sid, "partner-disconnected", {})]
 
     def housekeeping(self) -> None:
-        """Drop state that has become equivalent to none (full rate-limit buckets)."""
-        self._find_limiter.prune(self.clock.monotonic())
+        """Drop state that has become equivalent to none."""
+        now = self.clock.monotonic()
+        for limiter in (self._find_limiter, self._chat_limiter, self._typing_limiter):
+            limiter.prune(now)
+        self._history.prune(now)
+
+    async def widen_waiting(self) -> list[Effect]:
+        """Widen users with interests who waited long enough, and pair them if possible."""
+        now = self.clock.monotonic()
+        effects: list[Effect] = []
+        for sid in await self.store.due_to_widen(now, self.rules.interest_wait):
+            if sid not in self._local:
+                continue  # waiting on another node: that node widens it
+            result = await self.store.widen(self._seeker(sid, now), now)
+            if result is not None:
+                effects += self._search_result(sid, result, now)
+        return effects
 
     # -- searching -------------------------------------------------------
 
     async def find_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        signaling.bare("find-partner", args)
+        options = requests.search_options("find-partner", args)
         local = self._count(sid)
-        limited = self._rate_limited(sid, local, "find-partner")
+        limited = self._limited(self._find_limiter, sid, local, "find-partner")
         if limited:
             return limited
-        return await self._search(sid)
+        return await self._search(sid, options)
 
     async def next(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         """End the current call (if any) and search again at once."""
-        signaling.bare("next", args)
+        options = requests.search_options("next", args)
         local = self._count(sid)
         phase = await self.store.phase_of(sid)
         if phase is Phase.WAITING:  # already searching: keep the place in the queue
             position = await self.store.position_of(sid)
             return [self._waiting(sid, position or 1)]
-        limited = self._rate_limited(sid, local, "next")
+        limited = self._limited(self._find_limiter, sid, local, "next")
         if limited:
             return limited
         effects = await self._end(sid, "next")
-        return effects + await self._search(sid)
+        return effects + await self._search(sid, options)
 
     async def leave(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         signaling.bare("leave", args)
@@ -134,35 +191,57 @@ class Lobby:
         log.info("call ended", extra={"sid": sid, "reason": reason})
         return [Emit(partner.sid, "partner-left", {"reason": reason})]
 
-    async def _search(self, sid: str) -> list[Effect]:
+    def _seeker(self, sid: str, now: float) -> Seeker:
+        local = self._local[sid]
+        return Seeker(
+            sid,
+            local.user_id,
+            local.options.interests,
+            local.options.strict,
+            excluded=frozenset(local.excluded),
+            recent=self._history.recent(local.user_id, now),
+            previous=self._history.previous(local.user_id),
+        )
+
+    async def _search(self, sid: str, options: SearchOptions) -> list[Effect]:
         now = self.clock.monotonic()
+        self._local[sid].options = options
         try:
-            result = await self.store.search(sid, now)
+            result = await self.store.search(self._seeker(sid, now), now)
         except IllegalMove as exc:
             return [Emit(sid, "error", {"message": exc.message})]
+        return self._search_result(sid, result, now)
+
+    def _search_result(self, sid: str, result: SearchResult, now: float) -> list[Effect]:
         if not isinstance(result, Matched):
             return [self._waiting(sid, result.position)]
         partner = result.partner
         me = self._local[sid]
+        self._history.record(me.user_id, partner.user_id, now)
+        me.call = _Call(partner.sid, partner.user_id)
         me.stats_due = True
         other = self._local.get(partner.sid)
         if other is not None:
+            other.call = _Call(sid, me.user_id)
             other.stats_due = True
         self.metrics.matches.inc()
         self.metrics.wait_time.observe(result.partner_waited)
         stamp = self.clock.wall_ms()
+        common = sorted(result.common)
         log.info("matched", extra={"sid": sid, "partner_sid": partner.sid})
         return [
-            Emit(
-                sid, "match-found", self._match(role="initiator", name=partner.username, ts=stamp)
-            ),
-            Emit(
-                partner.sid, "match-found", self._match(role="receiver", name=me.username, ts=stamp)
-            ),
+            Emit(sid, "match-found", self._match("initiator", partner.username, stamp, common)),
+            Emit(partner.sid, "match-found", self._match("receiver", me.username, stamp, common)),
         ]
 
-    def _match(self, *, role: str, name: str, ts: int) -> dict[str, Any]:
-        return {"role": role, "partnerName": name, "timestamp": ts, "iceServers": self.ice_servers}
+    def _match(self, role: str, name: str, ts: int, common: list[str]) -> dict[str, Any]:
+        return {
+            "role": role,
+            "partnerName": name,
+            "timestamp": ts,
+            "iceServers": self.rules.ice_servers,
+            "commonInterests": common,
+        }
 
     def _waiting(self, sid: str, position: int) -> Emit:
         payload = {"queuePosition": position, "timestamp": self.clock.wall_ms()}
@@ -209,13 +288,113 @@ class Lobby:
             return [Emit(partner, "signal-ice-candidate", {"candidate": pending[0]})]
         return [Emit(partner, "signal-ice-candidates-batch", {"candidates": pending})]
 
+    # -- text chat -----------------------------------------------------------
+
+    async def chat_message(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        text, msg_id = requests.chat_message(args)
+        local = self._count(sid)
+        limited = self._limited(
+            self._chat_limiter, sid, local, "chat-message", "You are sending messages too fast"
+        )
+        if limited:
+            return limited
+        partner = await self.store.partner_of(sid)
+        if partner is None:
+            raise InvalidPayload("chat-message", "no partner to send it to")
+        sent_at = self.clock.wall_ms()
+        line = ChatLine(local.user_id, text, sent_at / 1000)
+        for who in (sid, partner):
+            record = self._local.get(who)
+            if record is not None and record.call is not None:
+                record.call.chat.append(line)
+        self.metrics.chat_messages.inc()
+        return [
+            Emit(partner, "chat-message", {"text": text, "id": msg_id, "sentAt": sent_at}),
+            Emit(sid, "chat-message-ack", {"id": msg_id}),
+        ]
+
+    async def typing(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        active = requests.typing(args)
+        local = self._count(sid)
+        if self._typing_limiter.take(local.user_id, self.clock.monotonic()):
+            return []  # typing indicators are advisory: excess ones are dropped quietly
+        partner = await self.store.partner_of(sid)
+        return [Emit(partner, "typing", {"active": active})] if partner else []
+
+    # -- moderation ------------------------------------------------------------
+
+    async def block_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        signaling.bare("block-partner", args)
+        local = self._count(sid)
+        call = self._last_call("block-partner", local)
+        effects = await self._end_for_moderation(sid, call)
+        await self.db.block(local.user_id, call.partner_user, self._wall())
+        for a, b in ((local.user_id, call.partner_user), (call.partner_user, local.user_id)):
+            for other_sid in self._by_user.get(a, ()):
+                self._local[other_sid].excluded.add(b)
+        log.info("blocked", extra={"user": local.user_id, "blocked": call.partner_user})
+        return [*effects, Emit(sid, "block-partner-ack", {})]
+
+    async def report_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        reason, note = requests.report(args)
+        local = self._count(sid)
+        call = self._last_call("report-partner", local)
+        effects = await self._end_for_moderation(sid, call)
+        now = self._wall()
+        report = await self.db.report(
+            local.user_id,
+            call.partner_user,
+            reason=reason,
+            note=note,
+            chat=list(call.chat),
+            now=now,
+        )
+        self.metrics.reports.labels(reason).inc()
+        log.info(
+            "reported",
+            extra={"user": local.user_id, "reported": call.partner_user, "reason": reason},
+        )
+        effects.append(Emit(sid, "report-partner-ack", {"reportId": report.id}))
+        reporters = await self.db.distinct_reporters(
+            call.partner_user, since=now - self.rules.report_window
+        )
+        if should_ban(reporters, self.rules.report_threshold):
+            ban = await self.db.ban(
+                call.partner_user,
+                until=now + self.rules.ban_seconds,
+                reason=f"reported by {reporters} users",
+                created_by="auto",
+                now=now,
+            )
+            effects += self.kick_user(ban)
+        return effects
+
+    def _last_call(self, event: str, local: _Local) -> _Call:
+        if local.call is None:
+            raise InvalidPayload(event, "no partner in this call or the last one")
+        return local.call
+
+    async def _end_for_moderation(self, sid: str, call: _Call) -> list[Effect]:
+        """End the call if it is still on; the partner sees an ordinary ``partner-left``."""
+        if await self.store.partner_of(sid) == call.partner_sid:
+            return await self._end(sid, "leave")
+        return []
+
+    def kick_user(self, ban: Ban) -> list[Effect]:
+        """Effects that tell every local connection of a banned user and close it."""
+        self.metrics.bans.inc()
+        return [Kick(sid, ban) for sid in sorted(self._by_user.get(ban.user_id, ()))]
+
+    def connected_users(self) -> set[str]:
+        return set(self._by_user)
+
     # -- health and telemetry ----------------------------------------------
 
     async def heartbeat(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         sent_at = signaling.heartbeat(args)
         local = self._count(sid)
         effects: list[Effect] = []
-        changed = local.metrics.heartbeat(self.clock.monotonic(), self.heartbeat_interval)
+        changed = local.metrics.heartbeat(self.clock.monotonic(), self.rules.heartbeat_interval)
         if changed is not None:
             effects.append(Emit(sid, "connection-quality", {"quality": changed}))
         ack = {"sentAt": sent_at, "serverTime": self.clock.wall_ms()}
@@ -244,8 +423,12 @@ class Lobby:
         """How much node-local state is held, for leak checks."""
         return {
             "connections": len(self._local),
+            "users": len(self._by_user),
             "pending_batches": len(self._batcher),
-            "rate_limit_buckets": len(self._find_limiter),
+            "rate_limit_buckets": len(self._find_limiter)
+            + len(self._chat_limiter)
+            + len(self._typing_limiter),
+            "pair_history": len(self._history),
         }
 
     def _count(self, sid: str) -> _Local:
@@ -253,11 +436,17 @@ class Lobby:
         local.metrics.count_message()
         return local
 
-    def _rate_limited(self, sid: str, local: _Local, action: str) -> list[Effect]:
-        wait = self._find_limiter.take(local.user_id, self.clock.monotonic())
+    def _limited(
+        self,
+        limiter: RateLimiter,
+        sid: str,
+        local: _Local,
+        action: str,
+        message: str = "Please wait before searching again",
+    ) -> list[Effect]:
+        wait = limiter.take(local.user_id, self.clock.monotonic())
         if not wait:
             return []
         self.metrics.rate_limited.labels(action).inc()
         retry_ms = max(1, round(wait * 1000))
-        message = "Please wait before searching again"
         return [Emit(sid, "rate-limited", {"message": message, "retryAfter": retry_ms})]

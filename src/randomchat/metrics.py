@@ -58,6 +58,14 @@ class Metrics:
             registry=r,
         )
 
+        self.chat_messages = Counter(
+            "randomchat_chat_messages", "Chat messages relayed", registry=r
+        )
+        self.reports = Counter("randomchat_reports", "Reports filed", ["reason"], registry=r)
+        self.bans = Counter(
+            "randomchat_bans_enforced", "Bans that closed live connections", registry=r
+        )
+
     def render(self, counts: Counts) -> bytes:
         self.connected.set(counts.connected)
         self.waiting.set(counts.waiting)

@@ -6,9 +6,11 @@ import pytest
 
 from randomchat.auth import Identity
 from randomchat.core.ratelimit import Limit
+from randomchat.db import Database
 from randomchat.errors import InvalidPayload
 from randomchat.lobby import Emit, FlushLater, Lobby
 from randomchat.metrics import Metrics
+from randomchat.rules import Rules
 from randomchat.store import MemoryStore
 from tests.fakes import FakeClock
 
@@ -25,15 +27,20 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def lobby(clock: FakeClock) -> Lobby:
-    return Lobby(
-        MemoryStore(),
-        clock,
-        Metrics(),
+async def db(tmp_path: Any) -> Any:
+    database = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'lobby.db'}")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def lobby(clock: FakeClock, db: Database) -> Lobby:
+    rules = Rules(
         find_limit=Limit.one_per(1000),
         heartbeat_interval=5.0,
         ice_servers=[{"urls": "stun:stun.example:3478"}],
     )
+    return Lobby(MemoryStore(), db, clock, Metrics(), rules)
 
 
 async def connect(lobby: Lobby, *sids: str) -> None:
@@ -59,12 +66,24 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
         Emit(
             "b",
             "match-found",
-            {"role": "initiator", "partnerName": "A", "timestamp": 1_002_000, "iceServers": ice},
+            {
+                "role": "initiator",
+                "partnerName": "A",
+                "timestamp": 1_002_000,
+                "iceServers": ice,
+                "commonInterests": [],
+            },
         ),
         Emit(
             "a",
             "match-found",
-            {"role": "receiver", "partnerName": "B", "timestamp": 1_002_000, "iceServers": ice},
+            {
+                "role": "receiver",
+                "partnerName": "B",
+                "timestamp": 1_002_000,
+                "iceServers": ice,
+                "commonInterests": [],
+            },
         ),
     ]
     assert lobby.metrics.wait_time._sum.get() == 2.0  # type: ignore[attr-defined]
@@ -206,4 +225,140 @@ async def test_rate_limit_buckets_are_pruned(lobby: Lobby, clock: FakeClock) -> 
     await lobby.find_partner("a", ())
     clock.advance(5)
     await lobby.disconnect("a")
-    assert lobby.local_sizes() == {"connections": 0, "pending_batches": 0, "rate_limit_buckets": 0}
+    lobby.housekeeping()
+    sizes = lobby.local_sizes()
+    assert (sizes["connections"], sizes["users"], sizes["rate_limit_buckets"]) == (0, 0, 0)
+
+
+async def test_interests_widen_after_the_wait(lobby: Lobby, clock: FakeClock) -> None:
+    await connect(lobby, "fan", "plain")
+    await lobby.find_partner("fan", ({"interests": ["music"]},))
+    await lobby.find_partner("plain", ())
+    clock.advance(4.9)
+    assert await lobby.widen_waiting() == []
+    clock.advance(0.1)
+    effects = await lobby.widen_waiting()
+    assert [(e.to, e.event, e.data["role"]) for e in effects if isinstance(e, Emit)] == [
+        ("fan", "match-found", "initiator"),
+        ("plain", "match-found", "receiver"),
+    ]
+
+
+async def test_widening_alone_repeats_waiting(lobby: Lobby, clock: FakeClock) -> None:
+    await connect(lobby, "fan", "strict")
+    await lobby.find_partner("fan", ({"interests": ["music"]},))
+    await lobby.find_partner("strict", ({"interests": ["chess"], "strict": True},))
+    clock.advance(6)
+    effects = await lobby.widen_waiting()
+    assert [(e.to, e.event) for e in effects if isinstance(e, Emit)] == [
+        ("fan", "waiting-for-partner")
+    ]
+    clock.advance(60)
+    assert await lobby.widen_waiting() == []
+
+
+async def test_common_interests_in_match_found(lobby: Lobby) -> None:
+    await connect(lobby, "a", "b")
+    await lobby.find_partner("a", ({"interests": ["Music", "art"]},))
+    effects = await lobby.find_partner("b", ({"interests": ["music", "chess"]},))
+    assert all(e.data["commonInterests"] == ["music"] for e in effects if isinstance(e, Emit))
+
+
+async def test_no_repeat_partner_while_someone_else_waits(
+    lobby: Lobby, clock: FakeClock, db: Database
+) -> None:
+    await db.block("u-x", "u-b", 0.0)  # keeps x and b apart, so both wait
+    await connect(lobby, "a", "b", "x")
+    await pair(lobby, "a", "b")
+    await lobby.leave("a", ())
+    clock.advance(2)
+    await lobby.find_partner("b", ())
+    await lobby.find_partner("x", ())
+    assert (await lobby.store.counts()).waiting == 2
+    await lobby.find_partner("a", ())  # b waited longer, but a just met b
+    assert await lobby.store.partner_of("a") == "x"
+
+
+async def test_repeat_partner_when_nobody_else_waits(lobby: Lobby, clock: FakeClock) -> None:
+    await connect(lobby, "a", "b")
+    await pair(lobby, "a", "b")
+    clock.advance(2)
+    await lobby.next("a", ())
+    assert (await lobby.find_partner("b", ()))[0].data["partnerName"] == "A"  # type: ignore[union-attr]
+
+
+async def test_chat_relay_ack_and_rate_limit(lobby: Lobby, clock: FakeClock) -> None:
+    await connect(lobby, "a", "b")
+    with pytest.raises(InvalidPayload, match="no partner"):
+        await lobby.chat_message("a", ({"text": "hi", "id": "0"},))
+    await pair(lobby, "a", "b")
+    effects = await lobby.chat_message("a", ({"text": " hi ", "id": "m1"},))
+    assert effects == [
+        Emit("b", "chat-message", {"text": "hi", "id": "m1", "sentAt": 1_000_000}),
+        Emit("a", "chat-message-ack", {"id": "m1"}),
+    ]
+    for n in range(9):
+        await lobby.chat_message("a", ({"text": "x", "id": n},))
+    limited = await lobby.chat_message("a", ({"text": "x", "id": 99},))
+    assert limited[0].event == "rate-limited"  # type: ignore[union-attr]
+    assert limited[0].data == {
+        "message": "You are sending messages too fast",  # type: ignore[union-attr]
+        "retryAfter": 200,
+    }
+    assert await lobby.typing("a", ({"active": True},)) == [Emit("b", "typing", {"active": True})]
+
+
+async def test_block_ends_call_and_they_never_meet_again(lobby: Lobby, clock: FakeClock) -> None:
+    await connect(lobby, "a", "b")
+    await pair(lobby, "a", "b")
+    effects = await lobby.block_partner("a", ())
+    assert effects == [
+        Emit("b", "partner-left", {"reason": "leave"}),
+        Emit("a", "block-partner-ack", {}),
+    ]
+    clock.advance(5)
+    await lobby.find_partner("a", ())
+    assert (await lobby.find_partner("b", ()))[0].event == "waiting-for-partner"  # type: ignore[union-attr]
+    await lobby.disconnect("b")
+    # A new connection of the blocked user loads the block from the database.
+    await lobby.connect("b2", Identity("u-b", "B"))
+    clock.advance(5)
+    assert (await lobby.find_partner("b2", ()))[0].event == "waiting-for-partner"  # type: ignore[union-attr]
+
+
+async def test_report_records_chat_and_bans_at_threshold(
+    lobby: Lobby, clock: FakeClock, db: Database
+) -> None:
+    await connect(lobby, "bad")
+    for n in range(3):
+        reporter = f"r{n}"
+        await connect(lobby, reporter)
+        clock.advance(2)
+        await lobby.find_partner("bad", ())
+        await lobby.find_partner(reporter, ())
+        await lobby.chat_message("bad", ({"text": f"rude {n}", "id": "1"},))
+        effects = await lobby.report_partner(reporter, ({"reason": "harassment", "note": "!"},))
+        events = [
+            (e.to, e.event) if isinstance(e, Emit) else ("kick", e.sid)
+            for e in effects
+            if not isinstance(e, FlushLater)
+        ]
+        assert events[:2] == [("bad", "partner-left"), (reporter, "report-partner-ack")]
+        if n < 2:
+            assert len(events) == 2
+        else:
+            assert events[2] == ("kick", "bad")
+    reports = await db.reports(user_id="u-bad")
+    assert len(reports) == 3 and reports[0].chat[-1].text == "rude 2"
+    ban = await db.active_ban("u-bad", clock.wall_ms() / 1000)
+    assert ban is not None and ban.reason == "reported by 3 users"
+
+
+async def test_report_after_the_partner_left_still_counts(lobby: Lobby) -> None:
+    await connect(lobby, "a", "b", "lonely")
+    await pair(lobby, "a", "b")
+    await lobby.leave("b", ())
+    effects = await lobby.report_partner("a", ({"reason": "spam"},))
+    assert [e.event for e in effects if isinstance(e, Emit)] == ["report-partner-ack"]
+    with pytest.raises(InvalidPayload, match="no partner"):
+        await lobby.report_partner("lonely", ({"reason": "spam"},))

@@ -1,36 +1,89 @@
-from randomchat.core.matching import MatchQueue
+"""Pairing rules in the pure core: FIFO, interests, widening, strict, repeats, blocks."""
+
+from randomchat.core.matching import MatchQueue, Seeker, Waiting, common_ground, pick
 
 
-def test_fifo_pairs_longest_waiting_first() -> None:
+def w(sid: str, since: float = 0.0, interests: tuple[str, ...] = (), **kw: object) -> Waiting:
+    return Waiting(sid, "u-" + sid, since, frozenset(interests), **kw)  # type: ignore[arg-type]
+
+
+def seeker(sid: str = "new", interests: tuple[str, ...] = (), **kw: object) -> Seeker:
+    return Seeker(sid, "u-" + sid, frozenset(interests), **kw)  # type: ignore[arg-type]
+
+
+def chosen(s: Seeker, *queue: Waiting) -> str | None:
+    found = pick(s, queue)
+    return found.entry.sid if found else None
+
+
+def test_fifo_without_interests() -> None:
+    assert chosen(seeker(), w("a", 1), w("b", 2)) == "a"
+    assert chosen(seeker()) is None
+
+
+def test_same_user_never_meets_itself() -> None:
+    tab = Waiting("tab1", "u-new", 0.0)
+    assert chosen(seeker(), tab) is None
+    assert chosen(seeker(), tab, w("b")) == "b"
+
+
+def test_common_interest_beats_an_earlier_user_without_one() -> None:
+    s = seeker(interests=("music",))
+    assert chosen(s, w("plain", 1), w("fan", 2, ("music", "art"))) == "fan"
+    found = pick(s, [w("plain", 1), w("fan", 2, ("music", "art"))])
+    assert found is not None and found.common == frozenset({"music"})
+
+
+def test_seeker_with_interests_waits_rather_than_take_anyone() -> None:
+    s = seeker(interests=("music",))
+    assert chosen(s, w("plain"), w("other", 0, ("chess",))) is None
+
+
+def test_waiting_user_with_interests_accepts_anyone_only_when_widened() -> None:
+    assert chosen(seeker(), w("fan", 0, ("music",))) is None
+    assert chosen(seeker(), w("fan", 0, ("music",), widened=True)) == "fan"
+
+
+def test_widened_seeker_takes_anyone_who_accepts_anyone_but_prefers_common() -> None:
+    s = seeker(interests=("music",), widened=True)
+    assert chosen(s, w("plain", 1), w("fan", 2, ("music",))) == "fan"
+    assert chosen(s, w("chess", 0, ("chess",)), w("plain", 1)) == "plain"
+
+
+def test_blocked_users_never_meet() -> None:
+    s = seeker(excluded=frozenset({"u-a"}))
+    assert chosen(s, w("a")) is None
+    assert chosen(s, w("a"), w("b")) == "b"
+    assert common_ground(s, w("a")) is None
+
+
+def test_recent_partners_only_when_nobody_else() -> None:
+    s = seeker(recent=frozenset({"u-a"}))
+    assert chosen(s, w("a", 1), w("b", 2)) == "b"
+    assert chosen(s, w("a", 1)) == "a"
+
+
+def test_previous_partner_is_the_last_resort_even_outside_the_window() -> None:
+    s = seeker(previous="u-a", recent=frozenset({"u-b"}))
+    assert chosen(s, w("a", 1), w("b", 2)) == "b"
+    assert chosen(s, w("a", 1)) == "a"
+    # The previous-partner rule holds from the waiting side too.
+    assert chosen(seeker(), w("a", 1, previous="u-new"), w("c", 2)) == "c"
+
+
+def test_queue_take_widen_and_position() -> None:
     queue = MatchQueue()
-    assert queue.add("a", "ua", 1.0) == 1
-    assert queue.add("b", "ub", 2.0) == 2
-    entry = queue.pop_partner_for("uc")
-    assert entry is not None and entry.sid == "a" and entry.since == 1.0
-    assert len(queue) == 1 and "a" not in queue
-
-
-def test_same_user_is_skipped_not_removed() -> None:
-    queue = MatchQueue()
-    queue.add("tab1", "alice", 0.0)
-    assert queue.pop_partner_for("alice") is None
-    assert "tab1" in queue
-    queue.add("b", "bob", 1.0)
-    entry = queue.pop_partner_for("alice")
-    assert entry is not None and entry.sid == "b"
-    assert [e.sid for e in queue] == ["tab1"]
-
-
-def test_remove_and_position() -> None:
-    queue = MatchQueue()
-    for i, sid in enumerate("abc"):
-        queue.add(sid, "u" + sid, float(i))
-    assert queue.position("c") == 3
-    assert queue.remove("b") is not None
-    assert queue.remove("b") is None
-    assert queue.position("c") == 2
-    assert queue.position("zz") is None
-
-
-def test_empty_queue_gives_nobody() -> None:
-    assert MatchQueue().pop_partner_for("x") is None
+    assert queue.add(w("a", 1.0, ("music",))) == 1
+    assert queue.add(w("b", 2.0, ("chess",), strict=True)) == 2
+    assert queue.add(w("c", 3.0)) == 3
+    assert queue.due_to_widen(5.9, 5.0) == []
+    assert queue.due_to_widen(6.0, 5.0) == ["a"]  # b is strict, c has no interests
+    widened = queue.widen("a")
+    assert widened is not None and widened.widened and widened.since == 1.0
+    assert queue.position("a") == 1
+    assert queue.due_to_widen(100.0, 5.0) == []
+    found = queue.take(seeker())
+    assert found is not None and found.entry.sid == "a"
+    assert queue.position("c") == 2 and len(queue) == 2
+    assert queue.take(Seeker("c", "u-c")) is None  # never itself; b is strict about chess
+    assert queue.widen("zz") is None

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
+from randomchat.core.matching import Seeker
 from randomchat.core.state import Phase
 from randomchat.errors import IllegalMove
 from randomchat.store import Counts, Matched, Member, MemoryStore, Queued, Store
@@ -16,6 +17,10 @@ async def store(request: pytest.FixtureRequest) -> Store:
     return request.param()  # type: ignore[no-any-return]
 
 
+def S(sid: str, user: str | None = None, **kw: object) -> Seeker:
+    return Seeker(sid, user or "u-" + sid, **kw)  # type: ignore[arg-type]
+
+
 async def join(store: Store, *names: str, user: str | None = None) -> None:
     for name in names:
         await store.join(Member(name, user or "u-" + name, name.upper()))
@@ -23,36 +28,36 @@ async def join(store: Store, *names: str, user: str | None = None) -> None:
 
 async def test_search_queues_then_pairs_fifo(store: Store) -> None:
     await join(store, "a", "b", "c")
-    assert await store.search("a", 1.0) == Queued(1)
-    assert await store.search("b", 2.0) == Matched(Member("a", "u-a", "A"), 1.0)
+    assert await store.search(S("a"), 1.0) == Queued(1)
+    assert await store.search(S("b"), 2.0) == Matched(Member("a", "u-a", "A"), 1.0)
     assert await store.partner_of("a") == "b" and await store.partner_of("b") == "a"
-    assert await store.search("c", 3.0) == Queued(1)
+    assert await store.search(S("c"), 3.0) == Queued(1)
     assert await store.counts() == Counts(3, 1, 1)
 
 
 async def test_search_twice_is_refused(store: Store) -> None:
     await join(store, "a", "b")
-    await store.search("a", 0.0)
+    await store.search(S("a"), 0.0)
     with pytest.raises(IllegalMove, match="Already in queue"):
-        await store.search("a", 0.0)
-    await store.search("b", 0.0)
+        await store.search(S("a"), 0.0)
+    await store.search(S("b"), 0.0)
     with pytest.raises(IllegalMove, match="Already in a match"):
-        await store.search("b", 0.0)
+        await store.search(S("b"), 0.0)
 
 
 async def test_two_tabs_of_one_user_never_meet(store: Store) -> None:
     await join(store, "tab1", "tab2", user="alice")
-    await store.search("tab1", 0.0)
-    assert await store.search("tab2", 1.0) == Queued(2)
+    await store.search(S("tab1", "alice"), 0.0)
+    assert await store.search(S("tab2", "alice"), 1.0) == Queued(2)
     await join(store, "bob")
-    result = await store.search("bob", 2.0)
+    result = await store.search(S("bob"), 2.0)
     assert isinstance(result, Matched) and result.partner.sid == "tab1"
 
 
 async def test_leave_ends_call_for_both(store: Store) -> None:
     await join(store, "a", "b")
-    await store.search("a", 0.0)
-    await store.search("b", 0.0)
+    await store.search(S("a"), 0.0)
+    await store.search(S("b"), 0.0)
     partner = await store.leave("a")
     assert partner is not None and partner.sid == "b"
     assert await store.phase_of("a") is Phase.IDLE
@@ -63,23 +68,45 @@ async def test_leave_ends_call_for_both(store: Store) -> None:
 
 async def test_leave_while_waiting_and_position(store: Store) -> None:
     await join(store, "a", "b")
-    await store.search("a", 0.0)
+    await store.search(S("a"), 0.0)
     assert await store.position_of("a") == 1
     assert await store.leave("a") is None
     assert await store.position_of("a") is None
-    assert await store.search("b", 1.0) == Queued(1)
+    assert await store.search(S("b"), 1.0) == Queued(1)
 
 
 @pytest.mark.parametrize("state", ["idle", "waiting", "matched"])
 async def test_part_cleans_everything(store: Store, state: str) -> None:
     await join(store, "a", "b")
     if state != "idle":
-        await store.search("a", 0.0)
+        await store.search(S("a"), 0.0)
     if state == "matched":
-        await store.search("b", 0.0)
+        await store.search(S("b"), 0.0)
     partner = await store.part("a")
     assert (partner.sid if partner else None) == ("b" if state == "matched" else None)
     await store.part("b")
     assert (await store.counts()).empty
     assert await store.phase_of("a") is None
     assert await store.part("a") is None
+
+
+async def test_interests_and_widening(store: Store) -> None:
+    await join(store, "fan", "plain", "fan2")
+    music = frozenset({"music"})
+    assert await store.search(S("fan", interests=music), 0.0) == Queued(1)
+    assert await store.search(S("plain"), 1.0) == Queued(2)
+    assert await store.due_to_widen(4.0, 5.0) == []
+    assert await store.due_to_widen(5.0, 5.0) == ["fan"]
+    result = await store.widen(S("fan", interests=music), 5.0)
+    assert result == Matched(Member("plain", "u-plain", "PLAIN"), 4.0, frozenset())
+    assert await store.widen(S("fan", interests=music), 5.0) is None  # no longer waiting
+    assert await store.search(S("fan2", interests=music), 6.0) == Queued(1)
+
+
+async def test_widen_without_anyone_keeps_waiting(store: Store) -> None:
+    await join(store, "fan")
+    await store.search(S("fan", interests=frozenset({"music"})), 0.0)
+    assert await store.widen(S("fan", interests=frozenset({"music"})), 5.0) == Queued(1)
+    await join(store, "plain")
+    result = await store.search(S("plain"), 6.0)
+    assert isinstance(result, Matched) and result.partner.sid == "fan"

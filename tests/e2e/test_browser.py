@@ -66,7 +66,8 @@ INSTRUMENT = """
       return stream;
     };
   }
-  const live = () => peers.map((r) => r.deref()).filter((pc) => pc && pc.signalingState !== 'closed');
+  const live = () =>
+    peers.map((r) => r.deref()).filter((pc) => pc && pc.signalingState !== 'closed');
   window.__test = {
     created: () => peers.length,
     openPeers: () => live().length,
@@ -168,6 +169,21 @@ def join(browser: Browser, contexts: list[BrowserContext], url: str, name: str) 
     return page
 
 
+def wait_async(page: Page, predicate: str, arg: Any = None, timeout: float = 10_000) -> None:
+    """Like page.wait_for_function, for an async predicate (whose promise
+    wait_for_function would take as truthy): evaluate until it resolves true."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(predicate, arg)
+        if value:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout} ms waiting for {predicate.strip()[:200]}: {value!r}"
+            )
+        page.wait_for_timeout(100)  # poll interval of the condition
+
+
 def wait_remote_playing(page: Page, deadline: float) -> None:
     """remote-video shows real frames: a size, advancing time, decoded RTP frames."""
 
@@ -225,7 +241,7 @@ def test_two_strangers_see_each_other_next_and_stop(
         "data-connection-state", "connected"
     )
     # Both pages reported call-stats, and the server accepted them into /metrics.
-    alice.wait_for_function(CALL_STATS_COUNTED, arg=2, timeout=10_000)
+    wait_async(alice, CALL_STATS_COUNTED, arg=2, timeout=10_000)
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     alice.screenshot(path=str(SCREENSHOT))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import uvicorn
 
 from randomchat.app import App, create_app
 from randomchat.config import Settings
+from randomchat.db import Database
 from tests.conftest import SECRET, free_port
 
 NS = "/random-chat"
@@ -57,10 +59,12 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
         "jwt_secret": SECRET,
         "find_rate_limit_ms": 0,
         "web_dir": "/nonexistent",
+        "data_dir": tempfile.mkdtemp(prefix="rc-live-"),
     }
     values.update(overrides)
     settings = Settings(**values)
-    app = create_app(settings)
+    db = await Database.open(settings.database)
+    app = create_app(settings, db)
     config = uvicorn.Config(
         app.asgi,
         host="127.0.0.1",
@@ -81,6 +85,7 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
     finally:
         server.should_exit = True
         await task
+        await db.close()
 
 
 class Peer:

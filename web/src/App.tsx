@@ -115,24 +115,50 @@ function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason
     };
   }, [session.token, onSignOut]);
 
-  const acquireMedia = useCallback(async (): Promise<MediaStream | null> => {
-    if (localRef.current) return localRef.current;
+  const pendingMedia = useRef<Promise<MediaStream | null> | null>(null);
+  const pendingToken = useRef<object | null>(null);
+  const mediaGeneration = useRef(0);
+
+  // One getUserMedia at a time; a stream that arrives after Stop (or after
+  // the page left the room) is stopped at once instead of leaking the camera.
+  const acquireMedia = useCallback((): Promise<MediaStream | null> => {
+    if (localRef.current) return Promise.resolve(localRef.current);
+    if (pendingMedia.current) return pendingMedia.current;
+    const generation = mediaGeneration.current;
     setMediaBusy(true);
-    try {
-      const stream = await openCamera({ isSecureContext: window.isSecureContext, mediaDevices: navigator.mediaDevices });
-      localRef.current = stream;
-      setLocalStream(stream);
-      setMediaError(null);
-      return stream;
-    } catch (err) {
-      setMediaError(err instanceof MediaAccessError ? err.message : String(err));
-      return null;
-    } finally {
-      setMediaBusy(false);
-    }
+    const token = {};
+    const pending = (async () => {
+      try {
+        const stream = await openCamera({ isSecureContext: window.isSecureContext, mediaDevices: navigator.mediaDevices });
+        if (generation !== mediaGeneration.current) {
+          stopStream(stream);
+          return null;
+        }
+        localRef.current = stream;
+        setLocalStream(stream);
+        setMediaError(null);
+        return stream;
+      } catch (err) {
+        if (generation === mediaGeneration.current) setMediaError(err instanceof MediaAccessError ? err.message : String(err));
+        return null;
+      } finally {
+        if (pendingToken.current === token) {
+          pendingToken.current = null;
+          pendingMedia.current = null;
+          setMediaBusy(false);
+        }
+      }
+    })();
+    pendingMedia.current = pending;
+    pendingToken.current = token;
+    return pending;
   }, []);
 
   const releaseMedia = useCallback(() => {
+    mediaGeneration.current += 1;
+    pendingMedia.current = null;
+    pendingToken.current = null;
+    setMediaBusy(false);
     stopStream(localRef.current);
     localRef.current = null;
     setLocalStream(null);

@@ -4,7 +4,8 @@ Every method is atomic with respect to the others: an implementation must not
 let two searches take the same waiting user, nor pair a user who is leaving.
 The in-memory store gets this by never awaiting between a read and the write
 that depends on it; a shared store (Redis) must do each method in one script
-or transaction.
+or transaction. The rules of who may meet whom are ``core.matching``'s; a store
+only applies them to the queue it holds.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from randomchat.core.matching import Seeker
 from randomchat.core.state import Phase
 
 
@@ -28,6 +30,7 @@ class Member:
 class Matched:
     partner: Member
     partner_waited: float  # seconds the partner spent in the queue
+    common: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +59,17 @@ class Store(Protocol):
     async def part(self, sid: str) -> Member | None:
         """Forget ``sid`` everywhere; return the partner it was matched with, if any."""
 
-    async def search(self, sid: str, now: float) -> SearchResult:
-        """Pair ``sid`` with the longest-waiting other user, or queue it.
+    async def search(self, seeker: Seeker, now: float) -> SearchResult:
+        """Pair the seeker with its best waiting partner, or queue it.
 
-        Raises ``IllegalMove`` if ``sid`` is already waiting or matched.
+        Raises ``IllegalMove`` if the seeker is already waiting or matched.
         """
+
+    async def due_to_widen(self, now: float, wait: float) -> list[str]:
+        """Waiting sids whose interests should now widen to anyone."""
+
+    async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
+        """Widen a waiting seeker and try to pair it; None if it is no longer waiting."""
 
     async def leave(self, sid: str) -> Member | None:
         """Stop waiting or end the call; return the partner left behind, if any."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from randomchat.core.matching import MatchQueue
+from dataclasses import replace
+
+from randomchat.core.matching import MatchQueue, Pick, Seeker
 from randomchat.core.state import Move, Phase, advance, check_can_search
 from randomchat.store.base import Counts, Matched, Member, Queued, SearchResult
 
@@ -24,18 +26,34 @@ class MemoryStore:
         self._phases.pop(sid, None)
         return partner
 
-    async def search(self, sid: str, now: float) -> SearchResult:
-        member = self._members[sid]
-        check_can_search(self._phases[sid])
-        entry = self._queue.pop_partner_for(member.user_id)
+    async def search(self, seeker: Seeker, now: float) -> SearchResult:
+        check_can_search(self._phases[seeker.sid])
+        found = self._queue.take(seeker)
+        if found is None:
+            self._phases[seeker.sid] = advance(self._phases[seeker.sid], Move.QUEUE)
+            return Queued(self._queue.add(seeker.waiting(now)))
+        return self._pair(seeker.sid, found, now)
+
+    async def due_to_widen(self, now: float, wait: float) -> list[str]:
+        return self._queue.due_to_widen(now, wait)
+
+    async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
+        entry = self._queue.widen(seeker.sid)
         if entry is None:
-            self._phases[sid] = advance(self._phases[sid], Move.QUEUE)
-            return Queued(self._queue.add(sid, member.user_id, now))
+            return None
+        found = self._queue.take(replace(seeker, widened=True))
+        if found is None:
+            return Queued(self._queue.position(seeker.sid) or len(self._queue))
+        self._queue.remove(seeker.sid)
+        return self._pair(seeker.sid, found, now)
+
+    def _pair(self, sid: str, found: Pick, now: float) -> Matched:
+        other = found.entry.sid
         self._phases[sid] = advance(self._phases[sid], Move.MATCH)
-        self._phases[entry.sid] = advance(self._phases[entry.sid], Move.MATCH)
-        self._pairs[sid] = entry.sid
-        self._pairs[entry.sid] = sid
-        return Matched(self._members[entry.sid], now - entry.since)
+        self._phases[other] = advance(self._phases[other], Move.MATCH)
+        self._pairs[sid] = other
+        self._pairs[other] = sid
+        return Matched(self._members[other], now - found.entry.since, found.common)
 
     async def leave(self, sid: str) -> Member | None:
         return self._end(sid)

@@ -243,7 +243,17 @@ export class CallController {
     const callId = this.state.callId + 1;
     const role: Role = d?.role === 'initiator' ? 'initiator' : 'receiver';
     const iceServers = Array.isArray(d?.iceServers) ? d.iceServers : [];
-    const pc = this.deps.createPeerConnection({ iceServers });
+    let pc: RTCPeerConnection;
+    try {
+      pc = this.deps.createPeerConnection({ iceServers });
+    } catch (err) {
+      // e.g. an ICE server URL this browser rejects: retrying would fail the same way
+      this.deps.log?.('RTCPeerConnection failed', err);
+      this.socket.emit('leave');
+      this.set({ phase: 'idle', partnerName: null, role: null, queuePosition: null, notice: null });
+      this.showToast('error', `Could not start a call in this browser: ${(err as Error)?.message ?? err}`, 10000);
+      return;
+    }
     this.pc = pc;
     this.remoteDescriptionSet = false;
     this.pendingCandidates = [];

@@ -1,0 +1,195 @@
+"""The moderation API under ``/api/admin``, for tokens with ``role: admin``.
+
+    GET    /api/admin/reports?limit&offset&user_id   reports, newest first
+    GET    /api/admin/bans                           active bans, newest first
+    POST   /api/admin/bans    {userId, hours, reason} -> 201 the ban
+    DELETE /api/admin/bans/{user_id}                 -> 204, or 404 without an active ban
+    GET    /api/admin/stats                          counts
+
+No token or a refused one gives 401 with ``WWW-Authenticate: Bearer``; a valid
+token without the admin role gives 403; bad input 422; a database failure 503.
+Errors are ``{"detail": ...}``. JSON field names are camelCase, times Unix seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from randomchat import auth
+from randomchat.config import Settings
+from randomchat.db import Ban, Database, Report, StorageError
+from randomchat.errors import AuthError
+
+log = logging.getLogger(__name__)
+
+ADMIN_ROLE = "admin"
+MAX_PAGE = 500
+MAX_BAN_HOURS = 24 * 3650
+MIN_BAN_HOURS = 1 / 60
+HOUR = 3600.0
+
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+Handler = Callable[[Request, auth.Identity], Awaitable[Response]]
+
+
+class BanRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel)
+
+    user_id: UserId
+    hours: float = Field(ge=MIN_BAN_HOURS, le=MAX_BAN_HOURS, allow_inf_nan=False)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ReportsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0)
+    user_id: UserId | None = None
+
+
+def ban_json(ban: Ban) -> dict[str, Any]:
+    return {
+        "userId": ban.user_id,
+        "reason": ban.reason,
+        "createdAt": ban.created_at,
+        "until": ban.until,
+        "createdBy": ban.created_by,
+    }
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    return {
+        "id": report.id,
+        "reporter": report.reporter,
+        "reported": report.reported,
+        "reason": report.reason,
+        "note": report.note,
+        "chat": [
+            {"sender": line.sender, "text": line.text, "sentAt": line.sent_at}
+            for line in report.chat
+        ],
+        "createdAt": report.created_at,
+    }
+
+
+def stats_json(stats: dict[str, int]) -> dict[str, int]:
+    return {to_camel(name): value for name, value in stats.items()}
+
+
+def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _invalid(exc: ValidationError) -> JSONResponse:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return _problem(422, f"{where}: {err['msg']}")
+
+
+def _admin_only(settings: Settings, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap ``handler``: authenticate, require the admin role, turn storage failures into 503."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            token = auth.token_from_handshake(None, request.headers.get("authorization"))
+            identity = auth.verify(token, settings.secret)
+        except AuthError as exc:
+            log.warning("admin request refused", extra={"reason": exc.reason})
+            challenge = 'Bearer realm="randomchat"'
+            if exc.reason != "missing":
+                challenge += ', error="invalid_token"'
+            return _problem(401, exc.detail, {"WWW-Authenticate": challenge})
+        if identity.role != ADMIN_ROLE:
+            log.warning("admin request refused", extra={"user": identity.user_id, "reason": "role"})
+            return _problem(403, "This needs a token with the role 'admin'")
+        try:
+            return await handler(request, identity)
+        except StorageError:
+            log.exception("admin request failed", extra={"path": request.url.path})
+            return _problem(503, "The database is unavailable; try again later")
+
+    return endpoint
+
+
+def admin_routes(
+    settings: Settings,
+    db: Database,
+    on_ban: Callable[[Ban], Awaitable[None]],
+    on_unban: Callable[[str], Awaitable[None]] | None = None,
+) -> list[BaseRoute]:
+    """The admin routes. ``on_ban`` runs after a ban is stored (to disconnect the user)."""
+
+    async def list_reports(request: Request, _: auth.Identity) -> Response:
+        try:
+            query = ReportsQuery.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            return _invalid(exc)
+        found = await db.reports(limit=query.limit, offset=query.offset, user_id=query.user_id)
+        return JSONResponse({"reports": [report_json(r) for r in found]})
+
+    async def list_bans(request: Request, _: auth.Identity) -> Response:
+        return JSONResponse({"bans": [ban_json(b) for b in await db.active_bans(time.time())]})
+
+    async def create_ban(request: Request, identity: auth.Identity) -> Response:
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            return _problem(
+                422, 'Body must be JSON like {"userId": "u1", "hours": 24, "reason": "x"}'
+            )
+        try:
+            req = BanRequest.model_validate(body)
+        except ValidationError as exc:
+            return _invalid(exc)
+        now = time.time()
+        ban = await db.ban(
+            req.user_id,
+            until=now + req.hours * HOUR,
+            reason=req.reason,
+            created_by=f"admin:{identity.user_id}",
+            now=now,
+        )
+        log.info("banned", extra={"user": ban.user_id, "by": identity.user_id, "until": ban.until})
+        try:
+            await on_ban(ban)
+        except Exception:
+            # The ban is stored; the server's sweep of new bans disconnects the user later.
+            log.exception("could not act on a ban", extra={"user": ban.user_id})
+        return JSONResponse(ban_json(ban), status_code=201)
+
+    async def delete_ban(request: Request, identity: auth.Identity) -> Response:
+        user_id = request.path_params["user_id"]
+        if not await db.unban(user_id, time.time()):
+            return _problem(404, f"{user_id!r} has no active ban")
+        log.info("unbanned", extra={"user": user_id, "by": identity.user_id})
+        if on_unban is not None:
+            try:
+                await on_unban(user_id)
+            except Exception:
+                log.exception("could not act on an unban", extra={"user": user_id})
+        return Response(status_code=204)
+
+    async def stats(request: Request, _: auth.Identity) -> Response:
+        return JSONResponse(stats_json(await db.stats(time.time())))
+
+    def route(path: str, handler: Handler, method: str) -> Route:
+        return Route(path, _admin_only(settings, handler), methods=[method])
+
+    return [
+        route("/api/admin/reports", list_reports, "GET"),
+        route("/api/admin/bans", list_bans, "GET"),
+        route("/api/admin/bans", create_ban, "POST"),
+        route("/api/admin/bans/{user_id:path}", delete_ban, "DELETE"),
+        route("/api/admin/stats", stats, "GET"),
+    ]

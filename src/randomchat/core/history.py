@@ -1,0 +1,53 @@
+"""Who was paired with whom recently, per user id, with time passed in.
+
+Pairings are recorded on both sides, so a seeker's own history answers
+"have these two met?" for either of them.
+"""
+
+from __future__ import annotations
+
+
+class PairHistory:
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._met: dict[str, dict[str, float]] = {}
+        self._previous: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._met)
+
+    def record(self, a: str, b: str, now: float) -> None:
+        self._met.setdefault(a, {})[b] = now
+        self._met.setdefault(b, {})[a] = now
+        self._previous[a] = b
+        self._previous[b] = a
+
+    def recent(self, user_id: str, now: float) -> frozenset[str]:
+        """User ids paired with ``user_id`` within the window."""
+        met = self._met.get(user_id)
+        if not met:
+            return frozenset()
+        return frozenset(other for other, at in met.items() if now - at < self.window)
+
+    def previous(self, user_id: str) -> str | None:
+        return self._previous.get(user_id)
+
+    def forget(self, user_id: str, now: float) -> None:
+        """Drop a departed user's history once none of it is inside the window.
+
+        The previous partner is kept as long as any pairing is: someone who
+        reconnects at once must not be re-paired with the partner they left.
+        """
+        met = self._met.get(user_id)
+        if met is None:
+            return
+        for other, at in list(met.items()):
+            if now - at >= self.window:
+                del met[other]
+        if not met:
+            del self._met[user_id]
+            self._previous.pop(user_id, None)
+
+    def prune(self, now: float) -> None:
+        for user_id in list(self._met):
+            self.forget(user_id, now)

@@ -1,0 +1,354 @@
+"""``Database``: reports, bans and blocks through an async SQLAlchemy engine.
+
+Theory of operation
+-------------------
+Every method runs in one transaction of its own and returns frozen values
+(``records.py``); no session or row escapes. Times come from the caller, so the
+same code serves the server (wall clock), the CLI and the tests (fixed times).
+
+SQLite is the embedded default: one file, WAL so that readers (the server)
+and a writer (``randomchat ban`` in another process) do not block each other,
+and a busy timeout so that two writers wait instead of failing. Python's
+``sqlite3`` would only open transactions before DML and commit before DDL; we
+switch that off and emit ``BEGIN`` ourselves (``BEGIN IMMEDIATE`` for writes,
+which takes the write lock up front and so never fails half-way on a lock
+upgrade). PostgreSQL needs none of this.
+
+A ban is active while ``ended_at`` is null and ``until`` lies ahead. ``ban``
+ends the user's active bans and inserts the new one in one transaction, so
+the newest ban is the one that holds (an administrator may shorten a ban as
+well as extend it). Where two bans race on PostgreSQL, readers take the newest.
+
+Foreign errors (SQLAlchemy, the drivers, the file system, Alembic) leave as
+``StorageError`` with the cause chained.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic.util import CommandError
+from sqlalchemy import URL, Connection, RowMapping, distinct, event, func, make_url, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from randomchat.db import migrate
+from randomchat.db.errors import StorageError
+from randomchat.db.records import Ban, ChatLine, Report
+from randomchat.db.schema import bans, blocks, reports
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+DAY = 24 * 3600.0
+
+# Connection execution option that makes the SQLite ``begin`` hook take the write lock.
+_WRITE = "randomchat_write"
+
+
+def _describe(exc: BaseException) -> str:
+    """The cause without the SQL text or bound parameters (notes, chat lines)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
+        return f"{type(exc.orig).__name__}: {exc.orig}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _engine(url: URL) -> AsyncEngine:
+    if url.get_backend_name() != "sqlite":
+        # pre_ping: a restarted PostgreSQL costs one reconnect, not one failed request.
+        return create_async_engine(url, pool_pre_ping=True)
+    path = _sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver; transactions are the BEGINs below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # Safe in WAL mode: a power cut may lose the last commits, never corrupt.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _ban(row: RowMapping) -> Ban:
+    return Ban(
+        user_id=row["user_id"],
+        reason=row["reason"],
+        created_at=row["created_at"],
+        until=row["until"],
+        created_by=row["created_by"],
+    )
+
+
+def _report(row: RowMapping) -> Report:
+    return Report(
+        id=row["id"],
+        reporter=row["reporter"],
+        reported=row["reported"],
+        reason=row["reason"],
+        note=row["note"],
+        chat=[ChatLine(line["sender"], line["text"], line["sent_at"]) for line in row["chat"]],
+        created_at=row["created_at"],
+    )
+
+
+def _newest_per_user(rows: Iterable[RowMapping]) -> list[Ban]:
+    """Rows ordered newest first; keep each user's first (see the module docstring)."""
+    seen: set[str] = set()
+    result: list[Ban] = []
+    for row in rows:
+        if row["user_id"] not in seen:
+            seen.add(row["user_id"])
+            result.append(_ban(row))
+    return result
+
+
+def _active(now: float) -> list[Any]:
+    return [bans.c.ended_at.is_(None), bans.c.until > now]
+
+
+class Database:
+    """Reports, bans and blocks. Build with ``await Database.open(url)``; ``close`` when done."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str) -> Database:
+        """Connect to ``url`` (an async SQLAlchemy URL) and migrate the schema to the newest."""
+        try:
+            parsed = make_url(url)
+        except sa_exc.ArgumentError as exc:
+            raise StorageError(f"not a database URL: {exc}") from exc
+        shown = parsed.render_as_string(hide_password=True)
+        try:
+            engine = _engine(parsed)
+        except (sa_exc.SQLAlchemyError, ImportError, OSError) as exc:
+            raise StorageError(f"cannot open {shown}: {_describe(exc)}") from exc
+        db = cls(engine)
+        try:
+            async with db._transaction(f"migrate {shown}", write=True) as conn:
+                await conn.run_sync(migrate.upgrade)
+        except BaseException:
+            await engine.dispose()
+            raise
+        log.info("database ready", extra={"database": shown})
+        return db
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @asynccontextmanager
+    async def _transaction(
+        self, action: str, *, write: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as conn:
+                if write:
+                    await conn.execution_options(**{_WRITE: True})
+                async with conn.begin():
+                    yield conn
+        except (sa_exc.SQLAlchemyError, OSError, CommandError) as exc:
+            raise StorageError(f"cannot {action}: {_describe(exc)}") from exc
+
+    # -- bans --------------------------------------------------------------------
+
+    async def active_ban(self, user_id: str, now: float) -> Ban | None:
+        """The ban that keeps ``user_id`` out at ``now``, if any."""
+        query = (
+            select(bans)
+            .where(bans.c.user_id == user_id, *_active(now))
+            .order_by(bans.c.created_at.desc(), bans.c.id.desc())
+            .limit(1)
+        )
+        async with self._transaction("read a ban") as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _ban(row)
+
+    async def latest_ban(self, user_id: str) -> Ban | None:
+        """The most recent ban of ``user_id``, active, expired or lifted."""
+        query = (
+            select(bans)
+            .where(bans.c.user_id == user_id)
+            .order_by(bans.c.created_at.desc(), bans.c.id.desc())
+            .limit(1)
+        )
+        async with self._transaction("read a ban") as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _ban(row)
+
+    async def ban(
+        self, user_id: str, *, until: float, reason: str, created_by: str, now: float
+    ) -> Ban:
+        """Ban ``user_id`` from ``now`` to ``until``, replacing any active ban."""
+        if until <= now:
+            raise ValueError("a ban must end after it starts")
+        ban = Ban(user_id, reason, float(now), float(until), created_by)
+        async with self._transaction("ban a user", write=True) as conn:
+            await conn.execute(
+                bans.update().where(bans.c.user_id == user_id, *_active(now)).values(ended_at=now)
+            )
+            await conn.execute(
+                bans.insert().values(
+                    user_id=user_id,
+                    reason=reason,
+                    created_at=now,
+                    until=until,
+                    created_by=created_by,
+                )
+            )
+        return ban
+
+    async def unban(self, user_id: str, now: float) -> bool:
+        """End the active bans of ``user_id``; whether there was one."""
+        async with self._transaction("lift a ban", write=True) as conn:
+            result = await conn.execute(
+                bans.update().where(bans.c.user_id == user_id, *_active(now)).values(ended_at=now)
+            )
+        return result.rowcount > 0
+
+    async def bans_created_since(self, since: float, now: float) -> list[Ban]:
+        """Bans created at or after ``since`` that are still active at ``now``, oldest first.
+
+        The server polls this to disconnect users banned by another process.
+        """
+        query = (
+            select(bans)
+            .where(bans.c.created_at >= since, *_active(now))
+            .order_by(bans.c.created_at.desc(), bans.c.id.desc())
+        )
+        async with self._transaction("read bans") as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return _newest_per_user(rows)[::-1]
+
+    async def active_bans(self, now: float) -> list[Ban]:
+        """Every ban active at ``now``, one per user, newest first."""
+        query = (
+            select(bans).where(*_active(now)).order_by(bans.c.created_at.desc(), bans.c.id.desc())
+        )
+        async with self._transaction("read bans") as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return _newest_per_user(rows)
+
+    # -- blocks ------------------------------------------------------------------
+
+    async def block(self, blocker: str, blocked: str, now: float) -> None:
+        """Record that ``blocker`` blocked ``blocked``; blocking again changes nothing."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(blocks)
+            .values(blocker=blocker, blocked=blocked, created_at=now)
+            .on_conflict_do_nothing(index_elements=["blocker", "blocked"])
+        )
+        async with self._transaction("record a block", write=True) as conn:
+            await conn.execute(statement)
+
+    async def blocked_with(self, user_id: str) -> frozenset[str]:
+        """Users ``user_id`` blocked or was blocked by: never to be paired with them."""
+        query = (
+            select(blocks.c.blocked)
+            .where(blocks.c.blocker == user_id)
+            .union(select(blocks.c.blocker).where(blocks.c.blocked == user_id))
+        )
+        async with self._transaction("read blocks") as conn:
+            rows = (await conn.execute(query)).scalars().all()
+        return frozenset(rows)
+
+    # -- reports -----------------------------------------------------------------
+
+    async def report(
+        self,
+        reporter: str,
+        reported: str,
+        *,
+        reason: str,
+        note: str,
+        chat: Sequence[ChatLine],
+        now: float,
+    ) -> Report:
+        """Record a report with the chat lines of the call it ended."""
+        lines = [{"sender": c.sender, "text": c.text, "sent_at": c.sent_at} for c in chat]
+        async with self._transaction("record a report", write=True) as conn:
+            result = await conn.execute(
+                reports.insert().values(
+                    reporter=reporter,
+                    reported=reported,
+                    reason=reason,
+                    note=note,
+                    chat=lines,
+                    created_at=now,
+                )
+            )
+            key = result.inserted_primary_key
+            if key is None:
+                raise StorageError("cannot record a report: the database returned no id")
+            report_id = int(key[0])
+        return Report(report_id, reporter, reported, reason, note, list(chat), float(now))
+
+    async def distinct_reporters(self, user_id: str, since: float) -> int:
+        """How many different users reported ``user_id`` at or after ``since``."""
+        query = select(func.count(distinct(reports.c.reporter))).where(
+            reports.c.reported == user_id, reports.c.created_at >= since
+        )
+        async with self._transaction("count reports") as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def reports(
+        self, *, limit: int = 100, offset: int = 0, user_id: str | None = None
+    ) -> list[Report]:
+        """Reports newest first; with ``user_id``, only the reports about that user."""
+        query = select(reports).order_by(reports.c.created_at.desc(), reports.c.id.desc())
+        if user_id is not None:
+            query = query.where(reports.c.reported == user_id)
+        query = query.limit(limit).offset(offset)
+        async with self._transaction("read reports") as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_report(row) for row in rows]
+
+    # -- overview ----------------------------------------------------------------
+
+    async def stats(self, now: float) -> dict[str, int]:
+        """Counts for the admin overview: reports (all, last 24 h), active bans, blocks."""
+        count = func.count()
+        queries = {
+            "reports_total": select(count).select_from(reports),
+            "reports_24h": select(count).where(reports.c.created_at >= now - DAY),
+            "active_bans": select(func.count(distinct(bans.c.user_id))).where(*_active(now)),
+            "blocks_total": select(count).select_from(blocks),
+        }
+        async with self._transaction("read statistics") as conn:
+            return {
+                name: int((await conn.execute(query)).scalar_one())
+                for name, query in queries.items()
+            }

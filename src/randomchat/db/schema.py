@@ -1,0 +1,79 @@
+"""The tables, as SQLAlchemy Core metadata.
+
+The migrations in ``migrations/versions`` create this schema; the metadata is
+what the queries use and what ``alembic revision --autogenerate`` compares with.
+
+- ``bans``: one row per ban. A ban is active while ``ended_at`` is null and
+  ``until`` lies ahead; replacing or lifting a ban sets ``ended_at``, so the
+  history stays.
+- ``blocks``: who blocked whom, once per ordered pair.
+- ``reports``: one row per report, with the last chat lines as JSON.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid).
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+bans = Table(
+    "bans",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("user_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("until", Double, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("ended_at", Double, nullable=True),
+    Index(None, "user_id", "created_at"),
+    Index(None, "created_at"),
+    Index(None, "until"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("blocker", Text, nullable=False),
+    Column("blocked", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("blocker", "blocked"),
+    Index(None, "blocked"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("reporter", Text, nullable=False),
+    Column("reported", Text, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("chat", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index(None, "reported", "created_at"),
+    Index(None, "created_at"),
+)

@@ -1,0 +1,36 @@
+"""The numbers the lobby enforces, taken from the settings once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from randomchat.config import Settings
+from randomchat.core.ratelimit import Limit
+
+
+@dataclass(frozen=True)
+class Rules:
+    find_limit: Limit = Limit.one_per(1000)
+    chat_limit: Limit = Limit(rate=5, burst=10)
+    heartbeat_interval: float = 5.0
+    ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    interest_wait: float = 5.0
+    repeat_window: float = 600.0
+    report_threshold: int = 3
+    report_window: float = 24 * 3600.0
+    ban_seconds: float = 24 * 3600.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(
+            find_limit=Limit.one_per(settings.find_rate_limit_ms),
+            chat_limit=Limit(rate=settings.chat_rate, burst=settings.chat_burst),
+            heartbeat_interval=settings.heartbeat_interval,
+            ice_servers=settings.ice_servers,
+            interest_wait=settings.interest_wait_seconds,
+            repeat_window=settings.repeat_window_minutes * 60,
+            report_threshold=settings.report_threshold,
+            report_window=settings.report_window_hours * 3600,
+            ban_seconds=settings.ban_hours * 3600,
+        )

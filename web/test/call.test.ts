@@ -1,0 +1,532 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { candidate, deferred, FakePeerConnection, FakeStream, FakeTrack, flush, ICE, setup } from './fakes';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('searching', () => {
+  it('Start sends find-partner and shows the queue position', () => {
+    const t = setup();
+    t.controller.start();
+    expect(t.socket.events()).toEqual(['find-partner']);
+    expect(t.state().phase).toBe('searching');
+    t.socket.serverSends('waiting-for-partner', { queuePosition: 3, timestamp: 1 });
+    expect(t.state().queuePosition).toBe(3);
+  });
+
+  it('Start twice does not search twice', () => {
+    const t = setup();
+    t.controller.start();
+    t.controller.start();
+    expect(t.socket.events()).toEqual(['find-partner']);
+  });
+
+  it('shows the connection quality from the server', () => {
+    const t = setup();
+    t.socket.serverSends('connection-quality', { quality: 'poor' });
+    expect(t.state().quality).toBe('poor');
+  });
+});
+
+describe('match and negotiation', () => {
+  it('the initiator creates a fresh peer connection with the server ICE servers and offers', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', timestamp: 1, iceServers: ICE });
+    await flush();
+    expect(t.pcs).toHaveLength(1);
+    expect(t.pc().config).toEqual({ iceServers: ICE });
+    expect(t.pc().tracks.map((x) => x.kind).sort()).toEqual(['audio', 'video']);
+    expect(t.state()).toMatchObject({ phase: 'connected', partnerName: 'Bob', role: 'initiator' });
+    expect(t.socket.last('signal-offer')).toEqual({ offer: { type: 'offer', sdp: 'offer-sdp-0' } });
+  });
+
+  it('a peer connection the browser refuses ends the match with a message', async () => {
+    const t = setup({
+      createPeerConnection: () => {
+        throw new Error('Invalid ICE server');
+      },
+    });
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [{ urls: 'bogus:x' }] });
+    await flush();
+    expect(t.socket.events()).toEqual(['find-partner', 'leave']);
+    expect(t.state().phase).toBe('idle');
+    expect(t.state().toast?.message).toMatch(/Invalid ICE server/);
+  });
+
+  it('never invents ICE servers: none from the server means none', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob' });
+    await flush();
+    expect(t.pc().config).toEqual({ iceServers: [] });
+  });
+
+  it('the receiver waits for the offer, then answers', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    expect(t.socket.events()).not.toContain('signal-offer');
+    t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'remote-offer' } });
+    await flush();
+    expect(t.pc().remoteDescription).toEqual({ type: 'offer', sdp: 'remote-offer' });
+    expect(t.socket.last('signal-answer')).toEqual({ answer: { type: 'answer', sdp: 'answer-sdp-0' } });
+  });
+
+  it('the initiator applies the answer', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    t.socket.serverSends('signal-answer', { answer: { type: 'answer', sdp: 'remote-answer' } });
+    await flush();
+    expect(t.pc().remoteDescription).toEqual({ type: 'answer', sdp: 'remote-answer' });
+    expect(t.pc().signalingState).toBe('stable');
+  });
+
+  it('without a camera the initiator still asks to receive audio and video', async () => {
+    const t = setup({ getLocalStream: () => null });
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    expect(t.pc().transceivers).toEqual([
+      { kind: 'audio', direction: 'recvonly' },
+      { kind: 'video', direction: 'recvonly' },
+    ]);
+  });
+
+  it('trickles local candidates as RTCIceCandidateInit JSON', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    t.pc().gatherCandidate(candidate(1));
+    t.pc().onicecandidate?.({ candidate: null }); // end of candidates: nothing to send
+    expect(t.socket.sent.filter((s) => s.event === 'signal-ice-candidate')).toEqual([
+      { event: 'signal-ice-candidate', data: { candidate: candidate(1) } },
+    ]);
+  });
+
+  it('shows the remote stream and the connection / ICE states', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    const remote = new FakeStream();
+    const v = new FakeTrack('video');
+    remote.addTrack(v);
+    t.pc().receiveTrack(v, remote);
+    expect(t.state().remoteStream).toBe(remote);
+    t.pc().setIceState('checking');
+    t.pc().setConnectionState('connecting');
+    expect(t.state()).toMatchObject({ connectionState: 'connecting', iceConnectionState: 'checking' });
+  });
+
+  it('collects tracks that arrive without a stream into one stream', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    const a = new FakeTrack('audio');
+    const v = new FakeTrack('video');
+    t.pc().receiveTrack(a);
+    const first = t.state().remoteStream;
+    t.pc().receiveTrack(v);
+    expect(t.state().remoteStream).toBe(first);
+    expect(first!.getTracks()).toEqual([a, v]);
+  });
+});
+
+describe('ICE candidates before the remote description', () => {
+  it('are queued, not dropped, and added once the offer is applied (receiver)', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    t.socket.serverSends('signal-ice-candidate', { candidate: candidate(1) });
+    t.socket.serverSends('signal-ice-candidates-batch', { candidates: [candidate(2), candidate(3)] });
+    await flush();
+    expect(t.pc().addedCandidates).toEqual([]);
+
+    t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'x' } });
+    await flush();
+    expect(t.pc().addedCandidates).toEqual([candidate(1), candidate(2), candidate(3)]);
+
+    t.socket.serverSends('signal-ice-candidate', { candidate: candidate(4) });
+    await flush();
+    expect(t.pc().addedCandidates).toEqual([candidate(1), candidate(2), candidate(3), candidate(4)]);
+  });
+
+  it('are queued while setRemoteDescription is still running (initiator)', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    const slow = deferred();
+    t.pc().gates.setRemoteDescription = slow;
+    t.socket.serverSends('signal-answer', { answer: { type: 'answer', sdp: 'y' } });
+    await flush();
+    t.socket.serverSends('signal-ice-candidates-batch', { candidates: [candidate(5), candidate(6)] });
+    await flush();
+    expect(t.pc().addedCandidates).toEqual([]);
+    slow.resolve();
+    await flush();
+    expect(t.pc().addedCandidates).toEqual([candidate(5), candidate(6)]);
+  });
+
+  it('a bad candidate does not end the call', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'x' } });
+    await flush();
+    const pc = t.pc();
+    pc.addIceCandidate = async () => {
+      throw new Error('OperationError');
+    };
+    t.socket.serverSends('signal-ice-candidate', { candidate: candidate(9) });
+    await flush();
+    expect(t.state().phase).toBe('connected');
+    expect(pc.closed).toBe(false);
+  });
+
+  it('candidates with no call are ignored', async () => {
+    const t = setup();
+    t.socket.serverSends('signal-ice-candidate', { candidate: candidate(1) });
+    t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'x' } });
+    await flush();
+    expect(t.pcs).toHaveLength(0);
+    expect(t.socket.sent).toEqual([]);
+  });
+});
+
+describe('next', () => {
+  it('in the middle of negotiation closes the old connection and ignores its late results', async () => {
+    const t = setup();
+    t.controller.start();
+    const offer = deferred();
+    FakePeerConnection.nextGates = { createOffer: offer };
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    const old = t.pc();
+    await flush();
+    t.socket.clear();
+
+    t.controller.next(); // the offer is still being created
+    expect(old.closed).toBe(true);
+    expect(old.handlersDetached()).toBe(true);
+    expect(t.socket.events()).toEqual(['next']);
+    expect(t.state()).toMatchObject({ phase: 'searching', partnerName: null, remoteStream: null });
+
+    offer.resolve();
+    await flush();
+    expect(t.socket.events()).toEqual(['next']); // no offer for the abandoned call
+    expect(old.localDescription).toBeNull();
+
+    // the next match gets a fresh connection and negotiates normally
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Cid', iceServers: [] });
+    await flush();
+    expect(t.pcs).toHaveLength(2);
+    expect(t.pc()).not.toBe(old);
+    t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'x' } });
+    await flush();
+    expect(t.socket.events()).toEqual(['next', 'signal-answer']);
+    expect(t.state()).toMatchObject({ phase: 'connected', partnerName: 'Cid' });
+  });
+
+  it('ignores an answer that arrives for the call that was left', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    const old = t.pc();
+    t.controller.next();
+    t.socket.serverSends('signal-answer', { answer: { type: 'answer', sdp: 'late' } });
+    t.socket.serverSends('signal-ice-candidate', { candidate: candidate(1) });
+    await flush();
+    expect(old.remoteDescription).toBeNull();
+
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Cid', iceServers: [] });
+    await flush();
+    const fresh = t.pc();
+    expect(fresh).not.toBe(old);
+    expect(t.pcs).toHaveLength(2);
+    expect(fresh.addedCandidates).toEqual([]);
+  });
+
+  it('while the receiver is applying the offer, Next leaves no answer behind', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    const pc = t.pc();
+    const srd = deferred();
+    pc.gates.setRemoteDescription = srd;
+    t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'x' } });
+    await flush();
+    t.controller.next();
+    srd.resolve();
+    await flush();
+    expect(t.socket.events()).not.toContain('signal-answer');
+    expect(pc.closed).toBe(true);
+  });
+
+  it('releases the remote stream of the old call', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    const track = new FakeTrack('video');
+    t.pc().receiveTrack(track, new FakeStream([track]));
+    t.controller.next();
+    expect(track.readyState).toBe('ended');
+    expect(t.state().remoteStream).toBeNull();
+  });
+
+  it('does not touch the local camera tracks', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    t.controller.next();
+    expect(t.local.getTracks().every((x) => x.readyState === 'live')).toBe(true);
+  });
+
+  it('Next while already searching keeps the place in the queue', () => {
+    const t = setup();
+    t.controller.start();
+    t.controller.next();
+    expect(t.socket.events()).toEqual(['find-partner']);
+  });
+});
+
+describe('a partner who vanishes', () => {
+  async function inCall(opts: Parameters<typeof setup>[0] = {}) {
+    const t = setup(opts);
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'x' } });
+    await flush();
+    t.socket.clear();
+    return t;
+  }
+
+  it('partner-disconnected: says so, closes the connection and searches again', async () => {
+    const t = await inCall();
+    const pc = t.pc();
+    t.socket.serverSends('partner-disconnected', {});
+    expect(pc.closed).toBe(true);
+    expect(pc.handlersDetached()).toBe(true);
+    expect(t.socket.events()).toEqual(['find-partner']);
+    expect(t.state().phase).toBe('searching');
+    expect(t.state().notice).toMatch(/disconnected/i);
+  });
+
+  it('partner-left: says so and searches again', async () => {
+    const t = await inCall();
+    t.socket.serverSends('partner-left', { reason: 'leave' });
+    expect(t.state().notice).toMatch(/left/i);
+    expect(t.socket.events()).toEqual(['find-partner']);
+  });
+
+  it('with auto-search off it stays idle', async () => {
+    const t = await inCall();
+    t.controller.setAutoSearch(false);
+    t.socket.serverSends('partner-left', { reason: 'next' });
+    expect(t.socket.events()).toEqual([]);
+    expect(t.state()).toMatchObject({ phase: 'idle', partnerName: null });
+    expect(t.state().notice).toMatch(/Start/);
+  });
+
+  it('a partner-left that crosses our own Next is ignored', async () => {
+    const t = await inCall();
+    t.controller.next();
+    t.socket.serverSends('partner-left', { reason: 'next' });
+    expect(t.socket.events()).toEqual(['next']);
+    expect(t.state().phase).toBe('searching');
+  });
+
+  it('ICE failure ends the call with a message and searches again', async () => {
+    const t = await inCall();
+    const pc = t.pc();
+    pc.setConnectionState('failed');
+    expect(pc.closed).toBe(true);
+    expect(t.socket.events()).toEqual(['next']);
+    expect(t.state().toast?.message).toMatch(/failed/i);
+    expect(t.state().phase).toBe('searching');
+  });
+
+  it('ICE failure with auto-search off leaves and goes idle', async () => {
+    const t = await inCall();
+    t.controller.setAutoSearch(false);
+    t.pc().setConnectionState('failed');
+    expect(t.socket.events()).toEqual(['leave']);
+    expect(t.state().phase).toBe('idle');
+  });
+
+  it('losing the server ends the call', async () => {
+    const t = await inCall();
+    const pc = t.pc();
+    t.socket.connected = false;
+    t.socket.serverSends('disconnect', 'transport close');
+    expect(pc.closed).toBe(true);
+    expect(t.state()).toMatchObject({ phase: 'idle', socketConnected: false });
+    expect(t.state().toast?.message).toMatch(/Lost connection/);
+    t.socket.connected = true;
+    t.socket.serverSends('connect');
+    expect(t.state().toast).toBeNull();
+  });
+});
+
+describe('stop', () => {
+  it('leaves, closes the connection and ignores a match that crossed it', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    const pc = t.pc();
+    t.controller.stop();
+    expect(pc.closed).toBe(true);
+    expect(t.socket.events()).toContain('leave');
+    expect(t.state().phase).toBe('idle');
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Late', iceServers: [] });
+    await flush();
+    expect(t.pcs).toHaveLength(1);
+    expect(t.state().phase).toBe('idle');
+  });
+
+  it('when idle sends nothing', () => {
+    const t = setup();
+    t.controller.stop();
+    expect(t.socket.sent).toEqual([]);
+  });
+});
+
+describe('rate limits and errors', () => {
+  it('a rate-limited search is retried after retryAfter, with a toast', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 800 });
+    expect(t.state().toast?.message).toMatch(/Please wait.*0\.8 s/);
+    expect(t.state().toast?.kind).toBe('rate-limit');
+    vi.advanceTimersByTime(799);
+    expect(t.socket.events()).toEqual(['find-partner']);
+    vi.advanceTimersByTime(1);
+    expect(t.socket.events()).toEqual(['find-partner', 'find-partner']);
+  });
+
+  it('a rate-limited Next is retried as Next', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    t.socket.clear();
+    t.controller.next();
+    t.socket.serverSends('rate-limited', { message: 'slow down', retryAfter: 500 });
+    vi.advanceTimersByTime(500);
+    expect(t.socket.events()).toEqual(['next', 'next']);
+  });
+
+  it('Stop cancels a pending retry', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('rate-limited', { retryAfter: 500 });
+    t.controller.stop();
+    vi.advanceTimersByTime(1000);
+    expect(t.socket.events()).toEqual(['find-partner', 'leave']);
+  });
+
+  it('a rate limit after the search went through is not retried', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('waiting-for-partner', { queuePosition: 1 });
+    t.socket.serverSends('rate-limited', { retryAfter: 500 });
+    vi.advanceTimersByTime(1000);
+    expect(t.socket.events()).toEqual(['find-partner']);
+    expect(t.state().toast?.kind).toBe('rate-limit');
+  });
+
+  it('server errors become a toast that goes away', () => {
+    const t = setup();
+    t.socket.serverSends('error', { message: 'Already in a match' });
+    expect(t.state().toast).toMatchObject({ kind: 'error', message: 'Already in a match' });
+    vi.advanceTimersByTime(6000);
+    expect(t.state().toast).toBeNull();
+  });
+});
+
+describe('heartbeat and telemetry', () => {
+  it('sends heartbeat {sentAt} every 5 s while connected and shows the round trip', () => {
+    const t = setup();
+    vi.advanceTimersByTime(5000);
+    expect(t.socket.sent).toEqual([{ event: 'heartbeat', data: { sentAt: 1_000_000 } }]);
+    t.advanceClock(40);
+    t.socket.serverSends('heartbeat-ack', { sentAt: 1_000_000, serverTime: 5 });
+    expect(t.state().latencyMs).toBe(40);
+    t.socket.connected = false;
+    t.socket.serverSends('disconnect', 'transport close');
+    vi.advanceTimersByTime(20_000);
+    expect(t.socket.events()).toEqual(['heartbeat']);
+  });
+
+  it('sends call-stats once, on the first remote frame', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    const pc = t.pc();
+    pc.stats = new Map<string, any>([
+      ['T1', { id: 'T1', type: 'transport', selectedCandidatePairId: 'P1' }],
+      ['P1', { id: 'P1', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1', currentRoundTripTime: 0.012 }],
+      ['L1', { id: 'L1', type: 'local-candidate', candidateType: 'srflx' }],
+    ]);
+    t.advanceClock(1234);
+    const callId = t.state().callId;
+    t.controller.reportFirstFrame(callId);
+    t.controller.reportFirstFrame(callId);
+    await flush();
+    const stats = t.socket.sent.filter((s) => s.event === 'call-stats');
+    expect(stats).toEqual([{ event: 'call-stats', data: { timeToMediaMs: 1234, candidateType: 'srflx', rttMs: 12 } }]);
+  });
+
+  it('retries getStats until the selected pair is known, and not for an old call', async () => {
+    const t = setup({ statsRetryDelayMs: 100 });
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
+    await flush();
+    const pc = t.pc();
+    t.controller.reportFirstFrame(t.state().callId - 1); // stale call id: ignored
+    t.controller.reportFirstFrame(t.state().callId);
+    await flush();
+    expect(t.socket.events()).not.toContain('call-stats');
+    pc.stats = new Map<string, any>([
+      ['P', { id: 'P', type: 'candidate-pair', selected: true, localCandidateId: 'L' }],
+      ['L', { id: 'L', type: 'local-candidate', candidateType: 'host' }],
+    ]);
+    vi.advanceTimersByTime(100);
+    await flush();
+    expect(t.socket.last('call-stats')).toEqual({ timeToMediaMs: 0, candidateType: 'host', rttMs: null });
+  });
+});
+
+describe('dispose', () => {
+  it('detaches from the socket and closes the call', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    t.controller.dispose();
+    expect(t.pc().closed).toBe(true);
+    expect(t.socket.listenerCount()).toBe(0);
+    t.socket.clear();
+    vi.advanceTimersByTime(20_000);
+    expect(t.socket.sent).toEqual([]);
+  });
+});
