@@ -84,7 +84,12 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def stats_json(stats: dict[str, int]) -> dict[str, int]:
-    return {to_camel(name): value for name, value in stats.items()}
+    return {
+        "reportsTotal": stats["reports_total"],
+        "reports24h": stats["reports_24h"],
+        "activeBans": stats["active_bans"],
+        "blocksTotal": stats["blocks_total"],
+    }
 
 
 def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

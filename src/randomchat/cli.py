@@ -46,7 +46,7 @@ def _add_moderation_commands(commands: argparse._SubParsersAction[argparse.Argum
     reports = commands.add_parser("reports", help="list reports, newest first")
     config.add_arguments(reports)
     reports.add_argument("--limit", dest="reports_limit", type=_positive_int, default=20)
-    reports.add_argument("--offset", dest="reports_offset", type=_positive_int, default=0)
+    reports.add_argument("--offset", dest="reports_offset", type=_non_negative_int, default=0)
     reports.add_argument("--user", dest="reports_user", help="only reports about this user id")
     reports.add_argument("--json", dest="reports_json", action="store_true", help="print JSON")
     ban = commands.add_parser("ban", help="ban a user; a running server disconnects them")
@@ -60,6 +60,13 @@ def _add_moderation_commands(commands: argparse._SubParsersAction[argparse.Argum
 
 
 def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{raw} is not a positive integer")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
     value = int(raw)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{raw} is negative")

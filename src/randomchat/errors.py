@@ -5,7 +5,8 @@
     ├── AuthError            a token was refused; ``reason`` is safe to log and to count
     ├── InvalidPayload       an event's payload is malformed; ``event`` names the event
     ├── IllegalMove          a user asked for a move their state does not allow
-    └── Banned               the user is banned; carries ``until`` and ``reason``
+    ├── Banned               the user is banned; carries ``until`` and ``reason``
+    └── StorageError         the database refused or failed; the cause is chained
 
 Foreign errors (PyJWT, pydantic) are translated into these at the boundary with
 ``raise ... from exc`` so that callers handle one family.
@@ -58,3 +59,7 @@ class Banned(RandomChatError):
         super().__init__(f"banned until {until}: {reason}")
         self.until = until
         self.reason = reason
+
+
+class StorageError(RandomChatError):
+    """The database refused or failed an operation; the cause is chained."""

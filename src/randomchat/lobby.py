@@ -25,7 +25,6 @@ from randomchat.core import requests, signaling
 from randomchat.core.batching import CandidateBatcher
 from randomchat.core.history import PairHistory
 from randomchat.core.matching import Seeker
-from randomchat.core.moderation import should_ban
 from randomchat.core.quality import ConnectionMetrics
 from randomchat.core.ratelimit import RateLimiter
 from randomchat.core.requests import SearchOptions
@@ -33,6 +32,7 @@ from randomchat.core.state import Phase
 from randomchat.db import Ban, ChatLine, Database
 from randomchat.errors import Banned, IllegalMove, InvalidPayload
 from randomchat.metrics import Metrics
+from randomchat.moderation import record_report
 from randomchat.rules import Rules
 from randomchat.store import Matched, Member, SearchResult, Store
 
@@ -340,14 +340,15 @@ class Lobby:
         local = self._count(sid)
         call = self._last_call("report-partner", local)
         effects = await self._end_for_moderation(sid, call)
-        now = self._wall()
-        report = await self.db.report(
+        report, ban = await record_report(
+            self.db,
+            self.rules,
             local.user_id,
             call.partner_user,
-            reason=reason,
-            note=note,
-            chat=list(call.chat),
-            now=now,
+            reason,
+            note,
+            list(call.chat),
+            self._wall(),
         )
         self.metrics.reports.labels(reason).inc()
         log.info(
@@ -355,17 +356,7 @@ class Lobby:
             extra={"user": local.user_id, "reported": call.partner_user, "reason": reason},
         )
         effects.append(Emit(sid, "report-partner-ack", {"reportId": report.id}))
-        reporters = await self.db.distinct_reporters(
-            call.partner_user, since=now - self.rules.report_window
-        )
-        if should_ban(reporters, self.rules.report_threshold):
-            ban = await self.db.ban(
-                call.partner_user,
-                until=now + self.rules.ban_seconds,
-                reason=f"reported by {reporters} users",
-                created_by="auto",
-                now=now,
-            )
+        if ban is not None:
             effects += self.kick_user(ban)
         return effects
 

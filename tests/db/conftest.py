@@ -71,10 +71,18 @@ def postgres_server() -> Iterator[PostgresServer]:
     options = f"-h 127.0.0.1 -p {port} -k {base} -F"
     try:
         _as_postgres(
-            bin_dir / "initdb", "-D", data, "--auth=trust", "--username=postgres",
-            "--encoding=UTF8", "--locale=C", "--no-sync",
-        )  # fmt: skip
-        _as_postgres(bin_dir / "pg_ctl", "-D", data, "-l", base / "log", "-o", options, "-w", "start")
+            bin_dir / "initdb",
+            "-D",
+            data,
+            "--auth=trust",
+            "--username=postgres",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        _as_postgres(
+            bin_dir / "pg_ctl", "-D", data, "-l", base / "log", "-o", options, "-w", "start"
+        )
         yield PostgresServer(port)
     finally:
         if (data / "postmaster.pid").exists():

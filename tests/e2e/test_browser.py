@@ -3,7 +3,9 @@ with fake camera/microphone devices, against a real ``randomchat serve``.
 
 Two strangers see each other's camera, Next moves a caller to a new partner,
 Stop releases the camera, and 30 Nexts in a row leave no peer connection open
-and no growing JS heap.
+and no growing JS heap. Strangers chat in text (with a typing indicator), one
+reports the other, who is banned and refused again after a reload; users who
+share an interest are paired and see it.
 
 The page is instrumented only from the outside (an init script that wraps
 ``RTCPeerConnection`` and ``getUserMedia``), so the counts checked here do not
@@ -13,6 +15,7 @@ depend on the page's own bookkeeping; the page's ``window.__rc`` is checked too.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -20,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
@@ -403,3 +407,146 @@ def test_refused_token_returns_to_join_form(
     expect(page.get_by_test_id("error")).to_contain_text("Authentication failed", timeout=10_000)
     expect(page.get_by_test_id("nickname")).to_be_visible()
     assert page.evaluate("() => localStorage.getItem('token')") is None
+
+
+# The text of each message in a page's chat log, oldest first (own and partner
+# lines, no system lines).
+MESSAGES = "[data-testid=chat-log] li:is([data-kind=own], [data-kind=partner]) .chat-text"
+
+
+def start_call(first: Page, second: Page, first_name: str, second_name: str) -> None:
+    """``first`` waits, ``second`` joins them: they are partners."""
+    first.get_by_test_id("start").click()
+    expect(first.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+    second.get_by_test_id("start").click()
+    expect_partner(first, second_name)
+    expect_partner(second, first_name)
+
+
+def say(page: Page, text: str) -> None:
+    """Type a chat message key by key (as a user does) and send it with Enter."""
+    box = page.get_by_test_id("chat-input")
+    expect(box).to_be_enabled()
+    box.press_sequentially(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
+
+
+def test_chat_typing_report_and_ban(
+    server_factory: Any, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """Chat both ways in order, the typing indicator, then Report through the
+    dialog: with a threshold of one report the reported user is banned at once,
+    sees the banned screen, and is refused again after reloading."""
+    srv = server_factory(report_threshold=1, find_rate_limit_ms=0)
+    alice = join(browser, contexts, srv.url, "Alice")
+    bob = join(browser, contexts, srv.url, "Bob")
+    start_call(alice, bob, "Alice", "Bob")
+
+    # Bob types: Alice sees it, then the message, and the indicator goes away.
+    bob.get_by_test_id("chat-input").press_sequentially("hello Alice")
+    expect(alice.get_by_test_id("typing")).to_contain_text("Bob is typing", timeout=5_000)
+    bob.get_by_test_id("chat-input").press("Enter")
+    expect(alice.locator(MESSAGES)).to_have_text(["hello Alice"])
+    expect(alice.get_by_test_id("typing")).to_have_text("")
+
+    say(alice, "hi Bob")
+    say(alice, "how are you?")
+    expect(bob.locator(MESSAGES)).to_have_text(["hello Alice", "hi Bob", "how are you?"])
+    say(bob, "fine, thanks")
+    conversation = ["hello Alice", "hi Bob", "how are you?", "fine, thanks"]
+    for page in (alice, bob):
+        expect(page.locator(MESSAGES)).to_have_text(conversation)
+        log = page.get_by_test_id("chat-log")
+        # two of each side's own, both acknowledged by the server, and two of the partner's
+        expect(log.locator("li[data-kind=own][data-status=sent]")).to_have_count(2)
+        expect(log.locator("li[data-kind=partner]")).to_have_count(2)
+
+    # Alice reports Bob through the dialog.
+    alice.get_by_test_id("report").click()
+    dialog = alice.get_by_test_id("report-dialog")
+    expect(dialog).to_be_visible()
+    alice.get_by_test_id("report-reason").select_option("harassment")
+    alice.get_by_test_id("report-note").fill("rude to me")
+    alice.get_by_test_id("report-submit").click()
+    expect(dialog).to_be_hidden()
+
+    # Bob is banned at once: the banned screen with the reason and a running clock.
+    banned = bob.get_by_test_id("banned")
+    expect(banned).to_be_visible(timeout=10_000)
+    expect(bob.get_by_test_id("banned-reason")).to_contain_text("reported")
+    left = bob.get_by_test_id("banned-time-left")
+    expect(left).to_have_text(re.compile(r"^2[34] h \d\d min \d\d s$"))
+    shown = left.inner_text()
+    bob.wait_for_function(
+        "t => document.querySelector('[data-testid=banned-time-left]').textContent !== t",
+        arg=shown,
+        timeout=5_000,
+    )
+    expect(bob.get_by_test_id("start")).to_have_count(0)
+    bob.wait_for_function(
+        "() => window.__test.cameraTracks().every((t) => t.readyState === 'ended')"
+    )
+    assert open_peers(bob) == (0, 0)
+
+    # Alice was thanked and searches again by herself (auto-search is on).
+    expect(alice.get_by_test_id("error")).to_contain_text("Report sent", timeout=5_000)
+    expect(alice.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+    expect(alice.get_by_test_id("chat-log")).to_contain_text("You reported Bob")
+
+    # The report reached the server with its reason, note and the chat lines.
+    admin = srv.token("Admin", sub="u-admin", role="admin")
+    answer = httpx.get(
+        srv.url + "/api/admin/reports", headers={"Authorization": f"Bearer {admin}"}, timeout=5
+    )
+    assert answer.status_code == 200, answer.text
+    (report,) = answer.json()["reports"]
+    assert (report["reason"], report["note"]) == ("harassment", "rude to me")
+    assert [line["text"] for line in report["chat"]] == conversation
+
+    # Reloading does not help: refused at connect, the banned screen again.
+    bob.reload()
+    expect(bob.get_by_test_id("banned")).to_be_visible(timeout=10_000)
+    expect(bob.get_by_test_id("banned-reason")).to_contain_text("reported")
+    expect(bob.get_by_test_id("nickname")).to_have_count(0)
+    expect(bob.get_by_test_id("start")).to_have_count(0)
+
+
+def add_interests(page: Page, *tags: str) -> None:
+    box = page.get_by_test_id("interests")
+    for tag in tags:
+        box.fill(tag)
+        box.press("Enter")
+
+
+def test_common_interest_is_paired_and_shown(
+    server_factory: Any, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """Someone who waits without interests is passed over for a user who shares
+    an interest; both pages show the common interest next to the partner name."""
+    srv = server_factory(find_rate_limit_ms=0)
+    early = join(browser, contexts, srv.url, "Early")
+    early.get_by_test_id("start").click()
+    expect(early.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+
+    fan = join(browser, contexts, srv.url, "Fan")
+    add_interests(fan, " Jazz", "chess", "tmp")
+    chips = fan.locator("[data-testid=interest-chip] .chip-text")
+    expect(chips).to_have_text(["jazz", "chess", "tmp"])
+    fan.get_by_role("button", name="Remove interest tmp").click()
+    expect(chips).to_have_count(2)
+    fan.get_by_test_id("strict").check()  # only people who share an interest
+    fan.get_by_test_id("start").click()
+    expect(fan.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+
+    newcomer = join(browser, contexts, srv.url, "Newbie")
+    add_interests(newcomer, "JAZZ", "cooking")
+    newcomer.get_by_test_id("start").click()
+
+    expect_partner(newcomer, "Fan")
+    expect_partner(fan, "Newbie")
+    for page in (newcomer, fan):
+        expect(page.get_by_test_id("common-interests")).to_contain_text("jazz")
+        expect(page.get_by_test_id("common-interests")).not_to_contain_text("chess")
+        expect(page.get_by_test_id("chat-log")).to_contain_text("You both like jazz")
+    expect(early.get_by_test_id("status")).to_have_attribute("data-phase", "searching")

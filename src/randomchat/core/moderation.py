@@ -7,6 +7,8 @@ again: they were dealt with by that ban (or by the administrator who lifted it).
 
 from __future__ import annotations
 
+import math
+
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
 MAX_NOTE = 500
 AUTO_BANNED_BY = "auto"
@@ -18,9 +20,15 @@ def should_ban(distinct_reporters: int, threshold: int) -> bool:
 
 
 def counting_since(now: float, window_seconds: float, last_ban_at: float | None) -> float:
-    """The earliest report time that still counts towards a ban at ``now``."""
+    """The earliest report time that still counts towards a ban at ``now``.
+
+    Reports strictly after the last ban count: the report that triggered a ban
+    carries the ban's own time, hence the next float up.
+    """
     start = now - window_seconds
-    return start if last_ban_at is None else max(start, last_ban_at)
+    if last_ban_at is None:
+        return start
+    return max(start, math.nextafter(last_ban_at, math.inf))
 
 
 def auto_ban_reason(distinct_reporters: int) -> str:

@@ -48,7 +48,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 DAY = 24 * 3600.0
 
 # Connection execution option that makes the SQLite ``begin`` hook take the write lock.
-_WRITE = "randomchat_write"
+WRITE = "randomchat_write"
 
 
 def _describe(exc: BaseException) -> str:
@@ -65,7 +65,8 @@ def _sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
-def _engine(url: URL) -> AsyncEngine:
+def make_engine(url: URL) -> AsyncEngine:
+    """An engine for ``url``; for SQLite with the directory, pragmas and BEGINs described above."""
     if url.get_backend_name() != "sqlite":
         # pre_ping: a restarted PostgreSQL costs one reconnect, not one failed request.
         return create_async_engine(url, pool_pre_ping=True)
@@ -89,7 +90,7 @@ def _engine(url: URL) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(_WRITE, False)
+        write = connection.get_execution_options().get(WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
@@ -147,7 +148,7 @@ class Database:
             raise StorageError(f"not a database URL: {exc}") from exc
         shown = parsed.render_as_string(hide_password=True)
         try:
-            engine = _engine(parsed)
+            engine = make_engine(parsed)
         except (sa_exc.SQLAlchemyError, ImportError, OSError) as exc:
             raise StorageError(f"cannot open {shown}: {_describe(exc)}") from exc
         db = cls(engine)
@@ -157,7 +158,7 @@ class Database:
         except BaseException:
             await engine.dispose()
             raise
-        log.info("database ready", extra={"database": shown})
+        log.debug("database open", extra={"database": shown})
         return db
 
     async def close(self) -> None:
@@ -176,7 +177,7 @@ class Database:
         try:
             async with self._engine.connect() as conn:
                 if write:
-                    await conn.execution_options(**{_WRITE: True})
+                    await conn.execution_options(**{WRITE: True})
                 async with conn.begin():
                     yield conn
         except (sa_exc.SQLAlchemyError, OSError, CommandError) as exc:

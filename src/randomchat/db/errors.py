@@ -1,12 +1,7 @@
-"""``StorageError``: the one error the database layer raises.
-
-It lives here until it joins the tree in ``randomchat.errors``.
-"""
+"""The database layer raises ``randomchat.errors.StorageError``; re-exported here."""
 
 from __future__ import annotations
 
-from randomchat.errors import RandomChatError
+from randomchat.errors import StorageError
 
-
-class StorageError(RandomChatError):
-    """The database refused or failed an operation; the cause is chained."""
+__all__ = ["StorageError"]

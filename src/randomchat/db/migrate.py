@@ -15,12 +15,17 @@ To write a new revision by hand::
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
 
+log = logging.getLogger(__name__)
+
+VERSION_TABLE = "alembic_version"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # Any constant shared by every randomchat process; "rchat" in ASCII.
@@ -37,10 +42,22 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+def current_revisions(connection: Connection) -> set[str]:
+    """The revisions the database is at; empty for a fresh one."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return set()
+    return set(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+
+
 def upgrade(connection: Connection) -> None:
     """Bring the schema to the newest revision, on a connection inside a transaction."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
     cfg = alembic_config()
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    current = current_revisions(connection)
+    if current == heads:
+        return
+    log.info("migrating the database", extra={"from": sorted(current), "to": sorted(heads)})
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")

@@ -14,10 +14,10 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Connection, make_url
 
 from randomchat import config as settings_module
+from randomchat.db.database import WRITE, make_engine
 from randomchat.db.schema import metadata
 
 config = context.config
@@ -30,6 +30,8 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # make_engine wraps SQLite DDL in a real transaction too.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -37,11 +39,12 @@ def _run(connection: Connection) -> None:
 
 async def _run_standalone() -> None:
     url = config.get_main_option("sqlalchemy.url") or settings_module.load({}, os.environ).database
-    engine = create_async_engine(url)
+    engine = make_engine(make_url(url))
     try:
         async with engine.connect() as connection:
-            await connection.run_sync(_run)
-            await connection.commit()
+            await connection.execution_options(**{WRITE: True})
+            async with connection.begin():
+                await connection.run_sync(_run)
     finally:
         await engine.dispose()
 
