@@ -15,7 +15,7 @@ from typing import Any
 
 import socketio
 
-from randomchat import auth
+from randomchat import auth, jsoncodec
 from randomchat.config import Settings
 from randomchat.errors import AuthError, Banned, InvalidPayload
 from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
@@ -54,6 +54,7 @@ class Gateway:
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             async_handlers=False,
+            json=jsoncodec,
             cors_allowed_origins=_origin_checker(settings),
             ping_interval=settings.ping_interval,
             ping_timeout=settings.ping_timeout,
@@ -62,6 +63,7 @@ class Gateway:
             engineio_logger=False,
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        self._verifier = auth.Verifier(settings.secret)
         self._users: dict[str, str] = {}  # sid -> user id, for log lines
         handlers: dict[str, Handler] = {
             "find-partner": lobby.find_partner,
@@ -86,7 +88,7 @@ class Gateway:
     async def _connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         try:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
-            identity = auth.verify(token, self.settings.secret)
+            identity = self._verifier.verify(token)
             await self.lobby.admit(identity)
         except AuthError as exc:
             self.metrics.refused.labels(exc.reason).inc()

@@ -444,6 +444,7 @@ def test_chat_typing_report_and_ban(
     start_call(alice, bob, "Alice", "Bob")
 
     # Bob types: Alice sees it, then the message, and the indicator goes away.
+    expect(bob.get_by_test_id("chat-input")).to_be_enabled()
     bob.get_by_test_id("chat-input").press_sequentially("hello Alice")
     expect(alice.get_by_test_id("typing")).to_contain_text("Bob is typing", timeout=5_000)
     bob.get_by_test_id("chat-input").press("Enter")

@@ -285,6 +285,7 @@ MALFORMED: list[tuple[str, tuple[Any, ...], str]] = [
     ("signal-ice-candidate", ({"candidate": "x"},), "'candidate' must be"),
     ("signal-ice-candidate", ([1, 2],), "got list"),
     ("heartbeat", ({},), "'sentAt' must be a number"),
+    ("heartbeat", ({"sentAt": 2**70},), "'sentAt' must be a number"),
     ("find-partner", (7,), "find-partner: expected one JSON object, got int"),
     ("next", ("x",), "next: expected one JSON object"),
     ("leave", (1, 2), "got several"),
@@ -374,3 +375,12 @@ async def test_churn_leaves_the_store_empty(live: Live) -> None:
     await asyncio.gather(*(p.close() for p in peers))
     await live.assert_empty()
     assert live.app.lobby.local_sizes()["rate_limit_buckets"] == 0
+
+
+async def test_numbers_beyond_64_bits_are_relayed_as_sent(live: Live) -> None:
+    a, b = await matched_pair(live)
+    offer = {"offer": {"type": "offer", "sdp": "v=0"}, "seq": 2**70}
+    await a.emit("signal-offer", offer)
+    assert await b.expect("signal-offer") == offer
+    await a.close()
+    await b.close()
