@@ -35,7 +35,7 @@ function parseArgs(argv) {
   const a = {
     mode: 'load', url: 'http://127.0.0.1:3901', namespace: '/random-chat', secret: 'secret',
     concurrency: 10, duration: 20, hold: 300, candidates: 8, stepTimeout: 10000, grace: 3000,
-    n: 2000, connectParallel: 200, serverPids: '', label: '', sdpBytes: 2048,
+    n: 2000, connectParallel: 200, serverPids: '', label: '', sdpBytes: 2048, deflate: 'on',
   };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i];
@@ -162,6 +162,8 @@ function connect(i, tok) {
   return io(args.url + args.namespace, {
     transports: ['websocket'], auth: { token: tok }, forceNew: true, reconnection: false,
     timeout: args.stepTimeout,
+    // 'on' (default): offer permessage-deflate as browsers and the Node client do; the server decides
+    ...(args.deflate === 'off' ? { perMessageDeflate: false } : {}),
   });
 }
 

@@ -294,7 +294,12 @@ class Lobby:
         text, msg_id = requests.chat_message(args)
         local = self._count(sid)
         limited = self._limited(
-            self._chat_limiter, sid, local, "chat-message", "You are sending messages too fast"
+            self._chat_limiter,
+            sid,
+            local,
+            "chat-message",
+            "You are sending messages too fast",
+            msg_id,
         )
         if limited:
             return limited
@@ -434,10 +439,18 @@ class Lobby:
         local: _Local,
         action: str,
         message: str = "Please wait before searching again",
+        msg_id: str | int | None = None,
     ) -> list[Effect]:
+        """A ``rate-limited`` reply if ``limiter`` refuses, naming the event (and message id)."""
         wait = limiter.take(local.user_id, self.clock.monotonic())
         if not wait:
             return []
         self.metrics.rate_limited.labels(action).inc()
-        retry_ms = max(1, round(wait * 1000))
-        return [Emit(sid, "rate-limited", {"message": message, "retryAfter": retry_ms})]
+        payload: dict[str, Any] = {
+            "message": message,
+            "retryAfter": max(1, round(wait * 1000)),
+            "event": action,
+        }
+        if msg_id is not None:
+            payload["id"] = msg_id
+        return [Emit(sid, "rate-limited", payload)]

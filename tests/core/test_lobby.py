@@ -97,7 +97,11 @@ async def test_find_partner_rate_limit_and_refusals(lobby: Lobby, clock: FakeClo
         Emit(
             "a",
             "rate-limited",
-            {"message": "Please wait before searching again", "retryAfter": 750},
+            {
+                "message": "Please wait before searching again",
+                "retryAfter": 750,
+                "event": "find-partner",
+            },
         )
     ]
     clock.advance(1)
@@ -304,6 +308,8 @@ async def test_chat_relay_ack_and_rate_limit(lobby: Lobby, clock: FakeClock) -> 
     assert limited[0].data == {
         "message": "You are sending messages too fast",  # type: ignore[union-attr]
         "retryAfter": 200,
+        "event": "chat-message",
+        "id": 99,
     }
     assert await lobby.typing("a", ({"active": True},)) == [Emit("b", "typing", {"active": True})]
 

@@ -9,11 +9,19 @@ import { JoinForm } from './components/JoinForm';
 import { RemoteVideo } from './components/RemoteVideo';
 import { LocalVideo } from './components/LocalVideo';
 import { Toasts, type ToastItem } from './components/Toasts';
+import { ChatPanel } from './components/ChatPanel';
+import { InterestsInput } from './components/InterestsInput';
+import { ReportDialog } from './components/ReportDialog';
+import { BannedScreen } from './components/BannedScreen';
+import { loadInterests, saveInterests } from './lib/interests';
+import { banFromConnectError } from './lib/moderation';
 
 export function App() {
   const [session, setSession] = useState<Session | null>(() => loadSession(window.localStorage));
   const [joinError, setJoinError] = useState<string | null>(null);
   const [joining, setJoining] = useState(false);
+  // bumped to open a fresh connection (e.g. after a ban ran out)
+  const [attempt, setAttempt] = useState(0);
 
   const join = async (nickname: string) => {
     const invalid = validateNickname(nickname);
@@ -40,7 +48,7 @@ export function App() {
   return (
     <div className="app">
       {session ? (
-        <ChatRoom key={session.token} session={session} onSignOut={signOut} />
+        <ChatRoom key={`${session.token}#${attempt}`} session={session} onSignOut={signOut} onReconnect={() => setAttempt((n) => n + 1)} />
       ) : (
         <>
           <header className="topbar">
@@ -74,7 +82,7 @@ function useCallState(controller: CallController | null): CallState | null {
   );
 }
 
-function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason: string | null) => void }) {
+function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSignOut: (reason: string | null) => void; onReconnect: () => void }) {
   const [controller, setController] = useState<CallController | null>(null);
   const [connError, setConnError] = useState<string | null>(null);
   const [localStream, setLocalStream] = useState<MediaStream | null>(null);
@@ -82,6 +90,11 @@ function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason
   const [mediaBusy, setMediaBusy] = useState(false);
   const [micOn, setMicOn] = useState(true);
   const [camOn, setCamOn] = useState(true);
+  const [notSent, setNotSent] = useState<string | null>(null);
+  // the report dialog, with the partner and call it was opened for
+  const [reportFor, setReportFor] = useState<{ name: string; callId: number } | null>(null);
+  const reportOpenRef = useRef(false);
+  reportOpenRef.current = reportFor !== null;
   const localRef = useRef<MediaStream | null>(null);
   const state = useCallState(controller);
 
@@ -97,8 +110,12 @@ function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason
       getLocalStream: () => localRef.current,
       log: (...args) => console.debug('[randomchat]', ...args),
     });
+    const stored = loadInterests(window.localStorage);
+    ctrl.setInterests(stored.interests);
+    ctrl.setStrict(stored.strict);
     socket.on('connect', () => setConnError(null));
     socket.on('connect_error', (err: Error) => {
+      if (banFromConnectError(err)) return; // the controller shows the banned screen
       if (!socket.active) {
         // The server refused us (bad or expired token): back to the join form.
         onSignOut(`${err.message || 'The server refused the connection.'} Please join again.`);
@@ -178,9 +195,24 @@ function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason
 
   const phase = state?.phase ?? 'idle';
   const socketConnected = state?.socketConnected ?? false;
+  const banned = state?.banned ?? null;
+
+  // Banned: the camera goes off and no dialog stays open.
+  useEffect(() => {
+    if (!banned) return;
+    releaseMedia();
+    setReportFor(null);
+  }, [banned, releaseMedia]);
+
+  // Remember interests for the next visit.
+  const interests = state?.interests;
+  const strict = state?.strict;
+  useEffect(() => {
+    if (interests !== undefined && strict !== undefined) saveInterests(window.localStorage, interests, strict);
+  }, [interests, strict]);
 
   const start = useCallback(async () => {
-    if (!controller || controller.getState().phase !== 'idle') return;
+    if (!controller || controller.getState().phase !== 'idle' || controller.getState().banned) return;
     await acquireMedia(); // without a camera we still search (receive only)
     controller.start();
   }, [controller, acquireMedia]);
@@ -195,7 +227,7 @@ function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const action = shortcutFor(e);
-      if (!action || !controller) return;
+      if (!action || !controller || reportOpenRef.current || controller.getState().banned) return;
       e.preventDefault();
       if (action === 'stop') stop();
       else if (controller.getState().phase === 'idle') void start();
@@ -211,10 +243,24 @@ function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason
     toasts.push({ id: `call-${t.id}`, kind: t.kind, message: t.message, onDismiss: () => controller?.dismissToast() });
   }
   if (connError) toasts.push({ id: 'conn', kind: 'error', message: connError, onDismiss: () => setConnError(null) });
+  if (notSent) toasts.push({ id: 'not-sent', kind: 'error', message: notSent, onDismiss: () => setNotSent(null) });
   if (mediaError) toasts.push({ id: 'media', kind: 'error', message: mediaError, onDismiss: () => setMediaError(null) });
 
   const inCall = phase === 'connected';
   const hasMedia = Boolean(localStream);
+  const commonInterests = state?.commonInterests ?? [];
+  const moderationTarget = state?.moderationTarget ?? null;
+
+  if (banned) {
+    return (
+      <>
+        <header className="topbar">
+          <Brand />
+        </header>
+        <BannedScreen ban={banned} onRetry={onReconnect} />
+      </>
+    );
+  }
 
   return (
     <>
@@ -230,108 +276,145 @@ function ChatRoom({ session, onSignOut }: { session: Session; onSignOut: (reason
       </header>
 
       <main className="room">
-        <section className="stage" aria-label="Video">
-          <RemoteVideo
-            stream={state?.remoteStream ?? null}
-            callId={state?.callId ?? 0}
-            onFirstFrame={(id) => controller?.reportFirstFrame(id)}
-          />
-          <div className="stage-overlay">
-            {inCall ? (
-              <div className="partner">
-                <span className="partner-label">Talking to</span>{' '}
-                <strong data-testid="partner-name">{state?.partnerName}</strong>
-              </div>
-            ) : null}
-            {!state?.remoteStream ? (
-              <div className="placeholder" aria-live="polite">
-                {phase === 'searching'
-                  ? `Looking for someone…${state?.queuePosition ? ` You are #${state.queuePosition} in the queue.` : ''}`
-                  : inCall
-                    ? 'Connecting…'
-                    : 'Press Start to meet a stranger.'}
-              </div>
-            ) : null}
-          </div>
-          <LocalVideo stream={localStream} camOn={camOn} busy={mediaBusy} error={mediaError} />
-        </section>
+        <div className="call-column">
+          <section className="stage" aria-label="Video">
+            <RemoteVideo
+              stream={state?.remoteStream ?? null}
+              callId={state?.callId ?? 0}
+              onFirstFrame={(id) => controller?.reportFirstFrame(id)}
+            />
+            <div className="stage-overlay">
+              {inCall ? (
+                <div className="partner">
+                  <span className="partner-label">Talking to</span>{' '}
+                  <strong data-testid="partner-name">{state?.partnerName}</strong>
+                  {commonInterests.length ? (
+                    <span className="common" data-testid="common-interests">
+                      {' '}
+                      · you both like {commonInterests.join(', ')}
+                    </span>
+                  ) : null}
+                </div>
+              ) : null}
+              {!state?.remoteStream ? (
+                <div className="placeholder" aria-live="polite">
+                  {phase === 'searching'
+                    ? `Looking for someone…${state?.queuePosition ? ` You are #${state.queuePosition} in the queue.` : ''}`
+                    : inCall
+                      ? 'Connecting…'
+                      : 'Press Start to meet a stranger.'}
+                </div>
+              ) : null}
+            </div>
+            <LocalVideo stream={localStream} camOn={camOn} busy={mediaBusy} error={mediaError} />
+          </section>
 
-        {state?.notice ? (
-          <p className="notice" data-testid="notice" role="status">
-            {state.notice}
-          </p>
-        ) : null}
+          {state?.notice ? (
+            <p className="notice" data-testid="notice" role="status">
+              {state.notice}
+            </p>
+          ) : null}
 
-        <nav className="controls" aria-label="Call controls">
-          <div className="main-buttons">
-            <button
-              type="button"
-              className="btn primary"
-              data-testid="start"
-              aria-label="Start: find a partner"
-              disabled={!controller || !socketConnected || phase !== 'idle' || mediaBusy}
-              onClick={() => void start()}
-            >
-              Start
-            </button>
-            <button
-              type="button"
-              className="btn"
-              data-testid="next"
-              aria-label={`Next: end this call and find someone new (shortcut ${SHORTCUT_LABELS.next.key})`}
-              aria-keyshortcuts={SHORTCUT_LABELS.next.aria}
-              disabled={!inCall}
-              onClick={next}
-            >
-              Next <kbd>{SHORTCUT_LABELS.next.key}</kbd>
-            </button>
-            <button
-              type="button"
-              className="btn danger"
-              data-testid="stop"
-              aria-label={`Stop: end everything and turn the camera off (shortcut ${SHORTCUT_LABELS.stop.key})`}
-              aria-keyshortcuts={SHORTCUT_LABELS.stop.aria}
-              disabled={phase === 'idle' && !hasMedia}
-              onClick={stop}
-            >
-              Stop <kbd>{SHORTCUT_LABELS.stop.key}</kbd>
-            </button>
-          </div>
-          <div className="toggles">
-            <button
-              type="button"
-              className={`btn toggle ${micOn ? '' : 'off'}`}
-              data-testid="mute"
-              aria-pressed={!micOn}
-              aria-label={micOn ? 'Mute microphone' : 'Unmute microphone'}
-              disabled={!hasMedia}
-              onClick={() => setMicOn((v) => !v)}
-            >
-              {micOn ? 'Mic on' : 'Mic muted'}
-            </button>
-            <button
-              type="button"
-              className={`btn toggle ${camOn ? '' : 'off'}`}
-              data-testid="camera"
-              aria-pressed={!camOn}
-              aria-label={camOn ? 'Turn camera off' : 'Turn camera on'}
-              disabled={!hasMedia}
-              onClick={() => setCamOn((v) => !v)}
-            >
-              {camOn ? 'Camera on' : 'Camera off'}
-            </button>
-            <label className="check">
-              <input
-                type="checkbox"
-                data-testid="auto-search"
-                checked={state?.autoSearch ?? true}
-                onChange={(e) => controller?.setAutoSearch(e.target.checked)}
-              />
-              Search again when a partner leaves
-            </label>
-          </div>
-        </nav>
+          <nav className="controls" aria-label="Call controls">
+            <div className="main-buttons">
+              <button
+                type="button"
+                className="btn primary"
+                data-testid="start"
+                aria-label="Start: find a partner"
+                disabled={!controller || !socketConnected || phase !== 'idle' || mediaBusy}
+                onClick={() => void start()}
+              >
+                Start
+              </button>
+              <button
+                type="button"
+                className="btn"
+                data-testid="next"
+                aria-label={`Next: end this call and find someone new (shortcut ${SHORTCUT_LABELS.next.key})`}
+                aria-keyshortcuts={SHORTCUT_LABELS.next.aria}
+                disabled={!inCall}
+                onClick={next}
+              >
+                Next <kbd>{SHORTCUT_LABELS.next.key}</kbd>
+              </button>
+              <button
+                type="button"
+                className="btn danger"
+                data-testid="stop"
+                aria-label={`Stop: end everything and turn the camera off (shortcut ${SHORTCUT_LABELS.stop.key})`}
+                aria-keyshortcuts={SHORTCUT_LABELS.stop.aria}
+                disabled={phase === 'idle' && !hasMedia}
+                onClick={stop}
+              >
+                Stop <kbd>{SHORTCUT_LABELS.stop.key}</kbd>
+              </button>
+            </div>
+            <div className="toggles">
+              <button
+                type="button"
+                className={`btn toggle ${micOn ? '' : 'off'}`}
+                data-testid="mute"
+                aria-pressed={!micOn}
+                aria-label={micOn ? 'Mute microphone' : 'Unmute microphone'}
+                disabled={!hasMedia}
+                onClick={() => setMicOn((v) => !v)}
+              >
+                {micOn ? 'Mic on' : 'Mic muted'}
+              </button>
+              <button
+                type="button"
+                className={`btn toggle ${camOn ? '' : 'off'}`}
+                data-testid="camera"
+                aria-pressed={!camOn}
+                aria-label={camOn ? 'Turn camera off' : 'Turn camera on'}
+                disabled={!hasMedia}
+                onClick={() => setCamOn((v) => !v)}
+              >
+                {camOn ? 'Camera on' : 'Camera off'}
+              </button>
+              <label className="check">
+                <input
+                  type="checkbox"
+                  data-testid="auto-search"
+                  checked={state?.autoSearch ?? true}
+                  onChange={(e) => controller?.setAutoSearch(e.target.checked)}
+                />
+                Search again when a partner leaves
+              </label>
+            </div>
+          </nav>
+        </div>
+
+        <ChatPanel
+          chat={state?.chat ?? { lines: [], open: false, partnerName: null, partnerTyping: false }}
+          disabled={!controller || !socketConnected}
+          onSend={(text) => controller?.sendChat(text) ?? { ok: false, error: 'Not connected.' }}
+          onInput={(value) => controller?.chatInput(value)}
+          onBlur={() => controller?.chatBlur()}
+          moderationTarget={moderationTarget}
+          onReport={() => moderationTarget && setReportFor({ name: moderationTarget, callId: state?.callId ?? 0 })}
+          onBlock={() => controller?.block()}
+        />
+
+        <InterestsInput
+          interests={state?.interests ?? []}
+          onChange={(next) => controller?.setInterests(next)}
+          strict={state?.strict ?? false}
+          onStrictChange={(on) => controller?.setStrict(on)}
+        />
       </main>
+
+      {reportFor ? (
+        <ReportDialog
+          target={reportFor.name}
+          onClose={() => setReportFor(null)}
+          onSubmit={(reason, note) => {
+            if (!controller?.report(reason, note, reportFor.callId)) setNotSent(`Report not sent: ${reportFor.name} can no longer be reported (you met someone new).`);
+            setReportFor(null);
+          }}
+        />
+      ) : null}
 
       <Toasts items={toasts} />
     </>

@@ -32,4 +32,5 @@ def counting_since(now: float, window_seconds: float, last_ban_at: float | None)
 
 
 def auto_ban_reason(distinct_reporters: int) -> str:
-    return f"reported by {distinct_reporters} users"
+    users = "user" if distinct_reporters == 1 else "users"
+    return f"reported by {distinct_reporters} {users}"

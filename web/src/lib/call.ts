@@ -3,14 +3,21 @@
 // dependencies (socket, RTCPeerConnection factory, clock, timers) so that it
 // can be unit-tested with fakes; the React page only renders its state.
 
+import { CHAT_RATE_LIMIT_MESSAGE, ChatController, type ChatState } from './chat';
+import { searchPayload } from './interests';
+import { banFromConnectError, parseBan } from './moderation';
 import type {
+  BanInfo,
   CallStats,
   HeartbeatAck,
   MatchFound,
   PartnerLeft,
   Quality,
   RateLimited,
+  ReportAck,
+  ReportReason,
   Role,
+  SearchOptions,
   ServerError,
   SignalingSocket,
   WaitingForPartner,
@@ -45,6 +52,18 @@ export interface CallState {
   /** a sentence about what just happened ("Stranger left. Looking for someone new…") */
   notice: string | null;
   toast: Toast | null;
+  /** normalised tags sent with find-partner / next (see interests.ts) */
+  interests: string[];
+  /** only people who share an interest (never widen to anyone) */
+  strict: boolean;
+  /** interests shared with the current partner */
+  commonInterests: string[];
+  /** the partner Report / Block apply to: the current one, or the last one until the next match */
+  moderationTarget: string | null;
+  /** the text chat of the current (or just ended) call */
+  chat: ChatState;
+  /** set when the server banned this user: no searching until it is over */
+  banned: BanInfo | null;
 }
 
 export type PeerFactory = (config: RTCConfiguration) => RTCPeerConnection;
@@ -69,6 +88,8 @@ export interface CallDeps {
   /** retries of getStats() while the selected pair is not known yet */
   statsRetries?: number;
   statsRetryDelayMs?: number;
+  /** chat options (typing throttle etc.), mostly for tests */
+  chat?: { typingThrottleMs?: number; typingIdleMs?: number; partnerTypingTimeoutMs?: number; ackTimeoutMs?: number };
   log?: (...args: unknown[]) => void;
 }
 
@@ -95,6 +116,10 @@ export class CallController {
   private matchFoundAt = 0;
   private statsSentFor = -1;
   private lastSearchAction: SearchAction | null = null;
+  private lastSearchPayload: SearchOptions | undefined = undefined;
+  private readonly chat: ChatController;
+  /** callId of the call that moderationTarget refers to */
+  private moderationCallId = 0;
   private retryTimer: unknown = null;
   private heartbeatTimer: unknown = null;
   private toastTimer: unknown = null;
@@ -122,7 +147,21 @@ export class CallController {
       autoSearch: true,
       notice: null,
       toast: null,
+      interests: [],
+      strict: false,
+      commonInterests: [],
+      moderationTarget: null,
+      chat: { lines: [], open: false, partnerName: null, partnerTyping: false },
+      banned: null,
     };
+    this.chat = new ChatController({
+      socket: deps.socket,
+      timers: this.timers,
+      now: this.now,
+      onChange: (chat) => this.set({ chat }),
+      ...deps.chat,
+    });
+    this.state.chat = this.chat.getState();
     this.handlers = [
       ['connect', () => this.onConnect()],
       ['disconnect', (reason: string) => this.onDisconnect(reason)],
@@ -133,11 +172,18 @@ export class CallController {
       ['signal-answer', (d: { answer: RTCSessionDescriptionInit }) => void this.onAnswer(d)],
       ['signal-ice-candidate', (d: { candidate: RTCIceCandidateInit }) => this.onRemoteCandidates(d?.candidate ? [d.candidate] : [])],
       ['signal-ice-candidates-batch', (d: { candidates: RTCIceCandidateInit[] }) => this.onRemoteCandidates(Array.isArray(d?.candidates) ? d.candidates : [])],
-      ['partner-left', (d: PartnerLeft) => this.onPartnerGone(d?.reason === 'leave' ? 'Stranger left the chat.' : 'Stranger skipped to someone new.')],
-      ['partner-disconnected', () => this.onPartnerGone('Stranger disconnected.')],
+      ['partner-left', (d: PartnerLeft) => this.onPartnerGone(d?.reason === 'leave' ? 'left the chat.' : 'skipped to someone new.')],
+      ['partner-disconnected', () => this.onPartnerGone('disconnected.')],
       ['rate-limited', (d: RateLimited) => this.onRateLimited(d)],
       ['error', (d: ServerError) => this.onServerError(d)],
       ['heartbeat-ack', (d: HeartbeatAck) => this.onHeartbeatAck(d)],
+      ['banned', (d: BanInfo) => this.onBanned(parseBan(d) ?? { until: Number.NaN, reason: 'No reason given' })],
+      ['connect_error', (err: unknown) => {
+        const ban = banFromConnectError(err);
+        if (ban) this.onBanned(ban);
+      }],
+      ['report-partner-ack', (d: ReportAck) => this.onReportAck(d)],
+      ['block-partner-ack', () => this.deps.log?.('block acknowledged')],
     ];
     for (const [ev, fn] of this.handlers) this.socket.on(ev, fn);
     if (this.socket.connected) this.startHeartbeat();
@@ -156,16 +202,17 @@ export class CallController {
 
   /** Start searching for a partner (no-op unless idle). */
   start(): void {
-    if (this.disposed || this.state.phase !== 'idle') return;
+    if (this.disposed || this.state.banned || this.state.phase !== 'idle') return;
     this.search('find-partner', null);
   }
 
   /** End the current call (if any) and search again at once. */
   next(): void {
-    if (this.disposed) return;
+    if (this.disposed || this.state.banned) return;
     if (this.state.phase === 'idle') return this.start();
     if (this.state.phase === 'searching') return; // already searching
     this.closePeer();
+    this.chat.endCall('You moved on.');
     this.search('next', null);
   }
 
@@ -174,6 +221,7 @@ export class CallController {
     if (this.disposed) return;
     this.clearRetry();
     const wasActive = this.state.phase !== 'idle';
+    if (this.state.phase === 'connected') this.chat.endCall('You left the chat.');
     this.closePeer();
     if (wasActive) this.socket.emit('leave');
     this.lastSearchAction = null;
@@ -182,6 +230,59 @@ export class CallController {
 
   setAutoSearch(on: boolean): void {
     this.set({ autoSearch: on });
+  }
+
+  /** Interests for the next search (already normalised, see interests.ts). */
+  setInterests(interests: string[]): void {
+    this.set({ interests: [...interests] });
+  }
+
+  setStrict(strict: boolean): void {
+    this.set({ strict });
+  }
+
+  /** Send a chat message to the partner; false (with a reason) when it cannot go. */
+  sendChat(text: string): { ok: true } | { ok: false; error: string } {
+    if (this.disposed) return { ok: false, error: 'Closed.' };
+    return this.chat.send(text);
+  }
+
+  /** The chat input's value changed: drives our typing indicator. */
+  chatInput(value: string): void {
+    if (!this.disposed) this.chat.input(value);
+  }
+
+  /** The chat input lost focus. */
+  chatBlur(): void {
+    if (!this.disposed) this.chat.blur();
+  }
+
+  /**
+   * Block the current partner (or the last one, until the next match): the
+   * call ends and, with auto-search on, a new search starts.
+   */
+  block(forCallId?: number): boolean {
+    const target = this.state.moderationTarget;
+    if (this.disposed || this.state.banned || !target) return false;
+    if (forCallId !== undefined && forCallId !== this.moderationCallId) return false; // someone else by now
+    this.socket.emit('block-partner');
+    this.afterModeration(`You blocked ${target}.`, 'You will not be paired again.');
+    return true;
+  }
+
+  /**
+   * Report the current (or last) partner; ends the call like block. With
+   * `forCallId` (the callId when the dialog opened) nothing is sent if a new
+   * match came in meanwhile: the report would hit the wrong person.
+   */
+  report(reason: ReportReason, note = '', forCallId?: number): boolean {
+    const target = this.state.moderationTarget;
+    if (this.disposed || this.state.banned || !target) return false;
+    if (forCallId !== undefined && forCallId !== this.moderationCallId) return false;
+    const trimmed = note.trim();
+    this.socket.emit('report-partner', trimmed ? { reason, note: trimmed } : { reason });
+    this.afterModeration(`You reported ${target}.`, 'Thank you: a moderator will look at it.');
+    return true;
   }
 
   dismissToast(): void {
@@ -200,6 +301,7 @@ export class CallController {
   /** Detach from the socket, close the peer connection, clear timers. */
   dispose(): void {
     if (this.disposed) return;
+    this.chat.dispose();
     this.closePeer();
     this.clearRetry();
     this.stopHeartbeat();
@@ -220,11 +322,34 @@ export class CallController {
   private onDisconnect(reason: string): void {
     this.stopHeartbeat();
     this.clearRetry();
+    this.chat.connectionLost();
+    if (this.state.phase === 'connected') this.chat.endCall('The connection to the server was lost.');
     this.closePeer();
     const active = this.state.phase !== 'idle';
     this.lastSearchAction = null;
+    if (this.state.banned) {
+      // the server closes a banned user's connection: that is not an outage
+      this.set({ socketConnected: false, phase: 'idle', queuePosition: null, partnerName: null, role: null });
+      return;
+    }
     this.set({ socketConnected: false, phase: 'idle', queuePosition: null, partnerName: null, role: null, notice: active ? 'The call ended because the connection to the server was lost.' : this.state.notice });
-    if (reason !== 'io client disconnect') this.showToast('error', 'Lost connection to the server. Reconnecting…', 0);
+    if (reason === 'io server disconnect') this.showToast('error', 'The server closed the connection. Reload the page to try again.', 0);
+    else if (reason !== 'io client disconnect') this.showToast('error', 'Lost connection to the server. Reconnecting…', 0);
+  }
+
+  private onBanned(ban: BanInfo): void {
+    this.clearRetry();
+    if (this.state.phase === 'connected') this.chat.endCall(null);
+    this.chat.connectionLost();
+    this.closePeer();
+    this.lastSearchAction = null;
+    this.clearToastTimer();
+    this.set({ banned: ban, phase: 'idle', queuePosition: null, partnerName: null, role: null, moderationTarget: null, notice: null, toast: null });
+  }
+
+  private onReportAck(d: ReportAck): void {
+    this.deps.log?.('report acknowledged', d?.reportId);
+    this.showToast('info', 'Report sent. Thank you.', 5000);
   }
 
   private onWaiting(d: WaitingForPartner): void {
@@ -257,11 +382,20 @@ export class CallController {
     this.pc = pc;
     this.remoteDescriptionSet = false;
     this.pendingCandidates = [];
+    this.moderationCallId = callId;
+    const partnerName = d?.partnerName || 'Stranger';
+    const commonInterests = Array.isArray(d?.commonInterests) ? d.commonInterests.filter((x) => typeof x === 'string') : [];
+    this.chat.startCall(
+      partnerName,
+      commonInterests.length ? `You are talking to ${partnerName}. You both like ${commonInterests.join(', ')}.` : `You are talking to ${partnerName}. Say hi!`,
+    );
     this.set({
       phase: 'connected',
       callId,
       role,
-      partnerName: d?.partnerName || 'Stranger',
+      partnerName,
+      commonInterests,
+      moderationTarget: partnerName,
       queuePosition: null,
       notice: null,
       remoteStream: null,
@@ -367,8 +501,10 @@ export class CallController {
     for (const c of valid) this.addCandidate(pc, c);
   }
 
-  private onPartnerGone(message: string): void {
+  private onPartnerGone(what: string): void {
     if (this.state.phase !== 'connected') return; // we already moved on (e.g. pressed Next too)
+    this.chat.endCall(`${this.state.partnerName ?? 'Stranger'} ${what}`);
+    const message = `Stranger ${what}`;
     this.closePeer();
     this.set({ phase: 'idle', partnerName: null, role: null, queuePosition: null });
     if (this.state.autoSearch) {
@@ -383,13 +519,20 @@ export class CallController {
     const retryAfter = Math.max(0, Number(d?.retryAfter) || 1000);
     const base = d?.message || 'You are going too fast.';
     const action = this.lastSearchAction;
+    const aboutChat = d?.message === CHAT_RATE_LIMIT_MESSAGE || (!action && this.chat.hasPending());
+    if (aboutChat) {
+      // the message was not relayed: mark it failed
+      this.chat.refuseOldest(`Not sent: ${base}.`);
+      this.showToast('rate-limit', `${base}. Try again in ${formatSeconds(retryAfter)}.`, retryAfter + 1500, this.now() + retryAfter);
+      return;
+    }
     if (this.state.phase === 'searching' && action) {
       this.clearRetry();
       this.showToast('rate-limit', `${base} Retrying in ${formatSeconds(retryAfter)}.`, retryAfter + 1500, this.now() + retryAfter);
       this.retryTimer = this.timers.setTimeout(() => {
         this.retryTimer = null;
         if (this.disposed || this.state.phase !== 'searching' || this.lastSearchAction !== action) return;
-        this.socket.emit(action);
+        this.emitSearch(action);
       }, retryAfter);
     } else {
       this.showToast('rate-limit', `${base} Try again in ${formatSeconds(retryAfter)}.`, retryAfter + 1500, this.now() + retryAfter);
@@ -401,6 +544,14 @@ export class CallController {
     if (message === 'Already in queue' && this.state.phase === 'searching') {
       this.lastSearchAction = null; // we are waiting: that is what we wanted
       return;
+    }
+    if (d?.event === 'chat-message' || message.startsWith('chat-message:')) {
+      if (this.chat.refuseOldest(`Not sent: ${message.replace(/^chat-message: /, '')}.`)) return;
+    }
+    if ((d?.event === 'find-partner' || d?.event === 'next') && this.state.phase === 'searching' && this.lastSearchAction === d.event) {
+      // the search itself was refused (e.g. an interest the server rejects)
+      this.lastSearchAction = null;
+      this.set({ phase: 'idle', queuePosition: null, notice: null });
     }
     this.showToast('error', message, 6000);
   }
@@ -414,11 +565,34 @@ export class CallController {
   private search(action: SearchAction, notice: string | null): void {
     this.clearRetry();
     this.lastSearchAction = action;
+    this.lastSearchPayload = searchPayload(this.state.interests, this.state.strict);
     this.set({ phase: 'searching', queuePosition: null, partnerName: null, role: null, notice });
-    this.socket.emit(action);
+    this.emitSearch(action);
+  }
+
+  private emitSearch(action: SearchAction): void {
+    if (this.lastSearchPayload) this.socket.emit(action, this.lastSearchPayload);
+    else this.socket.emit(action);
+  }
+
+  /** After block/report: the server ended the call; move on like after partner-left. */
+  private afterModeration(what: string, detail: string): void {
+    this.set({ moderationTarget: null });
+    if (this.state.phase !== 'connected') {
+      // the call had already ended: the log of that call (if still shown) says so
+      this.chat.system(what);
+      this.set({ notice: `${what} ${detail}` });
+      return;
+    }
+    this.closePeer();
+    this.chat.endCall(what);
+    this.set({ phase: 'idle', partnerName: null, role: null, queuePosition: null, commonInterests: [] });
+    if (this.state.autoSearch) this.search('find-partner', `${what} Looking for someone new…`);
+    else this.set({ notice: `${what} ${detail} Press Start to meet someone new.` });
   }
 
   private onPeerFailed(): void {
+    this.chat.endCall('The connection to your partner failed.');
     this.closePeer();
     this.showToast('error', 'The connection to your partner failed.', 6000);
     if (this.state.autoSearch) {

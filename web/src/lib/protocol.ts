@@ -16,6 +16,8 @@ export interface MatchFound {
   partnerName: string;
   timestamp?: number;
   iceServers?: RTCIceServer[];
+  /** interests both sides gave (empty when matched by widening or without interests) */
+  commonInterests?: string[];
 }
 
 export interface PartnerLeft {
@@ -30,6 +32,56 @@ export interface RateLimited {
 
 export interface ServerError {
   message?: string;
+  /** the event that was refused, for invalid payloads */
+  event?: string;
+}
+
+/** find-partner / next payload; omitted for a plain search */
+export interface SearchOptions {
+  interests: string[];
+  strict?: boolean;
+}
+
+/** client -> server chat-message */
+export interface ChatOutgoing {
+  text: string;
+  id: string | number;
+}
+
+/** server -> client chat-message (from the partner) */
+export interface ChatIncoming {
+  text: string;
+  id?: string | number;
+  /** Unix ms */
+  sentAt?: number;
+}
+
+export interface ChatAck {
+  id: string | number;
+}
+
+export interface TypingEvent {
+  active: boolean;
+}
+
+export type ReportReason = 'nudity' | 'harassment' | 'spam' | 'underage' | 'other';
+export const REPORT_REASONS: readonly ReportReason[] = ['nudity', 'harassment', 'spam', 'underage', 'other'];
+export const MAX_REPORT_NOTE = 500;
+
+export interface ReportPartner {
+  reason: ReportReason;
+  note?: string;
+}
+
+export interface ReportAck {
+  reportId?: string | number;
+}
+
+/** server -> client 'banned', and err.data of connect_error 'Banned' */
+export interface BanInfo {
+  /** Unix ms */
+  until: number;
+  reason: string;
 }
 
 export interface HeartbeatAck {

@@ -1,0 +1,87 @@
+// Interest tags, normalised the way the server does (src/randomchat/core/
+// requests.py): trimmed, lower-case, 1–30 printable characters, at most 10.
+
+export const MAX_INTERESTS = 10;
+export const MAX_INTEREST_LENGTH = 30;
+
+// Control, format, unassigned, private-use and surrogate characters, and the
+// line/paragraph separators: what Python's str.isprintable() refuses (besides
+// spaces other than ' ', which trimming handles at the ends).
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cn}\p{Co}\p{Cs}\p{Zl}\p{Zp}]|[^\S ]/u;
+
+export type InterestCheck = { ok: true; tag: string } | { ok: false; error: string };
+
+/** Normalise one tag, or say why it is refused. */
+export function normaliseInterest(raw: string): InterestCheck {
+  const tag = raw.trim().toLowerCase();
+  if (!tag) return { ok: false, error: 'An interest cannot be empty.' };
+  // length in code points, like Python's len()
+  if ([...tag].length > MAX_INTEREST_LENGTH) {
+    return { ok: false, error: `"${tag}" is longer than ${MAX_INTEREST_LENGTH} characters.` };
+  }
+  if (UNPRINTABLE.test(tag)) return { ok: false, error: `"${tag}" contains characters that are not allowed.` };
+  return { ok: true, tag };
+}
+
+export interface AddResult {
+  interests: string[];
+  /** why some of the input was not added (null when all of it was) */
+  error: string | null;
+}
+
+/**
+ * Add the tags in `input` (separated by commas) to `current`: duplicates are
+ * skipped, at most MAX_INTERESTS are kept, and the first problem is reported.
+ */
+export function addInterests(current: readonly string[], input: string): AddResult {
+  const interests = [...current];
+  let error: string | null = null;
+  for (const part of input.split(',')) {
+    if (!part.trim()) continue;
+    const checked = normaliseInterest(part);
+    if (!checked.ok) {
+      error ??= checked.error;
+      continue;
+    }
+    if (interests.includes(checked.tag)) continue;
+    if (interests.length >= MAX_INTERESTS) {
+      error ??= `At most ${MAX_INTERESTS} interests.`;
+      continue;
+    }
+    interests.push(checked.tag);
+  }
+  return { interests, error };
+}
+
+/** The payload of find-partner / next, or undefined for a plain search. */
+export function searchPayload(interests: readonly string[], strict: boolean): { interests: string[]; strict: boolean } | undefined {
+  if (interests.length === 0) return undefined;
+  return { interests: [...interests], strict };
+}
+
+interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+const STORAGE_KEY = 'interests';
+
+/** Interests (and strict) remembered from the last visit; bad entries are dropped. */
+export function loadInterests(storage: StorageLike): { interests: string[]; strict: boolean } {
+  try {
+    const raw = JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as { interests?: unknown; strict?: unknown } | null;
+    const list = Array.isArray(raw?.interests) ? raw.interests.filter((x): x is string => typeof x === 'string') : [];
+    const { interests } = addInterests([], list.map((x) => x.replace(/,/g, ' ')).join(','));
+    return { interests, strict: raw?.strict === true && interests.length > 0 };
+  } catch {
+    return { interests: [], strict: false };
+  }
+}
+
+export function saveInterests(storage: StorageLike, interests: readonly string[], strict: boolean): void {
+  try {
+    storage.setItem(STORAGE_KEY, JSON.stringify({ interests, strict }));
+  } catch {
+    /* private mode or full: not worth a message */
+  }
+}

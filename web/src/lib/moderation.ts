@@ -1,0 +1,56 @@
+// Bans as the page sees them: from the 'banned' event or a refused connect.
+
+import { MAX_REPORT_NOTE, REPORT_REASONS, type BanInfo, type ReportReason } from './protocol';
+
+export const REPORT_REASON_LABELS: Record<ReportReason, string> = {
+  nudity: 'Nudity or sexual content',
+  harassment: 'Harassment or hate',
+  spam: 'Spam or advertising',
+  underage: 'Looks under age',
+  other: 'Something else',
+};
+
+/** A ban payload ({until: Unix ms, reason}) checked, or null when it is not one. */
+export function parseBan(data: unknown): BanInfo | null {
+  const d = data as { until?: unknown; reason?: unknown } | null;
+  if (!d || typeof d !== 'object') return null;
+  const until = Number(d.until);
+  if (!Number.isFinite(until)) return null;
+  const reason = typeof d.reason === 'string' && d.reason.trim() ? d.reason.trim() : 'No reason given';
+  return { until, reason };
+}
+
+/**
+ * The ban in a Socket.IO connect_error, or null when the error is not a ban:
+ * the server refuses banned users with err.message 'Banned' and
+ * err.data {until, reason}.
+ */
+export function banFromConnectError(err: unknown): BanInfo | null {
+  const e = err as { message?: unknown; data?: unknown } | null;
+  if (!e || e.message !== 'Banned') return null;
+  return parseBan(e.data) ?? { until: Number.NaN, reason: 'No reason given' };
+}
+
+/** "3 d 5 h 00 min", "23 h 04 min 09 s", "4 min 09 s", "12 s"; "0 s" once the time is up. */
+export function formatTimeLeft(ms: number): string {
+  if (!Number.isFinite(ms)) return 'unknown';
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  // whole days only from two days on: a default 24 h ban reads "24 h 00 min 00 s"
+  const days = total >= 2 * 86400 ? Math.floor(total / 86400) : 0;
+  const hours = Math.floor((total - days * 86400) / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (days > 0) return `${days} d ${hours} h ${pad(minutes)} min`;
+  if (hours > 0) return `${hours} h ${pad(minutes)} min ${pad(seconds)} s`;
+  if (minutes > 0) return `${minutes} min ${pad(seconds)} s`;
+  return `${seconds} s`;
+}
+
+/** Check a report before sending it. */
+export function validateReport(reason: string, note: string): { ok: true; reason: ReportReason; note: string } | { ok: false; error: string } {
+  if (!(REPORT_REASONS as readonly string[]).includes(reason)) return { ok: false, error: 'Choose a reason.' };
+  const trimmed = note.trim();
+  if ([...trimmed].length > MAX_REPORT_NOTE) return { ok: false, error: `The note is limited to ${MAX_REPORT_NOTE} characters.` };
+  return { ok: true, reason: reason as ReportReason, note: trimmed };
+}
