@@ -49,4 +49,12 @@ pytest: $(STAMP) node-deps web
 test: system-deps $(STAMP) lint typecheck web-test pytest
 
 clean:
-	rm -rf $(VENV) web/node_modules web/dist tests/js/node_modules
+	rm -rf $(VENV) web/node_modules web/dist tests/js/node_modules bench/node_modules
+
+bench/node_modules/.package-lock.json: bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	touch $@
+
+# Side by side with the seed's Node gateway (../shared/anchor); see docs/performance.md.
+bench: $(STAMP) bench/node_modules/.package-lock.json
+	bench/run --duration 20

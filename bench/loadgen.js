@@ -193,6 +193,7 @@ function runCycle(vu) {
       if (done) return;
       err(kind, detail);
       if (st.matched) stats.brokenCalls++;
+      vu.failed = true;
       finish();
     }
     const isIn = () => st.state !== 'done';
@@ -316,7 +317,13 @@ async function loadMode() {
     for (const vu of vus) if (vu.onStop) vu.onStop();
   }, args.duration * 1000);
   const progress = setInterval(() => log(`t=${((performance.now() - t0) / 1000).toFixed(0)}s set-ups=${stats.setups} errors=${Object.values(stats.errors).reduce((a, b) => a + b, 0)} broken=${stats.brokenCalls}`), 5000);
-  await Promise.all(vus.map(async (vu) => { while (!stopping) await runCycle(vu); }));
+  await Promise.all(vus.map(async (vu) => {
+    while (!stopping) {
+      vu.failed = false;
+      await runCycle(vu);
+      if (vu.failed) await new Promise((r) => setTimeout(r, 100)); // don't hammer a failing server
+    }
+  }));
   clearTimeout(stopTimer); clearInterval(progress);
   const t1 = performance.now();
   const srv1 = serverCpuMs();
@@ -360,7 +367,7 @@ function waitStdinRelease(maxMs) {
 
 async function idleMode() {
   const N = args.n;
-  const tok = Array.from({ length: Math.min(N, 1000) }, (_, i) => token(i)); // tokens reused round-robin
+  const tok = Array.from({ length: N }, (_, i) => token(100000 + i)); // one user (and token) per connection
   const socks = [];
   let dropped = 0, next = 0, up = 0;
   const cpu0 = process.cpuUsage();
@@ -370,7 +377,7 @@ async function idleMode() {
     while (next < N) {
       const i = next++;
       await new Promise((resolve) => {
-        const s = connect(i, tok[i % tok.length]);
+        const s = connect(i, tok[i]);
         socks.push(s);
         const to = setTimeout(() => { err('timeout-idle-connect'); resolve(); }, args.stepTimeout);
         s.on('connect_error', (e) => { clearTimeout(to); err('connect_error', e && e.message); resolve(); });
