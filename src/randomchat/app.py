@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 60.0
 WIDEN_SECONDS = 0.25
-BAN_SWEEP_SECONDS = 2.0
+BAN_REFRESH_SECONDS = 2.0
 
 
 @dataclass
@@ -73,24 +73,20 @@ def create_app(
     async def widen() -> None:
         await gateway.apply(await lobby.widen_waiting())
 
-    last_sweep = clock.wall_ms() / 1000
+    async def refresh_bans() -> None:
+        """Pick up bans made elsewhere (the CLI, another process) and lifted ones."""
+        await gateway.apply(await lobby.refresh_bans())
 
-    async def sweep_bans() -> None:
-        """Close connections of users banned elsewhere (the CLI, another process)."""
-        nonlocal last_sweep
-        now = clock.wall_ms() / 1000
-        connected = lobby.connected_users()
-        for ban in await db.bans_created_since(last_sweep - BAN_SWEEP_SECONDS, now):
-            if ban.user_id in connected:
-                await kick(ban)
-        last_sweep = now
+    async def unbanned(user_id: str) -> None:
+        lobby.forget_ban(user_id)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await refresh_bans()  # before the first connection is admitted
         tasks = [
             _every(HOUSEKEEPING_SECONDS, housekeeping),
             _every(WIDEN_SECONDS, widen),
-            _every(BAN_SWEEP_SECONDS, sweep_bans),
+            _every(BAN_REFRESH_SECONDS, refresh_bans),
         ]
         try:
             yield
@@ -108,7 +104,9 @@ def create_app(
                 allow_headers=["Content-Type", "Authorization"],
             )
         )
-    routes = admin.admin_routes(settings, db, on_ban=kick) + http.routes(settings, store, metrics)
+    routes = admin.admin_routes(settings, db, on_ban=kick, on_unban=unbanned) + http.routes(
+        settings, store, metrics
+    )
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     asgi = socketio.ASGIApp(gateway.sio, other_asgi_app=web, socketio_path="socket.io")
     return App(asgi, lobby, store, metrics, gateway, db)

@@ -132,6 +132,9 @@ async def _serve(settings: config.Settings) -> None:
                 loop="none",
                 http="httptools",
                 ws="websockets-sansio",
+                # Signaling messages are small and mostly unique SDP: compressing them
+                # costs more CPU on both ends than it saves on the wire.
+                ws_per_message_deflate=False,
                 lifespan="on",
                 log_config=None,
                 access_log=False,

@@ -25,6 +25,7 @@ from randomchat.core import requests, signaling
 from randomchat.core.batching import CandidateBatcher
 from randomchat.core.history import PairHistory
 from randomchat.core.matching import Seeker
+from randomchat.core.moderation import BanList
 from randomchat.core.quality import ConnectionMetrics
 from randomchat.core.ratelimit import RateLimiter
 from randomchat.core.requests import SearchOptions
@@ -98,6 +99,9 @@ class Lobby:
         self._history = PairHistory(rules.repeat_window)
         self._local: dict[str, _Local] = {}
         self._by_user: dict[str, set[str]] = {}
+        self._bans: BanList[Ban] = BanList()
+        # user id -> users blocked by or blocking them; kept while they come and go
+        self._blocks: dict[str, frozenset[str]] = {}
 
     def _wall(self) -> float:
         return self.clock.wall_ms() / 1000
@@ -106,13 +110,28 @@ class Lobby:
 
     async def admit(self, identity: Identity) -> None:
         """Raise ``Banned`` if this user may not connect now."""
-        ban = await self.db.active_ban(identity.user_id, self._wall())
+        ban = self._bans.active(identity.user_id, self._wall())
         if ban is not None:
             raise Banned(ban.until, ban.reason)
 
+    async def refresh_bans(self) -> list[Effect]:
+        """Reload the active bans; close connections of users banned elsewhere."""
+        bans = await self.db.active_bans(self._wall())
+        self._bans.replace(bans)
+        effects: list[Effect] = []
+        for ban in bans:
+            effects += self.kick_user(ban)
+        return effects
+
+    def forget_ban(self, user_id: str) -> None:
+        self._bans.remove(user_id)
+
     async def connect(self, sid: str, identity: Identity) -> list[Effect]:
         now = self.clock.monotonic()
-        excluded = set(await self.db.blocked_with(identity.user_id))
+        blocks = self._blocks.get(identity.user_id)
+        if blocks is None:
+            blocks = self._blocks[identity.user_id] = await self.db.blocked_with(identity.user_id)
+        excluded = set(blocks)
         await self.store.join(Member(sid, identity.user_id, identity.username))
         self._local[sid] = _Local(
             identity.user_id, identity.username, ConnectionMetrics.start(now), excluded
@@ -140,6 +159,8 @@ class Lobby:
         for limiter in (self._find_limiter, self._chat_limiter, self._typing_limiter):
             limiter.prune(now)
         self._history.prune(now)
+        for user_id in [u for u in self._blocks if u not in self._by_user]:
+            del self._blocks[user_id]
 
     async def widen_waiting(self) -> list[Effect]:
         """Widen users with interests who waited long enough, and pair them if possible."""
@@ -335,6 +356,8 @@ class Lobby:
         effects = await self._end_for_moderation(sid, call)
         await self.db.block(local.user_id, call.partner_user, self._wall())
         for a, b in ((local.user_id, call.partner_user), (call.partner_user, local.user_id)):
+            if a in self._blocks:
+                self._blocks[a] = self._blocks[a] | {b}
             for other_sid in self._by_user.get(a, ()):
                 self._local[other_sid].excluded.add(b)
         log.info("blocked", extra={"user": local.user_id, "blocked": call.partner_user})
@@ -377,9 +400,12 @@ class Lobby:
         return []
 
     def kick_user(self, ban: Ban) -> list[Effect]:
-        """Effects that tell every local connection of a banned user and close it."""
-        self.metrics.bans.inc()
-        return [Kick(sid, ban) for sid in sorted(self._by_user.get(ban.user_id, ()))]
+        """Remember the ban; effects that tell every local connection of the user and close it."""
+        self._bans.add(ban)
+        sids = sorted(self._by_user.get(ban.user_id, ()))
+        if sids:
+            self.metrics.bans.inc()
+        return [Kick(sid, ban) for sid in sids]
 
     def connected_users(self) -> set[str]:
         return set(self._by_user)

@@ -30,3 +30,16 @@ def test_heartbeat_reports_only_changes() -> None:
     assert metrics.heartbeat_count == 4
     assert metrics.last_heartbeat == 140.0
     assert metrics.connected_at == 100.0
+
+
+def test_ban_list_honours_expiry_and_replacement() -> None:
+    from randomchat.core.moderation import BanList
+    from randomchat.db import Ban
+
+    bans: BanList[Ban] = BanList()
+    bans.add(Ban("u", "spam", 0.0, 100.0, "auto"))
+    assert bans.active("u", 99.0) is not None and bans.active("u", 100.0) is None
+    bans.replace([Ban("v", "x", 0.0, 50.0, "cli:root")])
+    assert bans.active("u", 1.0) is None and bans.active("v", 1.0) is not None
+    bans.remove("v")
+    assert len(bans) == 0

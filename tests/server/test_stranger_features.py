@@ -10,6 +10,8 @@ import httpx
 import pytest
 import socketio
 
+from randomchat.auth import Identity
+from randomchat.errors import Banned
 from tests.conftest import RunningServer
 from tests.server.harness import NS, Live, Peer, live_server, make_token
 
@@ -211,3 +213,42 @@ def test_bans_survive_a_restart(server_factory: Any, tmp_path: Path) -> None:
 
     error = asyncio.run(attempt())
     assert error["message"] == "Banned" and error["data"]["reason"] == "spam"
+
+
+async def test_a_ban_from_the_cli_closes_a_live_connection_and_unban_lets_in(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    async with live_server(data_dir=tmp_path) as live:
+        troll = await ready(live, "troll")
+
+        async def cli(*args: str) -> int:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "randomchat",
+                *args,
+                "--data-dir",
+                str(tmp_path),
+                "--jwt-secret",
+                "s" * 40,
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+            return await proc.wait()
+
+        assert await cli("ban", "u-troll", "--hours", "1", "--reason", "spam") == 0
+        banned = await asyncio.wait_for(troll.expect("banned", timeout=10), 10)
+        assert banned["reason"] == "spam"
+        await asyncio.wait_for(troll.disconnected.wait(), 5)
+        assert (await _connect_error(live.url, make_token("troll")))["message"] == "Banned"
+        assert await cli("unban", "u-troll") == 0
+        for _ in range(50):  # the server rereads bans every two seconds
+            await asyncio.sleep(0.1)
+            try:
+                await live.app.lobby.admit(Identity("u-troll", "troll"))
+                break
+            except Banned:
+                pass
+        again = await ready(live, "troll")
+        await again.close()

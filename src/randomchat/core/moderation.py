@@ -7,6 +7,9 @@ again: they were dealt with by that ban (or by the administrator who lifted it).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Generic, Protocol, TypeVar
+
 import math
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
@@ -34,3 +37,42 @@ def counting_since(now: float, window_seconds: float, last_ban_at: float | None)
 def auto_ban_reason(distinct_reporters: int) -> str:
     users = "user" if distinct_reporters == 1 else "users"
     return f"reported by {distinct_reporters} {users}"
+
+
+class _Ban(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def until(self) -> float: ...
+
+
+B = TypeVar("B", bound=_Ban)
+
+
+class BanList(Generic[B]):
+    """The active bans, held in memory so that admitting a connection reads no database.
+
+    The database stays the record; this list is refilled from it periodically
+    (bans made by the CLI or another process arrive that way) and updated at
+    once for bans made here. Entries are anything with ``user_id`` and ``until``.
+    """
+
+    def __init__(self) -> None:
+        self._bans: dict[str, B] = {}
+
+    def __len__(self) -> int:
+        return len(self._bans)
+
+    def replace(self, bans: Iterable[B]) -> None:
+        self._bans = {ban.user_id: ban for ban in bans}
+
+    def add(self, ban: B) -> None:
+        self._bans[ban.user_id] = ban
+
+    def remove(self, user_id: str) -> None:
+        self._bans.pop(user_id, None)
+
+    def active(self, user_id: str, now: float) -> B | None:
+        ban = self._bans.get(user_id)
+        return ban if ban is not None and now < ban.until else None
