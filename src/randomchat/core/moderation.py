@@ -7,10 +7,9 @@ again: they were dealt with by that ban (or by the administrator who lifted it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Generic, Protocol, TypeVar
-
-import math
 
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
 MAX_NOTE = 500
