@@ -19,6 +19,7 @@ from randomchat import auth, jsoncodec
 from randomchat.config import Settings
 from randomchat.errors import AuthError, Banned, InvalidPayload
 from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
+from randomchat.manager import DirectManager
 from randomchat.metrics import Metrics
 
 NAMESPACE = "/random-chat"
@@ -55,6 +56,7 @@ class Gateway:
             async_mode="asgi",
             async_handlers=False,
             json=jsoncodec,
+            client_manager=DirectManager(),
             cors_allowed_origins=_origin_checker(settings),
             ping_interval=settings.ping_interval,
             ping_timeout=settings.ping_timeout,
