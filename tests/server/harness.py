@@ -137,3 +137,19 @@ class Peer:
 
     async def close(self) -> None:
         await self.client.disconnect()
+
+
+async def ready(url: str, name: str, **kwargs: Any) -> Peer:
+    """A connected peer past its first ``connection-quality``."""
+    peer = await Peer(name, **kwargs).connect(url)
+    await peer.expect("connection-quality")
+    return peer
+
+
+async def match(waiter: Peer, seeker: Peer) -> tuple[Any, Any]:
+    """``waiter`` searches first and waits, ``seeker`` finds it; their ``match-found``s."""
+    await waiter.emit_raw("find-partner")
+    await waiter.expect("waiting-for-partner")
+    await seeker.emit_raw("find-partner")
+    found = await seeker.expect("match-found")
+    return found, await waiter.expect("match-found")

@@ -15,7 +15,7 @@ import pytest
 import socketio
 
 from tests.conftest import SECRET
-from tests.server.harness import NS, Live, Peer, live_server, make_token
+from tests.server.harness import NS, Live, Peer, live_server, make_token, match, ready
 
 OFFER = {"offer": {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}}
 ANSWER = {"answer": {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}}
@@ -36,15 +36,9 @@ async def live() -> Any:
 
 
 async def matched_pair(live: Live) -> tuple[Peer, Peer]:
-    a = await Peer("alice").connect(live.url)
-    b = await Peer("bob").connect(live.url)
-    await a.expect("connection-quality")
-    await b.expect("connection-quality")
-    await a.emit_raw("find-partner")
-    await a.expect("waiting-for-partner")
-    await b.emit_raw("find-partner")
-    await b.expect("match-found")
-    await a.expect("match-found")
+    a = await ready(live.url, "alice")
+    b = await ready(live.url, "bob")
+    await match(a, b)
     return a, b
 
 
@@ -122,14 +116,10 @@ async def test_long_polling_transport_works() -> None:
 
 async def _polling_call(live: Live) -> None:
     a = await Peer("poller").connect(live.url, transports=["polling"])
-    b = await Peer("socket").connect(live.url)
     await a.expect("connection-quality")
-    await b.expect("connection-quality")
-    await a.emit_raw("find-partner")
-    await a.expect("waiting-for-partner")
-    await b.emit_raw("find-partner")
-    assert (await a.expect("match-found"))["partnerName"] == "socket"
-    await b.expect("match-found")
+    b = await ready(live.url, "socket")
+    _, found = await match(a, b)
+    assert found["partnerName"] == "socket"
     await b.emit("signal-offer", OFFER)
     assert await a.expect("signal-offer") == OFFER
     await a.close()

@@ -13,7 +13,8 @@ import socketio
 from randomchat.auth import Identity
 from randomchat.errors import Banned
 from tests.conftest import RunningServer
-from tests.server.harness import NS, Live, Peer, live_server, make_token
+from tests.server import harness
+from tests.server.harness import NS, Live, Peer, live_server, make_token, match
 
 
 @pytest.fixture
@@ -23,9 +24,7 @@ async def live() -> Any:
 
 
 async def ready(live: Live, name: str, **kw: Any) -> Peer:
-    peer = await Peer(name, **kw).connect(live.url)
-    await peer.expect("connection-quality")
-    return peer
+    return await harness.ready(live.url, name, **kw)
 
 
 async def test_common_interest_is_paired_ahead_of_an_earlier_user(live: Live) -> None:
@@ -75,11 +74,7 @@ async def test_bad_interest_names_the_tag(live: Live) -> None:
 async def test_chat_in_order_oversize_refused_and_typing(live: Live) -> None:
     a = await ready(live, "a")
     b = await ready(live, "b")
-    await a.emit_raw("find-partner")
-    await a.expect("waiting-for-partner")
-    await b.emit_raw("find-partner")
-    await b.expect("match-found")
-    await a.expect("match-found")
+    await match(a, b)
     await a.emit("typing", {"active": True})
     assert await b.expect("typing") == {"active": True}
     for n in range(5):
@@ -99,11 +94,7 @@ async def test_chat_in_order_oversize_refused_and_typing(live: Live) -> None:
 async def test_chat_flood_is_rate_limited_without_dropping_the_connection(live: Live) -> None:
     a = await ready(live, "a")
     b = await ready(live, "b")
-    await a.emit_raw("find-partner")
-    await a.expect("waiting-for-partner")
-    await b.emit_raw("find-partner")
-    await b.expect("match-found")
-    await a.expect("match-found")
+    await match(a, b)
     for n in range(30):
         await a.emit("chat-message", {"text": "spam", "id": n})
     events = [await asyncio.wait_for(a.events.get(), 5) for _ in range(30)]
@@ -127,18 +118,10 @@ async def test_chat_flood_is_rate_limited_without_dropping_the_connection(live: 
     await b.close()
 
 
-async def _match(live: Live, a: Peer, b: Peer) -> None:
-    await a.emit_raw("find-partner")
-    await a.expect("waiting-for-partner")
-    await b.emit_raw("find-partner")
-    await b.expect("match-found")
-    await a.expect("match-found")
-
-
 async def test_block_ends_call_and_they_are_never_paired_again(live: Live) -> None:
     a = await ready(live, "a")
     b = await ready(live, "b")
-    await _match(live, a, b)
+    await match(a, b)
     await a.emit_raw("block-partner")
     assert await b.expect("partner-left") == {"reason": "leave"}
     assert await a.expect("block-partner-ack") == {}
@@ -172,11 +155,7 @@ async def test_three_reports_ban_the_user_who_is_kicked_and_refused(live: Live) 
     bad = await ready(live, "bad")
     for n in range(3):
         reporter = await ready(live, f"reporter{n}")
-        await bad.emit_raw("find-partner")
-        await bad.expect("waiting-for-partner")
-        await reporter.emit_raw("find-partner")
-        await reporter.expect("match-found")
-        await bad.expect("match-found")
+        await match(bad, reporter)
         await bad.emit("chat-message", {"text": f"insult {n}", "id": n})
         await reporter.expect("chat-message")
         await bad.expect("chat-message-ack")
