@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import socketio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -108,5 +107,5 @@ def create_app(
         settings, store, metrics
     )
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    asgi = socketio.ASGIApp(gateway.sio, other_asgi_app=web, socketio_path="socket.io")
+    asgi = gateway.asgi(web)
     return App(asgi, lobby, store, metrics, gateway, db)

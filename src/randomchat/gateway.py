@@ -1,9 +1,12 @@
 """The Socket.IO gateway: events in, lobby calls, effects out as emits.
 
-Handlers run in order per connection (``async_handlers=False``): a client's
-ICE candidates and descriptions are handled in the order it sent them, and no
-task is created per event. Every handler validates its payload; a malformed
-one gets an ``error`` event and changes nothing.
+Handlers run in order per connection (``async_handlers=False``, or the native
+layer's reader loop): a client's ICE candidates and descriptions are handled
+in the order it sent them, and no task is created per event. The Socket.IO
+server under the handlers is python-socketio or the native ``randomchat.sio``
+(``--socket-layer``); the handlers are the same for both. Every handler
+validates its payload; a malformed one gets an ``error`` event and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import socketio
 
-from randomchat import auth, jsoncodec
+from randomchat import auth, jsoncodec, sio
 from randomchat.config import Settings
 from randomchat.errors import AuthError, Banned, InvalidPayload
 from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
@@ -52,18 +55,29 @@ class Gateway:
         self.settings = settings
         self.lobby = lobby
         self.metrics = metrics
-        self.sio = socketio.AsyncServer(
-            async_mode="asgi",
-            async_handlers=False,
-            json=jsoncodec,
-            client_manager=DirectManager(),
-            cors_allowed_origins=_origin_checker(settings),
-            ping_interval=settings.ping_interval,
-            ping_timeout=settings.ping_timeout,
-            max_http_buffer_size=settings.max_message_bytes,
-            logger=False,
-            engineio_logger=False,
-        )
+        # The Socket.IO server object is the only thing that differs between the layers:
+        # both take the same handlers and offer the same on/emit/disconnect.
+        self.sio: Any
+        if settings.socket_layer == "native":
+            self.sio = sio.Server(
+                cors_allowed_origins=_origin_checker(settings),
+                ping_interval=settings.ping_interval,
+                ping_timeout=settings.ping_timeout,
+                max_http_buffer_size=settings.max_message_bytes,
+            )
+        else:
+            self.sio = socketio.AsyncServer(
+                async_mode="asgi",
+                async_handlers=False,
+                json=jsoncodec,
+                client_manager=DirectManager(),
+                cors_allowed_origins=_origin_checker(settings),
+                ping_interval=settings.ping_interval,
+                ping_timeout=settings.ping_timeout,
+                max_http_buffer_size=settings.max_message_bytes,
+                logger=False,
+                engineio_logger=False,
+            )
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
         self._users: dict[str, str] = {}  # sid -> user id, for log lines
@@ -157,6 +171,12 @@ class Gateway:
                 log.info("kicked", extra={"sid": effect.sid, "user": effect.ban.user_id})
                 await self.sio.emit("banned", payload, to=effect.sid, namespace=NAMESPACE)
                 await self.sio.disconnect(effect.sid, namespace=NAMESPACE)
+
+    def asgi(self, other_asgi_app: Any) -> Any:
+        """The ASGI app: Socket.IO at ``/socket.io/``, everything else to ``other_asgi_app``."""
+        if isinstance(self.sio, sio.Server):
+            return sio.ASGIApp(self.sio, other_asgi_app=other_asgi_app, socketio_path="socket.io")
+        return socketio.ASGIApp(self.sio, other_asgi_app=other_asgi_app, socketio_path="socket.io")
 
     def _start_flush(self, sid: str) -> None:
         task = asyncio.ensure_future(self._flush(sid))

@@ -1,0 +1,83 @@
+"""The packet layers with no sockets: Engine.IO payloads and Socket.IO packets."""
+
+from __future__ import annotations
+
+import pytest
+
+from randomchat.sio import codec, eio
+from randomchat.sio.eio import PacketError
+
+
+def test_polling_payload_round_trip_with_binary() -> None:
+    body = "4hello\x1ebAQIDBA=="
+    packets = eio.decode_payload(body)
+    assert packets == ["4hello", b"\x01\x02\x03\x04"]
+    assert eio.encode_payload(packets) == body
+
+
+@pytest.mark.parametrize("body", ["abc", "", "4a\x1e\x1e4b", "b!!!"])
+def test_bad_polling_payloads_are_refused(body: str) -> None:
+    with pytest.raises(PacketError):
+        eio.decode_payload(body)
+
+
+def test_open_packet_in_milliseconds() -> None:
+    assert eio.open_packet("s", [], 0.3, 0.2, 10) == (
+        '0{"sid":"s","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":10}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "namespace", "ack", "data"),
+    [
+        ("0", codec.CONNECT, "/", None, None),
+        ('0/custom,{"token":"abc"}', codec.CONNECT, "/custom", None, {"token": "abc"}),
+        ("0/random", codec.CONNECT, "/random", None, None),
+        ("1/custom,", codec.DISCONNECT, "/custom", None, None),
+        ('2["e",1]', codec.EVENT, "/", None, ["e", 1]),
+        ('2/n,12["e"]', codec.EVENT, "/n", 12, ["e"]),
+        ("37[]", codec.ACK, "/", 7, []),
+        ('2["n",123456789012345678901234567890]', codec.EVENT, "/", None, None),
+    ],
+)
+def test_parse(text: str, kind: int, namespace: str, ack: int | None, data: object) -> None:
+    packet = codec.parse(text)
+    assert (packet.type, packet.namespace, packet.id) == (kind, namespace, ack)
+    if data is not None:
+        assert packet.data == data
+
+
+@pytest.mark.parametrize("text", ["abc", "2{}", '2abc["e"]', "2[]", "4{}", "7", "2[", '1["x"]'])
+def test_malformed_packets_raise(text: str) -> None:
+    with pytest.raises(PacketError):
+        codec.parse(text)
+
+
+def test_binary_attachments_decode_and_encode() -> None:
+    decoder = codec.Decoder()
+    head = '52-7["m",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
+    assert decoder.feed(head) is None
+    assert decoder.feed(b"\x01") is None
+    packet = decoder.feed(b"\x02")
+    assert packet is not None
+    assert (packet.type, packet.id, packet.data) == (codec.EVENT, 7, ["m", b"\x01", b"\x02"])
+    assert codec.encode(codec.ACK, "/", [b"\x01", b"\x02"], 7) == [
+        '62-7[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+        b"\x01",
+        b"\x02",
+    ]
+
+
+def test_unexpected_binary_and_interleaved_text_raise() -> None:
+    with pytest.raises(PacketError):
+        codec.Decoder().feed(b"\x01")
+    decoder = codec.Decoder()
+    decoder.feed('51-["m",{"_placeholder":true,"num":0}]')
+    with pytest.raises(PacketError):
+        decoder.feed('2["m"]')
+
+
+def test_encode_event_namespaces_and_huge_integers() -> None:
+    assert codec.encode_event("/", "e", [{"a": 1}]) == ['2["e",{"a":1}]']
+    assert codec.encode_event("/x", "e", []) == ['2/x,["e"]']
+    assert codec.encode_event("/", "e", [2**70]) == [f'2["e",{2**70}]']
