@@ -135,6 +135,8 @@ async def _serve(settings: config.Settings) -> None:
                 # Signaling messages are small and mostly unique SDP: compressing them
                 # costs more CPU on both ends than it saves on the wire.
                 ws_per_message_deflate=False,
+                # Larger frames are refused by the socket layer anyway: don't buffer them.
+                ws_max_size=settings.max_message_bytes + 1024,
                 proxy_headers=False,  # client addresses are never used; skip the middleware
                 lifespan="on",
                 log_config=None,
