@@ -68,12 +68,22 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
     settings = Settings(**values)
     db = await Database.open(settings.database)
     app = create_app(settings, db)
+    try:
+        async with serving(app.asgi, settings.port, lifespan="on") as url:
+            yield Live(url, app, settings)
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(asgi: Any, port: int, *, lifespan: str) -> AsyncIterator[str]:
+    """Serve ``asgi`` with uvicorn in this event loop; yield its URL."""
     config = uvicorn.Config(
-        app.asgi,
+        asgi,
         host="127.0.0.1",
-        port=settings.port,
+        port=port,
         log_config=None,
-        lifespan="on",
+        lifespan=lifespan,
         ws="websockets-sansio",
         loop="none",
     )
@@ -84,11 +94,10 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield Live(f"http://127.0.0.1:{settings.port}", app, settings)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
-        await db.close()
 
 
 class Peer:

@@ -9,35 +9,16 @@ from typing import Any
 
 import pytest
 import socketio
-import uvicorn
 
 from randomchat import sio
 from tests.conftest import free_port
+from tests.server.harness import serving
 
 
 @contextlib.asynccontextmanager
 async def serve(server: sio.Server) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        sio.ASGIApp(server),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="off",
-        ws="websockets-sansio",
-        loop="none",
-    )
-    runner = uvicorn.Server(config)
-    task = asyncio.create_task(runner.serve())
-    while not runner.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        runner.should_exit = True
-        await task
+    async with serving(sio.ASGIApp(server), free_port(), lifespan="off") as url:
+        yield url
 
 
 def echo_server() -> tuple[sio.Server, list[tuple[str, Any]]]:
