@@ -154,10 +154,11 @@ class Gateway:
 
         return run
 
-    async def _unknown(self, event: str, sid: str, *args: Any) -> None:
+    async def _unknown(self, event: str | int, sid: str, *args: Any) -> None:
+        name = str(event)[:64]  # Socket.IO allows numeric event names too
         self.metrics.invalid.labels("unknown").inc()
-        log.warning("unknown event", extra={"sid": sid, "event": event[:64]})
-        await self.apply([Emit(sid, "error", {"message": f"Unknown event '{event[:64]}'"})])
+        log.warning("unknown event", extra={"sid": sid, "event": name})
+        await self.apply([Emit(sid, "error", {"message": f"Unknown event '{name}'"})])
 
     async def apply(self, effects: list[Effect]) -> None:
         """Carry out effects: emits now, candidate flushes on the next loop turn, kicks."""

@@ -81,3 +81,9 @@ def test_encode_event_namespaces_and_huge_integers() -> None:
     assert codec.encode_event("/", "e", [{"a": 1}]) == ['2["e",{"a":1}]']
     assert codec.encode_event("/x", "e", []) == ['2/x,["e"]']
     assert codec.encode_event("/", "e", [2**70]) == [f'2["e",{2**70}]']
+
+
+@pytest.mark.parametrize("text", ["2" + "9" * 5000 + '["x"]', "5" + "9" * 5000 + '-["x"]'])
+def test_absurdly_long_numbers_are_packet_errors(text: str) -> None:
+    with pytest.raises(PacketError):
+        codec.parse(text)

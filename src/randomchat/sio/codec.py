@@ -65,7 +65,7 @@ def parse(text: str) -> Packet:
         dash = text.find("-", 1)
         if dash < 0 or not text[1:dash].isdigit():
             raise PacketError("bad attachment count")
-        attachments = int(text[1:dash])
+        attachments = _int(text[1:dash])
         i = dash + 1
     namespace = "/"
     if i < n and text[i] == "/":
@@ -76,11 +76,18 @@ def parse(text: str) -> Packet:
     start = i
     while i < n and "0" <= text[i] <= "9":
         i += 1
-    ack = int(text[start:i]) if i > start else None
+    ack = _int(text[start:i]) if i > start else None
     data = _loads(text[i:]) if i < n else None
     packet = Packet(kind, namespace, data, ack, attachments)
     _validate(packet)
     return packet
+
+
+def _int(digits: str) -> int:
+    # Ids and counts are small; a huge one is an attack, not a packet.
+    if len(digits) > 15:
+        raise PacketError("number too long")
+    return int(digits)
 
 
 def _validate(p: Packet) -> None:
