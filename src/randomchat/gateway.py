@@ -80,7 +80,6 @@ class Gateway:
             )
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
-        self._users: dict[str, str] = {}  # sid -> user id, for log lines
         handlers: dict[str, Handler] = {
             "find-partner": lobby.find_partner,
             "next": lobby.next,
@@ -118,12 +117,11 @@ class Gateway:
             raise socketio.exceptions.ConnectionRefusedError(
                 "Banned", _ban_payload(exc.until, exc.reason)
             ) from None
-        self._users[sid] = identity.user_id
         log.info("connected", extra={"sid": sid, "user": identity.user_id})
         await self.apply(await self.lobby.connect(sid, identity))
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
-        user = self._users.pop(sid, None)
+        user = self.lobby.user_of(sid)
         if user is None:
             return  # refused at connect: nothing was registered
         log.info("disconnected", extra={"sid": sid, "user": user, "reason": str(reason)})
@@ -139,7 +137,7 @@ class Gateway:
                     "invalid payload",
                     extra={
                         "sid": sid,
-                        "user": self._users.get(sid),
+                        "user": self.lobby.user_of(sid),
                         "event": event,
                         "problem": exc.message,
                     },

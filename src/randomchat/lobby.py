@@ -407,9 +407,6 @@ class Lobby:
             self.metrics.bans.inc()
         return [Kick(sid, ban) for sid in sids]
 
-    def connected_users(self) -> set[str]:
-        return set(self._by_user)
-
     # -- health and telemetry ----------------------------------------------
 
     async def heartbeat(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
@@ -436,6 +433,11 @@ class Lobby:
         return []
 
     # -- helpers -----------------------------------------------------------
+
+    def user_of(self, sid: str) -> str | None:
+        """The user id of a connection registered here, else None."""
+        local = self._local.get(sid)
+        return local.user_id if local is not None else None
 
     def metrics_of(self, sid: str) -> ConnectionMetrics | None:
         local = self._local.get(sid)

@@ -175,16 +175,6 @@ async def test_active_bans_lists_current_bans_newest_first(db: Database) -> None
     assert await db.active_bans(T0 + 20) == [c, a]
 
 
-async def test_bans_created_since_finds_new_active_bans(db: Database) -> None:
-    await db.ban("old", until=T0 + HOUR, reason="r", created_by="t", now=T0)
-    new = await db.ban("new", until=T0 + HOUR, reason="r", created_by="t", now=T0 + 10)
-    await db.ban("lifted", until=T0 + HOUR, reason="r", created_by="t", now=T0 + 11)
-    await db.unban("lifted", T0 + 12)
-    newer = await db.ban("newer", until=T0 + HOUR, reason="r", created_by="t", now=T0 + 13)
-    assert await db.bans_created_since(T0 + 10, T0 + 14) == [new, newer]
-    assert await db.bans_created_since(T0 + 14, T0 + 14) == []
-
-
 # -- blocks -----------------------------------------------------------------------
 
 

@@ -239,20 +239,6 @@ class Database:
             )
         return result.rowcount > 0
 
-    async def bans_created_since(self, since: float, now: float) -> list[Ban]:
-        """Bans created at or after ``since`` that are still active at ``now``, oldest first.
-
-        The server polls this to disconnect users banned by another process.
-        """
-        query = (
-            select(bans)
-            .where(bans.c.created_at >= since, *_active(now))
-            .order_by(bans.c.created_at.desc(), bans.c.id.desc())
-        )
-        async with self._transaction("read bans") as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return _newest_per_user(rows)[::-1]
-
     async def active_bans(self, now: float) -> list[Ban]:
         """Every ban active at ``now``, one per user, newest first."""
         query = (
