@@ -43,11 +43,8 @@ typecheck: $(STAMP)
 web-test: web
 	cd web && npm run typecheck && npm test
 
-# Everything once on the default (native) Socket.IO layer, then the protocol suites
-# again on python-socketio, the layer kept as a fallback.
 pytest: $(STAMP) node-deps web
 	$(VENV)/bin/pytest -ra
-	RANDOMCHAT_SOCKET_LAYER=python-socketio $(VENV)/bin/pytest -ra tests/server tests/test_node_client.py
 
 test: system-deps $(STAMP) lint typecheck web-test pytest
 

@@ -24,7 +24,6 @@ from randomchat.errors import ConfigError
 
 MIN_SECRET_LENGTH = 32
 SECRET_FILE = "jwt-secret"
-SOCKET_LAYERS = ("python-socketio", "native")
 
 
 class Settings(BaseModel):
@@ -40,7 +39,6 @@ class Settings(BaseModel):
     ping_interval: float = Field(25.0, gt=0, le=3600)
     ping_timeout: float = Field(60.0, gt=0, le=3600)
     max_message_bytes: int = Field(1_000_000, ge=1024, le=100_000_000)
-    socket_layer: str = "native"
     guest_sessions: bool = True
     token_ttl_hours: float = Field(24.0, gt=0, le=24 * 365)
     stun_urls: tuple[str, ...] = ()
@@ -82,13 +80,6 @@ class Settings(BaseModel):
         for url in value:
             if not url.startswith(("stun:", "stuns:")):
                 raise ValueError(f"{url!r} must start with stun: or stuns:")
-        return value
-
-    @field_validator("socket_layer")
-    @classmethod
-    def _known_layer(cls, value: str) -> str:
-        if value not in SOCKET_LAYERS:
-            raise ValueError("must be one of " + ", ".join(SOCKET_LAYERS))
         return value
 
     @field_validator("log_level")
@@ -139,7 +130,6 @@ _OPTIONS = (
     _Option("ping_interval", "seconds between Engine.IO pings"),
     _Option("ping_timeout", "seconds without a pong before a connection is dropped"),
     _Option("max_message_bytes", "largest accepted message; larger ones close the socket"),
-    _Option("socket_layer", "Socket.IO server: native (randomchat.sio) or python-socketio"),
     _Option("guest_sessions", "issue guest tokens at POST /api/session", "bool"),
     _Option("token_ttl_hours", "lifetime of guest tokens"),
     _Option("stun_urls", "a STUN server handed to clients (repeatable)", "list"),

@@ -1,12 +1,9 @@
 """The Socket.IO gateway: events in, lobby calls, effects out as emits.
 
-Handlers run in order per connection (``async_handlers=False``, or the native
-layer's reader loop): a client's ICE candidates and descriptions are handled
-in the order it sent them, and no task is created per event. The Socket.IO
-server under the handlers is python-socketio or the native ``randomchat.sio``
-(``--socket-layer``); the handlers are the same for both. Every handler
-validates its payload; a malformed one gets an ``error`` event and changes
-nothing.
+Handlers run in order per connection (in the socket layer's reader loop): a
+client's ICE candidates and descriptions are handled in the order it sent
+them, and no task is created per event. Every handler validates its payload;
+a malformed one gets an ``error`` event and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +13,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import socketio
-
-from randomchat import auth, jsoncodec, sio
+from randomchat import auth, sio
 from randomchat.config import Settings
 from randomchat.errors import AuthError, Banned, InvalidPayload
 from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
-from randomchat.manager import DirectManager
 from randomchat.metrics import Metrics
 
 NAMESPACE = "/random-chat"
@@ -55,29 +49,12 @@ class Gateway:
         self.settings = settings
         self.lobby = lobby
         self.metrics = metrics
-        # The Socket.IO server object is the only thing that differs between the layers:
-        # both take the same handlers and offer the same on/emit/disconnect.
-        self.sio: Any
-        if settings.socket_layer == "native":
-            self.sio = sio.Server(
-                cors_allowed_origins=_origin_checker(settings),
-                ping_interval=settings.ping_interval,
-                ping_timeout=settings.ping_timeout,
-                max_http_buffer_size=settings.max_message_bytes,
-            )
-        else:
-            self.sio = socketio.AsyncServer(
-                async_mode="asgi",
-                async_handlers=False,
-                json=jsoncodec,
-                client_manager=DirectManager(),
-                cors_allowed_origins=_origin_checker(settings),
-                ping_interval=settings.ping_interval,
-                ping_timeout=settings.ping_timeout,
-                max_http_buffer_size=settings.max_message_bytes,
-                logger=False,
-                engineio_logger=False,
-            )
+        self.sio = sio.Server(
+            cors_allowed_origins=_origin_checker(settings),
+            ping_interval=settings.ping_interval,
+            ping_timeout=settings.ping_timeout,
+            max_http_buffer_size=settings.max_message_bytes,
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
         handlers: dict[str, Handler] = {
@@ -108,13 +85,13 @@ class Gateway:
         except AuthError as exc:
             self.metrics.refused.labels(exc.reason).inc()
             log.warning("connection refused", extra={"sid": sid, "reason": exc.reason})
-            raise socketio.exceptions.ConnectionRefusedError(
+            raise sio.ConnectionRefusedError(
                 f"Authentication failed: {exc.detail}"
             ) from None
         except Banned as exc:
             self.metrics.refused.labels("banned").inc()
             log.warning("connection refused", extra={"sid": sid, "reason": "banned"})
-            raise socketio.exceptions.ConnectionRefusedError(
+            raise sio.ConnectionRefusedError(
                 "Banned", _ban_payload(exc.until, exc.reason)
             ) from None
         log.info("connected", extra={"sid": sid, "user": identity.user_id})
@@ -171,11 +148,9 @@ class Gateway:
                 await self.sio.emit("banned", payload, to=effect.sid, namespace=NAMESPACE)
                 await self.sio.disconnect(effect.sid, namespace=NAMESPACE)
 
-    def asgi(self, other_asgi_app: Any) -> Any:
+    def asgi(self, other_asgi_app: Any) -> sio.ASGIApp:
         """The ASGI app: Socket.IO at ``/socket.io/``, everything else to ``other_asgi_app``."""
-        if isinstance(self.sio, sio.Server):
-            return sio.ASGIApp(self.sio, other_asgi_app=other_asgi_app, socketio_path="socket.io")
-        return socketio.ASGIApp(self.sio, other_asgi_app=other_asgi_app, socketio_path="socket.io")
+        return sio.ASGIApp(self.sio, other_asgi_app=other_asgi_app, socketio_path="socket.io")
 
     def _start_flush(self, sid: str) -> None:
         task = asyncio.ensure_future(self._flush(sid))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -62,8 +61,6 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
         "web_dir": "/nonexistent",
         "data_dir": tempfile.mkdtemp(prefix="rc-live-"),
     }
-    if os.environ.get("RANDOMCHAT_SOCKET_LAYER"):  # run the suite against another layer
-        values["socket_layer"] = os.environ["RANDOMCHAT_SOCKET_LAYER"]
     values.update(overrides)
     settings = Settings(**values)
     db = await Database.open(settings.database)
