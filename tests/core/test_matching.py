@@ -1,5 +1,9 @@
 """Pairing rules in the pure core: FIFO, interests, widening, strict, repeats, blocks."""
 
+import random
+from typing import Any
+
+from randomchat.core import matching
 from randomchat.core.matching import MatchQueue, Seeker, Waiting, common_ground, pick
 
 
@@ -87,3 +91,61 @@ def test_queue_take_widen_and_position() -> None:
     assert queue.position("c") == 2 and len(queue) == 2
     assert queue.take(Seeker("c", "u-c")) is None  # never itself; b is strict about chess
     assert queue.widen("zz") is None
+
+
+def test_indexed_take_agrees_with_the_reference_ranking() -> None:
+    """``MatchQueue.take`` picks exactly what a linear ``pick`` over the queue picks."""
+    rng = random.Random(8)
+    tags = ["a", "b", "c", "d"]
+    for _ in range(400):
+        queue = MatchQueue()
+        entries = []
+        for i in range(rng.randint(0, 12)):
+            interests = tuple(rng.sample(tags, rng.randint(0, 2)))
+            entry = Waiting(
+                f"s{i}",
+                f"u{rng.randint(0, 9)}",
+                float(i),
+                frozenset(interests),
+                strict=bool(interests) and rng.random() < 0.2,
+                previous=f"u{rng.randint(0, 9)}" if rng.random() < 0.3 else None,
+            )
+            queue.add(entry)
+            entries.append(entry)
+        for entry in entries:  # widen some, in arrival order as the widening job does
+            if entry.sid in queue.due_to_widen(entry.since + 5, 5) and rng.random() < 0.5:
+                queue.widen(entry.sid)
+        s = Seeker(
+            "new",
+            f"u{rng.randint(0, 9)}",
+            frozenset(rng.sample(tags, rng.randint(0, 2))),
+            widened=rng.random() < 0.3,
+            excluded=frozenset({f"u{rng.randint(0, 9)}"}),
+            recent=frozenset({f"u{rng.randint(0, 9)}", f"u{rng.randint(0, 9)}"}),
+            previous=f"u{rng.randint(0, 9)}",
+        )
+        expected = pick(s, list(queue))
+        found = queue.take(s)
+        assert (found and found.entry.sid) == (expected and expected.entry.sid)
+
+
+def test_a_search_does_not_scan_waiting_users_it_cannot_meet(monkeypatch: Any) -> None:
+    """6,000 users waiting with unique interests cost a new search nothing (was O(n))."""
+    queue = MatchQueue()
+    for i in range(6000):
+        queue.add(w(f"s{i}", float(i), (f"tag{i}",)))
+    examined = 0
+    real = matching.common_ground
+
+    def counting(seeker: Seeker, entry: Waiting) -> frozenset[str] | None:
+        nonlocal examined
+        examined += 1
+        return real(seeker, entry)
+
+    monkeypatch.setattr(matching, "common_ground", counting)
+    assert queue.take(seeker("x", ("unique",))) is None
+    assert queue.take(seeker("y")) is None
+    assert examined == 0
+    assert queue.take(seeker("z", ("tag5999",))) is not None
+    assert examined == 1
+    assert queue.position("s5998") == 5999 and queue.due_to_widen(5.5, 5.0) == ["s0"]

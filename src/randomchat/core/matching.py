@@ -20,6 +20,7 @@ the queue object.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -80,8 +81,21 @@ def common_ground(seeker: Seeker, entry: Waiting) -> frozenset[str] | None:
     return None
 
 
+def _rank(seeker: Seeker, entry: Waiting, common: frozenset[str]) -> tuple[bool, bool, bool]:
+    """Lower is better: previous partner, then recent partner, then nothing in common."""
+    return (
+        entry.user_id == seeker.previous or entry.previous == seeker.user_id,
+        entry.user_id in seeker.recent,
+        not common,
+    )
+
+
 def pick(seeker: Seeker, queue: Iterable[Waiting]) -> Pick | None:
-    """The best compatible entry for ``seeker`` (see the module docstring), or None."""
+    """The best compatible entry of ``queue`` (in arrival order) for ``seeker``, or None.
+
+    The reference ranking, a linear scan; ``MatchQueue.take`` gives the same
+    answer from its indexes.
+    """
     best: Pick | None = None
     best_rank: tuple[bool, bool, bool] | None = None
     ideal = (False, False, not seeker.interests)
@@ -89,11 +103,7 @@ def pick(seeker: Seeker, queue: Iterable[Waiting]) -> Pick | None:
         common = common_ground(seeker, entry)
         if common is None:
             continue
-        rank = (
-            entry.user_id == seeker.previous or entry.previous == seeker.user_id,
-            entry.user_id in seeker.recent,
-            not common,
-        )
+        rank = _rank(seeker, entry, common)
         if best_rank is None or rank < best_rank:
             best, best_rank = Pick(entry, common), rank
             if rank == ideal:
@@ -102,10 +112,31 @@ def pick(seeker: Seeker, queue: Iterable[Waiting]) -> Pick | None:
 
 
 class MatchQueue:
-    """The waiting room, in arrival order. Removal from the middle is O(1)."""
+    """The waiting room, indexed so that a search never scans users it cannot meet.
+
+    Complexity. Waiting users are kept in arrival order in several indexes: by
+    interest, the ones who accept anyone (no interests, or widened), and the
+    ones still to widen. A search scans only the indexes the seeker can match
+    (its own interests' lists, and the accept-anyone list if it accepts
+    anyone), each in arrival order and only until the first compatible entry
+    that is neither a previous nor a recent partner: nothing later in that list
+    can rank higher. So a search costs O(i · (k + 1)) for a seeker with ``i``
+    interests (at most 10) whose blocks, recent partners and own other tabs
+    number ``k``, whatever the number of waiting users who cannot match it.
+    Adding is O(i); removing is O(i) plus a C-level list deletion for the
+    position index; a position is O(log n); ``due_to_widen`` touches only the
+    entries that are due.
+    """
 
     def __init__(self) -> None:
         self._entries: dict[str, Waiting] = {}
+        self._seq: dict[str, int] = {}  # sid -> arrival number
+        self._order: list[int] = []  # arrival numbers of waiting entries, ascending
+        self._next_seq = 0
+        self._anyone: dict[str, None] = {}  # no interests: accept anyone from the start
+        self._widened: dict[str, None] = {}  # widened, in the order they widened
+        self._to_widen: dict[str, None] = {}  # interests, not strict, not yet widened
+        self._by_interest: dict[str, dict[str, None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -118,42 +149,89 @@ class MatchQueue:
 
     def add(self, entry: Waiting) -> int:
         """Queue ``entry`` at the back; return its 1-based position."""
+        self.remove(entry.sid)
         self._entries[entry.sid] = entry
+        self._seq[entry.sid] = self._next_seq
+        self._order.append(self._next_seq)
+        self._next_seq += 1
+        self._index(entry)
         return len(self._entries)
 
+    def _index(self, entry: Waiting) -> None:
+        if entry.widened:
+            self._widened[entry.sid] = None
+        elif not entry.interests:
+            self._anyone[entry.sid] = None
+        elif not entry.strict:
+            self._to_widen[entry.sid] = None
+        for tag in entry.interests:
+            self._by_interest.setdefault(tag, {})[entry.sid] = None
+
     def remove(self, sid: str) -> Waiting | None:
-        return self._entries.pop(sid, None)
+        entry = self._entries.pop(sid, None)
+        if entry is None:
+            return None
+        seq = self._seq.pop(sid)
+        del self._order[bisect_left(self._order, seq)]
+        for index in (self._anyone, self._widened, self._to_widen):
+            index.pop(sid, None)
+        for tag in entry.interests:
+            bucket = self._by_interest[tag]
+            del bucket[sid]
+            if not bucket:
+                del self._by_interest[tag]
+        return entry
 
     def get(self, sid: str) -> Waiting | None:
         return self._entries.get(sid)
 
     def position(self, sid: str) -> int | None:
-        """1-based place of ``sid`` in the queue (O(n): for rare requests only)."""
-        for place, other in enumerate(self._entries, start=1):
-            if other == sid:
-                return place
-        return None
+        """1-based place of ``sid`` in the queue."""
+        seq = self._seq.get(sid)
+        return None if seq is None else bisect_left(self._order, seq) + 1
 
     def take(self, seeker: Seeker) -> Pick | None:
-        """Remove and return the best partner for ``seeker``, if any."""
-        others = (e for e in self._entries.values() if e.sid != seeker.sid)
-        found = pick(seeker, others)
-        if found is not None:
-            del self._entries[found.entry.sid]
-        return found
+        """Remove and return the best partner for ``seeker`` (as ``pick`` ranks), if any."""
+        lists = [self._by_interest[tag] for tag in seeker.interests if tag in self._by_interest]
+        if seeker.accepts_anyone:
+            lists += [self._anyone, self._widened]
+        best: tuple[tuple[bool, bool, bool], int, Pick] | None = None
+        for sids in lists:
+            for sid in sids:
+                if sid == seeker.sid:
+                    continue
+                entry = self._entries[sid]
+                common = common_ground(seeker, entry)
+                if common is None:
+                    continue
+                rank = _rank(seeker, entry, common)
+                key = (rank, self._seq[sid])
+                if best is None or key < best[:2]:
+                    best = (rank, self._seq[sid], Pick(entry, common))
+                if not rank[0] and not rank[1]:
+                    break  # later entries of this list arrived later and rank no higher
+        if best is None:
+            return None
+        self.remove(best[2].entry.sid)
+        return best[2]
 
     def due_to_widen(self, now: float, wait: float) -> list[str]:
         """Entries with interests, not strict, that have waited ``wait`` seconds."""
-        return [
-            e.sid
-            for e in self._entries.values()
-            if e.interests and not e.strict and not e.widened and now - e.since >= wait
-        ]
+        due: list[str] = []
+        for sid in self._to_widen:  # arrival order: stop at the first one not yet due
+            if now - self._entries[sid].since < wait:
+                break
+            due.append(sid)
+        return due
 
     def widen(self, sid: str) -> Waiting | None:
         """Mark ``sid`` as accepting anyone, keeping its place and waiting time."""
         entry = self._entries.get(sid)
         if entry is None:
             return None
-        self._entries[sid] = replace(entry, widened=True)
-        return self._entries[sid]
+        if not entry.widened:
+            entry = replace(entry, widened=True)
+            self._entries[sid] = entry
+            self._to_widen.pop(sid, None)
+            self._widened[sid] = None
+        return entry
