@@ -51,8 +51,6 @@ class RunningServer:
 def _start(tmp: Path, **overrides: Any) -> RunningServer:
     port = free_port()
     flags: dict[str, Any] = {
-        # RANDOMCHAT_SOCKET_LAYER=python-socketio runs the suites against the other layer.
-        "socket_layer": os.environ.get("RANDOMCHAT_SOCKET_LAYER"),
         "port": port,
         "jwt_secret": SECRET,
         "data_dir": tmp / "data",

@@ -16,7 +16,7 @@ def test_defaults() -> None:
     assert (settings.ping_interval, settings.ping_timeout) == (25.0, 60.0)
     assert settings.max_message_bytes == 1_000_000 and settings.cors_origins == ()
     assert settings.jwt_secret is None and settings.guest_sessions is True
-    assert settings.socket_layer == "native"
+    assert not hasattr(settings, "socket_layer")  # one socket layer since the fallback went
 
 
 def test_flag_beats_environment_beats_default() -> None:
