@@ -10,6 +10,7 @@ environment variable or a repeated flag.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,13 @@ class Settings(BaseModel):
     heartbeat_interval: float = Field(5.0, gt=0, le=3600)
     log_level: str = "info"
     database_url: str | None = Field(None, repr=False)
+    allowed_hosts: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    forwarded_header: str = "x-forwarded"
+    metrics_token: str | None = Field(None, repr=False, min_length=16, max_length=4096)
+    request_timeout: float = Field(10.0, gt=0, le=600)
+    sessions_per_minute: float = Field(10.0, ge=0, le=100_000)
+    session_burst: int = Field(20, ge=1, le=100_000)
     interest_wait_seconds: float = Field(5.0, ge=0, le=3600)
     repeat_window_minutes: float = Field(10.0, ge=0, le=24 * 60)
     chat_rate: float = Field(5.0, ge=0, le=1000)
@@ -52,6 +60,9 @@ class Settings(BaseModel):
     report_threshold: int = Field(3, ge=1, le=1000)
     report_window_hours: float = Field(24.0, gt=0, le=24 * 365)
     ban_hours: float = Field(24.0, gt=0, le=24 * 3650)
+    reports_per_hour: float = Field(10.0, gt=0, le=3600)
+    max_sockets_per_user: int = Field(4, ge=1, le=1000)
+    max_sockets_per_address: int = Field(64, ge=1, le=100_000)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -80,6 +91,31 @@ class Settings(BaseModel):
         for url in value:
             if not url.startswith(("stun:", "stuns:")):
                 raise ValueError(f"{url!r} must start with stun: or stuns:")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or CIDR like 10.0.0.0/8") from None
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_plain(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not item or not item.isprintable() or "/" in item or " " in item:
+                raise ValueError(f"{item!r} is not a host name like chat.example.com")
+        return value
+
+    @field_validator("forwarded_header")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        if value not in ("x-forwarded", "forwarded"):
+            raise ValueError("must be x-forwarded or forwarded")
         return value
 
     @field_validator("log_level")
@@ -136,6 +172,13 @@ _OPTIONS = (
     _Option("heartbeat_interval", "seconds between client heartbeats, for quality"),
     _Option("log_level", "debug, info, warning or error"),
     _Option("database_url", "SQLAlchemy URL (also DATABASE_URL); default SQLite in data-dir"),
+    _Option("allowed_hosts", "a Host name served, *.domain or * (repeatable)", "list"),
+    _Option("trusted_proxies", "a proxy address or CIDR whose forwarded headers count", "list"),
+    _Option("forwarded_header", "which proxy headers to read: x-forwarded or forwarded"),
+    _Option("metrics_token", "bearer token for /metrics; unset: loopback peers only"),
+    _Option("request_timeout", "seconds to receive a whole HTTP request (headers and body)"),
+    _Option("sessions_per_minute", "guest sessions one address may create per minute (0: off)"),
+    _Option("session_burst", "guest sessions one address may create at once"),
     _Option("interest_wait_seconds", "wait before a user with interests is paired with anyone"),
     _Option("repeat_window_minutes", "window in which two users are not paired again"),
     _Option("chat_rate", "chat messages per second per user (0: off)"),
@@ -143,6 +186,9 @@ _OPTIONS = (
     _Option("report_threshold", "distinct reporters within the window that ban a user"),
     _Option("report_window_hours", "window in which reports count towards a ban"),
     _Option("ban_hours", "length of an automatic ban"),
+    _Option("reports_per_hour", "reports one user may file per hour (3 at once)"),
+    _Option("max_sockets_per_user", "connections one user (token sub) may hold at once"),
+    _Option("max_sockets_per_address", "connections from one IPv4 address or IPv6 /64"),
 )
 
 
@@ -151,9 +197,12 @@ _ALIASES = {"jwt_secret": "JWT_ACCESS_SECRET", "database_url": "DATABASE_URL"}
 
 
 def _flag(field: str) -> str:
-    return {"cors_origins": "cors-origin", "stun_urls": "stun-url"}.get(
-        field, field.replace("_", "-")
-    )
+    return {
+        "cors_origins": "cors-origin",
+        "stun_urls": "stun-url",
+        "allowed_hosts": "allowed-host",
+        "trusted_proxies": "trusted-proxy",
+    }.get(field, field.replace("_", "-"))
 
 
 def env_name(field: str) -> str:
@@ -226,7 +275,7 @@ def with_secret(settings: Settings) -> tuple[Settings, bool]:
     path = settings.data_dir / SECRET_FILE
     created = False
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -6,6 +6,7 @@
     ├── InvalidPayload       an event's payload is malformed; ``event`` names the event
     ├── IllegalMove          a user asked for a move their state does not allow
     ├── Banned               the user is banned; carries ``until`` and ``reason``
+    ├── TooManyConnections   a connection cap (per user or per address) is reached
     └── StorageError         the database refused or failed; the cause is chained
 
 Foreign errors (PyJWT, pydantic) are translated into these at the boundary with
@@ -59,6 +60,15 @@ class Banned(RandomChatError):
         super().__init__(f"banned until {until}: {reason}")
         self.until = until
         self.reason = reason
+
+
+class TooManyConnections(RandomChatError):
+    """A new connection would pass a cap; ``scope`` is ``user`` or ``address``."""
+
+    def __init__(self, scope: str, limit: int) -> None:
+        super().__init__(f"at most {limit} connections per {scope}")
+        self.scope = scope
+        self.limit = limit
 
 
 class StorageError(RandomChatError):

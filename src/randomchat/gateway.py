@@ -15,7 +15,7 @@ from typing import Any
 
 from randomchat import auth, sio
 from randomchat.config import Settings
-from randomchat.errors import AuthError, Banned, InvalidPayload
+from randomchat.errors import AuthError, Banned, InvalidPayload, TooManyConnections
 from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
 from randomchat.metrics import Metrics
 
@@ -82,20 +82,26 @@ class Gateway:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
             identity = self._verifier.verify(token)
             await self.lobby.admit(identity)
+            effects = await self.lobby.connect(sid, identity, environ.get("REMOTE_ADDR", ""))
         except AuthError as exc:
-            self.metrics.refused.labels(exc.reason).inc()
-            log.warning("connection refused", extra={"sid": sid, "reason": exc.reason})
-            raise sio.ConnectionRefusedError(
-                f"Authentication failed: {exc.detail}"
-            ) from None
+            raise self._refuse(sid, exc.reason, f"Authentication failed: {exc.detail}") from None
         except Banned as exc:
-            self.metrics.refused.labels("banned").inc()
-            log.warning("connection refused", extra={"sid": sid, "reason": "banned"})
-            raise sio.ConnectionRefusedError(
-                "Banned", _ban_payload(exc.until, exc.reason)
+            raise self._refuse(
+                sid, "banned", "Banned", _ban_payload(exc.until, exc.reason)
+            ) from None
+        except TooManyConnections as exc:
+            raise self._refuse(
+                sid, f"too_many_per_{exc.scope}", f"Too many connections: {exc}"
             ) from None
         log.info("connected", extra={"sid": sid, "user": identity.user_id})
-        await self.apply(await self.lobby.connect(sid, identity))
+        await self.apply(effects)
+
+    def _refuse(
+        self, sid: str, reason: str, message: str, data: Any = None
+    ) -> sio.ConnectionRefusedError:
+        self.metrics.refused.labels(reason).inc()
+        log.warning("connection refused", extra={"sid": sid, "reason": reason})
+        return sio.ConnectionRefusedError(message, data)
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         user = self.lobby.user_of(sid)

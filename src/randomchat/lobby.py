@@ -14,6 +14,7 @@ shared; reports, bans and blocks live in the database.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,13 +32,31 @@ from randomchat.core.ratelimit import RateLimiter
 from randomchat.core.requests import SearchOptions
 from randomchat.core.state import Phase
 from randomchat.db import Ban, ChatLine, Database
-from randomchat.errors import Banned, IllegalMove, InvalidPayload
+from randomchat.errors import Banned, IllegalMove, InvalidPayload, TooManyConnections
 from randomchat.metrics import Metrics
 from randomchat.moderation import record_report
 from randomchat.rules import Rules
 from randomchat.store import Matched, Member, SearchResult, Store
 
 log = logging.getLogger(__name__)
+
+
+def client_network(address: str) -> str:
+    """The unit of the per-address cap: an IPv4 address, or the /64 of an IPv6 one.
+
+    One IPv6 subscriber usually holds a whole /64, so counting single addresses
+    would cap nobody.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
 
 CHAT_LINES_KEPT = 20
 
@@ -70,12 +89,15 @@ class _Call:
     partner_sid: str
     partner_user: str
     chat: deque[ChatLine] = field(default_factory=lambda: deque(maxlen=CHAT_LINES_KEPT))
+    reported: bool = False  # one report per reporter per call
+    blocked: bool = False  # blocking again changes nothing: no second database write
 
 
 @dataclass(slots=True)
 class _Local:
     user_id: str
     username: str
+    address: str  # the client's network (IPv4 address or IPv6 /64), for the per-address cap
     metrics: ConnectionMetrics
     excluded: set[str]  # users blocked by or blocking this user
     options: SearchOptions = SearchOptions()
@@ -95,10 +117,12 @@ class Lobby:
         self._find_limiter = RateLimiter(rules.find_limit)
         self._chat_limiter = RateLimiter(rules.chat_limit)
         self._typing_limiter = RateLimiter(rules.chat_limit)
+        self._report_limiter = RateLimiter(rules.report_limit)
         self._batcher = CandidateBatcher()
         self._history = PairHistory(rules.repeat_window)
         self._local: dict[str, _Local] = {}
         self._by_user: dict[str, set[str]] = {}
+        self._by_address: dict[str, int] = {}
         self._bans: BanList[Ban] = BanList()
         # user id -> users blocked by or blocking them; kept while they come and go
         self._blocks: dict[str, frozenset[str]] = {}
@@ -126,26 +150,50 @@ class Lobby:
     def forget_ban(self, user_id: str) -> None:
         self._bans.remove(user_id)
 
-    async def connect(self, sid: str, identity: Identity) -> list[Effect]:
+    async def connect(self, sid: str, identity: Identity, address: str = "") -> list[Effect]:
+        """Register a connection; raise ``TooManyConnections`` past a cap.
+
+        The caps are checked and the connection counted before the first await, so
+        that concurrent connects of one user or address cannot all pass the check.
+        """
+        user_id = identity.user_id
+        network = client_network(address)
+        if len(self._by_user.get(user_id, ())) >= self.rules.max_sockets_per_user:
+            raise TooManyConnections("user", self.rules.max_sockets_per_user)
+        if self._by_address.get(network, 0) >= self.rules.max_sockets_per_address:
+            raise TooManyConnections("address", self.rules.max_sockets_per_address)
         now = self.clock.monotonic()
-        blocks = self._blocks.get(identity.user_id)
-        if blocks is None:
-            blocks = self._blocks[identity.user_id] = await self.db.blocked_with(identity.user_id)
-        excluded = set(blocks)
-        await self.store.join(Member(sid, identity.user_id, identity.username))
-        self._local[sid] = _Local(
-            identity.user_id, identity.username, ConnectionMetrics.start(now), excluded
-        )
-        self._by_user.setdefault(identity.user_id, set()).add(sid)
+        local = _Local(user_id, identity.username, network, ConnectionMetrics.start(now), set())
+        self._local[sid] = local
+        self._by_user.setdefault(user_id, set()).add(sid)
+        self._by_address[network] = self._by_address.get(network, 0) + 1
+        try:
+            blocks = self._blocks.get(user_id)
+            if blocks is None:
+                blocks = self._blocks[user_id] = await self.db.blocked_with(user_id)
+            local.excluded.update(blocks)
+            await self.store.join(Member(sid, user_id, identity.username))
+        except BaseException:
+            self._forget(sid)
+            raise
         return [Emit(sid, "connection-quality", {"quality": "excellent"})]
 
-    async def disconnect(self, sid: str) -> list[Effect]:
+    def _forget(self, sid: str) -> None:
         local = self._local.pop(sid, None)
-        if local is not None:
-            sids = self._by_user.get(local.user_id, set())
-            sids.discard(sid)
-            if not sids:
-                self._by_user.pop(local.user_id, None)
+        if local is None:
+            return
+        sids = self._by_user.get(local.user_id, set())
+        sids.discard(sid)
+        if not sids:
+            self._by_user.pop(local.user_id, None)
+        left = self._by_address.get(local.address, 0) - 1
+        if left > 0:
+            self._by_address[local.address] = left
+        else:
+            self._by_address.pop(local.address, None)
+
+    async def disconnect(self, sid: str) -> list[Effect]:
+        self._forget(sid)
         self._batcher.take(sid)
         partner = await self.store.part(sid)
         if partner is None:
@@ -156,7 +204,7 @@ class Lobby:
     def housekeeping(self) -> None:
         """Drop state that has become equivalent to none."""
         now = self.clock.monotonic()
-        for limiter in (self._find_limiter, self._chat_limiter, self._typing_limiter):
+        for limiter in self._limiters():
             limiter.prune(now)
         self._history.prune(now)
         for user_id in [u for u in self._blocks if u not in self._by_user]:
@@ -188,13 +236,13 @@ class Lobby:
         """End the current call (if any) and search again at once."""
         options = requests.search_options("next", args)
         local = self._count(sid)
+        limited = self._limited(self._find_limiter, sid, local, "next")
+        if limited:
+            return limited
         phase = await self.store.phase_of(sid)
         if phase is Phase.WAITING:  # already searching: keep the place in the queue
             position = await self.store.position_of(sid)
             return [self._waiting(sid, position or 1)]
-        limited = self._limited(self._find_limiter, sid, local, "next")
-        if limited:
-            return limited
         effects = await self._end(sid, "next")
         return effects + await self._search(sid, options)
 
@@ -312,7 +360,8 @@ class Lobby:
     # -- text chat -----------------------------------------------------------
 
     async def chat_message(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        text, msg_id = requests.chat_message(args)
+        # Cheap checks first (shape and raw length, rate, partner), cleaning last.
+        raw_text, msg_id = requests.chat_message(args)
         local = self._count(sid)
         limited = self._limited(
             self._chat_limiter,
@@ -327,6 +376,7 @@ class Lobby:
         partner = await self.store.partner_of(sid)
         if partner is None:
             raise InvalidPayload("chat-message", "no partner to send it to")
+        text = requests.chat_text(raw_text)
         sent_at = self.clock.wall_ms()
         line = ChatLine(local.user_id, text, sent_at / 1000)
         for who in (sid, partner):
@@ -354,6 +404,9 @@ class Lobby:
         local = self._count(sid)
         call = self._last_call("block-partner", local)
         effects = await self._end_for_moderation(sid, call)
+        if call.blocked:
+            return [*effects, Emit(sid, "block-partner-ack", {})]
+        call.blocked = True
         await self.db.block(local.user_id, call.partner_user, self._wall())
         for a, b in ((local.user_id, call.partner_user), (call.partner_user, local.user_id)):
             if a in self._blocks:
@@ -364,9 +417,17 @@ class Lobby:
         return [*effects, Emit(sid, "block-partner-ack", {})]
 
     async def report_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        reason, note = requests.report(args)
         local = self._count(sid)
         call = self._last_call("report-partner", local)
+        if call.reported:
+            raise InvalidPayload("report-partner", "this call was already reported")
+        reason, note = requests.report(args)
+        limited = self._limited(
+            self._report_limiter, sid, local, "report-partner", "You are reporting too often"
+        )
+        if limited:
+            return limited
+        call.reported = True
         effects = await self._end_for_moderation(sid, call)
         report, ban = await record_report(
             self.db,
@@ -449,11 +510,18 @@ class Lobby:
             "connections": len(self._local),
             "users": len(self._by_user),
             "pending_batches": len(self._batcher),
-            "rate_limit_buckets": len(self._find_limiter)
-            + len(self._chat_limiter)
-            + len(self._typing_limiter),
+            "addresses": len(self._by_address),
+            "rate_limit_buckets": sum(len(limiter) for limiter in self._limiters()),
             "pair_history": len(self._history),
         }
+
+    def _limiters(self) -> tuple[RateLimiter, ...]:
+        return (
+            self._find_limiter,
+            self._chat_limiter,
+            self._typing_limiter,
+            self._report_limiter,
+        )
 
     def _count(self, sid: str) -> _Local:
         local = self._local[sid]

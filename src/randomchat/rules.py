@@ -20,6 +20,9 @@ class Rules:
     report_threshold: int = 3
     report_window: float = 24 * 3600.0
     ban_seconds: float = 24 * 3600.0
+    report_limit: Limit = Limit(rate=10 / 3600, burst=3)
+    max_sockets_per_user: int = 4
+    max_sockets_per_address: int = 64
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -33,4 +36,7 @@ class Rules:
             report_threshold=settings.report_threshold,
             report_window=settings.report_window_hours * 3600,
             ban_seconds=settings.ban_hours * 3600,
+            report_limit=Limit(rate=settings.reports_per_hour / 3600, burst=3),
+            max_sockets_per_user=settings.max_sockets_per_user,
+            max_sockets_per_address=settings.max_sockets_per_address,
         )

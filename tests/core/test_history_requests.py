@@ -1,3 +1,7 @@
+import sys
+import unicodedata
+from typing import Any
+
 import pytest
 
 from randomchat.core import requests
@@ -45,22 +49,67 @@ def test_bad_interests_name_the_problem(payload: object, message: str) -> None:
     assert message in str(info.value)
 
 
+def chat(payload: dict[str, Any]) -> tuple[str, str | int]:
+    """Validate, then clean, as the lobby does (with its rate and partner checks between)."""
+    raw, msg_id = requests.chat_message((payload,))
+    return requests.chat_text(raw), msg_id
+
+
 def test_chat_message_cleaning_and_limits() -> None:
-    assert requests.chat_message(({"text": "  hi\u0007 there\u200b ", "id": "m1"},)) == (
-        "hi there",
-        "m1",
-    )
-    assert requests.chat_message(({"text": "a\nb", "id": 7},)) == ("a b", 7)
-    assert requests.chat_message(({"text": "x" * 1000, "id": "m"},))[0] == "x" * 1000
+    assert chat({"text": "  hi\u0007 there\u200b ", "id": "m1"}) == ("hi there", "m1")
+    assert chat({"text": "a\nb", "id": 7}) == ("a b", 7)
+    assert chat({"text": "x" * 1000, "id": "m"})[0] == "x" * 1000
     for payload, message in [
         ({"text": "x" * 1001, "id": "m"}, "longer than 1000"),
         ({"text": " \u0000 ", "id": "m"}, "'text' is empty"),
         ({"text": 5, "id": "m"}, "'text' must be a string"),
         ({"text": "hi"}, "'id' must be"),
         ({"text": "hi", "id": True}, "'id' must be"),
+        ({"text": "hi", "id": 2**60}, "'id' must be"),
     ]:
         with pytest.raises(InvalidPayload, match=message):
-            requests.chat_message((payload,))
+            chat(payload)
+
+
+def test_over_long_raw_text_is_refused_before_cleaning(monkeypatch: Any) -> None:
+    """A 1 MB message costs one length check: it never reaches the cleaner (issue 8, item 3)."""
+    cleaned: list[int] = []
+    monkeypatch.setattr(requests, "clean_text", lambda raw: cleaned.append(len(raw)) or raw)
+    for payload in (
+        {"text": "\u200b" * 1_000_000, "id": "m"},
+        {"reason": "spam", "note": "\u0007" * 1_000_000},
+    ):
+        with pytest.raises(InvalidPayload, match="longer than"):
+            if "reason" in payload:
+                requests.report((payload,))
+            else:
+                chat(payload)
+    assert cleaned == []
+
+
+def test_cleaning_keeps_what_real_text_needs() -> None:
+    """Emoji sequences, direction marks and flags survive; bidi overrides and controls don't."""
+    coder = "\U0001f469\u200d\U0001f4bb"  # woman technologist: a ZWJ sequence
+    scotland = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    hebrew = "\u05e9\u05dc\u05d5\u05dd!\u200f"
+    assert requests.clean_text(f" {coder} {scotland} {hebrew} ") == f"{coder} {scotland} {hebrew}"
+    assert requests.clean_text("a\u202eb\u2066c\x00d\x85e\ufeff") == "abcde"
+    assert requests.clean_text("tab\there") == "tab here"
+
+
+def test_the_cleaning_class_matches_unicodedata() -> None:
+    """Every Cc, Cs and Cf code point is removed except the ones kept on purpose."""
+    kept = {0x200C, 0x200D, 0x200E, 0x200F, 0x061C, *range(0xE0020, 0xE0080)}
+    for cp in range(sys.maxunicode + 1):
+        char = chr(cp)
+        unwanted = unicodedata.category(char) in ("Cc", "Cs", "Cf") and cp not in kept
+        assert bool(requests._UNWANTED.fullmatch(char)) == unwanted, hex(cp)
+
+
+def test_a_huge_bad_interest_is_not_echoed() -> None:
+    with pytest.raises(InvalidPayload) as info:
+        requests.search_options("find-partner", ({"interests": ["x" * 900_000]},))
+    assert len(str(info.value)) < 200
 
 
 def test_typing_and_report() -> None:

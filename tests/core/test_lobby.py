@@ -7,7 +7,7 @@ import pytest
 from randomchat.auth import Identity
 from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
-from randomchat.errors import InvalidPayload
+from randomchat.errors import InvalidPayload, TooManyConnections
 from randomchat.lobby import Emit, FlushLater, Lobby
 from randomchat.metrics import Metrics
 from randomchat.rules import Rules
@@ -162,9 +162,18 @@ async def test_pending_candidates_never_reach_the_next_partner(
 async def test_next_while_waiting_keeps_place(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a")
     await lobby.find_partner("a", ())
+    clock.advance(1)
     assert await lobby.next("a", ()) == [
-        Emit("a", "waiting-for-partner", {"queuePosition": 1, "timestamp": 1_000_000})
+        Emit("a", "waiting-for-partner", {"queuePosition": 1, "timestamp": 1_001_000})
     ]
+
+
+async def test_next_while_waiting_is_rate_limited_too(lobby: Lobby, clock: FakeClock) -> None:
+    """A ``next`` flood while waiting gets ``rate-limited``, not a queue scan each (item 9)."""
+    await connect(lobby, "a")
+    await lobby.find_partner("a", ())
+    effects = await lobby.next("a", ())
+    assert [e.event for e in effects if isinstance(e, Emit)] == ["rate-limited"]
 
 
 async def test_next_is_rate_limited_and_then_changes_nothing(
@@ -368,3 +377,63 @@ async def test_report_after_the_partner_left_still_counts(lobby: Lobby) -> None:
     assert [e.event for e in effects if isinstance(e, Emit)] == ["report-partner-ack"]
     with pytest.raises(InvalidPayload, match="no partner"):
         await lobby.report_partner("lonely", ({"reason": "spam"},))
+
+
+async def test_one_report_per_call_and_a_report_rate(
+    lobby: Lobby, db: Database, clock: FakeClock
+) -> None:
+    """A flood of reports stores one per call and then meets a per-user rate (item 5)."""
+    await connect(lobby, "a", "b")
+    await pair(lobby, "a", "b")
+    await lobby.report_partner("a", ({"reason": "spam"},))
+    for _ in range(50):
+        with pytest.raises(InvalidPayload, match="already reported"):
+            await lobby.report_partner("a", ({"reason": "spam"},))
+    assert len(await db.reports(user_id="u-b")) == 1
+    replies: list[str] = []
+    for n in range(5):  # new partners, each reported at once: the per-user rate takes over
+        clock.advance(1)
+        await connect(lobby, f"x{n}")
+        await lobby.find_partner(f"x{n}", ())
+        await lobby.find_partner("a", ())
+        effects = await lobby.report_partner("a", ({"reason": "spam"},))
+        replies += [e.event for e in effects if isinstance(e, Emit) and e.to == "a"]
+    assert replies.count("report-partner-ack") == 2  # the burst of 3, one already used
+    assert replies.count("rate-limited") == 3
+    assert len(await db.reports()) == 3
+
+
+async def test_blocking_twice_writes_once(lobby: Lobby, db: Database, monkeypatch: Any) -> None:
+    await connect(lobby, "a", "b")
+    await pair(lobby, "a", "b")
+    writes: list[str] = []
+    real = db.block
+
+    async def counting(blocker: str, blocked: str, now: float) -> None:
+        writes.append(blocked)
+        await real(blocker, blocked, now)
+
+    monkeypatch.setattr(db, "block", counting)
+    for _ in range(20):
+        effects = await lobby.block_partner("a", ())
+        assert Emit("a", "block-partner-ack", {}) in effects
+    assert writes == ["u-b"]
+
+
+async def test_connection_caps_per_user_and_per_address(lobby: Lobby) -> None:
+    """At most ``max_sockets_per_user`` per user and ``..._per_address`` per network."""
+    for n in range(4):
+        await lobby.connect(f"tab{n}", Identity("u-same", "S"), "203.0.113.9")
+    with pytest.raises(TooManyConnections, match="per user"):
+        await lobby.connect("tab4", Identity("u-same", "S"), "198.51.100.1")
+    await lobby.disconnect("tab0")
+    await lobby.connect("tab4", Identity("u-same", "S"), "198.51.100.1")
+    for n in range(60):  # one IPv6 /64 counts as one address, whatever the host part
+        await lobby.connect(f"v6-{n}", Identity(f"u-{n}", "V"), f"2001:db8::{n:x}")
+    with pytest.raises(TooManyConnections, match="per address"):
+        for n in range(60, 70):
+            await lobby.connect(f"v6-{n}", Identity(f"u-{n}", "V"), f"2001:db8::1:{n:x}")
+    await lobby.connect("other", Identity("u-other", "O"), "2001:db8:0:1::1")
+    for sid in [f"v6-{n}" for n in range(64)] + ["other", "tab1", "tab2", "tab3", "tab4"]:
+        await lobby.disconnect(sid)
+    assert lobby.local_sizes()["addresses"] == 0 and lobby.local_sizes()["users"] == 0
