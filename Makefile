@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench clean
+.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench clean screenshot
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ pytest: $(STAMP) node-deps web
 	$(VENV)/bin/pytest -ra
 
 test: system-deps $(STAMP) lint typecheck web-test pytest
+
+# Refreshes docs/screenshot.png (the README's picture) from a real browser run; `make test`
+# leaves the tree as it found it.
+screenshot: $(STAMP) web
+	RANDOMCHAT_SCREENSHOT=1 $(VENV)/bin/pytest -q tests/e2e -k test_two_strangers_see_each_other
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist tests/js/node_modules bench/node_modules
