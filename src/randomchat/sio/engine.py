@@ -1,24 +1,65 @@
-"""Engine.IO v4 sessions: heartbeat, close, and the two transports.
+"""Engine.IO v4 sessions: heartbeat, output buffers, close, and the two transports.
 
 Theory of operation. A session is one client connection, identified by its
-``sid``. It starts on one of two transports:
+``sid``, in one of three phases (``Phase``): OPEN, UPGRADING (a polling
+session whose client is probing a WebSocket) and CLOSED. It starts on one of
+two transports:
 
-* WebSocket: the ASGI websocket call that opened it runs the session's only
-  reader loop; every message is handled inline, in order, before the next one
-  is read. Sends go straight to the ASGI ``send`` of that call: no queue, no
-  writer task.
-* HTTP long-polling: a GET waits for queued packets (one future, woken by the
-  first packet), a POST carries packets in, handled inline in order. A session
-  that started on polling may move to WebSocket (``2probe``/``3probe``, then
-  ``5``); while it is upgrading, GETs are answered with a noop so that the
-  client can pause polling, and queued packets wait for the WebSocket.
+* WebSocket: the ASGI websocket call that opened it is the session's only
+  reader: every message is handled inline, in order, before the next one is
+  read. Writing is done by one writer task per session, which drains the
+  session's output buffer into the ASGI ``send``.
+* HTTP long-polling: a GET waits for buffered packets (one future, woken by
+  the first packet) and takes them all; a POST carries packets in, handled
+  inline in order. A session that started on polling may move to WebSocket
+  (``2probe``/``3probe``, then ``5``).
 
-The heartbeat is one loop timer per session (``call_later``), not a task: it
-fires after ``ping_interval`` to send a ping and re-arms itself for
-``ping_timeout``; a pong re-arms it for ``ping_interval``; if it fires while a
-pong is still owed, the session is closed. Only sending a ping or close over
-WebSocket from the timer needs a (short-lived) task, since ASGI sends are
-coroutines.
+No task ever waits on another client's socket. ``Session.write`` only appends
+to the session's output buffer (a deque) and wakes its writer or its open GET;
+it never awaits. So an emit from one client's handler, a background job or
+the heartbeat timer costs the same whether the recipient reads or not.
+
+Limits, and the policy when one is exceeded (the session is closed; the
+reason is what the handler's ``on_close`` receives):
+
+* output buffer: ``send_buffer_bytes`` (characters of text plus bytes of
+  binary; default twice ``max_payload``) queued and not yet written: a
+  client that does not read (a stalled WebSocket, a polling client that never
+  GETs) is closed with "send buffer full"; the buffer is dropped at once, the
+  sender never waits.
+* inbound message: ``max_payload`` per WebSocket message or POST body:
+  "message too big" (HTTP 413 over polling).
+* inbound rate: with ``packets_per_second`` > 0, a token bucket of
+  ``packet_burst`` per session, one token per inbound Engine.IO packet
+  (Socket.IO packets, binary attachments, pongs), checked before anything is
+  parsed: "rate limit".
+* heartbeat: one loop timer per session (``call_later``, not a task): after
+  ``ping_interval`` it queues a ping and re-arms for ``ping_timeout``; a pong
+  re-arms it for ``ping_interval``; if it fires while a pong is owed, the
+  session is closed ("ping timeout"). A WebSocket client that stops reading
+  never sees the ping, so it is dropped within one interval plus timeout even
+  while its writer is stuck.
+* upgrade: a probing WebSocket must send ``5`` within ``upgrade_timeout`` of
+  connecting, or it is closed and the session stays on polling. During the
+  upgrade, data keeps flowing over polling; only the GET open when the probe
+  arrives is answered with a noop (so the client can pause polling). A second
+  WebSocket for a session that is upgrading or upgraded is refused.
+* a GET whose connection drops while it waits closes the session ("transport
+  error"), as Node's server does, so that nothing sent afterwards is lost
+  silently.
+* malformed input of any kind (``PacketError``): "parse error", a close
+  frame over WebSocket, HTTP 400 over polling. An unexpected exception in a
+  handler is logged and closes the session ("server error"); nothing escapes
+  the ASGI call.
+
+Closing. A WebSocket session closed deliberately (server disconnect, client
+close, parse error) lets its writer finish what is buffered (for a server
+disconnect) and send a close frame, for at most ``ping_timeout``; a session
+closed because its client is gone or does not read (ping timeout, buffer
+full, transport error) has its writer cancelled, its buffer dropped and no
+close frame (sending one would wait on that client). The reader, parked in
+``receive()``, is interrupted the same way; a reader busy in a handler is
+never interrupted and stops after it. The handler's ``on_close`` runs once.
 
 What a session carries (``Message``) goes to and comes from a ``Handler``:
 the Socket.IO layer, or any other user of bare Engine.IO.
@@ -28,12 +69,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import secrets
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from randomchat.sio.budget import Budget
 from randomchat.sio.eio import (
     CLOSE,
     MESSAGE,
@@ -55,6 +100,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 OriginCheck = Callable[[str | None, dict[str, Any]], bool]
 
+CLOSE_FRAME_GRACE = 1.0
+"""Seconds a refused or abandoned WebSocket may take to accept its close frame."""
+
 
 class Handler(Protocol):
     """What sits on top of Engine.IO (the Socket.IO server, or an echo server)."""
@@ -65,6 +113,12 @@ class Handler(Protocol):
         """Handle one message; raise ``PacketError`` to close the session."""
 
     async def on_close(self, session: Session, reason: str) -> None: ...
+
+
+class Phase(enum.Enum):
+    OPEN = "open"
+    UPGRADING = "upgrading"  # on polling, a WebSocket is probing
+    CLOSED = "closed"
 
 
 def environ_from_scope(scope: Scope) -> dict[str, Any]:
@@ -97,17 +151,25 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class Session:
     __slots__ = (
         "_awaiting_pong",
+        "_budget",
+        "_close_frame",
+        "_kicked",
+        "_out",
+        "_out_bytes",
+        "_parked",
+        "_poll_waiter",
         "_posting",
-        "_queue",
         "_timer",
-        "_waiter",
+        "_upgrade_timer",
+        "_writer",
+        "_writer_waiter",
         "_ws_send",
-        "closed",
+        "_ws_task",
         "engine",
+        "phase",
         "scope",
         "sid",
         "state",
-        "upgrading",
     )
 
     def __init__(self, engine: Engine, sid: str, scope: Scope, ws_send: Send | None) -> None:
@@ -115,51 +177,133 @@ class Session:
         self.sid = sid
         self.scope = scope
         self.state: Any = None  # the handler's per-session object
-        self.closed = False
-        self.upgrading = False
+        self.phase = Phase.OPEN
         self._ws_send = ws_send
-        self._queue: list[Message] = []
-        self._waiter: asyncio.Future[None] | None = None
+        # Engine.IO packets not yet written: text with its type character, or binary.
+        self._out: deque[Message] = deque()
+        self._out_bytes = 0
+        self._poll_waiter: asyncio.Future[None] | None = None  # the open GET
+        self._writer: asyncio.Task[None] | None = None  # WebSocket only
+        self._writer_waiter: asyncio.Future[None] | None = None
+        self._close_frame = False
+        self._ws_task: asyncio.Task[Any] | None = None  # the WebSocket's reader (or prober)
+        self._parked = False  # that task is waiting for the client, not in a handler
+        self._kicked = False
         self._timer: asyncio.TimerHandle | None = None
+        self._upgrade_timer: asyncio.TimerHandle | None = None
         self._awaiting_pong = False
         self._posting = False
+        rate = engine.packets_per_second
+        self._budget = Budget(rate, engine.packet_burst, engine.clock()) if rate > 0 else None
 
     @property
     def transport(self) -> str:
         return "polling" if self._ws_send is None else "websocket"
 
+    @property
+    def closed(self) -> bool:
+        return self.phase is Phase.CLOSED
+
+    @property
+    def upgrading(self) -> bool:
+        return self.phase is Phase.UPGRADING
+
+    @property
+    def buffered(self) -> int:
+        """Characters and bytes queued for the client and not yet written."""
+        return self._out_bytes
+
     # -- sending ---------------------------------------------------------------
 
-    async def send(self, message: Message) -> None:
-        """Send one Engine.IO message (text without its ``4``, or binary)."""
-        if self.closed:
-            return
-        if self._ws_send is None:
-            self._push(MESSAGE + message if isinstance(message, str) else message)
-        elif isinstance(message, str):
-            await self._ws({"type": "websocket.send", "text": MESSAGE + message})
-        else:
-            await self._ws({"type": "websocket.send", "bytes": message})
+    def write(self, message: Message) -> None:
+        """Queue one Engine.IO message (text without its ``4``, or binary); never waits."""
+        self._push(MESSAGE + message if isinstance(message, str) else message)
 
-    async def _ws(self, event: dict[str, Any]) -> None:
-        send = self._ws_send
-        if send is None:
-            return
-        try:
-            await send(event)
-        except Exception:  # the peer is gone; the reader loop sees the disconnect
-            self._ws_send = None
-            self.closed = True
-            self.engine.spawn(self._finish("transport error"))
+    async def send(self, message: Message) -> None:
+        """``write``, for callers that expect a coroutine."""
+        self.write(message)
 
     def _push(self, packet: Message) -> None:
-        self._queue.append(packet)
+        if self.phase is Phase.CLOSED:
+            return
+        self._out.append(packet)
+        self._out_bytes += len(packet)
+        if self._out_bytes > self.engine.send_buffer_bytes:
+            log.warning("send buffer full", extra={"sid": self.sid, "bytes": self._out_bytes})
+            self.abort("send buffer full")
+            return
         self._wake()
 
     def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        for waiter in (self._poll_waiter, self._writer_waiter):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    def _take_all(self) -> list[Message]:
+        queued = list(self._out)
+        self._out.clear()
+        self._out_bytes = 0
+        return queued
+
+    def _start_writer(self, send: Send) -> None:
+        self._ws_send = send
+        self._writer = asyncio.get_running_loop().create_task(self._write(send))
+
+    async def _write(self, send: Send) -> None:
+        """The one writer of a WebSocket session: drains the buffer in order."""
+        out = self._out
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if out:
+                    packet = out.popleft()
+                    self._out_bytes -= len(packet)
+                    if isinstance(packet, str):
+                        await send({"type": "websocket.send", "text": packet})
+                    else:
+                        await send({"type": "websocket.send", "bytes": packet})
+                elif self.phase is Phase.CLOSED:
+                    if self._close_frame:
+                        await send({"type": "websocket.close", "code": 1000})
+                    return
+                else:
+                    self._writer_waiter = loop.create_future()
+                    await self._writer_waiter
+                    self._writer_waiter = None
+        except Exception:  # the peer is gone (ClientDisconnected and the like)
+            self._ws_send = None
+            self.abort("transport error")
+        finally:
+            if self._timer is not None and self.phase is Phase.CLOSED:
+                self._timer.cancel()  # the drain deadline
+                self._timer = None
+
+    async def _writer_done(self) -> None:
+        writer = self._writer
+        if writer is not None:
+            await asyncio.wait([writer])
+
+    def _stop_writer(self) -> None:
+        self._timer = None
+        if self._writer is not None:
+            self._writer.cancel()
+
+    # -- the WebSocket's waiting task ----------------------------------------------
+
+    def _kick(self) -> None:
+        """Interrupt the WebSocket task if it is waiting for its client (never a handler)."""
+        task = self._ws_task
+        if task is not None and self._parked and not self._kicked:
+            self._kicked = True
+            task.cancel()
+
+    def _kicked_out(self) -> bool:
+        """In ``except CancelledError``: whether it was ``_kick`` (and only it)."""
+        if not self._kicked:
+            return False
+        self._kicked = False
+        task = asyncio.current_task()
+        return task is not None and task.uncancel() == 0
 
     # -- heartbeat -------------------------------------------------------------
 
@@ -168,17 +312,14 @@ class Session:
 
     def _on_timer(self) -> None:
         self._timer = None
-        if self.closed:
+        if self.phase is Phase.CLOSED:
             return
         if self._awaiting_pong:
-            self.engine.spawn(self.close("ping timeout"))
+            self.abort("ping timeout")
             return
         self._awaiting_pong = True
         self._arm(self.engine.ping_timeout)
-        if self._ws_send is None:
-            self._push(PING)
-        else:
-            self.engine.spawn(self._ws({"type": "websocket.send", "text": PING}))
+        self._push(PING)
 
     def _pong(self) -> None:
         if self._awaiting_pong:
@@ -187,7 +328,18 @@ class Session:
                 self._timer.cancel()
             self._arm(self.engine.ping_interval)
 
+    # -- upgrade ---------------------------------------------------------------------
+
+    def _abandon_upgrade(self) -> None:
+        self._upgrade_timer = None
+        self._kick()
+
     # -- receiving -------------------------------------------------------------
+
+    def _take_token(self) -> bool:
+        """One inbound packet against the session's budget; False when it is spent."""
+        budget = self._budget
+        return budget is None or budget.take(self.engine.clock())
 
     async def receive(self, packet: Message) -> None:
         """One packet from the client, on either transport."""
@@ -204,51 +356,72 @@ class Session:
         elif kind in (UPGRADE, NOOP):
             pass
         elif kind == PING:  # not sent by v4 clients except as a probe; answer anyway
-            if self._ws_send is None:
-                self._push(PONG + packet[1:])
-            else:
-                await self._ws({"type": "websocket.send", "text": PONG + packet[1:]})
+            self._push(PONG + packet[1:])
         else:
             raise PacketError("unknown packet type")
 
     # -- closing ---------------------------------------------------------------
 
-    async def close(self, reason: str, *, by_client: bool = False, linger: bool = False) -> None:
+    async def close(
+        self, reason: str, *, by_client: bool = False, linger: bool = False, abort: bool = False
+    ) -> None:
         """Close the session (once) and tell the handler.
 
         Over long-polling, the open GET (or, if none is open, the next one within
         ``ping_timeout``) is answered: with a noop when the client closed, with
         what was queued and a CLOSE packet when the server closed with ``linger``
-        (a deliberate disconnect). Any later request gets HTTP 400.
+        (a deliberate disconnect), with a CLOSE packet otherwise. Any later
+        request gets HTTP 400. Over WebSocket, see the module docstring; ``abort``
+        is for a client that is gone or does not read.
         """
-        if self.closed:
-            return
-        self.closed = True
-        if self._ws_send is not None:
-            send, self._ws_send = self._ws_send, None
-            with contextlib.suppress(Exception):
-                await send({"type": "websocket.close", "code": 1000})
-            self._forget()
-        else:
-            if by_client:
-                self._queue = [NOOP]
-            elif linger or self._waiter is not None:
-                self._queue.append(CLOSE)
-            else:
-                self._queue.clear()
-            if self._waiter is not None or not self._queue:
-                self._wake()
-                self._forget()
-            else:  # keep the session until the next GET collects it, or a timeout
-                if self._timer is not None:
-                    self._timer.cancel()
-                loop = asyncio.get_running_loop()
-                self._timer = loop.call_later(self.engine.ping_timeout, self._forget)
-        await self.engine.handler.on_close(self, reason)
+        if self._shut(by_client=by_client, linger=linger, abort=abort):
+            await self.engine.handler.on_close(self, reason)
 
-    async def _finish(self, reason: str) -> None:
-        self._forget()
-        await self.engine.handler.on_close(self, reason)
+    def abort(self, reason: str) -> None:
+        """Close from code that cannot wait (timers, a full buffer): no close frame."""
+        if self._shut(by_client=False, linger=False, abort=True):
+            self.engine.spawn(self.engine.handler.on_close(self, reason))
+
+    def _shut(self, *, by_client: bool, linger: bool, abort: bool) -> bool:
+        """The synchronous part of closing; False if the session was already closed."""
+        if self.phase is Phase.CLOSED:
+            return False
+        self.phase = Phase.CLOSED
+        if self._upgrade_timer is not None:
+            self._upgrade_timer.cancel()
+            self._upgrade_timer = None
+        if self._ws_send is not None:
+            self._forget()
+            if not linger or abort:
+                self._take_all()
+            self._close_frame = not abort
+            if abort:
+                self._stop_writer()
+            else:  # the writer drains, sends the close frame, and is stopped if it cannot
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(self.engine.ping_timeout, self._stop_writer)
+                self._wake()
+            self._kick()
+            return True
+        self._kick()  # a probing WebSocket, if any
+        if by_client:
+            self._take_all()
+            self._out.append(NOOP)
+        elif linger:
+            self._out.append(CLOSE)
+        else:
+            self._take_all()
+            if self._poll_waiter is not None:
+                self._out.append(CLOSE)
+        if self._poll_waiter is not None or not self._out:
+            self._wake()
+            self._forget()
+        else:  # keep the session until the next GET collects it, or a timeout
+            if self._timer is not None:
+                self._timer.cancel()
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.engine.ping_timeout, self._forget)
+        return True
 
     def _forget(self) -> None:
         if self._timer is not None:
@@ -259,7 +432,14 @@ class Session:
 
 
 class Engine:
-    """The session table and the ASGI handling of ``/socket.io/`` requests."""
+    """The session table and the ASGI handling of ``/socket.io/`` requests.
+
+    ``send_buffer_bytes`` bounds each session's output buffer (default: twice
+    ``max_payload``); ``upgrade_timeout`` is how long a WebSocket may take from
+    connecting with a polling session's sid to sending ``5``;
+    ``packets_per_second`` (0: no limit) and ``packet_burst`` are each
+    session's inbound packet budget; ``clock`` is what the budget reads.
+    """
 
     def __init__(
         self,
@@ -269,12 +449,22 @@ class Engine:
         ping_timeout: float = 20.0,
         max_payload: int = 1_000_000,
         origin_check: OriginCheck | None = None,
+        send_buffer_bytes: int | None = None,
+        upgrade_timeout: float = 10.0,
+        packets_per_second: float = 0.0,
+        packet_burst: int = 60,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.handler = handler
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.max_payload = max_payload
         self.origin_check = origin_check
+        self.send_buffer_bytes = send_buffer_bytes or 2 * max_payload
+        self.upgrade_timeout = upgrade_timeout
+        self.packets_per_second = packets_per_second
+        self.packet_burst = packet_burst
+        self.clock = clock
         self.sessions: dict[str, Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -290,7 +480,7 @@ class Engine:
 
     def _open(self, scope: Scope, ws_send: Send | None) -> tuple[Session, str]:
         sid = secrets.token_urlsafe(15)
-        session = Session(self, sid, scope, ws_send)
+        session = Session(self, sid, scope, None)
         self.sessions[sid] = session
         upgrades = [] if ws_send is not None else ["websocket"]
         packet = open_packet(sid, upgrades, self.ping_interval, self.ping_timeout, self.max_payload)
@@ -328,78 +518,119 @@ class Engine:
         sid = query.get("sid")
         if sid is None:
             session, packet = self._open(scope, send)
-            await send({"type": "websocket.send", "text": packet})
+            session._ws_task = asyncio.current_task()
+            session._out.append(packet)  # the first thing the writer sends
+            session._start_writer(send)
             self.handler.on_open(session)
         else:
             found = self.sessions.get(sid)
-            if found is None or found.closed or found._ws_send is not None or found.upgrading:
-                await send({"type": "websocket.close", "code": 1008})
+            if found is None or found.phase is not Phase.OPEN or found._ws_send is not None:
+                # Unknown, closed, already upgrading (Node refuses a second probe) or upgraded.
+                await _close_ws(send, 1008)
                 return
             if not await self._upgrade(found, receive, send):
                 return
             session = found
-        await self._read(session, receive)
+        try:
+            await self._read(session, receive)
+        finally:
+            if session.phase is not Phase.CLOSED:  # the client went away
+                await session.close("transport close", abort=True)
+            await session._writer_done()
 
     async def _upgrade(self, session: Session, receive: Receive, send: Send) -> bool:
-        """Probe, then move a polling session onto this WebSocket."""
+        """Probe, then move a polling session onto this WebSocket.
+
+        The session is UPGRADING from the moment this WebSocket connects until it
+        sends ``5`` (then it is OPEN on WebSocket), fails, times out after
+        ``upgrade_timeout`` or the session closes (then it stays or is CLOSED on
+        polling). This task stays interruptible (``_kick``) throughout: it runs no
+        handler.
+        """
+        session.phase = Phase.UPGRADING
+        session._ws_task = asyncio.current_task()
+        session._parked = True
+        loop = asyncio.get_running_loop()
+        session._upgrade_timer = loop.call_later(self.upgrade_timeout, session._abandon_upgrade)
+        upgraded = refuse = False
         try:
-            while True:
+            probed = False
+            while session.phase is Phase.UPGRADING:
                 event = await receive()
-                text = event.get("text") if event["type"] == "websocket.receive" else None
-                if text == PING + "probe" and not session.closed:
+                if event["type"] != "websocket.receive":
+                    break
+                text = event.get("text")
+                if text == PING + "probe" and not probed:
                     await send({"type": "websocket.send", "text": PONG + "probe"})
-                    session.upgrading = True
-                    session._wake()  # an open GET returns a noop
-                elif text == UPGRADE and session.upgrading and not session.closed:
-                    session._ws_send = send
-                    session.upgrading = False
-                    queued, session._queue = session._queue, []
-                    session._wake()
-                    for packet in queued:
-                        if isinstance(packet, str):
-                            await send({"type": "websocket.send", "text": packet})
-                        else:
-                            await send({"type": "websocket.send", "bytes": packet})
-                    return True
+                    probed = True
+                    session._wake()  # the GET open now answers a noop, so the client pauses
+                elif text == UPGRADE and probed and session.phase is Phase.UPGRADING:
+                    session.phase = Phase.OPEN
+                    session._wake()  # an open GET answers a noop; the buffer goes here
+                    session._start_writer(send)
+                    upgraded = True
                 else:
-                    session.upgrading = False
-                    if event["type"] == "websocket.receive":
-                        await send({"type": "websocket.close", "code": 1008})
-                    return False
-        except BaseException:
-            session.upgrading = False
+                    refuse = True
+                    break
+        except asyncio.CancelledError:
+            if not session._kicked_out():
+                raise
+            refuse = True  # the upgrade timed out, or the session closed
+        finally:
+            session._parked = False
+            if session._upgrade_timer is not None:
+                session._upgrade_timer.cancel()
+                session._upgrade_timer = None
+            if not upgraded:
+                session._ws_task = None
+                if session.phase is Phase.UPGRADING:
+                    session.phase = Phase.OPEN
+        if refuse:
+            await _close_ws(send, 1008 if session.phase is Phase.OPEN else 1000)
+        return upgraded
+
+    async def _receive(self, session: Session, receive: Receive) -> dict[str, Any] | None:
+        """``receive()``, or None if the session was closed meanwhile."""
+        session._parked = True
+        try:
+            return await receive()
+        except asyncio.CancelledError:
+            if session._kicked_out():
+                return None
             raise
+        finally:
+            session._parked = False
 
     async def _read(self, session: Session, receive: Receive) -> None:
         """The one reader loop of a WebSocket session: each message handled in order."""
         limit = self.max_payload
         handler = self.handler
-        reason = "transport close"
-        try:
-            while not session.closed:
-                event = await receive()
-                if event["type"] != "websocket.receive":
-                    break
-                text = event.get("text")
-                data: Message = text if text is not None else event.get("bytes") or b""
-                if len(data) > limit:
-                    reason = "message too big"
-                    await session.close(reason)
-                    break
-                try:
-                    if text is not None and text[:1] == MESSAGE:
-                        await handler.on_message(session, text[1:])
-                    else:
-                        await session.receive(data)
-                except PacketError:
-                    reason = "parse error"
-                    await session.close(reason)
-                    break
-        finally:
-            if not session.closed:
-                session.closed = True
-                session._ws_send = None
-                await session._finish(reason)
+        while session.phase is not Phase.CLOSED:
+            event = await self._receive(session, receive)
+            if event is None or event["type"] != "websocket.receive":
+                break
+            text = event.get("text")
+            data: Message = text if text is not None else event.get("bytes") or b""
+            if len(data) > limit:
+                await session.close("message too big")
+                break
+            if not session._take_token():
+                log.warning("packet budget exceeded", extra={"sid": session.sid})
+                await session.close("rate limit")
+                break
+            try:
+                if text is not None and text[:1] == MESSAGE:
+                    await handler.on_message(session, text[1:])
+                else:
+                    await session.receive(data)
+            except PacketError as exc:
+                log.warning("protocol error", extra={"sid": session.sid, "problem": str(exc)})
+                await session.close("parse error")
+                break
+            except Exception:
+                log.exception("message handling failed", extra={"sid": session.sid})
+                await session.close("server error")
+                break
 
     # -- HTTP long-polling -----------------------------------------------------------
 
@@ -428,32 +659,41 @@ class Engine:
             await _respond(send, 400, _error_body("Session ID unknown"), cors)
             return
         if method == "GET":
-            await self._get(session_or_none, send, cors)
+            await self._get(session_or_none, receive, send, cors)
         elif method == "POST":
             await self._post(session_or_none, receive, send, cors)
         else:
             await _respond(send, 400, _error_body("Bad request"), cors)
 
-    async def _get(self, session: Session, send: Send, cors: list[tuple[bytes, bytes]]) -> None:
-        if session._waiter is not None:  # a second GET while one is open
+    async def _get(
+        self, session: Session, receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
+    ) -> None:
+        if session._poll_waiter is not None:  # a second GET while one is open
             await _respond(send, 400, _error_body("Overlapping poll"), cors)
             await session.close("transport error")
             return
-        if session.closed and not session._queue:
+        if session.closed and not session._out:
             session._forget()
             await _respond(send, 400, _error_body("Session ID unknown"), cors)
             return
-        if not session._queue and not session.upgrading and not session.closed:
+        if not session._out and not session.closed:
             waiter = asyncio.get_running_loop().create_future()
-            session._waiter = waiter
+            session._poll_waiter = waiter
+            # Listen for the client dropping this GET meanwhile: what we would
+            # answer it would be lost, so the session ends (as in Node).
+            gone = asyncio.ensure_future(_disconnected(receive))
             try:
-                await waiter
+                await asyncio.wait((waiter, gone), return_when=asyncio.FIRST_COMPLETED)
             finally:
-                session._waiter = None
-        if session.upgrading or session._ws_send is not None or not session._queue:
+                session._poll_waiter = None
+                gone.cancel()
+            if not waiter.done():
+                await session.close("transport error")
+                return
+        if session._ws_send is not None or not session._out:
             await _respond(send, 200, NOOP.encode(), cors)
             return
-        queued, session._queue = session._queue, []
+        queued = session._take_all()
         if session.closed:
             session._forget()
         await _respond(send, 200, encode_payload(queued).encode(), cors)
@@ -487,17 +727,28 @@ class Engine:
             await session.close("parse error")
             return
         session._posting = True
+        reason: str | None = None
         try:
             for packet in packets:
                 if session.closed:
                     break
+                if not session._take_token():
+                    log.warning("packet budget exceeded", extra={"sid": session.sid})
+                    reason = "rate limit"
+                    break
                 await session.receive(packet)
-        except PacketError:
-            await _respond(send, 400, _error_body("Bad request"), cors)
-            await session.close("parse error")
-            return
+        except PacketError as exc:
+            log.warning("protocol error", extra={"sid": session.sid, "problem": str(exc)})
+            reason = "parse error"
+        except Exception:
+            log.exception("message handling failed", extra={"sid": session.sid})
+            reason = "server error"
         finally:
             session._posting = False
+        if reason is not None:
+            await _respond(send, 400, _error_body("Bad request"), cors)
+            await session.close(reason)
+            return
         await _respond(send, 200, b"ok", cors)
 
     def _cors_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
@@ -514,6 +765,20 @@ _PREFLIGHT = [
     (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
     (b"access-control-allow-headers", b"content-type"),
 ]
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Return when the HTTP client goes away (its request body, if any, is discarded)."""
+    with contextlib.suppress(Exception):  # a failing receive means the same
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
+async def _close_ws(send: Send, code: int) -> None:
+    """Close a WebSocket of ours that has no writer, waiting at most ``CLOSE_FRAME_GRACE``."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(CLOSE_FRAME_GRACE):
+            await send({"type": "websocket.close", "code": code})
 
 
 def _error_body(message: str) -> bytes:

@@ -5,14 +5,32 @@ uses: ``on(event, handler, namespace)`` (with ``connect``, ``disconnect`` and
 the catch-all ``*``), ``emit(event, data, to=sid, namespace=...)`` and
 ``disconnect(sid, namespace=...)``. Handlers run inline in the connection's
 reader loop, in the order the client sent the packets (python-socketio's
-``async_handlers=False``); an emit encodes the packet once and writes it to
-the recipient's transport in the caller's task.
+``async_handlers=False``). An emit encodes the packet once and appends it to
+the recipient session's output buffer: it never waits for the recipient (see
+``engine`` for the buffer's bound and what happens when it fills).
+
+Lifecycle handlers live apart from the user-event table: ``connect``,
+``disconnect`` and the catch-all each have their own slot per namespace, and
+the codec refuses EVENT packets named after a reserved event, so no client
+packet can reach a lifecycle handler. An event with no handler, including
+one named ``*``, goes to the catch-all as ``(event, sid, *args)``.
 
 A connect handler refuses a connection by raising an exception that carries
-``error_args`` (``{"message": ..., "data": ...}``): ``ConnectionRefusedError``
-below, or python-socketio's, so that one gateway serves both layers. Emits to
-a socket whose connect handler is still running are held and sent after the
-CONNECT reply.
+``error_args`` (``{"message": ..., "data": ...}``), ``ConnectionRefusedError``
+below, or by returning False. Whenever it returns success, exactly one call
+of the namespace's disconnect handler follows for that socket, whichever way
+the connection ends: if the session closed, or the client left the
+namespace, while the connect handler was awaiting, the disconnect handler
+runs as soon as the connect handler returns. Emits to a socket whose connect
+handler is still running are held (within the session's buffer bound) and
+sent after the CONNECT reply.
+
+Limits enforced here: no binary packet (BINARY_EVENT, BINARY_ACK or an
+attachment) before the session has a connected namespace socket, at most
+``max_attachments`` attachments per packet and ``max_http_buffer_size`` bytes
+of them (each a protocol error that closes the session); a session with no
+connected namespace socket is closed after ``connect_timeout`` (a refused
+CONNECT does not stop that clock; a successful one does).
 
 Scale-out: a socket id is only known to the process that holds its
 connection; ``emit(to=sid)`` returns whether it was delivered here, so a
@@ -53,23 +71,29 @@ class ConnectionRefusedError(Exception):  # the name python-socketio uses
 class Socket:
     """One client's membership of one namespace."""
 
-    __slots__ = ("connected", "held", "namespace", "session", "sid")
+    __slots__ = ("connected", "held", "held_bytes", "left", "namespace", "session", "sid")
 
     def __init__(self, sid: str, namespace: str, session: Session) -> None:
         self.sid = sid
         self.namespace = namespace
         self.session = session
-        self.connected = False
-        self.held: list[Message] | None = None  # emits while the connect handler runs
+        self.connected = False  # the connect handler accepted it; events are dispatched
+        # Emits held until the CONNECT reply is out (None once they are flushed).
+        self.held: list[Message] | None = []
+        self.held_bytes = 0
+        self.left: str | None = None  # why it left while its connect handler ran
 
-    async def send(self, messages: list[Message]) -> None:
-        if not self.connected:
-            if self.held is None:
-                self.held = []
-            self.held.extend(messages)
+    def deliver(self, messages: list[Message]) -> None:
+        """Queue an encoded packet for this socket's client; never waits."""
+        held = self.held
+        if held is None:
+            for message in messages:
+                self.session.write(message)
             return
-        for message in messages:
-            await self.session.send(message)
+        held.extend(messages)
+        self.held_bytes += sum(len(message) for message in messages)
+        if self.held_bytes > self.session.engine.send_buffer_bytes:
+            self.session.abort("send buffer full")
 
 
 class Client:
@@ -77,10 +101,13 @@ class Client:
 
     __slots__ = ("connect_timer", "decoder", "sockets")
 
-    def __init__(self) -> None:
+    def __init__(self, decoder: Decoder) -> None:
         self.sockets: dict[str, Socket] = {}
-        self.decoder = Decoder()
+        self.decoder = decoder
         self.connect_timer: asyncio.TimerHandle | None = None
+
+    def connected(self) -> bool:
+        return any(socket.connected for socket in self.sockets.values())
 
 
 def _origin_check(origins: Origins) -> OriginCheck | None:
@@ -93,6 +120,25 @@ def _origin_check(origins: Origins) -> OriginCheck | None:
 
 
 class Server:
+    """A Socket.IO server; ``ASGIApp(server)`` serves it.
+
+    Parameters (all keyword-only; the limits' policies are in the module docstrings):
+
+    - ``ping_interval``, ``ping_timeout`` (25.0, 20.0 s): the Engine.IO heartbeat.
+    - ``max_http_buffer_size`` (1,000,000): the largest inbound message or POST
+      body, and the total size of one packet's binary attachments.
+    - ``cors_allowed_origins`` ("*"): "*", an origin, a list, or a check function.
+    - ``connect_timeout`` (45.0 s): a session with no connected namespace is closed.
+    - ``send_buffer_bytes`` (None: twice ``max_http_buffer_size``): a session's
+      output buffer; past it the session is closed ("send buffer full").
+    - ``upgrade_timeout`` (10.0 s): a WebSocket upgrade not completed in time is
+      abandoned (the session stays on polling).
+    - ``max_attachments`` (10): binary attachments per packet.
+    - ``events_per_second`` (30.0; 0 disables) and ``event_burst`` (60): each
+      session's inbound packet budget; a session that spends it is closed
+      ("rate limit").
+    """
+
     def __init__(
         self,
         *,
@@ -101,6 +147,11 @@ class Server:
         max_http_buffer_size: int = 1_000_000,
         cors_allowed_origins: Origins = "*",
         connect_timeout: float = 45.0,
+        send_buffer_bytes: int | None = None,
+        upgrade_timeout: float = 10.0,
+        max_attachments: int = codec.MAX_ATTACHMENTS,
+        events_per_second: float = 30.0,
+        event_burst: int = 60,
     ) -> None:
         self.engine = Engine(
             self,
@@ -108,24 +159,48 @@ class Server:
             ping_timeout=ping_timeout,
             max_payload=max_http_buffer_size,
             origin_check=_origin_check(cors_allowed_origins),
+            send_buffer_bytes=send_buffer_bytes,
+            upgrade_timeout=upgrade_timeout,
+            packets_per_second=events_per_second,
+            packet_burst=event_burst,
         )
         self.connect_timeout = connect_timeout
-        self.handlers: dict[str, dict[str, EventHandler]] = {}
+        self.max_attachments = max_attachments
+        self.max_attachment_bytes = max_http_buffer_size
+        # User events only, by namespace; lifecycle handlers have their own slots.
+        self.handlers: dict[str, dict[str | int, EventHandler]] = {}
+        self.connect_handlers: dict[str, EventHandler] = {}
+        self.disconnect_handlers: dict[str, EventHandler] = {}
+        self.catch_all: dict[str, EventHandler] = {}
         self.sockets: dict[str, Socket] = {}  # socket id -> socket
 
     def on(
         self, event: str, handler: EventHandler | None = None, namespace: str | None = None
     ) -> Any:
-        """Register ``handler`` for ``event`` in ``namespace``; without it, a decorator."""
-        events = self.handlers.setdefault(namespace or "/", {})
-        if handler is not None:
-            events[event] = handler
-            return None
+        """Register ``handler`` for ``event`` in ``namespace``; without it, a decorator.
+
+        ``connect``, ``disconnect`` and ``*`` (the catch-all) are lifecycle slots;
+        other reserved names cannot be handled (no client may send them).
+        """
+        namespace = namespace or "/"
+        if event != "connect" and event != "disconnect" and event in codec.RESERVED:
+            raise ValueError(f"{event!r} is a reserved event name")
 
         def register(func: EventHandler) -> EventHandler:
-            events[event] = func
+            events = self.handlers.setdefault(namespace, {})
+            if event == "connect":
+                self.connect_handlers[namespace] = func
+            elif event == "disconnect":
+                self.disconnect_handlers[namespace] = func
+            elif event == "*":
+                self.catch_all[namespace] = func
+            else:
+                events[event] = func
             return func
 
+        if handler is not None:
+            register(handler)
+            return None
         return register
 
     # -- outgoing ----------------------------------------------------------------------
@@ -142,6 +217,8 @@ class Server:
 
         ``data`` as in python-socketio: None for no argument, a tuple for several.
         Returns False when the target socket is not connected to this process.
+        Only queues: never waits for the recipient. Raises ``codec.EncodeError``
+        if ``data`` is not JSON (bytes allowed), before anything is queued.
         """
         namespace = namespace or "/"
         args = [] if data is None else list(data) if isinstance(data, tuple) else [data]
@@ -150,12 +227,12 @@ class Server:
         if target is None:
             for socket in list(self.sockets.values()):
                 if socket.namespace == namespace and socket.connected:
-                    await socket.send(messages)
+                    socket.deliver(messages)
             return True
         found = self.sockets.get(target)
         if found is None or found.namespace != namespace:
             return False
-        await found.send(messages)
+        found.deliver(messages)
         return True
 
     async def disconnect(self, sid: str, namespace: str | None = None) -> None:
@@ -166,8 +243,7 @@ class Server:
         session = socket.session
         client: Client = session.state
         if socket.connected:
-            for message in codec.encode(codec.DISCONNECT, socket.namespace):
-                await session.send(message)
+            socket.deliver(codec.encode(codec.DISCONNECT, socket.namespace))
         await self._leave(client, socket, "server disconnect")
         if not client.sockets:
             await session.close("server disconnect", linger=True)
@@ -175,15 +251,21 @@ class Server:
     # -- Engine.IO handler -----------------------------------------------------------
 
     def on_open(self, session: Session) -> None:
-        client = Client()
-        session.state = client
-        loop = asyncio.get_running_loop()
-        client.connect_timer = loop.call_later(self.connect_timeout, self._connect_timeout, session)
+        session.state = Client(Decoder(self.max_attachments, self.max_attachment_bytes))
+        self._arm_connect_timer(session)
+
+    def _arm_connect_timer(self, session: Session) -> None:
+        client: Client = session.state
+        if client.connect_timer is None and not session.closed:
+            loop = asyncio.get_running_loop()
+            client.connect_timer = loop.call_later(
+                self.connect_timeout, self._connect_timeout, session
+            )
 
     def _connect_timeout(self, session: Session) -> None:
         client: Client = session.state
         client.connect_timer = None
-        if not client.sockets:
+        if not client.connected():
             self.engine.spawn(session.close("connect timeout"))
 
     async def on_close(self, session: Session, reason: str) -> None:
@@ -198,6 +280,9 @@ class Server:
 
     async def on_message(self, session: Session, message: Message) -> None:
         client: Client = session.state
+        # Cheap state check before any parsing: binary packets are for connected sockets.
+        if (isinstance(message, bytes) or message[:1] in ("5", "6")) and not client.connected():
+            raise PacketError("binary packet before a namespace CONNECT")
         packet = client.decoder.feed(message)
         if packet is None:
             return
@@ -212,46 +297,47 @@ class Server:
             socket = client.sockets.get(packet.namespace)
             if socket is not None:
                 await self._leave(client, socket, "client disconnect")
+                if not client.sockets:
+                    self._arm_connect_timer(session)
         # ACK: the server asks for none, so there is nothing to match it to.
 
     async def _event(self, socket: Socket, packet: Packet) -> None:
         event, *args = packet.data
-        handlers = self.handlers[socket.namespace]
+        namespace = socket.namespace
         try:
-            handler = handlers.get(event)
+            handler = self.handlers[namespace].get(event)
             if handler is not None:
                 result = await handler(socket.sid, *args)
-            elif (catch_all := handlers.get("*")) is not None:
+            elif (catch_all := self.catch_all.get(namespace)) is not None:
                 result = await catch_all(event, socket.sid, *args)
             else:
                 result = None
         except PacketError:
             raise
         except Exception:
-            log.exception("event handler failed", extra={"sid": socket.sid, "event": event})
+            log.exception("event handler failed", extra={"sid": socket.sid, "event": str(event)})
             return
         if packet.id is not None:
             data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
-            await socket.send(codec.encode(codec.ACK, socket.namespace, data, packet.id))
+            try:
+                socket.deliver(codec.encode(codec.ACK, namespace, data, packet.id))
+            except codec.EncodeError:
+                log.exception("ack not encodable", extra={"sid": socket.sid, "event": str(event)})
 
     async def _connect(self, session: Session, client: Client, packet: Packet) -> None:
         namespace = packet.namespace
-        handlers = self.handlers.get(namespace)
-        if handlers is None:
+        if namespace not in self.handlers:
             error = {"message": "Invalid namespace"}
             for message in codec.encode(codec.CONNECT_ERROR, namespace, error):
-                await session.send(message)
+                session.write(message)
             return
         if namespace in client.sockets:
             return  # already connected (or connecting) to it
-        if client.connect_timer is not None:
-            client.connect_timer.cancel()
-            client.connect_timer = None
         socket = Socket(secrets.token_urlsafe(15), namespace, session)
         client.sockets[namespace] = socket
         self.sockets[socket.sid] = socket
         refusal: dict[str, Any] | None = None
-        handler = handlers.get("connect")
+        handler = self.connect_handlers.get(namespace)
         if handler is not None:
             auth = packet.data if packet.data is not None else {}
             try:
@@ -263,26 +349,34 @@ class Server:
                     log.exception("connect handler failed", extra={"sid": socket.sid})
                     args = {"message": "Connection rejected by server"}
                 refusal = args
-        if session.closed or client.sockets.get(namespace) is not socket:
-            self._drop(client, socket)
-            return
         if refusal is not None:
             self._drop(client, socket)
             for message in codec.encode(codec.CONNECT_ERROR, namespace, refusal):
-                await session.send(message)
+                session.write(message)
+            return
+        if session.closed or client.sockets.get(namespace) is not socket:
+            # The session closed (or the client left the namespace) while the connect
+            # handler ran. The handler accepted the socket, so the application has
+            # registered it: it gets the one disconnect that pairs with that connect.
+            self._drop(client, socket)
+            await self._call_disconnect(socket, socket.left or "transport close")
             return
         socket.connected = True
+        if client.connect_timer is not None:
+            client.connect_timer.cancel()
+            client.connect_timer = None
         for message in codec.encode(codec.CONNECT, namespace, {"sid": socket.sid}):
-            await session.send(message)
-        held, socket.held = socket.held, None
-        if held:
+            session.write(message)
+        if socket.held:
             # A moment between the CONNECT reply and what the handler emitted: Node's
             # server writes the next packet only once the first is written, and a client
             # may start listening for the next message only after it saw the CONNECT
             # (the official suite does; with both in one TCP read it loses the second).
+            # Emits made meanwhile keep joining the held list, so the order holds.
             await asyncio.sleep(HELD_EMIT_DELAY)
-            for message in held:
-                await session.send(message)
+        held, socket.held = socket.held, None
+        for message in held or ():
+            session.write(message)
 
     def _drop(self, client: Client, socket: Socket) -> None:
         if client.sockets.get(socket.namespace) is socket:
@@ -292,10 +386,16 @@ class Server:
 
     async def _leave(self, client: Client, socket: Socket, reason: str) -> None:
         self._drop(client, socket)
-        was_connected, socket.connected = socket.connected, False
-        if not was_connected:
+        if not socket.connected:
+            # Still connecting: _connect calls the disconnect handler if the connect
+            # handler accepts the socket.
+            socket.left = socket.left or reason
             return
-        handler = self.handlers[socket.namespace].get("disconnect")
+        socket.connected = False
+        await self._call_disconnect(socket, reason)
+
+    async def _call_disconnect(self, socket: Socket, reason: str) -> None:
+        handler = self.disconnect_handlers.get(socket.namespace)
         if handler is not None:
             try:
                 await handler(socket.sid, reason)
