@@ -1,13 +1,15 @@
 """The moderation API under ``/api/admin``, for tokens with ``role: admin``.
 
     GET    /api/admin/reports?limit&offset&user_id   reports, newest first
-    GET    /api/admin/bans                           active bans, newest first
+    GET    /api/admin/bans?limit&offset              active bans, newest first
     POST   /api/admin/bans    {userId, hours, reason} -> 201 the ban
     DELETE /api/admin/bans/{user_id}                 -> 204, or 404 without an active ban
     GET    /api/admin/stats                          counts
 
 No token or a refused one gives 401 with ``WWW-Authenticate: Bearer``; a valid
-token without the admin role gives 403; bad input 422; a database failure 503.
+token without the admin role gives 403; bad input 422 (every number is bounded:
+``limit`` 1-500, ``offset`` 0-1,000,000, ``hours`` 1 minute to 10 years); a body
+over 16 KiB 413; a database failure 503.
 Errors are ``{"detail": ...}``. JSON field names are camelCase, times Unix seconds.
 """
 
@@ -28,16 +30,22 @@ from randomchat import auth
 from randomchat.config import Settings
 from randomchat.db import Ban, Database, Report, StorageError
 from randomchat.errors import AuthError
+from randomchat.http import BodyError, read_json
 
 log = logging.getLogger(__name__)
 
 ADMIN_ROLE = "admin"
 MAX_PAGE = 500
+MAX_OFFSET = 1_000_000
+BODY_LIMIT = 16 * 1024
 MAX_BAN_HOURS = 24 * 3650
 MIN_BAN_HOURS = 1 / 60
 HOUR = 3600.0
 
-UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+MAX_USER_ID = 255
+UserId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_USER_ID)
+]
 
 Handler = Callable[[Request, auth.Identity], Awaitable[Response]]
 
@@ -54,8 +62,15 @@ class ReportsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(100, ge=1, le=MAX_PAGE)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     user_id: UserId | None = None
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(MAX_PAGE, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def ban_json(ban: Ban) -> dict[str, Any]:
@@ -144,15 +159,20 @@ def admin_routes(
         return JSONResponse({"reports": [report_json(r) for r in found]})
 
     async def list_bans(request: Request, _: auth.Identity) -> Response:
-        return JSONResponse({"bans": [ban_json(b) for b in await db.active_bans(time.time())]})
+        try:
+            page = PageQuery.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            return _invalid(exc)
+        found = await db.active_bans(time.time(), limit=page.limit, offset=page.offset)
+        return JSONResponse({"bans": [ban_json(b) for b in found]})
 
     async def create_ban(request: Request, identity: auth.Identity) -> Response:
         try:
-            body: Any = await request.json()
-        except ValueError:
-            return _problem(
-                422, 'Body must be JSON like {"userId": "u1", "hours": 24, "reason": "x"}'
+            body: Any = await read_json(
+                request, BODY_LIMIT, '{"userId": "u1", "hours": 24, "reason": "x"}'
             )
+        except BodyError as exc:
+            return exc.response
         try:
             req = BanRequest.model_validate(body)
         except ValidationError as exc:
@@ -175,6 +195,8 @@ def admin_routes(
 
     async def delete_ban(request: Request, identity: auth.Identity) -> Response:
         user_id = request.path_params["user_id"]
+        if not 1 <= len(user_id) <= MAX_USER_ID:
+            return _problem(422, f"user_id: at most {MAX_USER_ID} characters")
         if not await db.unban(user_id, time.time()):
             return _problem(404, f"{user_id!r} has no active ban")
         log.info("unbanned", extra={"user": user_id, "by": identity.user_id})

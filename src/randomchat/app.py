@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from randomchat import admin, http
+from randomchat import admin, http, proxy
 from randomchat.clock import Clock, SystemClock
 from randomchat.config import Settings
 from randomchat.db import Ban, Database
@@ -28,6 +28,25 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 60.0
 WIDEN_SECONDS = 0.25
 BAN_REFRESH_SECONDS = 2.0
+# Each refresh re-reads the changes of this many seconds before the previous one:
+# a ban committed late, or stamped by a process whose clock is behind, is not missed.
+BAN_OVERLAP_SECONDS = 60.0
+
+
+def wrap(asgi: Any, settings: Settings) -> Any:
+    """The whole app behind the proxy headers and the Host allowlist (see proxy.py)."""
+    policy = proxy.HostPolicy.build(
+        settings.allowed_hosts, bind_host=settings.host, cors_origins=settings.cors_origins
+    )
+    if policy.names is None and not settings.allowed_hosts:
+        log.warning(
+            "serving any Host name: bound to a wildcard address without --allowed-host; "
+            "set --allowed-host to the names of this server to refuse DNS rebinding",
+            extra={"host": settings.host},
+        )
+    networks = proxy.parse_networks(settings.trusted_proxies)
+    asgi = proxy.HostAllowlist(asgi, policy)
+    return proxy.ForwardedHeaders(asgi, networks, settings.forwarded_header)
 
 
 @dataclass
@@ -72,9 +91,28 @@ def create_app(
     async def widen() -> None:
         await gateway.apply(await lobby.widen_waiting())
 
+    synced_at: float | None = None
+
     async def refresh_bans() -> None:
-        """Pick up bans made elsewhere (the CLI, another process) and lifted ones."""
-        await gateway.apply(await lobby.refresh_bans())
+        """Pick up bans made elsewhere (the CLI, another process) and lifted ones.
+
+        The first run loads every active ban; later runs read only the bans made
+        or ended since the previous run (minus the overlap), so an idle server
+        with many active bans does no work proportional to them.
+        """
+        nonlocal synced_at
+        now = clock.wall_ms() / 1000
+        if synced_at is None:
+            effects = await lobby.refresh_bans()
+        else:
+            active, lifted = await db.ban_changes(synced_at - BAN_OVERLAP_SECONDS, now)
+            for user_id in lifted:
+                lobby.forget_ban(user_id)
+            effects = []
+            for ban in active:
+                effects += lobby.kick_user(ban)
+        synced_at = now
+        await gateway.apply(effects)
 
     async def unbanned(user_id: str) -> None:
         lobby.forget_ban(user_id)
@@ -107,5 +145,5 @@ def create_app(
         settings, store, metrics
     )
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    asgi = gateway.asgi(web)
+    asgi = wrap(gateway.asgi(web), settings)
     return App(asgi, lobby, store, metrics, gateway, db)

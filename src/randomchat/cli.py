@@ -8,7 +8,9 @@ import gc
 import getpass
 import json
 import logging
+import math
 import os
+import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,6 +21,10 @@ from randomchat.db import Database, StorageError
 from randomchat.errors import ConfigError
 
 GC_THRESHOLD = 20_000
+# Descriptors serve ``serve`` asks for (up to the hard limit): each connection holds one.
+WANTED_DESCRIPTORS = 65_536
+MAX_REASON = 500
+MAX_TOKEN_HOURS = 24 * 365
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -39,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--username", dest="token_username", default=auth.DEFAULT_USERNAME)
     token.add_argument("--user-id", dest="token_user_id", default=None)
     token.add_argument("--role", dest="token_role", default=None)
-    token.add_argument("--hours", dest="token_hours", type=float, default=1.0)
+    token.add_argument(
+        "--hours", dest="token_hours", type=_hours(1 / 3600, MAX_TOKEN_HOURS), default=1.0
+    )
     _add_moderation_commands(commands)
     return parser
 
@@ -48,39 +56,89 @@ def _add_moderation_commands(commands: argparse._SubParsersAction[argparse.Argum
     """reports, ban, unban: they open the database ``serve`` uses, also while it runs."""
     reports = commands.add_parser("reports", help="list reports, newest first")
     config.add_arguments(reports)
-    reports.add_argument("--limit", dest="reports_limit", type=_positive_int, default=20)
-    reports.add_argument("--offset", dest="reports_offset", type=_non_negative_int, default=0)
+    reports.add_argument(
+        "--limit", dest="reports_limit", type=_bounded_int(1, admin.MAX_PAGE), default=20
+    )
+    reports.add_argument(
+        "--offset", dest="reports_offset", type=_bounded_int(0, admin.MAX_OFFSET), default=0
+    )
     reports.add_argument("--user", dest="reports_user", help="only reports about this user id")
     reports.add_argument("--json", dest="reports_json", action="store_true", help="print JSON")
     ban = commands.add_parser("ban", help="ban a user; a running server disconnects them")
     config.add_arguments(ban)
-    ban.add_argument("ban_user", metavar="USER", help="the user id (a token's sub)")
-    ban.add_argument("--hours", dest="ban_for_hours", type=_positive_float, required=True)
-    ban.add_argument("--reason", dest="ban_reason", required=True)
+    ban.add_argument("ban_user", metavar="USER", type=_user_id, help="the user id (a token's sub)")
+    ban.add_argument(
+        "--hours",
+        dest="ban_for_hours",
+        type=_hours(admin.MIN_BAN_HOURS, admin.MAX_BAN_HOURS),
+        required=True,
+        help="from 1 minute (0.0167) to 10 years (87600)",
+    )
+    ban.add_argument("--reason", dest="ban_reason", type=_reason, required=True)
     unban = commands.add_parser("unban", help="lift a user's ban")
     config.add_arguments(unban)
-    unban.add_argument("unban_user", metavar="USER", help="the user id (a token's sub)")
+    unban.add_argument(
+        "unban_user", metavar="USER", type=_user_id, help="the user id (a token's sub)"
+    )
 
 
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{raw} is not a positive integer")
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(raw: str) -> int:
+        text = raw.strip()
+        if not text.lstrip("+-").isdigit() or len(text) > 20:
+            raise argparse.ArgumentTypeError(f"{shown(raw)!r} is not a whole number")
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _hours(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of hours from ``low`` to ``high``."""
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{shown(raw)!r} is not a number") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(
+                f"{shown(raw)} hours is not between {low:.4g} and {high:g}"
+            )
+        return value
+
+    return parse
+
+
+def _user_id(raw: str) -> str:
+    value = raw.strip()
+    if not 1 <= len(value) <= admin.MAX_USER_ID:
+        raise argparse.ArgumentTypeError(f"must be 1 to {admin.MAX_USER_ID} characters")
     return value
 
 
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{raw} is negative")
+def _reason(raw: str) -> str:
+    value = raw.strip()
+    if not 1 <= len(value) <= MAX_REASON:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_REASON} characters")
     return value
 
 
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{raw} is not a positive number")
-    return value
+def shown(text: str) -> str:
+    """``text`` safe for a terminal: control and format characters escaped (``\\x1b``).
+
+    Report notes, chat lines, reasons and user names come from users; an escape
+    sequence among them must not reach the administrator's terminal raw.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def serve(settings: config.Settings) -> int:
@@ -89,9 +147,28 @@ def serve(settings: config.Settings) -> int:
     settings, generated = config.with_secret(settings)
     if generated:
         log.info("generated a JWT secret", extra={"path": str(settings.data_dir / "jwt-secret")})
+    raise_descriptor_limit()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(settings))
     return EXIT_OK
+
+
+def raise_descriptor_limit() -> None:
+    """Raise the soft limit on open files towards the hard one: a connection is a descriptor.
+
+    With the common default of 1,024 a few hundred stalled connections would
+    make ``accept`` fail for everyone (the request deadline closes them, but
+    only after ``--request-timeout``).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = WANTED_DESCRIPTORS if hard == resource.RLIM_INFINITY else min(hard, WANTED_DESCRIPTORS)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            log.warning("cannot raise the open file limit", extra={"soft": soft, "hard": hard})
+            return
+        log.info("raised the open file limit", extra={"from": soft, "to": wanted})
 
 
 def tune_gc() -> None:
@@ -112,6 +189,7 @@ async def _serve(settings: config.Settings) -> None:
 
     from randomchat.app import create_app
     from randomchat.db import Database
+    from randomchat.httpserver import uvicorn_config
 
     db = await Database.open(settings.database)
     try:
@@ -124,26 +202,7 @@ async def _serve(settings: config.Settings) -> None:
                 "web_dir": str(settings.web_dir),
             },
         )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app.asgi,
-                host=settings.host,
-                port=settings.port,
-                loop="none",
-                http="httptools",
-                ws="websockets-sansio",
-                # Signaling messages are small and mostly unique SDP: compressing them
-                # costs more CPU on both ends than it saves on the wire.
-                ws_per_message_deflate=False,
-                # Larger frames are refused by the socket layer anyway: don't buffer them.
-                ws_max_size=settings.max_message_bytes + 1024,
-                proxy_headers=False,  # client addresses are never used; skip the middleware
-                lifespan="on",
-                log_config=None,
-                access_log=False,
-                timeout_graceful_shutdown=5,
-            )
-        )
+        server = uvicorn.Server(uvicorn_config(settings, app.asgi))
         await server.serve()
     finally:
         await db.close()
@@ -162,7 +221,7 @@ def _moderate(settings: config.Settings, action: Callable[[Database], Awaitable[
     try:
         return asyncio.run(run())
     except StorageError as exc:
-        print(f"randomchat: {exc}", file=sys.stderr)
+        print(f"randomchat: {shown(str(exc))}", file=sys.stderr)
         return EXIT_STORAGE
 
 
@@ -202,11 +261,11 @@ def list_reports(
                 (
                     str(r.id),
                     _when(r.created_at),
-                    r.reported,
-                    r.reporter,
-                    r.reason,
+                    shown(r.reported),
+                    shown(r.reporter),
+                    shown(r.reason),
                     str(len(r.chat)),
-                    " ".join(r.note.split())[:60],
+                    shown(" ".join(r.note.split())[:60]),
                 )
                 for r in found
             ]
@@ -224,7 +283,7 @@ def ban_user(settings: config.Settings, user_id: str, *, hours: float, reason: s
         ban = await db.ban(
             user_id, until=now + hours * 3600, reason=reason, created_by=f"cli:{_login()}", now=now
         )
-        print(f"banned {ban.user_id} until {_when(ban.until)}: {ban.reason}")
+        print(f"banned {shown(ban.user_id)} until {_when(ban.until)}: {shown(ban.reason)}")
         return EXIT_OK
 
     return _moderate(settings, action)
@@ -235,9 +294,9 @@ def unban_user(settings: config.Settings, user_id: str) -> int:
 
     async def action(db: Database) -> int:
         if await db.unban(user_id, time.time()):
-            print(f"unbanned {user_id}")
+            print(f"unbanned {shown(user_id)}")
             return EXIT_OK
-        print(f"randomchat: {user_id} has no active ban", file=sys.stderr)
+        print(f"randomchat: {shown(user_id)} has no active ban", file=sys.stderr)
         return EXIT_NO_BAN
 
     return _moderate(settings, action)
@@ -276,5 +335,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(token)
         return EXIT_OK
     except ConfigError as exc:
-        print(f"randomchat: {exc}", file=sys.stderr)
+        print(f"randomchat: {shown(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG

@@ -1,12 +1,23 @@
 """Structured logs: one JSON object per line, with whatever ``extra`` a call passes.
 
-Callers pass user ids and sids in ``extra``, never tokens or SDP bodies.
+Callers pass user ids and sids in ``extra``, never tokens or SDP bodies. Two
+guards stand behind that rule, for text we do not write ourselves (uvicorn's
+lines name the request path with its query string, where a client may have
+put ``?token=...``):
+
+- query strings are cut from every path-like value (``/x?a=b`` -> ``/x?...``);
+- anything shaped like a JWT (``eyJ...``) is replaced by ``[redacted]``.
+
+The line's own keys (``ts``, ``level``, ``logger``, ``event``, ``exc``) cannot be
+overwritten by an ``extra`` of the same name: that one is written as
+``event_`` (and so on) instead.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -15,22 +26,39 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "asctime",
     "color_message",
 }
+RESERVED = ("ts", "level", "logger", "event", "exc")
+
+# A JWT: base64url header starting {"  (eyJ), payload, optional signature.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?")
+# A query string after a path: "/socket.io/?EIO=4&token=..." up to a space or quote.
+_QUERY = re.compile(r"(/[^\s\"'?\\]*)\?[^\s\"'\\]*")
+
+
+def scrub(text: str) -> str:
+    """``text`` without query strings or JWTs."""
+    if "?" in text:
+        text = _QUERY.sub(r"\1?...", text)
+    if "eyJ" in text:
+        text = _JWT.sub("[redacted]", text)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
+        line: dict[str, Any] = {}
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                line[key + "_" if key in RESERVED else key] = value
+        line = {
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
+            **line,
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return scrub(json.dumps(line, default=str))
 
 
 def configure(level: str) -> None:
@@ -39,7 +67,9 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's access log is one line per HTTP request; keep it, in the same format.
+    # uvicorn's own lines (start-up, websocket handshakes, errors) in the same
+    # format and through the same scrubbing; its access log is switched off in
+    # httpserver.py.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -26,13 +26,25 @@ Foreign errors (SQLAlchemy, the drivers, the file system, Alembic) leave as
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic.util import CommandError
-from sqlalchemy import URL, Connection, RowMapping, distinct, event, func, make_url, select
+from sqlalchemy import (
+    URL,
+    Connection,
+    RowMapping,
+    distinct,
+    event,
+    func,
+    make_url,
+    or_,
+    select,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -46,6 +58,11 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 DAY = 24 * 3600.0
+# The latest time a ban may end: 9999-12-31 23:59:59 UTC, still a datetime.
+MAX_UNTIL = 253_402_300_799.0
+# Reports hold chat lines: only the server's own user may read the file.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 # Connection execution option that makes the SQLite ``begin`` hook take the write lock.
 WRITE = "randomchat_write"
@@ -65,14 +82,28 @@ def _sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` (and its directory) readable by this user only; tighten an old file.
+
+    SQLite creates its ``-wal`` and ``-shm`` files with the mode of the database file.
+    """
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+
+
 def make_engine(url: URL) -> AsyncEngine:
-    """An engine for ``url``; for SQLite with the directory, pragmas and BEGINs described above."""
+    """An engine for ``url``; for SQLite with the file mode, pragmas and BEGINs described above."""
     if url.get_backend_name() != "sqlite":
         # pre_ping: a restarted PostgreSQL costs one reconnect, not one failed request.
         return create_async_engine(url, pool_pre_ping=True)
     path = _sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
     engine = create_async_engine(url)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -96,12 +127,22 @@ def make_engine(url: URL) -> AsyncEngine:
     return engine
 
 
-def _ban(row: RowMapping) -> Ban:
+def _ban(row: RowMapping) -> Ban | None:
+    """The row as a ``Ban``; an end past ``MAX_UNTIL`` (or infinite) reads as ``MAX_UNTIL``.
+
+    Rows written before the bounds existed may hold ``inf`` (or, on PostgreSQL,
+    NaN); one such row must not break every reader of the bans. NaN rows are
+    skipped with a warning.
+    """
+    until = row["until"]
+    if until is None or math.isnan(until) or not math.isfinite(row["created_at"]):
+        log.warning("skipped a malformed ban row", extra={"ban_id": row["id"]})
+        return None
     return Ban(
         user_id=row["user_id"],
         reason=row["reason"],
         created_at=row["created_at"],
-        until=row["until"],
+        until=min(float(until), MAX_UNTIL),
         created_by=row["created_by"],
     )
 
@@ -123,10 +164,25 @@ def _newest_per_user(rows: Iterable[RowMapping]) -> list[Ban]:
     seen: set[str] = set()
     result: list[Ban] = []
     for row in rows:
-        if row["user_id"] not in seen:
-            seen.add(row["user_id"])
-            result.append(_ban(row))
+        ban = _ban(row)
+        if ban is not None and ban.user_id not in seen:
+            seen.add(ban.user_id)
+            result.append(ban)
     return result
+
+
+def _is_active(row: RowMapping, now: float) -> bool:
+    return row["ended_at"] is None and row["until"] > now
+
+
+def check_ban_times(until: float, now: float) -> None:
+    """Raise ``ValueError`` unless a ban from ``now`` to ``until`` is finite and ahead."""
+    if not (math.isfinite(now) and math.isfinite(until)):
+        raise ValueError("a ban's times must be finite")
+    if until <= now:
+        raise ValueError("a ban must end after it starts")
+    if until > MAX_UNTIL:
+        raise ValueError("a ban must end before the year 10000")
 
 
 def _active(now: float) -> list[Any]:
@@ -212,9 +268,11 @@ class Database:
     async def ban(
         self, user_id: str, *, until: float, reason: str, created_by: str, now: float
     ) -> Ban:
-        """Ban ``user_id`` from ``now`` to ``until``, replacing any active ban."""
-        if until <= now:
-            raise ValueError("a ban must end after it starts")
+        """Ban ``user_id`` from ``now`` to ``until``, replacing any active ban.
+
+        ``ValueError`` for times that are not finite, not ahead or past ``MAX_UNTIL``.
+        """
+        check_ban_times(until, now)
         ban = Ban(user_id, reason, float(now), float(until), created_by)
         async with self._transaction("ban a user", write=True) as conn:
             await conn.execute(
@@ -239,14 +297,39 @@ class Database:
             )
         return result.rowcount > 0
 
-    async def active_bans(self, now: float) -> list[Ban]:
-        """Every ban active at ``now``, one per user, newest first."""
+    async def active_bans(
+        self, now: float, *, limit: int | None = None, offset: int = 0
+    ) -> list[Ban]:
+        """Bans active at ``now``, one per user, newest first; a page with ``limit``."""
         query = (
             select(bans).where(*_active(now)).order_by(bans.c.created_at.desc(), bans.c.id.desc())
         )
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
         async with self._transaction("read bans") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return _newest_per_user(rows)
+
+    async def ban_changes(self, since: float, now: float) -> tuple[list[Ban], list[str]]:
+        """What changed at or after ``since``: bans now active, and users now without one.
+
+        Reads only the rows made or ended since then (indexes on ``created_at``
+        and ``ended_at``), so its cost follows the changes, not the number of
+        active bans. A user with a changed row and no active one among them was
+        unbanned or replaced by a ban that has already expired; ``ban`` ends and
+        inserts in one transaction, so a replacement is always among the changes.
+        """
+        query = (
+            select(bans)
+            .where(or_(bans.c.created_at >= since, bans.c.ended_at >= since))
+            .order_by(bans.c.created_at.desc(), bans.c.id.desc())
+        )
+        async with self._transaction("read ban changes") as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        active = _newest_per_user(row for row in rows if _is_active(row, now))
+        banned = {ban.user_id for ban in active}
+        lifted = sorted({row["user_id"] for row in rows} - banned)
+        return active, lifted
 
     # -- blocks ------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ bans = Table(
     Index(None, "user_id", "created_at"),
     Index(None, "created_at"),
     Index(None, "until"),
+    Index(None, "ended_at"),  # the ban refresh reads lifts since its last run
 )
 
 blocks = Table(
