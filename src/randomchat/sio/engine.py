@@ -42,7 +42,10 @@ reason is what the handler's ``on_close`` receives):
 * upgrade: a probing WebSocket must send ``5`` within ``upgrade_timeout`` of
   connecting, or it is closed and the session stays on polling. During the
   upgrade, data keeps flowing over polling; only the GET open when the probe
-  arrives is answered with a noop (so the client can pause polling). A second
+  arrives is answered with a noop at once, and a later GET with nothing to
+  carry gets one after ``UPGRADE_NOOP_DELAY`` (the client pauses polling on
+  it; Node's server writes such a noop every 100 ms), so a client that stalls
+  its upgrade gets at most ten answers a second, not a busy loop. A second
   WebSocket for a session that is upgrading or upgraded is refused.
 * a GET whose connection drops while it waits closes the session ("transport
   error"), as Node's server does, so that nothing sent afterwards is lost
@@ -100,6 +103,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 OriginCheck = Callable[[str | None, dict[str, Any]], bool]
 
+UPGRADE_NOOP_DELAY = 0.1
+"""Seconds a GET with nothing to carry waits during an upgrade before its noop."""
+
 CLOSE_FRAME_GRACE = 1.0
 """Seconds a refused or abandoned WebSocket may take to accept its close frame."""
 
@@ -117,8 +123,12 @@ class Handler(Protocol):
 
 class Phase(enum.Enum):
     OPEN = "open"
-    UPGRADING = "upgrading"  # on polling, a WebSocket is probing
+    UPGRADING = "upgrading"  # on polling, a WebSocket for this sid has connected
+    PROBED = "probed"  # ... and has been answered ``3probe``: it may send ``5``
     CLOSED = "closed"
+
+
+_UPGRADING = (Phase.UPGRADING, Phase.PROBED)
 
 
 def environ_from_scope(scope: Scope) -> dict[str, Any]:
@@ -206,7 +216,7 @@ class Session:
 
     @property
     def upgrading(self) -> bool:
-        return self.phase is Phase.UPGRADING
+        return self.phase in _UPGRADING
 
     @property
     def buffered(self) -> int:
@@ -554,17 +564,16 @@ class Engine:
         session._upgrade_timer = loop.call_later(self.upgrade_timeout, session._abandon_upgrade)
         upgraded = refuse = False
         try:
-            probed = False
-            while session.phase is Phase.UPGRADING:
+            while session.phase in _UPGRADING:
                 event = await receive()
                 if event["type"] != "websocket.receive":
                     break
                 text = event.get("text")
-                if text == PING + "probe" and not probed:
+                if text == PING + "probe" and session.phase is Phase.UPGRADING:
                     await send({"type": "websocket.send", "text": PONG + "probe"})
-                    probed = True
+                    session.phase = Phase.PROBED
                     session._wake()  # the GET open now answers a noop, so the client pauses
-                elif text == UPGRADE and probed and session.phase is Phase.UPGRADING:
+                elif text == UPGRADE and session.phase is Phase.PROBED:
                     session.phase = Phase.OPEN
                     session._wake()  # an open GET answers a noop; the buffer goes here
                     session._start_writer(send)
@@ -583,7 +592,7 @@ class Engine:
                 session._upgrade_timer = None
             if not upgraded:
                 session._ws_task = None
-                if session.phase is Phase.UPGRADING:
+                if session.phase in _UPGRADING:
                     session.phase = Phase.OPEN
         if refuse:
             await _close_ws(send, 1008 if session.phase is Phase.OPEN else 1000)
@@ -682,12 +691,15 @@ class Engine:
             # Listen for the client dropping this GET meanwhile: what we would
             # answer it would be lost, so the session ends (as in Node).
             gone = asyncio.ensure_future(_disconnected(receive))
+            timeout = UPGRADE_NOOP_DELAY if session.phase is Phase.PROBED else None
             try:
-                await asyncio.wait((waiter, gone), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    (waiter, gone), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 session._poll_waiter = None
                 gone.cancel()
-            if not waiter.done():
+            if not waiter.done() and gone.done():
                 await session.close("transport error")
                 return
         if session._ws_send is not None or not session._out:
