@@ -53,6 +53,7 @@ def _start(tmp: Path, **overrides: Any) -> RunningServer:
     flags: dict[str, Any] = {
         "port": port,
         "jwt_secret": SECRET,
+        "stun_urls": ["none"],  # tests never send packets beyond this machine
         "data_dir": tmp / "data",
         "web_dir": ROOT / "web" / "dist",
         **overrides,

@@ -30,7 +30,7 @@ def test_flag_beats_environment_beats_default() -> None:
     settings = config.from_args(["--port", "5000"], environ=env)
     assert settings.port == 5000 and settings.host == "0.0.0.0"
     assert settings.stun_urls == ("stun:a:3478", "stun:b:3478")
-    assert settings.ice_servers == [{"urls": "stun:a:3478"}, {"urls": "stun:b:3478"}]
+    assert settings.ice.servers("u", 0, None) == [{"urls": "stun:a:3478"}, {"urls": "stun:b:3478"}]
     assert settings.guest_sessions is False and settings.jwt_secret == GOOD
     both = config.from_args([], environ={"RANDOMCHAT_JWT_SECRET": "r" * 40, **env})
     assert both.jwt_secret == "r" * 40

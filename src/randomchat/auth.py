@@ -27,6 +27,7 @@ class Identity:
     user_id: str
     username: str
     role: str | None = None
+    expires_at: float | None = None  # the token's exp (Unix seconds): TURN credentials end there
 
 
 def token_from_handshake(auth: Any, authorization: str | None) -> str:
@@ -74,14 +75,11 @@ def verify(token: str, secret: str) -> Identity:
         raise AuthError("invalid", "token 'sub' must be a non-empty string")
     role = claims.get("role")
     return Identity(
-        sub, _clean_username(claims.get("username")), role if isinstance(role, str) else None
+        sub,
+        _clean_username(claims.get("username")),
+        role if isinstance(role, str) else None,
+        float(claims["exp"]),
     )
-
-
-def _expiry(token: str) -> float:
-    """The ``exp`` of a token whose signature was already verified."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return float(claims["exp"])
 
 
 class Verifier:
@@ -113,7 +111,7 @@ class Verifier:
             del self._cache[token]
             raise AuthError("expired", "token expired")
         identity = verify(token, self._secret)
-        self._cache[token] = (identity, _expiry(token))
+        self._cache[token] = (identity, identity.expires_at or now)
         if len(self._cache) > self._max:
             self._cache.popitem(last=False)
         return identity
@@ -131,7 +129,7 @@ def issue(
     """Sign a token; return it with its identity and expiry (Unix seconds)."""
     issued = int(time.time() if now is None else now)
     expires = issued + int(ttl_seconds)
-    identity = Identity(user_id or uuid.uuid4().hex, username, role)
+    identity = Identity(user_id or uuid.uuid4().hex, username, role, float(expires))
     claims: dict[str, Any] = {
         "sub": identity.user_id,
         "username": username,

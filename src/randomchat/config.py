@@ -16,14 +16,23 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from randomchat.errors import ConfigError
+from randomchat.turn import IceConfig
 
 MIN_SECRET_LENGTH = 32
+DEFAULT_STUN = "stun:stun.l.google.com:19302"
 SECRET_FILE = "jwt-secret"
 
 
@@ -42,7 +51,14 @@ class Settings(BaseModel):
     max_message_bytes: int = Field(1_000_000, ge=1024, le=100_000_000)
     guest_sessions: bool = True
     token_ttl_hours: float = Field(24.0, gt=0, le=24 * 365)
-    stun_urls: tuple[str, ...] = ()
+    # The seed's public STUN server, so that a plain `make run` on a public host gathers
+    # server-reflexive candidates; `--stun-url none` turns STUN off.
+    stun_urls: tuple[str, ...] = (DEFAULT_STUN,)
+    turn_urls: tuple[str, ...] = ()
+    turn_secrets: tuple[str, ...] = Field((), repr=False)
+    turn_ttl: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    ice_policy: Literal["all", "relay"] = "all"
+    allow_privacy_mode: bool = True
     heartbeat_interval: float = Field(5.0, gt=0, le=3600)
     log_level: str = "info"
     database_url: str | None = Field(None, repr=False)
@@ -88,10 +104,34 @@ class Settings(BaseModel):
     @field_validator("stun_urls")
     @classmethod
     def _stun_scheme(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for url in value:
+        urls = tuple(url for url in value if url.lower() != "none")
+        for url in urls:
             if not url.startswith(("stun:", "stuns:")):
-                raise ValueError(f"{url!r} must start with stun: or stuns:")
+                raise ValueError(f"{url!r} must start with stun: or stuns: (or be 'none')")
+        return urls
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _turn_scheme(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not url.startswith(("turn:", "turns:")):
+                raise ValueError(f"{url!r} must start with turn: or turns:")
         return value
+
+    @field_validator("turn_secrets")
+    @classmethod
+    def _turn_secret_length(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(secret) < 16 for secret in value):
+            raise ValueError("each TURN secret must be at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _relay_needs_turn(self) -> Settings:
+        if self.ice_policy == "relay" and not (self.turn_urls and self.turn_secrets):
+            raise ValueError("--ice-policy relay needs --turn-url and --turn-secret")
+        if bool(self.turn_urls) != bool(self.turn_secrets):
+            raise ValueError("--turn-url and --turn-secret go together")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -144,8 +184,15 @@ class Settings(BaseModel):
         return url
 
     @property
-    def ice_servers(self) -> list[dict[str, Any]]:
-        return [{"urls": url} for url in self.stun_urls]
+    def ice(self) -> IceConfig:
+        return IceConfig(
+            self.stun_urls,
+            self.turn_urls,
+            self.turn_secrets,
+            self.turn_ttl,
+            self.ice_policy,
+            self.allow_privacy_mode,
+        )
 
 
 @dataclass(frozen=True)
@@ -168,7 +215,14 @@ _OPTIONS = (
     _Option("max_message_bytes", "largest accepted message; larger ones close the socket"),
     _Option("guest_sessions", "issue guest tokens at POST /api/session", "bool"),
     _Option("token_ttl_hours", "lifetime of guest tokens"),
-    _Option("stun_urls", "a STUN server handed to clients (repeatable)", "list"),
+    _Option(
+        "stun_urls", f"a STUN server for clients (repeatable; none: off) [{DEFAULT_STUN}]", "list"
+    ),
+    _Option("turn_urls", "a TURN server for clients: turn: or turns: URL (repeatable)", "list"),
+    _Option("turn_secrets", "coturn static-auth-secret (repeatable; the first mints)", "list"),
+    _Option("turn_ttl", "lifetime of TURN credentials in seconds (capped at the token's)"),
+    _Option("ice_policy", "all, or relay: every call through TURN, no IP shared"),
+    _Option("allow_privacy_mode", "let a user ask for a relay-only call", "bool"),
     _Option("heartbeat_interval", "seconds between client heartbeats, for quality"),
     _Option("log_level", "debug, info, warning or error"),
     _Option("database_url", "SQLAlchemy URL (also DATABASE_URL); default SQLite in data-dir"),
@@ -200,6 +254,8 @@ def _flag(field: str) -> str:
     return {
         "cors_origins": "cors-origin",
         "stun_urls": "stun-url",
+        "turn_urls": "turn-url",
+        "turn_secrets": "turn-secret",
         "allowed_hosts": "allowed-host",
         "trusted_proxies": "trusted-proxy",
     }.get(field, field.replace("_", "-"))
@@ -254,7 +310,10 @@ def load(flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> S
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"--{_flag(str(err['loc'][0]))}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(
+            f"--{_flag(str(err['loc'][0]))}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
+        )
         raise ConfigError(f"invalid settings: {problems}") from exc
 
 

@@ -90,6 +90,7 @@ class _Call:
     partner_user: str
     chat: deque[ChatLine] = field(default_factory=lambda: deque(maxlen=CHAT_LINES_KEPT))
     reported: bool = False  # one report per reporter per call
+    relay: bool = False  # relay-only (privacy mode): only relay candidates are passed on
     blocked: bool = False  # blocking again changes nothing: no second database write
 
 
@@ -98,11 +99,18 @@ class _Local:
     user_id: str
     username: str
     address: str  # the client's network (IPv4 address or IPv6 /64), for the per-address cap
+    token_expires: float | None  # Unix seconds; TURN credentials never outlive the token
     metrics: ConnectionMetrics
     excluded: set[str]  # users blocked by or blocking this user
     options: SearchOptions = SearchOptions()
     call: _Call | None = None
     stats_due: bool = False  # one call-stats report per call
+
+
+def _relay_only(local: _Local, partner: str) -> bool:
+    """Whether the current call of ``local`` (with ``partner``) is relay-only."""
+    call = local.call
+    return call is not None and call.partner_sid == partner and call.relay
 
 
 class Lobby:
@@ -163,7 +171,14 @@ class Lobby:
         if self._by_address.get(network, 0) >= self.rules.max_sockets_per_address:
             raise TooManyConnections("address", self.rules.max_sockets_per_address)
         now = self.clock.monotonic()
-        local = _Local(user_id, identity.username, network, ConnectionMetrics.start(now), set())
+        local = _Local(
+            user_id,
+            identity.username,
+            network,
+            identity.expires_at,
+            ConnectionMetrics.start(now),
+            set(),
+        )
         self._local[sid] = local
         self._by_user.setdefault(user_id, set()).add(sid)
         self._by_address[network] = self._by_address.get(network, 0) + 1
@@ -286,31 +301,36 @@ class Lobby:
             return [self._waiting(sid, result.position)]
         partner = result.partner
         me = self._local[sid]
-        self._history.record(me.user_id, partner.user_id, now)
-        me.call = _Call(partner.sid, partner.user_id)
-        me.stats_due = True
         other = self._local.get(partner.sid)
+        asked = me.options.privacy or (other is not None and other.options.privacy)
+        policy = self.rules.ice.policy_for(asked)
+        self._history.record(me.user_id, partner.user_id, now)
+        me.call = _Call(partner.sid, partner.user_id, relay=policy == "relay")
+        me.stats_due = True
         if other is not None:
-            other.call = _Call(sid, me.user_id)
+            other.call = _Call(sid, me.user_id, relay=policy == "relay")
             other.stats_due = True
         self.metrics.matches.inc()
         self.metrics.wait_time.observe(result.partner_waited)
         stamp = self.clock.wall_ms()
         common = sorted(result.common)
-        log.info("matched", extra={"sid": sid, "partner_sid": partner.sid})
+        log.info("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
+        shared = {"timestamp": stamp, "commonInterests": common, "iceTransportPolicy": policy}
         return [
-            Emit(sid, "match-found", self._match("initiator", partner.username, stamp, common)),
-            Emit(partner.sid, "match-found", self._match("receiver", me.username, stamp, common)),
+            Emit(sid, "match-found", self._match(me, "initiator", partner.username, shared)),
+            Emit(partner.sid, "match-found", self._match(other, "receiver", me.username, shared)),
         ]
 
-    def _match(self, role: str, name: str, ts: int, common: list[str]) -> dict[str, Any]:
-        return {
-            "role": role,
-            "partnerName": name,
-            "timestamp": ts,
-            "iceServers": self.rules.ice_servers,
-            "commonInterests": common,
-        }
+    def _match(
+        self, who: _Local | None, role: str, partner_name: str, shared: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One side's ``match-found``: TURN credentials are minted for that user."""
+        servers = self.rules.ice.servers(
+            who.user_id if who is not None else "",
+            self._wall(),
+            who.token_expires if who is not None else None,
+        )
+        return {"role": role, "partnerName": partner_name, "iceServers": servers, **shared}
 
     def _waiting(self, sid: str, position: int) -> Emit:
         payload = {"queuePosition": position, "timestamp": self.clock.wall_ms()}
@@ -325,19 +345,27 @@ class Lobby:
         return await self._relay_description(sid, "signal-answer", signaling.answer(args))
 
     async def _relay_description(self, sid: str, event: str, data: dict[str, Any]) -> list[Effect]:
-        self._count(sid)
+        local = self._count(sid)
         partner = await self.store.partner_of(sid)
         if partner is None:
             log.debug("signal without partner dropped", extra={"sid": sid, "signal": event})
             return []
+        if _relay_only(local, partner):
+            key = "offer" if event == "signal-offer" else "answer"
+            desc = data[key]
+            data = {**data, key: {**desc, "sdp": signaling.relay_only_sdp(desc["sdp"])}}
         self.metrics.signals.labels(event.removeprefix("signal-")).inc()
         # Candidates sent before this description leave before it: order is kept per sender.
         return [*self._flush(sid, partner), Emit(partner, event, data), Emit(sid, event + "-ack")]
 
     async def ice_candidate(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         candidate = signaling.ice_candidate(args)
-        self._count(sid)
-        if await self.store.partner_of(sid) is None:
+        local = self._count(sid)
+        partner = await self.store.partner_of(sid)
+        if partner is None:
+            return []
+        if _relay_only(local, partner) and not signaling.relay_candidate(candidate):
+            self.metrics.signals.labels("dropped-non-relay").inc()
             return []
         self.metrics.signals.labels("ice-candidate").inc()
         return [FlushLater(sid)] if self._batcher.add(sid, candidate) else []
@@ -482,15 +510,18 @@ class Lobby:
         return effects
 
     async def call_stats(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        time_to_media_ms, candidate_type, rtt_ms = signaling.call_stats(args)
+        stats = signaling.call_stats(args)
         local = self._count(sid)
         if not local.stats_due:
             raise InvalidPayload("call-stats", "one report per call, after a match")
         local.stats_due = False
-        self.metrics.time_to_media.observe(time_to_media_ms / 1000)
-        self.metrics.candidate_types.labels(candidate_type).inc()
-        if rtt_ms is not None:
-            self.metrics.call_rtt.observe(rtt_ms / 1000)
+        self.metrics.call_outcomes.labels(stats.outcome).inc()
+        if stats.time_to_media_ms is not None:
+            self.metrics.time_to_media.observe(stats.time_to_media_ms / 1000)
+        if stats.candidate_type is not None:
+            self.metrics.candidate_types.labels(stats.candidate_type).inc()
+        if stats.rtt_ms is not None:
+            self.metrics.call_rtt.observe(stats.rtt_ms / 1000)
         return []
 
     # -- helpers -----------------------------------------------------------

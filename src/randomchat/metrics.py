@@ -45,6 +45,13 @@ class Metrics:
             buckets=_MEDIA_BUCKETS,
             registry=r,
         )
+        self.call_outcomes = Counter(
+            "randomchat_call_outcomes",
+            "Calls by outcome as reported by the page: connected, or failed (ICE never "
+            "connected); many failures with few relay calls mean TURN is missing or broken",
+            ["outcome"],
+            registry=r,
+        )
         self.candidate_types = Counter(
             "randomchat_calls_by_candidate_type",
             "Connected calls by the local type of the selected ICE candidate pair",

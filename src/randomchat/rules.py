@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from randomchat.config import Settings
 from randomchat.core.ratelimit import Limit
+from randomchat.turn import IceConfig
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class Rules:
     find_limit: Limit = Limit.one_per(1000)
     chat_limit: Limit = Limit(rate=5, burst=10)
     heartbeat_interval: float = 5.0
-    ice_servers: list[dict[str, Any]] = field(default_factory=list)
+    ice: IceConfig = IceConfig()
     interest_wait: float = 5.0
     repeat_window: float = 600.0
     report_threshold: int = 3
@@ -30,7 +30,7 @@ class Rules:
             find_limit=Limit.one_per(settings.find_rate_limit_ms),
             chat_limit=Limit(rate=settings.chat_rate, burst=settings.chat_burst),
             heartbeat_interval=settings.heartbeat_interval,
-            ice_servers=settings.ice_servers,
+            ice=settings.ice,
             interest_wait=settings.interest_wait_seconds,
             repeat_window=settings.repeat_window_minutes * 60,
             report_threshold=settings.report_threshold,

@@ -12,6 +12,7 @@ from randomchat.lobby import Emit, FlushLater, Lobby
 from randomchat.metrics import Metrics
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore
+from randomchat.turn import IceConfig
 from tests.fakes import FakeClock
 
 OFFER = {"offer": {"type": "offer", "sdp": "v=0"}}
@@ -38,7 +39,7 @@ def lobby(clock: FakeClock, db: Database) -> Lobby:
     rules = Rules(
         find_limit=Limit.one_per(1000),
         heartbeat_interval=5.0,
-        ice_servers=[{"urls": "stun:stun.example:3478"}],
+        ice=IceConfig(stun_urls=("stun:stun.example:3478",)),
     )
     return Lobby(MemoryStore(), db, clock, Metrics(), rules)
 
@@ -72,6 +73,7 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
                 "timestamp": 1_002_000,
                 "iceServers": ice,
                 "commonInterests": [],
+                "iceTransportPolicy": "all",
             },
         ),
         Emit(
@@ -83,6 +85,7 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
                 "timestamp": 1_002_000,
                 "iceServers": ice,
                 "commonInterests": [],
+                "iceTransportPolicy": "all",
             },
         ),
     ]
@@ -231,6 +234,10 @@ async def test_call_stats_once_per_call(lobby: Lobby) -> None:
     with pytest.raises(InvalidPayload):
         await lobby.call_stats("a", (stats,))
     assert lobby.metrics.candidate_types.labels("host")._value.get() == 1  # type: ignore[attr-defined]
+    await lobby.call_stats("b", ({"outcome": "failed"},))
+    outcomes = lobby.metrics.call_outcomes
+    assert outcomes.labels("connected")._value.get() == 1  # type: ignore[attr-defined]
+    assert outcomes.labels("failed")._value.get() == 1  # type: ignore[attr-defined]
 
 
 async def test_rate_limit_buckets_are_pruned(lobby: Lobby, clock: FakeClock) -> None:
@@ -437,3 +444,83 @@ async def test_connection_caps_per_user_and_per_address(lobby: Lobby) -> None:
     for sid in [f"v6-{n}" for n in range(64)] + ["other", "tab1", "tab2", "tab3", "tab4"]:
         await lobby.disconnect(sid)
     assert lobby.local_sizes()["addresses"] == 0 and lobby.local_sizes()["users"] == 0
+
+
+SDP_WITH_CANDIDATES = (
+    "v=0\r\n"
+    "a=candidate:1 1 udp 2122260223 192.168.1.20 50000 typ host generation 0\r\n"
+    "a=candidate:2 1 udp 1686052607 203.0.113.7 50001 typ srflx raddr 192.168.1.20 rport 50000\r\n"
+    "a=candidate:3 1 udp 41885439 198.51.100.2 3478 typ relay raddr 203.0.113.7 rport 50001\r\n"
+    "a=candidate:4 1 udp 1845501695 abcd.local 50002 typ prflx\r\n"
+    "a=end-of-candidates\r\n"
+)
+
+
+def turn_lobby(clock: FakeClock, db: Database, **ice: Any) -> Lobby:
+    config = IceConfig(
+        turn_urls=("turn:127.0.0.1:3478",), turn_secrets=("turn-secret-0123456",), **ice
+    )
+    rules = Rules(find_limit=Limit.one_per(0), ice=config)
+    return Lobby(MemoryStore(), db, clock, Metrics(), rules)
+
+
+async def test_privacy_mode_relays_only_relay_candidates(clock: FakeClock, db: Database) -> None:
+    """One user asks for privacy: the call is relay-only for both, and no host, srflx or
+    prflx candidate reaches the other side, in a candidate event or inside SDP."""
+    lobby = turn_lobby(clock, db)
+    await connect(lobby, "a", "b")
+    await lobby.find_partner("a", ({"privacy": True},))
+    effects = await lobby.find_partner("b", ())
+    policies = {e.to: e.data["iceTransportPolicy"] for e in effects if isinstance(e, Emit)}
+    assert policies == {"a": "relay", "b": "relay"}
+    for sender, receiver in (("a", "b"), ("b", "a")):
+        relayed: list[Any] = []
+        for n, typ in enumerate(("host", "srflx", "prflx", "relay", "host")):
+            line = f"candidate:{n} 1 udp 1 10.0.0.{n} 5000{n} typ {typ}"
+            cand = {"candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}}
+            if await lobby.ice_candidate(sender, (cand,)):
+                relayed += await lobby.flush_candidates(sender)
+        end = {"candidate": {"candidate": "", "sdpMid": "0", "sdpMLineIndex": 0}}
+        await lobby.ice_candidate(sender, (end,))
+        relayed += await lobby.flush_candidates(sender)
+        sent = [e.data for e in relayed if isinstance(e, Emit) and e.to == receiver]
+        lines = [c["candidate"] for d in sent for c in d.get("candidates", [d.get("candidate")])]
+        assert lines == ["candidate:3 1 udp 1 10.0.0.3 50003 typ relay", ""]
+    effects = await lobby.offer("b", ({"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}},))
+    sdp = next(e.data["offer"]["sdp"] for e in effects if isinstance(e, Emit) and e.to == "a")
+    assert "typ host" not in sdp and "typ srflx" not in sdp and "typ prflx" not in sdp
+    assert "typ relay" in sdp and sdp.startswith("v=0\r\n") and "a=end-of-candidates" in sdp
+
+
+async def test_ordinary_calls_relay_every_candidate(clock: FakeClock, db: Database) -> None:
+    lobby = turn_lobby(clock, db)
+    await connect(lobby, "a", "b")
+    await pair(lobby, "a", "b")
+    effects = await lobby.offer("b", ({"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}},))
+    assert Emit("a", "signal-offer", {"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}}) in (
+        effects
+    )
+
+
+async def test_turn_credentials_per_user_capped_at_their_token(
+    clock: FakeClock, db: Database
+) -> None:
+    lobby = turn_lobby(clock, db)
+    short = clock.wall_ms() / 1000 + 600
+    await lobby.connect("a", Identity("u-a", "A", expires_at=short))
+    await lobby.connect("b", Identity("u-b", "B", expires_at=None))
+    await lobby.find_partner("a", ())
+    effects = await lobby.find_partner("b", ())
+    turn = {e.to: e.data["iceServers"][-1] for e in effects if isinstance(e, Emit)}
+    assert turn["a"]["username"] == f"{int(short)}:u-a"
+    assert turn["b"]["username"] == f"{int(clock.wall_ms() / 1000) + 3600}:u-b"
+
+
+async def test_privacy_cannot_be_asked_where_the_deployment_forbids_it(
+    clock: FakeClock, db: Database
+) -> None:
+    lobby = turn_lobby(clock, db, privacy_allowed=False)
+    await connect(lobby, "a", "b")
+    await lobby.find_partner("a", ({"privacy": True},))
+    effects = await lobby.find_partner("b", ())
+    assert {e.data["iceTransportPolicy"] for e in effects if isinstance(e, Emit)} == {"all"}

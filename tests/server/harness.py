@@ -57,6 +57,7 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
     values: dict[str, Any] = {
         "port": free_port(),
         "jwt_secret": SECRET,
+        "stun_urls": (),  # tests never send packets beyond this machine
         "find_rate_limit_ms": 0,
         "web_dir": "/nonexistent",
         "data_dir": tempfile.mkdtemp(prefix="rc-live-"),

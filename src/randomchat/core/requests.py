@@ -44,10 +44,11 @@ _SPACES = str.maketrans("\t\n\r", "   ")
 class SearchOptions:
     interests: frozenset[str] = EMPTY
     strict: bool = False
+    privacy: bool = False  # asks for a relay-only call (no IP address shared)
 
 
 def search_options(event: str, args: tuple[Any, ...]) -> SearchOptions:
-    """``find-partner`` / ``next``: nothing, or ``{interests?: string[], strict?: bool}``."""
+    """``find-partner`` / ``next``: nothing, or ``{interests?, strict?, privacy?}``."""
     data = bare(event, args)
     raw = data.get("interests", [])
     if raw is None:
@@ -71,7 +72,10 @@ def search_options(event: str, args: tuple[Any, ...]) -> SearchOptions:
     strict = data.get("strict", False)
     if not isinstance(strict, bool):
         raise InvalidPayload(event, "'strict' must be true or false")
-    return SearchOptions(frozenset(tags), strict and bool(tags))
+    privacy = data.get("privacy", False)
+    if not isinstance(privacy, bool):
+        raise InvalidPayload(event, "'privacy' must be true or false")
+    return SearchOptions(frozenset(tags), strict and bool(tags), privacy)
 
 
 def _preview(value: Any) -> str:

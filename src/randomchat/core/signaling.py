@@ -3,16 +3,43 @@
 Each function takes the raw Socket.IO arguments of one event and returns the
 validated value, or raises ``InvalidPayload`` with a message that tells the
 client what was wrong. Offers and answers are checked for shape only and then
-forwarded verbatim: the server never rewrites SDP.
+forwarded verbatim, with one exception: in a relay-only call (the privacy mode)
+every candidate that is not a relay candidate is dropped, from candidate events
+and from the ``a=candidate`` lines of SDP bodies, so that neither peer learns the
+other's addresses through signaling.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from randomchat.errors import InvalidPayload
 
 CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
+_TYP = re.compile(r"\styp\s+(\S+)")
+_CANDIDATE_LINE = re.compile(r"^a=candidate:.*$(?:\r?\n)?", re.MULTILINE)
+
+
+def candidate_type(candidate: str) -> str | None:
+    """The ``typ`` of an ICE candidate line (``host``, ``srflx``, ...), or None if absent."""
+    found = _TYP.search(candidate)
+    return found.group(1) if found else None
+
+
+def relay_candidate(candidate: dict[str, Any]) -> bool:
+    """Whether a relay-only call may pass this candidate on: relay ones, and the empty
+    end-of-candidates marker."""
+    line = candidate.get("candidate", "")
+    return line == "" or candidate_type(line) == "relay"
+
+
+def relay_only_sdp(sdp: str) -> str:
+    """``sdp`` without its non-relay ``a=candidate`` lines."""
+    return _CANDIDATE_LINE.sub(
+        lambda line: line.group(0) if candidate_type(line.group(0)) == "relay" else "", sdp
+    )
 
 
 def _single_object(event: str, args: tuple[Any, ...]) -> dict[str, Any]:
@@ -89,10 +116,25 @@ def bare(event: str, args: tuple[Any, ...]) -> dict[str, Any]:
     return _no_payload_or_object(event, args)
 
 
-def call_stats(args: tuple[Any, ...]) -> tuple[float, str, float | None]:
-    """Validate ``{timeToMediaMs, candidateType, rttMs}``."""
+@dataclass(frozen=True, slots=True)
+class CallStats:
+    """What a page reports once per call: whether media flowed, and how."""
+
+    outcome: str  # "connected" or "failed" (ICE never connected, or failed for good)
+    time_to_media_ms: float | None = None
+    candidate_type: str | None = None
+    rtt_ms: float | None = None
+
+
+def call_stats(args: tuple[Any, ...]) -> CallStats:
+    """Validate ``{timeToMediaMs, candidateType, rttMs}`` or ``{outcome: "failed"}``."""
     event = "call-stats"
     data = _single_object(event, args)
+    outcome = data.get("outcome", "connected")
+    if outcome == "failed":
+        return CallStats("failed")
+    if outcome != "connected":
+        raise InvalidPayload(event, "'outcome' must be connected or failed")
     ttm = _number(data.get("timeToMediaMs"), 0, 600_000)
     if ttm is None:
         raise InvalidPayload(event, "'timeToMediaMs' must be a number from 0 to 600000")
@@ -103,4 +145,4 @@ def call_stats(args: tuple[Any, ...]) -> tuple[float, str, float | None]:
     rtt = _number(raw_rtt, 0, 60_000)
     if raw_rtt is not None and rtt is None:
         raise InvalidPayload(event, "'rttMs' must be a number from 0 to 60000, or null")
-    return ttm, str(ctype), rtt
+    return CallStats("connected", ttm, str(ctype), rtt)
