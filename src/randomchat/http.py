@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from randomchat import auth, proxy
 from randomchat.config import Settings
 from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.errors import AuthError
 from randomchat.metrics import Metrics
 from randomchat.store import Store
 
@@ -187,6 +188,20 @@ def routes(settings: Settings, store: Store, metrics: Metrics) -> list[BaseRoute
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def ice_servers(request: Request) -> Response:
+        """The STUN/TURN configuration for the bearer of a valid token (fresh credentials)."""
+        try:
+            token = auth.token_from_handshake(None, request.headers.get("authorization"))
+            identity = auth.verify(token, settings.secret)
+        except AuthError as exc:
+            return _problem(401, exc.detail, {"WWW-Authenticate": 'Bearer realm="randomchat"'})
+        ice = settings.ice
+        payload = {
+            "iceServers": ice.servers(identity.user_id, time.time(), identity.expires_at),
+            "iceTransportPolicy": ice.policy,
+        }
+        return JSONResponse(payload, headers={"Cache-Control": "no-store"})
+
     async def prometheus(request: Request) -> Response:
         if not metrics_allowed(request, settings.metrics_token):
             if settings.metrics_token is None:
@@ -205,6 +220,7 @@ def routes(settings: Settings, store: Store, metrics: Metrics) -> list[BaseRoute
     result: list[BaseRoute] = [
         Route("/api/session", create_session, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/ice-servers", ice_servers, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
     if (settings.web_dir / "index.html").is_file():
