@@ -7,6 +7,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 # The PostgreSQL run of tests/db starts a throwaway cluster from these binaries.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+# The TURN tests (tests/turn) start a real coturn on loopback.
+command -v turnserver >/dev/null 2>&1 || need+=(coturn)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${need[*]}; install them with apt-get as root" >&2
