@@ -79,6 +79,9 @@ class Settings(BaseModel):
     reports_per_hour: float = Field(10.0, gt=0, le=3600)
     max_sockets_per_user: int = Field(4, ge=1, le=1000)
     max_sockets_per_address: int = Field(64, ge=1, le=100_000)
+    send_buffer_bytes: int | None = Field(None, ge=64 * 1024, le=1_000_000_000)
+    events_per_second: float = Field(30.0, ge=0, le=100_000)
+    event_burst: int = Field(60, ge=1, le=1_000_000)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -243,6 +246,9 @@ _OPTIONS = (
     _Option("reports_per_hour", "reports one user may file per hour (3 at once)"),
     _Option("max_sockets_per_user", "connections one user (token sub) may hold at once"),
     _Option("max_sockets_per_address", "connections from one IPv4 address or IPv6 /64"),
+    _Option("send_buffer_bytes", "bytes queued for one slow client before it is closed"),
+    _Option("events_per_second", "packets per second one connection may send (0: off)"),
+    _Option("event_burst", "packets one connection may send at once before it is closed"),
 )
 
 

@@ -54,6 +54,9 @@ class Gateway:
             ping_interval=settings.ping_interval,
             ping_timeout=settings.ping_timeout,
             max_http_buffer_size=settings.max_message_bytes,
+            send_buffer_bytes=settings.send_buffer_bytes,
+            events_per_second=settings.events_per_second,
+            event_burst=settings.event_burst,
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
