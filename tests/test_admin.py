@@ -361,3 +361,60 @@ def test_cli_storage_failure_exits_3(tmp_path: Path) -> None:
     result = cli(tmp_path / "file", "reports")
     assert result.returncode == 3
     assert result.stderr.startswith("randomchat: ")
+
+
+# -- bounded numbers and bodies (issue 8 item 14) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=1e20",
+        "offset=100000000000000000000",
+        "offset=1000001",
+        "limit=1e3",
+        "limit=100000000000000000000",
+    ],
+)
+async def test_out_of_range_paging_is_422_not_500(harness: Harness, query: str) -> None:
+    for path in ("/api/admin/reports", "/api/admin/bans"):
+        resp = await harness.client.get(f"{path}?{query}", headers=harness.headers())
+        assert resp.status_code == 422, (path, query, resp.text)
+
+
+@pytest.mark.parametrize("hours", [1e306, 1e-12, "Infinity", "NaN"])
+async def test_out_of_range_ban_hours_are_422(harness: Harness, hours: Any) -> None:
+    body = {"userId": "u1", "hours": hours, "reason": "x"}
+    resp = await harness.client.post("/api/admin/bans", json=body, headers=harness.headers())
+    assert resp.status_code == 422 and "hours" in resp.json()["detail"]
+
+
+async def test_a_ban_body_over_the_cap_is_413(harness: Harness) -> None:
+    body = {"userId": "u1", "hours": 1, "reason": "x" * 20_000}
+    resp = await harness.client.post("/api/admin/bans", json=body, headers=harness.headers())
+    assert resp.status_code == 413
+
+
+async def test_a_ban_stored_with_an_infinite_end_still_lists(harness: Harness) -> None:
+    """Rows written before the bounds existed: ``until = inf`` made the list answer 500."""
+    from randomchat.db.database import MAX_UNTIL
+    from randomchat.db.schema import bans
+
+    now = time.time()
+    async with harness.db._engine.begin() as conn:
+        await conn.execute(
+            bans.insert().values(
+                user_id="forever", reason="x", created_at=now, until=float("inf"), created_by="t"
+            )
+        )
+    resp = await harness.client.get("/api/admin/bans", headers=harness.headers())
+    assert resp.status_code == 200
+    assert resp.json()["bans"][0]["until"] == MAX_UNTIL
+
+
+async def test_ban_list_pages(harness: Harness) -> None:
+    now = time.time()
+    for i in range(5):
+        await harness.db.ban(f"u{i}", until=now + HOUR, reason="x", created_by="t", now=now + i)
+    page = await harness.client.get("/api/admin/bans?limit=2&offset=1", headers=harness.headers())
+    assert [b["userId"] for b in page.json()["bans"]] == ["u3", "u2"]

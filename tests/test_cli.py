@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import jwt
+import pytest
 
 from randomchat import __version__
+from randomchat.db import ChatLine, Database
 from tests.conftest import RunningServer
 
 
@@ -53,3 +57,97 @@ def test_serve_keeps_its_generated_secret_across_restarts(server_factory, tmp_pa
     assert "generated a JWT secret" not in second.log()
     secret = (data / "jwt-secret").read_text().strip()
     assert jwt.decode(token, secret, algorithms=["HS256"])["username"] == "Ann"
+
+
+# -- bounded flags, escaped output, private files (issue 8 item 14) -------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ban", "u1", "--hours", "1e306", "--reason", "x"], "not between"),
+        (["ban", "u1", "--hours", "1e-12", "--reason", "x"], "not between"),
+        (["ban", "u1", "--hours", "nan", "--reason", "x"], "not between"),
+        (["ban", "u1", "--hours", "1", "--reason", "   "], "1 to 500 characters"),
+        (["reports", "--limit", "1e20"], "not a whole number"),
+        (["reports", "--limit", "100000000000000000000"], "not a whole number"),
+        (["reports", "--limit", "501"], "not between 1 and 500"),
+        (["reports", "--offset", "99999999999"], "not between 0 and 1000000"),
+        (["token", "--hours", "1e306"], "not between"),
+    ],
+)
+def test_out_of_range_numbers_are_refused_with_a_message(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run(*args, "--data-dir", str(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "randomchat.db").exists() or args[0] == "reports"
+
+
+def test_escape_sequences_never_reach_the_terminal_raw(tmp_path: Path) -> None:
+    evil = "\x1b]0;pwned\x07\x1b[2J\u202e"
+    banned = run("ban", "u\x1b[31m1", "--hours", "1", "--reason", evil, "--data-dir", str(tmp_path))
+    assert banned.returncode == 0, banned.stderr
+    assert "\x1b" not in banned.stdout and "\u202e" not in banned.stdout
+    assert "\\x1b]0;pwned\\x07" in banned.stdout and "\\u202e" in banned.stdout
+
+    async def seed() -> None:
+        db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'randomchat.db'}")
+        try:
+            chat = [ChatLine("u\x1b[2J", "hi\x1b[31m", 1.0)]
+            await db.report("r\x1b[1m", "u\x07", reason="spam", note=evil, chat=chat, now=1.0)
+        finally:
+            await db.close()
+
+    asyncio.run(seed())
+    for extra in ([], ["--json"]):
+        listed = run("reports", *extra, "--data-dir", str(tmp_path))
+        assert listed.returncode == 0, listed.stderr
+        assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+        assert "\u202e" not in listed.stdout
+
+
+def test_the_database_is_private_to_its_user(tmp_path: Path) -> None:
+    data = tmp_path / "fresh"
+    assert (
+        run("ban", "u1", "--hours", "1", "--reason", "x", "--data-dir", str(data)).returncode == 0
+    )
+    assert stat.S_IMODE((data / "randomchat.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for sidecar in data.glob("randomchat.db-*"):
+        assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600, sidecar
+    # a file left world-readable by an older version is tightened on open
+    (data / "randomchat.db").chmod(0o644)
+    assert run("unban", "u1", "--data-dir", str(data)).returncode == 0
+    assert stat.S_IMODE((data / "randomchat.db").stat().st_mode) == 0o600
+
+
+def test_no_token_in_the_servers_log(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import socketio
+
+    server: RunningServer = server_factory(log_level="debug")
+    token = server.token("Ann")
+
+    async def visit() -> None:
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(
+            f"{server.url}/?token={token}",
+            namespaces=["/random-chat"],
+            transports=["websocket"],
+            auth={"token": token},
+            wait_timeout=5,
+        )
+        await client.disconnect()
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            await http.get(f"/api/admin/stats?token={token}")
+            await http.get(f"/socket.io/?EIO=4&transport=polling&token={token}")
+            await http.get(f"/nothing?access_token={token}")
+
+    asyncio.run(visit())
+    server.process.terminate()
+    server.process.wait(10)
+    log = server.log()
+    assert "WebSocket /socket.io/" in log  # uvicorn's handshake line is there, scrubbed
+    assert token not in log and token.split(".")[1] not in log

@@ -59,6 +59,7 @@ class App:
     metrics: Metrics
     gateway: Gateway
     db: Database
+    refresh_bans: Callable[[], Awaitable[None]]  # run every BAN_REFRESH_SECONDS
 
 
 def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
@@ -146,4 +147,4 @@ def create_app(
     )
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     asgi = wrap(gateway.asgi(web), settings)
-    return App(asgi, lobby, store, metrics, gateway, db)
+    return App(asgi, lobby, store, metrics, gateway, db, refresh_bans)

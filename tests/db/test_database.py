@@ -278,3 +278,40 @@ async def test_stats(db: Database) -> None:
         "active_bans": 1,
         "blocks_total": 1,
     }
+
+
+# -- bounded times and the changes-only read (issue 8 item 14) ----------------------------
+
+
+@pytest.mark.parametrize("until", [float("inf"), float("nan"), T0, T0 - 1, 1e300])
+async def test_ban_refuses_times_that_are_not_finite_and_ahead(db: Database, until: float) -> None:
+    with pytest.raises(ValueError):
+        await db.ban("u1", until=until, reason="x", created_by="t", now=T0)
+    assert await db.active_bans(T0) == []
+
+
+async def test_ban_changes_reads_only_bans_made_or_ended_since(db: Database) -> None:
+    for i in range(5):
+        await db.ban(f"old{i}", until=T0 + 10 * HOUR, reason="x", created_by="t", now=T0)
+    await db.ban("lifted", until=T0 + 10 * HOUR, reason="x", created_by="t", now=T0)
+    since = T0 + 100
+    await db.ban("new", until=T0 + HOUR, reason="x", created_by="t", now=since + 1)
+    await db.ban("old0", until=T0 + 2 * HOUR, reason="longer", created_by="t", now=since + 2)
+    await db.unban("lifted", since + 3)
+    active, lifted = await db.ban_changes(since, T0 + 200)
+    assert sorted((b.user_id, b.reason) for b in active) == [("new", "x"), ("old0", "longer")]
+    assert lifted == ["lifted"]
+    assert await db.ban_changes(since + 10, T0 + 200) == ([], [])
+
+
+async def test_sqlite_file_is_created_private(tmp_path: Path) -> None:
+    import stat
+
+    path = tmp_path / "d" / "r.db"
+    db = await Database.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        await db.ban("u1", until=T0 + HOUR, reason="x", created_by="t", now=T0)
+    finally:
+        await db.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

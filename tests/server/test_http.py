@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 
+from randomchat.app import create_app
+from randomchat.config import Settings
+from randomchat.db import Database
 from tests.conftest import SECRET
 from tests.server.harness import Live, Peer, live_server
 
@@ -136,3 +140,137 @@ async def test_cross_origin_socket_refused_unless_listed() -> None:
                 },
             )
             assert "access-control-allow-origin" not in bad.headers
+
+
+# -- hostile input (issue 8: items 8, 13, 14) -----------------------------------------
+
+
+async def _raw(url: str, request: bytes, *, send_more: bytes = b"") -> bytes:
+    """Send ``request`` on a fresh connection; the response head (or b"" if closed)."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request + send_more)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(4096), 10)
+    finally:
+        writer.close()
+
+
+async def test_session_body_over_the_cap_is_refused_by_its_declared_length(live: Live) -> None:
+    # 300 MB announced, 1 KB sent: the answer must come without waiting for the rest.
+    head = (
+        b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 300000000\r\n\r\n"
+    )
+    answer = await _raw(live.url, head, send_more=b"x" * 1024)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert b"connection: close" in answer.lower()
+
+
+async def test_session_body_over_the_cap_is_refused_while_it_streams(live: Live) -> None:
+    # No length announced; 8 KB of chunks arrive and the body never ends.
+    head = (
+        b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunks = b"".join(b"400\r\n" + b" " * 1024 + b"\r\n" for _ in range(8))
+    answer = await _raw(live.url, head, send_more=chunks)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert b"larger than 4096" in answer
+
+
+async def test_guest_sessions_are_rate_limited_per_address() -> None:
+    async with (
+        live_server(sessions_per_minute=1, session_burst=2) as live,
+        httpx.AsyncClient(base_url=live.url) as http,
+    ):
+        codes = [
+            (await http.post("/api/session", json={"username": "A"})).status_code for _ in range(2)
+        ]
+        refused = await http.post("/api/session", json={"username": "A"})
+    assert codes == [201, 201]
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+
+
+async def test_a_foreign_host_is_refused_on_every_route_and_transport(live: Live) -> None:
+    port = live.url.rsplit(":", 1)[1]
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        for path in ("/healthz", "/api/session", "/socket.io/?EIO=4&transport=polling"):
+            bad = await http.get(path, headers={"Host": f"rebound.evil.example:{port}"})
+            assert bad.status_code == 400, path
+        good = await http.get("/socket.io/?EIO=4&transport=polling")
+        assert good.status_code == 200
+    upgrade = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    refused = await _raw(live.url, upgrade.format(f"rebound.evil.example:{port}").encode())
+    assert refused.startswith(b"HTTP/1.1 403"), refused[:80]
+    accepted = await _raw(live.url, upgrade.format(f"localhost:{port}").encode())
+    assert accepted.startswith(b"HTTP/1.1 101"), accepted[:80]
+
+
+async def _connects(url: str, headers: dict[str, str]) -> bool:
+    peer = Peer("x")
+    try:
+        await peer.connect(url, headers=headers)
+        return True
+    except Exception:
+        return False
+    finally:
+        await peer.close()
+
+
+@pytest.mark.parametrize(
+    ("family", "headers"),
+    [
+        (
+            "x-forwarded",
+            {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "chat.example.com"},
+        ),
+        ("forwarded", {"Forwarded": "for=203.0.113.9;proto=https;host=chat.example.com"}),
+    ],
+)
+async def test_browser_behind_a_tls_proxy_passes_the_same_origin_check(
+    family: str, headers: dict[str, str]
+) -> None:
+    """The page is https://chat.example.com; the proxy speaks plain HTTP to us."""
+    browser = {"Origin": "https://chat.example.com", **headers}
+    async with live_server(trusted_proxies=("127.0.0.1",), forwarded_header=family) as live:
+        assert await _connects(live.url, browser)
+    async with live_server() as live:  # the same headers from a peer nobody trusts
+        assert not await _connects(live.url, browser)
+
+
+async def test_metrics_need_the_token_when_one_is_set() -> None:
+    token = "m" * 32
+    async with (
+        live_server(metrics_token=token) as live,
+        httpx.AsyncClient(base_url=live.url) as http,
+    ):
+        assert (await http.get("/metrics")).status_code == 401
+        bad = await http.get("/metrics", headers={"Authorization": "Bearer " + "x" * 32})
+        assert bad.status_code == 401
+        good = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert good.status_code == 200 and "randomchat_connected_users" in good.text
+
+
+async def test_metrics_without_a_token_are_for_this_machine_only(tmp_path: Any) -> None:
+    settings = Settings(jwt_secret=SECRET, data_dir=tmp_path, web_dir="/nonexistent")
+    db = await Database.open(settings.database)
+    try:
+        app = create_app(settings, db)
+        for client, headers, status in [
+            (("127.0.0.1", 1), {}, 200),
+            (("203.0.113.7", 1), {}, 403),
+            # a proxy on this machine that nobody declared relays someone else
+            (("127.0.0.1", 1), {"X-Forwarded-For": "203.0.113.7"}, 403),
+        ]:
+            transport = httpx.ASGITransport(app=app.asgi, client=client)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as h:
+                assert (await h.get("/metrics", headers=headers)).status_code == status
+    finally:
+        await db.close()
