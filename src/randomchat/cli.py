@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from randomchat import __version__, admin, auth, config, logs
+from randomchat.client import commands as client_commands
 from randomchat.db import Database, StorageError
 from randomchat.errors import ConfigError
 
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         "--hours", dest="token_hours", type=_hours(1 / 3600, MAX_TOKEN_HOURS), default=1.0
     )
     _add_moderation_commands(commands)
+    client_commands.add_commands(commands)
     return parser
 
 
@@ -305,6 +307,8 @@ def unban_user(settings: config.Settings, user_id: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = vars(_parser().parse_args(argv))
     command = args.pop("command")
+    if command in client_commands.COMMANDS:  # bot, echo-bot, doctor: no server settings
+        return client_commands.run(command, args)
     try:
         settings = config.load(args, os.environ)
         logs.configure(settings.log_level)

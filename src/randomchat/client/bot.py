@@ -32,6 +32,7 @@ class EchoBot:
     username: str = ECHO_USERNAME
     token: str | None = None
     interests: tuple[str, ...] = ()
+    strict: bool = False
     privacy: bool = False
     count: int | None = None
     connect_timeout: float = CONNECT_TIMEOUT
@@ -49,6 +50,7 @@ class EchoBot:
             token=self.token,
             media=Media("echo"),
             interests=self.interests,
+            strict=self.strict,
             privacy=self.privacy,
         )
         self.peer = peer
@@ -97,6 +99,7 @@ async def run_bot(
     username: str = BOT_USERNAME,
     media: Media | None = None,
     interests: tuple[str, ...] = (),
+    strict: bool = False,
     privacy: bool = False,
     count: int = 1,
     seconds: float = 10.0,
@@ -109,6 +112,7 @@ async def run_bot(
         username=username,
         media=media or Media(),
         interests=interests,
+        strict=strict,
         privacy=privacy,
     )
     reports: list[CallReport] = []

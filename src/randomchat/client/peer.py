@@ -304,9 +304,13 @@ class Call:
             await self._add_candidate(candidate)
 
     def fail(self, why: str) -> None:
+        """Mark the call failed and, like the page, report the failure once (``call-stats``)."""
         if self.failure is None and self.end_reason is None:
             self.failure = why
             log.info("call with %s failed: %s", self.partner_name, why)
+            if not self._stats_sent:
+                self._stats_sent = True
+                self._spawn(self.peer.emit("call-stats", {"outcome": "failed"}))
         self.done.set()
 
     def end(self, reason: str) -> None:
@@ -371,7 +375,8 @@ class Call:
         while not self.done.is_set():
             if self.received["video"].frames or self.received["audio"].frames:
                 pair = selected_pair(self.pc)
-                if pair is not None:
+                if pair is not None and not self._stats_sent:
+                    self._stats_sent = True
                     ms = round((time.monotonic() - self.started) * 1000)
                     stats = {"timeToMediaMs": min(ms, 600_000), "candidateType": pair[0]}
                     await self.peer.emit("call-stats", {**stats, "rttMs": None})
