@@ -72,3 +72,39 @@ def test_generated_secret_is_private_and_kept(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     again, created_again = config.with_secret(settings)
     assert not created_again and again.secret == first.secret
+
+
+def test_http_and_proxy_settings_from_flags_and_environment() -> None:
+    env = {
+        "RANDOMCHAT_ALLOWED_HOST": "chat.example.com, *.example.org",
+        "RANDOMCHAT_TRUSTED_PROXY": "10.0.0.0/8,::1",
+        "RANDOMCHAT_METRICS_TOKEN": "t" * 20,
+    }
+    settings = config.from_args(["--trusted-proxy", "127.0.0.1", "--request-timeout", "3"], env)
+    assert settings.allowed_hosts == ("chat.example.com", "*.example.org")
+    assert settings.trusted_proxies == ("127.0.0.1",)  # a flag wins over the environment
+    assert settings.metrics_token == "t" * 20 and "t" * 20 not in repr(settings)
+    assert settings.request_timeout == 3.0
+    assert config.from_args([], env).trusted_proxies == ("10.0.0.0/8", "::1")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--trusted-proxy", "proxy.local"], "not an address or CIDR"),
+        (["--allowed-host", "https://chat.example.com/"], "not a host name"),
+        (["--forwarded-header", "x-real-ip"], "x-forwarded or forwarded"),
+        (["--metrics-token", "short"], "--metrics-token"),
+        (["--request-timeout", "0"], "--request-timeout"),
+        (["--sessions-per-minute", "inf"], "--sessions-per-minute"),
+    ],
+)
+def test_bad_http_and_proxy_settings_are_refused(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.from_args(argv, {})
+
+
+def test_the_data_directory_is_created_private(tmp_path: Path) -> None:
+    data = tmp_path / "new"
+    config.with_secret(config.from_args(["--data-dir", str(data)], {}))
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
