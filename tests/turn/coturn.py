@@ -56,8 +56,11 @@ def require_turnserver() -> str:
 
 
 @contextmanager
-def running_coturn(directory: Path, secret: str = SECRET) -> Iterator[Coturn]:
-    """Start coturn on a free loopback port; stop it afterwards."""
+def running_coturn(directory: Path, secrets: tuple[str, ...] = (SECRET,)) -> Iterator[Coturn]:
+    """Start coturn on a free loopback port; stop it afterwards.
+
+    With several ``secrets`` coturn accepts credentials signed by any of them (rotation).
+    """
     binary = require_turnserver()
     port = free_port()
     low = free_port()  # relay ports: a small range, unlikely to collide on a shared machine
@@ -71,7 +74,7 @@ def running_coturn(directory: Path, secret: str = SECRET) -> Iterator[Coturn]:
         f"--min-port={max(1024, low - 50)}",
         f"--max-port={min(65535, low + 50)}",
         "--use-auth-secret",
-        f"--static-auth-secret={secret}",
+        *(f"--static-auth-secret={secret}" for secret in secrets),
         f"--realm={REALM}",
         "--allow-loopback-peers",
         "--no-cli",
@@ -86,7 +89,7 @@ def running_coturn(directory: Path, secret: str = SECRET) -> Iterator[Coturn]:
         f"--userdb={directory / f'coturn-{port}.sqlite'}",  # not the system's /var/lib/turn
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    turn = Coturn(port, secret, log_path, process)
+    turn = Coturn(port, secrets[0], log_path, process)
     try:
         _wait_listening(turn)
         yield turn

@@ -168,11 +168,10 @@ class Doctor:
             return
         for url, server in urls[:MAX_TURN_PROBES]:
             username, credential = server.get("username"), server.get("credential")
-            name = f"TURN {url.split('?')[0]} " + ("tcp" if "transport=tcp" in url else "udp")
-            if url.startswith("turns:"):
-                name = f"TURN {url.split('?')[0]} tls"
+            transport = "tcp" if "transport=tcp" in url else "udp"
+            name = "TURN tls" if url.startswith("turns:") else f"TURN {transport}"
             if not isinstance(username, str) or not isinstance(credential, str):
-                self._add(Check(name, "FAIL", "no credentials issued", "set --turn-secret"))
+                self._add(Check(name, "FAIL", f"{url}: no credentials", "set --turn-secret"))
                 continue
             try:
                 host, port = await turn_allocation(url, username, credential)
@@ -183,9 +182,9 @@ class Doctor:
                     if "401" in str(exc)
                     else "is coturn running and reachable there (firewall: UDP/TCP port)?"
                 )
-                self._add(Check(name, "FAIL", str(exc), fix))
+                self._add(Check(name, "FAIL", f"{url}: {exc}", fix))
                 continue
-            self._add(Check(name, "ok", f"relay allocated at {host}:{port}"))
+            self._add(Check(name, "ok", f"{url}: relay allocated at {host}:{port}"))
 
     async def _call(self, ice: IceSettings) -> None:
         relay = self.relay if self.relay is not None else bool(ice.urls("turn", "turns"))

@@ -133,8 +133,10 @@ def rms_level(frame: AudioFrame) -> float:
     """RMS of a signed 16-bit frame, 0.0 to 1.0 (other sample formats report 0)."""
     if frame.format.name not in ("s16", "s16p"):
         return 0.0
+    # The plane's buffer may be larger than its samples (aiortc's opus decoder: 6x).
+    channels = 1 if frame.format.is_planar else len(frame.layout.channels)
     samples = array("h")
-    samples.frombytes(bytes(frame.planes[0]))
+    samples.frombytes(bytes(frame.planes[0])[: frame.samples * channels * 2])
     picked = samples[::LEVEL_STRIDE]
     if not picked:
         return 0.0
