@@ -50,7 +50,7 @@ class _Paced:
         return self.pts
 
 
-class TestPatternTrack(MediaStreamTrack):
+class PatternTrack(MediaStreamTrack):
     """A moving bar over a grey ramp, ``width`` x ``height`` (even), 15 frames per second."""
 
     kind = "video"

@@ -48,7 +48,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.rtcicetransport import RTCIceCandidate
 from aiortc.sdp import candidate_from_sdp
 
-from randomchat.client.media import MeteredTrack, Received, TestPatternTrack, ToneTrack, drain
+from randomchat.client.media import MeteredTrack, PatternTrack, Received, ToneTrack, drain
 from randomchat.client.session import NAMESPACE, IceSettings, JoinError, guest_session
 
 log = logging.getLogger("randomchat.client")
@@ -77,7 +77,7 @@ class Media:
     def local_tracks(self) -> list[MediaStreamTrack]:
         """Fresh tracks for one call (``echo`` and ``none`` have none of their own)."""
         if self.mode == "pattern":
-            return [ToneTrack(), TestPatternTrack(self.width, self.height)]
+            return [ToneTrack(), PatternTrack(self.width, self.height)]
         if self.mode == "file":
             assert self.path is not None
             player = MediaPlayer(self.path, loop=True)
@@ -279,9 +279,12 @@ class Call:
             return
         await self.pc.setRemoteDescription(_description(offer, "offer"))
         await self._remote_description_set()
-        if self.media.mode != "echo":
-            for track in self.media.local_tracks():
+        offered = {t.kind for t in self.pc.getTransceivers()}
+        for track in self.media.local_tracks():
+            if track.kind in offered:
                 self.pc.addTrack(track)
+            else:
+                track.stop()  # the answer cannot add an m-line the offer lacks
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         if self._check_gathered():
             await self.peer.emit("signal-answer", {"answer": self._local_description()})
