@@ -54,6 +54,7 @@ class Packet:
     type: int
     namespace: str
     data: Any
+    id: int | None = None
 
     @property
     def event(self) -> str | None:
@@ -74,9 +75,10 @@ def parse_message(text: str) -> Packet | None:
     namespace = "/"
     if rest.startswith("/"):
         namespace, _, rest = rest.partition(",")
-    while rest[:1].isdigit():  # an ack id: not used by these tests
-        rest = rest[1:]
-    return Packet(kind, namespace, json.loads(rest) if rest else None)
+    digits = len(rest) - len(rest.lstrip("0123456789"))
+    ack = int(rest[:digits]) if digits else None
+    rest = rest[digits:]
+    return Packet(kind, namespace, json.loads(rest) if rest else None, ack)
 
 
 class Closed(Exception):

@@ -59,6 +59,9 @@ PROBE_TIMEOUT = 5.0
 RSS_GROWTH_LIMIT = 100_000_000
 TOKEN = "$TOKEN"  # replaced by a valid token for a fresh user when a frame is sent
 PROBE = "40/nosuch,"
+# With an ack id: the ACK shows the fuzzer is still on the namespace after its frames.
+HEARTBEAT_ACK = 424242
+HEARTBEAT = f'42/random-chat,{HEARTBEAT_ACK}["heartbeat",{{"sentAt":1}}]'
 OK_CLOSE_CODES = {1000, 1001, 1002, 1003, 1005, 1007, 1008, 1009}
 
 RESERVED = ["connect", "connect_error", "disconnect", "disconnecting", "*", "newListener", "error"]
@@ -356,14 +359,17 @@ def short(frame: Frame | str) -> str:
     return shown if len(shown) <= 160 else shown[:120] + f"... ({len(frame)} long)"
 
 
-async def _probe_ws(client: WsClient) -> str | None:
-    """Send the probe; None if it was answered or the connection closed cleanly."""
+async def _probe_ws(client: WsClient, seen: list[str]) -> str | None:
+    """Send a heartbeat and the probe; None if the probe was answered or the connection
+    closed cleanly. Events that arrive on the way are added to ``seen``."""
+    await client.send(HEARTBEAT)
     await client.send(PROBE)
     try:
         while True:
             packet = await client.packet(PROBE_TIMEOUT)
             if packet.namespace == "/nosuch" and packet.type == 4:
                 return None
+            seen.append(packet.event or f"packet {packet.type} {packet.id}")
     except Closed as closed:
         if closed.code not in OK_CLOSE_CODES:
             return f"websocket closed with code {closed.code} (None: no close frame)"
@@ -372,8 +378,8 @@ async def _probe_ws(client: WsClient) -> str | None:
         return f"no answer to the probe within {PROBE_TIMEOUT} s and not closed"
 
 
-async def _probe_poll(client: PollClient) -> str | None:
-    status = await client.post(PROBE)
+async def _probe_poll(client: PollClient, seen: list[str]) -> str | None:
+    status = await client.post(HEARTBEAT + "\x1e" + PROBE)
     if status >= 500:
         return f"probe POST answered {status}"
     if status != 200:
@@ -384,6 +390,7 @@ async def _probe_poll(client: PollClient) -> str | None:
             for packet in await client.packets(PROBE_TIMEOUT):
                 if packet.namespace == "/nosuch" and packet.type == 4:
                     return None
+                seen.append(packet.event or f"packet {packet.type} {packet.id}")
     except Closed as closed:
         return f"GET answered {closed.code}" if (closed.code or 0) >= 500 else None
     except TimeoutError:
@@ -400,17 +407,13 @@ async def _paired_partner(http: aiohttp.ClientSession, fz: Fuzzed) -> WsClient:
     return partner
 
 
-PARTNER_EVENTS = [
-    "match-found",
-    "signal-offer",
-    "signal-answer",
-    "signal-ice-candidate",
-    "signal-ice-candidates-batch",
-    "chat-message",
-    "typing",
-    "partner-left",
-    "partner-disconnected",
-]
+def _may_leave(scenario: list[Any]) -> bool:
+    """Whether the scenario may legitimately leave and rejoin the namespace."""
+    return any(
+        (b"41" if isinstance(item, bytes) else "41") in item
+        or (b"40" if isinstance(item, bytes) else "40") in item
+        for item in scenario
+    )
 
 
 async def _run(fz: Fuzzed, transport: str, mode: str, scenario: list[Any]) -> list[str]:
@@ -418,6 +421,7 @@ async def _run(fz: Fuzzed, transport: str, mode: str, scenario: list[Any]) -> li
     async with aiohttp.ClientSession() as http:
         partner = await _paired_partner(http, fz) if mode == "paired" else None
         client: WsClient | PollClient
+        fuzzer_saw: list[str] = []
         if transport == "websocket":
             client = await WsClient.open(http, fz.server.url)
         else:
@@ -432,7 +436,7 @@ async def _run(fz: Fuzzed, transport: str, mode: str, scenario: list[Any]) -> li
                 for frame in scenario:
                     if not await client.send(fz.fill(frame)):
                         break
-                problem = await _probe_ws(client)
+                problem = await _probe_ws(client, fuzzer_saw)
             else:
                 problem = None
                 for body in scenario:
@@ -442,13 +446,22 @@ async def _run(fz: Fuzzed, transport: str, mode: str, scenario: list[Any]) -> li
                         break
                     if status != 200:
                         break
-                problem = problem or await _probe_poll(client)
+                problem = problem or await _probe_poll(client, fuzzer_saw)
             if problem:
                 problems.append(problem)
             if partner is not None:
-                partner_problem = await _probe_ws(partner)
+                partner_saw: list[str] = []
+                partner_problem = await _probe_ws(partner, partner_saw)
                 if partner_problem:
                     problems.append("honest partner: " + partner_problem)
+                # The heartbeat's ACK shows the fuzzer is still on the namespace: its partner
+                # must not have been told that it disconnected (item 1's fake "disconnect").
+                if (
+                    "partner-disconnected" in partner_saw
+                    and f"packet 3 {HEARTBEAT_ACK}" in fuzzer_saw
+                    and not _may_leave(scenario)
+                ):
+                    problems.append("partner told of a disconnect while the fuzzer stayed")
         except Exception as exc:  # a refused set-up or a dropped connection: report, go on
             problems.append(f"{type(exc).__name__}: {exc}")
         finally:
