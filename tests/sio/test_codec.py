@@ -87,3 +87,88 @@ def test_encode_event_namespaces_and_huge_integers() -> None:
 def test_absurdly_long_numbers_are_packet_errors(text: str) -> None:
     with pytest.raises(PacketError):
         codec.parse(text)
+
+
+# -- hostile input (issue 8, items 1, 2 and 11) ------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(codec.RESERVED))
+def test_reserved_event_names_are_refused(name: str) -> None:
+    with pytest.raises(PacketError):
+        codec.parse(f'2/random-chat,["{name}",{{}},{{"token":"t"}}]')
+    with pytest.raises(PacketError):
+        codec.Decoder().feed(f'51-["{name}",{{"_placeholder":true,"num":0}}]')
+
+
+def test_star_numbers_and_near_reserved_names_are_ordinary_events() -> None:
+    assert codec.parse('2["*"]').data == ["*"]
+    assert codec.parse('2["Connect"]').data == ["Connect"]
+    assert codec.parse("2[7]").data == [7]
+    with pytest.raises(PacketError):  # a boolean is not a number in JavaScript
+        codec.parse("2[true]")
+
+
+@pytest.mark.parametrize(
+    "text", ["45²-", '5²-["x"]', '5\u0661-["x"]', '5-["x"]', '5x-["x"]', '2²["x"]', '51["x"]']
+)
+def test_attachment_counts_are_ascii_digits_only(text: str) -> None:
+    with pytest.raises(PacketError):
+        codec.Decoder().feed(text[1:] if text.startswith("4") else text)
+
+
+def test_attachment_count_is_capped() -> None:
+    placeholders = ",".join(f'{{"_placeholder":true,"num":{i}}}' for i in range(11))
+    assert codec.Decoder().feed(f'510-["m",{placeholders}]') is None
+    with pytest.raises(PacketError):
+        codec.Decoder().feed(f'511-["m",{placeholders}]')
+    with pytest.raises(PacketError):
+        codec.Decoder().feed('5999999-["m"]')
+    assert codec.Decoder(max_attachments=2).feed('52-["m"]') is None
+    with pytest.raises(PacketError):
+        codec.Decoder(max_attachments=2).feed('53-["m"]')
+
+
+def test_attachment_bytes_are_capped() -> None:
+    decoder = codec.Decoder(max_bytes=10)
+    decoder.feed('53-["m"]')
+    decoder.feed(b"x" * 5)
+    decoder.feed(b"x" * 5)
+    with pytest.raises(PacketError):
+        decoder.feed(b"x")
+
+
+@pytest.mark.parametrize("depth", [codec.MAX_DEPTH, 1_100, 100_000])
+def test_deep_json_is_a_packet_error_not_a_crash(depth: int) -> None:
+    text = '2["e",' + "[" * depth + "]" * depth + "]"
+    with pytest.raises(PacketError):
+        codec.parse(text)
+    big = '2["e",' + "[" * depth + "1" + "0" * 400 + "]" * depth + "]"  # the stdlib path
+    with pytest.raises(PacketError):
+        codec.parse(big)
+
+
+def test_what_parses_always_encodes() -> None:
+    # The deepest packet accepted (MAX_DEPTH levels, the event array included)
+    # relays without error, so a relay can never fail on depth.
+    inner = codec.MAX_DEPTH - 1
+    text = '2["e",' + "[" * inner + "]" * inner + "]"
+    packet = codec.parse(text)
+    assert codec.encode(codec.EVENT, "/", packet.data) == [text]
+    big = '2["e",' + "[" * inner + "1" + "0" * 400 + "]" * inner + "]"  # orjson refuses it
+    assert codec.encode(codec.EVENT, "/", codec.parse(big).data) == [big]
+
+
+@pytest.mark.parametrize("text", ['2["e",NaN]', '2["e",1e999,' + "1" * 30 + "]", '2["\\ud800"]'])
+def test_stdlib_fallback_accepts_no_more_than_orjson(text: str) -> None:
+    with pytest.raises(PacketError):
+        codec.parse(text)
+
+
+def test_unencodable_data_raises_encode_error() -> None:
+    with pytest.raises(codec.EncodeError):
+        codec.encode_event("/", "e", [object()])
+    deep: list[object] = []
+    for _ in range(5_000):
+        deep = [deep]
+    with pytest.raises(codec.EncodeError):
+        codec.encode_event("/", "e", [deep, 2**70])
