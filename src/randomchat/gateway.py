@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from randomchat import auth, sio
+from randomchat import auth, proxy, sio
 from randomchat.config import Settings
 from randomchat.errors import AuthError, Banned, InvalidPayload, TooManyConnections
 from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
@@ -85,7 +85,8 @@ class Gateway:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
             identity = self._verifier.verify(token)
             await self.lobby.admit(identity)
-            effects = await self.lobby.connect(sid, identity, environ.get("REMOTE_ADDR", ""))
+            network = proxy.network_of(environ.get("REMOTE_ADDR", ""))
+            effects = await self.lobby.connect(sid, identity, network)
         except AuthError as exc:
             raise self._refuse(sid, exc.reason, f"Authentication failed: {exc.detail}") from None
         except Banned as exc:

@@ -14,7 +14,6 @@ shared; reports, bans and blocks live in the database.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,24 +38,6 @@ from randomchat.rules import Rules
 from randomchat.store import Matched, Member, SearchResult, Store
 
 log = logging.getLogger(__name__)
-
-
-def client_network(address: str) -> str:
-    """The unit of the per-address cap: an IPv4 address, or the /64 of an IPv6 one.
-
-    One IPv6 subscriber usually holds a whole /64, so counting single addresses
-    would cap nobody.
-    """
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
-
 
 CHAT_LINES_KEPT = 20
 
@@ -98,7 +79,7 @@ class _Call:
 class _Local:
     user_id: str
     username: str
-    address: str  # the client's network (IPv4 address or IPv6 /64), for the per-address cap
+    network: str  # the client's IPv4 address or IPv6 /64, for the per-address cap
     token_expires: float | None  # Unix seconds; TURN credentials never outlive the token
     metrics: ConnectionMetrics
     excluded: set[str]  # users blocked by or blocking this user
@@ -158,14 +139,15 @@ class Lobby:
     def forget_ban(self, user_id: str) -> None:
         self._bans.remove(user_id)
 
-    async def connect(self, sid: str, identity: Identity, address: str = "") -> list[Effect]:
+    async def connect(self, sid: str, identity: Identity, network: str = "") -> list[Effect]:
         """Register a connection; raise ``TooManyConnections`` past a cap.
+
+        ``network`` is the client's unit for the per-address cap (``proxy.network_of``).
 
         The caps are checked and the connection counted before the first await, so
         that concurrent connects of one user or address cannot all pass the check.
         """
         user_id = identity.user_id
-        network = client_network(address)
         if len(self._by_user.get(user_id, ())) >= self.rules.max_sockets_per_user:
             raise TooManyConnections("user", self.rules.max_sockets_per_user)
         if self._by_address.get(network, 0) >= self.rules.max_sockets_per_address:
@@ -201,11 +183,11 @@ class Lobby:
         sids.discard(sid)
         if not sids:
             self._by_user.pop(local.user_id, None)
-        left = self._by_address.get(local.address, 0) - 1
+        left = self._by_address.get(local.network, 0) - 1
         if left > 0:
-            self._by_address[local.address] = left
+            self._by_address[local.network] = left
         else:
-            self._by_address.pop(local.address, None)
+            self._by_address.pop(local.network, None)
 
     async def disconnect(self, sid: str) -> list[Effect]:
         self._forget(sid)

@@ -10,6 +10,7 @@ from randomchat.db import Database
 from randomchat.errors import InvalidPayload, TooManyConnections
 from randomchat.lobby import Emit, FlushLater, Lobby
 from randomchat.metrics import Metrics
+from randomchat.proxy import network_of
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore
 from randomchat.turn import IceConfig
@@ -430,17 +431,19 @@ async def test_blocking_twice_writes_once(lobby: Lobby, db: Database, monkeypatc
 async def test_connection_caps_per_user_and_per_address(lobby: Lobby) -> None:
     """At most ``max_sockets_per_user`` per user and ``..._per_address`` per network."""
     for n in range(4):
-        await lobby.connect(f"tab{n}", Identity("u-same", "S"), "203.0.113.9")
+        await lobby.connect(f"tab{n}", Identity("u-same", "S"), network_of("203.0.113.9"))
     with pytest.raises(TooManyConnections, match="per user"):
-        await lobby.connect("tab4", Identity("u-same", "S"), "198.51.100.1")
+        await lobby.connect("tab4", Identity("u-same", "S"), network_of("198.51.100.1"))
     await lobby.disconnect("tab0")
     await lobby.connect("tab4", Identity("u-same", "S"), "198.51.100.1")
     for n in range(60):  # one IPv6 /64 counts as one address, whatever the host part
-        await lobby.connect(f"v6-{n}", Identity(f"u-{n}", "V"), f"2001:db8::{n:x}")
+        await lobby.connect(f"v6-{n}", Identity(f"u-{n}", "V"), network_of(f"2001:db8::{n:x}"))
     with pytest.raises(TooManyConnections, match="per address"):
         for n in range(60, 70):
-            await lobby.connect(f"v6-{n}", Identity(f"u-{n}", "V"), f"2001:db8::1:{n:x}")
-    await lobby.connect("other", Identity("u-other", "O"), "2001:db8:0:1::1")
+            await lobby.connect(
+                f"v6-{n}", Identity(f"u-{n}", "V"), network_of(f"2001:db8::1:{n:x}")
+            )
+    await lobby.connect("other", Identity("u-other", "O"), network_of("2001:db8:0:1::1"))
     for sid in [f"v6-{n}" for n in range(64)] + ["other", "tab1", "tab2", "tab3", "tab4"]:
         await lobby.disconnect(sid)
     assert lobby.local_sizes()["addresses"] == 0 and lobby.local_sizes()["users"] == 0
