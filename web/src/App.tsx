@@ -14,6 +14,8 @@ import { InterestsInput } from './components/InterestsInput';
 import { ReportDialog } from './components/ReportDialog';
 import { BannedScreen } from './components/BannedScreen';
 import { loadInterests, saveInterests } from './lib/interests';
+import { loadPrivacy, savePrivacy } from './lib/privacy';
+import { isBotName } from './lib/protocol';
 import { banFromConnectError } from './lib/moderation';
 
 export function App() {
@@ -113,6 +115,7 @@ function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSig
     const stored = loadInterests(window.localStorage);
     ctrl.setInterests(stored.interests);
     ctrl.setStrict(stored.strict);
+    ctrl.setPrivacy(loadPrivacy(window.localStorage));
     socket.on('connect', () => setConnError(null));
     socket.on('connect_error', (err: Error) => {
       if (banFromConnectError(err)) return; // the controller shows the banned screen
@@ -210,6 +213,10 @@ function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSig
   useEffect(() => {
     if (interests !== undefined && strict !== undefined) saveInterests(window.localStorage, interests, strict);
   }, [interests, strict]);
+  const privacy = state?.privacy;
+  useEffect(() => {
+    if (privacy !== undefined) savePrivacy(window.localStorage, privacy);
+  }, [privacy]);
 
   const start = useCallback(async () => {
     if (!controller || controller.getState().phase !== 'idle' || controller.getState().banned) return;
@@ -288,6 +295,18 @@ function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSig
                 <div className="partner">
                   <span className="partner-label">Talking to</span>{' '}
                   <strong data-testid="partner-name">{state?.partnerName}</strong>
+                  {isBotName(state?.partnerName) ? (
+                    <span className="bot-badge" data-testid="bot-badge" title="An automatic partner: the echo bot sends you your own video and sound back">
+                      {' '}
+                      bot
+                    </span>
+                  ) : null}
+                  {state?.iceTransportPolicy === 'relay' ? (
+                    <span className="relay-badge" data-testid="relay-badge" title="This call goes through the relay server: your partner cannot see your IP address">
+                      {' '}
+                      · IP hidden
+                    </span>
+                  ) : null}
                   {commonInterests.length ? (
                     <span className="common" data-testid="common-interests">
                       {' '}
@@ -381,6 +400,15 @@ function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSig
                   onChange={(e) => controller?.setAutoSearch(e.target.checked)}
                 />
                 Search again when a partner leaves
+              </label>
+              <label className="check" title="Calls go through the relay server, so partners cannot learn your IP address (may cost a little quality). Applies from the next search.">
+                <input
+                  type="checkbox"
+                  data-testid="privacy"
+                  checked={state?.privacy ?? false}
+                  onChange={(e) => controller?.setPrivacy(e.target.checked)}
+                />
+                Hide my IP (relay only)
               </label>
             </div>
           </nav>

@@ -39,7 +39,7 @@ describe('match and negotiation', () => {
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', timestamp: 1, iceServers: ICE });
     await flush();
     expect(t.pcs).toHaveLength(1);
-    expect(t.pc().config).toEqual({ iceServers: ICE });
+    expect(t.pc().config).toEqual({ iceServers: ICE, iceTransportPolicy: 'all' });
     expect(t.pc().tracks.map((x) => x.kind).sort()).toEqual(['audio', 'video']);
     expect(t.state()).toMatchObject({ phase: 'connected', partnerName: 'Bob', role: 'initiator' });
     expect(t.socket.last('signal-offer')).toEqual({ offer: { type: 'offer', sdp: 'offer-sdp-0' } });
@@ -64,7 +64,7 @@ describe('match and negotiation', () => {
     t.controller.start();
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob' });
     await flush();
-    expect(t.pc().config).toEqual({ iceServers: [] });
+    expect(t.pc().config).toEqual({ iceServers: [], iceTransportPolicy: 'all' });
   });
 
   it('the receiver waits for the offer, then answers', async () => {
@@ -358,7 +358,7 @@ describe('a partner who vanishes', () => {
     const pc = t.pc();
     pc.setConnectionState('failed');
     expect(pc.closed).toBe(true);
-    expect(t.socket.events()).toEqual(['next']);
+    expect(t.socket.events()).toEqual(['call-stats', 'next']); // the failure is reported first
     expect(t.state().toast?.message).toMatch(/failed/i);
     expect(t.state().phase).toBe('searching');
   });
@@ -367,7 +367,7 @@ describe('a partner who vanishes', () => {
     const t = await inCall();
     t.controller.setAutoSearch(false);
     t.pc().setConnectionState('failed');
-    expect(t.socket.events()).toEqual(['leave']);
+    expect(t.socket.events()).toEqual(['call-stats', 'leave']);
     expect(t.state().phase).toBe('idle');
   });
 
@@ -528,5 +528,46 @@ describe('dispose', () => {
     t.socket.clear();
     vi.advanceTimersByTime(20_000);
     expect(t.socket.sent).toEqual([]);
+  });
+});
+
+describe('relay-only calls and the privacy mode', () => {
+  it('passes the server policy into the peer connection and shows it', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: ICE, iceTransportPolicy: 'relay' });
+    await flush();
+    expect(t.pc().config).toEqual({ iceServers: ICE, iceTransportPolicy: 'relay' });
+    expect(t.state().iceTransportPolicy).toBe('relay');
+  });
+
+  it('an unknown policy is treated as all', async () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [], iceTransportPolicy: 'nohost' });
+    await flush();
+    expect(t.pc().config).toEqual({ iceServers: [], iceTransportPolicy: 'all' });
+  });
+
+  it('Hide my IP sends privacy: true with find-partner and next, alone or with interests', async () => {
+    const t = setup();
+    t.controller.setPrivacy(true);
+    t.controller.start();
+    expect(t.socket.last('find-partner')).toEqual({ privacy: true });
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    t.controller.setInterests(['jazz']);
+    t.controller.next();
+    expect(t.socket.last('next')).toEqual({ interests: ['jazz'], strict: false, privacy: true });
+  });
+
+  it('reports a call that failed before media once, as call-stats outcome failed', async () => {
+    const t = setup();
+    t.controller.setAutoSearch(false);
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    t.pc().setConnectionState('failed');
+    expect(t.socket.sent.filter((m) => m.event === 'call-stats')).toEqual([{ event: 'call-stats', data: { outcome: 'failed' } }]);
   });
 });

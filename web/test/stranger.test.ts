@@ -3,6 +3,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { prepareChatText } from '../src/lib/chat';
 import { addInterests, loadInterests, normaliseInterest, saveInterests, searchPayload } from '../src/lib/interests';
+import { loadPrivacy, savePrivacy } from '../src/lib/privacy';
+import { isBotName } from '../src/lib/protocol';
 import { banFromConnectError, formatTimeLeft, parseBan, validateReport } from '../src/lib/moderation';
 import { flush, setup } from './fakes';
 
@@ -426,5 +428,32 @@ describe('report dialog guard', () => {
     const callId = t.state().callId;
     t.socket.serverSends('partner-left', { reason: 'leave' });
     expect(t.controller.block(callId)).toBe(true);
+  });
+});
+
+describe('bot partners and the privacy choice', () => {
+  it('a name ending with " (bot)" is a bot', () => {
+    expect(isBotName('Echo (bot)')).toBe(true);
+    expect(isBotName('Robert')).toBe(false);
+    expect(isBotName('(bot) Alice')).toBe(false);
+    expect(isBotName(null)).toBe(false);
+  });
+
+  it('the privacy choice is remembered, and off unless stored as relay', () => {
+    const store = new Map<string, string>();
+    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    expect(loadPrivacy(storage)).toBe(false);
+    savePrivacy(storage, true);
+    expect(loadPrivacy(storage)).toBe(true);
+    savePrivacy(storage, false);
+    expect(loadPrivacy(storage)).toBe(false);
+    store.set('privacy', 'garbage');
+    expect(loadPrivacy(storage)).toBe(false);
+  });
+
+  it('the search payload carries privacy only when asked', () => {
+    expect(searchPayload([], false, true)).toEqual({ privacy: true });
+    expect(searchPayload(['a'], true, true)).toEqual({ interests: ['a'], strict: true, privacy: true });
+    expect(searchPayload(['a'], true, false)).toEqual({ interests: ['a'], strict: true });
   });
 });

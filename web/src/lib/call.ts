@@ -8,6 +8,7 @@ import { searchPayload } from './interests';
 import { banFromConnectError, parseBan } from './moderation';
 import type {
   BanInfo,
+  CallFailed,
   CallStats,
   HeartbeatAck,
   MatchFound,
@@ -56,6 +57,10 @@ export interface CallState {
   interests: string[];
   /** only people who share an interest (never widen to anyone) */
   strict: boolean;
+  /** ask for relay-only calls ("Hide my IP"), sent as `privacy: true` */
+  privacy: boolean;
+  /** the current call's iceTransportPolicy, from match-found */
+  iceTransportPolicy: RTCIceTransportPolicy | null;
   /** interests shared with the current partner */
   commonInterests: string[];
   /** the partner Report / Block apply to: the current one, or the last one until the next match */
@@ -149,6 +154,8 @@ export class CallController {
       toast: null,
       interests: [],
       strict: false,
+      privacy: false,
+      iceTransportPolicy: null,
       commonInterests: [],
       moderationTarget: null,
       chat: { lines: [], open: false, partnerName: null, partnerTyping: false },
@@ -239,6 +246,11 @@ export class CallController {
 
   setStrict(strict: boolean): void {
     this.set({ strict });
+  }
+
+  /** Ask for relay-only calls from the next search on ("Hide my IP"). */
+  setPrivacy(privacy: boolean): void {
+    this.set({ privacy });
   }
 
   /** Send a chat message to the partner; false (with a reason) when it cannot go. */
@@ -368,9 +380,11 @@ export class CallController {
     const callId = this.state.callId + 1;
     const role: Role = d?.role === 'initiator' ? 'initiator' : 'receiver';
     const iceServers = Array.isArray(d?.iceServers) ? d.iceServers : [];
+    // As the server says: a relay-only call gathers and uses TURN candidates only.
+    const iceTransportPolicy: RTCIceTransportPolicy = d?.iceTransportPolicy === 'relay' ? 'relay' : 'all';
     let pc: RTCPeerConnection;
     try {
-      pc = this.deps.createPeerConnection({ iceServers });
+      pc = this.deps.createPeerConnection({ iceServers, iceTransportPolicy });
     } catch (err) {
       // e.g. an ICE server URL this browser rejects: retrying would fail the same way
       this.deps.log?.('RTCPeerConnection failed', err);
@@ -396,6 +410,7 @@ export class CallController {
       partnerName,
       commonInterests,
       moderationTarget: partnerName,
+      iceTransportPolicy,
       queuePosition: null,
       notice: null,
       remoteStream: null,
@@ -565,7 +580,7 @@ export class CallController {
   private search(action: SearchAction, notice: string | null): void {
     this.clearRetry();
     this.lastSearchAction = action;
-    this.lastSearchPayload = searchPayload(this.state.interests, this.state.strict);
+    this.lastSearchPayload = searchPayload(this.state.interests, this.state.strict, this.state.privacy);
     this.set({ phase: 'searching', queuePosition: null, partnerName: null, role: null, notice });
     this.emitSearch(action);
   }
@@ -592,6 +607,12 @@ export class CallController {
   }
 
   private onPeerFailed(): void {
+    if (this.statsSentFor !== this.state.callId) {
+      // field telemetry: this call never carried media (or stopped for good)
+      this.statsSentFor = this.state.callId;
+      const failed: CallFailed = { outcome: 'failed' };
+      this.socket.emit('call-stats', failed);
+    }
     this.chat.endCall('The connection to your partner failed.');
     this.closePeer();
     this.showToast('error', 'The connection to your partner failed.', 6000);

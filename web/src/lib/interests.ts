@@ -1,6 +1,8 @@
 // Interest tags, normalised the way the server does (src/randomchat/core/
 // requests.py): trimmed, lower-case, 1–30 printable characters, at most 10.
 
+import type { SearchOptions } from './protocol';
+
 export const MAX_INTERESTS = 10;
 export const MAX_INTEREST_LENGTH = 30;
 
@@ -54,9 +56,10 @@ export function addInterests(current: readonly string[], input: string): AddResu
 }
 
 /** The payload of find-partner / next, or undefined for a plain search. */
-export function searchPayload(interests: readonly string[], strict: boolean): { interests: string[]; strict: boolean } | undefined {
-  if (interests.length === 0) return undefined;
-  return { interests: [...interests], strict };
+export function searchPayload(interests: readonly string[], strict: boolean, privacy = false): SearchOptions | undefined {
+  const privacyPart = privacy ? { privacy: true } : {};
+  if (interests.length === 0) return privacy ? privacyPart : undefined;
+  return { interests: [...interests], strict, ...privacyPart };
 }
 
 interface StorageLike {

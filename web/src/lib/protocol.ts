@@ -16,6 +16,8 @@ export interface MatchFound {
   partnerName: string;
   timestamp?: number;
   iceServers?: RTCIceServer[];
+  /** 'relay' for a relay-only call (the deployment's policy or either user's privacy request); 'all' when absent */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** interests both sides gave (empty when matched by widening or without interests) */
   commonInterests?: string[];
 }
@@ -38,8 +40,17 @@ export interface ServerError {
 
 /** find-partner / next payload; omitted for a plain search */
 export interface SearchOptions {
-  interests: string[];
+  interests?: string[];
   strict?: boolean;
+  /** ask for a relay-only call, so the partner cannot learn our IP address */
+  privacy?: boolean;
+}
+
+/** A partner whose name ends with this is a bot (the echo bot: `randomchat echo-bot`). */
+export const BOT_SUFFIX = ' (bot)';
+
+export function isBotName(name: string | null | undefined): boolean {
+  return typeof name === 'string' && name.endsWith(BOT_SUFFIX);
 }
 
 /** client -> server chat-message */
@@ -93,6 +104,11 @@ export interface CallStats {
   timeToMediaMs: number;
   candidateType: CandidateType;
   rttMs: number | null;
+}
+
+/** call-stats when the call never connected (ICE failed for good) */
+export interface CallFailed {
+  outcome: 'failed';
 }
 
 /** The subset of a socket.io-client Socket the call controller uses. */
