@@ -30,7 +30,6 @@ WIDEN_SECONDS = 0.25
 BAN_REFRESH_SECONDS = 2.0
 # Each refresh re-reads the changes of this many seconds before the previous one:
 # a ban committed late, or stamped by a process whose clock is behind, is not missed.
-BAN_OVERLAP_SECONDS = 60.0
 
 
 def wrap(asgi: Any, settings: Settings) -> Any:
@@ -92,28 +91,8 @@ def create_app(
     async def widen() -> None:
         await gateway.apply(await lobby.widen_waiting())
 
-    synced_at: float | None = None
-
     async def refresh_bans() -> None:
-        """Pick up bans made elsewhere (the CLI, another process) and lifted ones.
-
-        The first run loads every active ban; later runs read only the bans made
-        or ended since the previous run (minus the overlap), so an idle server
-        with many active bans does no work proportional to them.
-        """
-        nonlocal synced_at
-        now = clock.wall_ms() / 1000
-        if synced_at is None:
-            effects = await lobby.refresh_bans()
-        else:
-            active, lifted = await db.ban_changes(synced_at - BAN_OVERLAP_SECONDS, now)
-            for user_id in lifted:
-                lobby.forget_ban(user_id)
-            effects = []
-            for ban in active:
-                effects += lobby.kick_user(ban)
-        synced_at = now
-        await gateway.apply(effects)
+        await gateway.apply(await lobby.refresh_bans())
 
     async def unbanned(user_id: str) -> None:
         lobby.forget_ban(user_id)

@@ -40,6 +40,7 @@ from randomchat.store import Matched, Member, SearchResult, Store
 log = logging.getLogger(__name__)
 
 CHAT_LINES_KEPT = 20
+BAN_OVERLAP_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class Lobby:
         self._by_user: dict[str, set[str]] = {}
         self._by_address: dict[str, int] = {}
         self._bans: BanList[Ban] = BanList()
+        self._bans_synced_at: float | None = None  # wall time of the last ban refresh
         # user id -> users blocked by or blocking them; kept while they come and go
         self._blocks: dict[str, frozenset[str]] = {}
 
@@ -128,11 +130,27 @@ class Lobby:
             raise Banned(ban.until, ban.reason)
 
     async def refresh_bans(self) -> list[Effect]:
-        """Reload the active bans; close connections of users banned elsewhere."""
-        bans = await self.db.active_bans(self._wall())
-        self._bans.replace(bans)
+        """Pick up bans made or lifted elsewhere (the CLI, another process); close the
+        connections of users banned.
+
+        The first run loads every active ban; later runs read only the bans made or
+        ended since the previous run (minus ``BAN_OVERLAP_SECONDS`` for late commits
+        and clock skew), so an idle server with many active bans does no work
+        proportional to them.
+        """
+        now = self._wall()
+        if self._bans_synced_at is None:
+            active = await self.db.active_bans(now)
+            self._bans.replace(active)
+        else:
+            active, lifted = await self.db.ban_changes(
+                self._bans_synced_at - BAN_OVERLAP_SECONDS, now
+            )
+            for user_id in lifted:
+                self._bans.remove(user_id)
+        self._bans_synced_at = now
         effects: list[Effect] = []
-        for ban in bans:
+        for ban in active:
             effects += self.kick_user(ban)
         return effects
 
