@@ -9,6 +9,7 @@ a malformed one gets an ``error`` event and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,6 +39,13 @@ def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]]
         return bool(origin == f"{scheme}://{host}")
 
     return check
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _ban_payload(until: float, reason: str) -> dict[str, Any]:
@@ -81,11 +89,11 @@ class Gateway:
         self.sio.on("*", self._unknown, namespace=NAMESPACE)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
+        network = proxy.network_of(environ.get("REMOTE_ADDR", ""))
         try:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
             identity = self._verifier.verify(token)
             await self.lobby.admit(identity)
-            network = proxy.network_of(environ.get("REMOTE_ADDR", ""))
             effects = await self.lobby.connect(sid, identity, network)
         except AuthError as exc:
             raise self._refuse(sid, exc.reason, f"Authentication failed: {exc.detail}") from None
@@ -94,6 +102,12 @@ class Gateway:
                 sid, "banned", "Banned", _ban_payload(exc.until, exc.reason)
             ) from None
         except TooManyConnections as exc:
+            if exc.scope == "address" and _loopback(environ.get("REMOTE_ADDR", "")):
+                # Behind a reverse proxy that is not declared, every client looks local.
+                log.warning(
+                    "per-address cap reached by a loopback address: "
+                    "behind a reverse proxy, declare it with --trusted-proxy"
+                )
             raise self._refuse(
                 sid, f"too_many_per_{exc.scope}", f"Too many connections: {exc}"
             ) from None
