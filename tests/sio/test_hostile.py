@@ -317,3 +317,21 @@ async def test_events_per_second_zero_means_no_budget() -> None:
         ws.send('42/ns,["e"]')
     await eventually(lambda: len(rec.events) == 500)
     assert ws.closed is None
+
+
+async def test_a_burst_from_one_client_does_not_overflow_a_reading_partner() -> None:
+    # Frames already queued are received without suspending; the reader must still
+    # let the partner's writer drain, or a fast reader is closed for another's burst.
+    rec = Recorder(max_http_buffer_size=1000, send_buffer_bytes=2000)
+
+    async def relay(sid: str, target: str, text: str) -> None:
+        await rec.server.emit("relayed", text, to=target, namespace="/ns")
+
+    rec.server.on("relay", relay, namespace="/ns")
+    sender, _ = await connected_ws(rec)
+    partner, target = await connected_ws(rec)
+    for _ in range(100):  # 50 KB relayed to a client allowed 2 KB of backlog
+        sender.send(f'42/ns,["relay","{target}","{"x" * 500}"]')
+    for _ in range(100):
+        assert (await partner.next_text()).startswith('42/ns,["relayed"')
+    assert rec.disconnected == []

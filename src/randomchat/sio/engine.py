@@ -8,7 +8,9 @@ two transports:
 * WebSocket: the ASGI websocket call that opened it is the session's only
   reader: every message is handled inline, in order, before the next one is
   read. Writing is done by one writer task per session, which drains the
-  session's output buffer into the ASGI ``send``.
+  session's output buffer into the ASGI ``send``. The reader yields to the
+  loop every ``YIELD_EVERY`` messages or ``max_payload`` bytes, so that a
+  burst from one client cannot starve the writers it relays to.
 * HTTP long-polling: a GET waits for buffered packets (one future, woken by
   the first packet) and takes them all; a POST carries packets in, handled
   inline in order. A session that started on polling may move to WebSocket
@@ -102,6 +104,9 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 OriginCheck = Callable[[str | None, dict[str, Any]], bool]
+
+YIELD_EVERY = 16
+"""A WebSocket reader yields to the loop after this many messages (or ``max_payload`` bytes)."""
 
 UPGRADE_NOOP_DELAY = 0.1
 """Seconds a GET with nothing to carry waits during an upgrade before its noop."""
@@ -242,7 +247,12 @@ class Session:
             log.warning("send buffer full", extra={"sid": self.sid, "bytes": self._out_bytes})
             self.abort("send buffer full")
             return
-        self._wake()
+        waiter = self._writer_waiter  # the hot path: a WebSocket writer waiting
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(None)
+        elif self._poll_waiter is not None:
+            self._wake()
 
     def _wake(self) -> None:
         for waiter in (self._poll_waiter, self._writer_waiter):
@@ -598,28 +608,33 @@ class Engine:
             await _close_ws(send, 1008 if session.phase is Phase.OPEN else 1000)
         return upgraded
 
-    async def _receive(self, session: Session, receive: Receive) -> dict[str, Any] | None:
-        """``receive()``, or None if the session was closed meanwhile."""
-        session._parked = True
-        try:
-            return await receive()
-        except asyncio.CancelledError:
-            if session._kicked_out():
-                return None
-            raise
-        finally:
-            session._parked = False
-
     async def _read(self, session: Session, receive: Receive) -> None:
         """The one reader loop of a WebSocket session: each message handled in order."""
         limit = self.max_payload
         handler = self.handler
+        count = size = 0
         while session.phase is not Phase.CLOSED:
-            event = await self._receive(session, receive)
-            if event is None or event["type"] != "websocket.receive":
+            if count >= YIELD_EVERY or size >= limit:
+                # receive() does not suspend while frames are queued: let the writers
+                # of the sessions this client's packets were relayed to drain them,
+                # or a burst would fill a fast reader's buffer.
+                count = size = 0
+                await asyncio.sleep(0)
+            session._parked = True  # interruptible (see _kick) while waiting here only
+            try:
+                event = await receive()
+            except asyncio.CancelledError:
+                if session._kicked_out():
+                    break
+                raise
+            finally:
+                session._parked = False
+            if event["type"] != "websocket.receive":
                 break
             text = event.get("text")
             data: Message = text if text is not None else event.get("bytes") or b""
+            count += 1
+            size += len(data)
             if len(data) > limit:
                 await session.close("message too big")
                 break
