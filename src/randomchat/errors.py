@@ -4,13 +4,20 @@
     ├── ConfigError          a setting is missing or invalid (exit code 2)
     ├── AuthError            a token was refused; ``reason`` is safe to log and to count
     ├── InvalidPayload       an event's payload is malformed; ``event`` names the event
-    ├── IllegalMove          a user asked for a move their state does not allow
+    ├── IllegalMove          a request the user's state does not allow (no partner, already
+    │                        waiting, already reported this call)
     ├── Banned               the user is banned; carries ``until`` and ``reason``
     ├── TooManyConnections   a connection cap (per user or per address) is reached
     └── StorageError         the database refused or failed; the cause is chained
 
 Foreign errors (PyJWT, pydantic) are translated into these at the boundary with
 ``raise ... from exc`` so that callers handle one family.
+
+The errors a client event can meet carry a ``code``, the machine-readable kind
+sent in the wire ``error`` payload ``{message, event, code}``: ``invalid_payload``,
+``refused`` (not in this state), ``unavailable`` (storage down); the gateway adds
+``internal`` and ``unknown_event``. Rate limits have their own event,
+``rate-limited``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class AuthError(RandomChatError):
 class InvalidPayload(RandomChatError):
     """An event's payload does not have the shape the protocol requires."""
 
+    code = "invalid_payload"
+
     def __init__(self, event: str, message: str) -> None:
         super().__init__(f"{event}: {message}")
         self.event = event
@@ -47,6 +56,8 @@ class IllegalMove(RandomChatError):
 
     ``message`` is the text the client sees; it keeps the seed's wording.
     """
+
+    code = "refused"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -73,3 +84,5 @@ class TooManyConnections(RandomChatError):
 
 class StorageError(RandomChatError):
     """The database refused or failed an operation; the cause is chained."""
+
+    code = "unavailable"

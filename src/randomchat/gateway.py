@@ -16,7 +16,14 @@ from typing import Any
 
 from randomchat import auth, proxy, sio
 from randomchat.config import Settings
-from randomchat.errors import AuthError, Banned, InvalidPayload, TooManyConnections
+from randomchat.errors import (
+    AuthError,
+    Banned,
+    IllegalMove,
+    InvalidPayload,
+    StorageError,
+    TooManyConnections,
+)
 from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
 from randomchat.metrics import Metrics
 
@@ -46,6 +53,11 @@ def _loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def _error_emit(sid: str, event: str, code: str, message: str) -> Emit:
+    """The wire shape of every ``error``: the seed's ``message``, plus ``event`` and ``code``."""
+    return Emit(sid, "error", {"message": message, "event": event, "code": code})
 
 
 def _ban_payload(until: float, reason: str) -> dict[str, Any]:
@@ -132,32 +144,39 @@ class Gateway:
         async def run(sid: str, *args: Any) -> None:
             try:
                 effects = await handler(sid, args)
-            except InvalidPayload as exc:
-                self.metrics.invalid.labels(event).inc()
-                log.warning(
-                    "invalid payload",
-                    extra={
-                        "sid": sid,
-                        "user": self.lobby.user_of(sid),
-                        "event": event,
-                        "problem": exc.message,
-                    },
-                )
-                effects = [Emit(sid, "error", {"message": str(exc), "event": event})]
+            except (InvalidPayload, IllegalMove, StorageError) as exc:
+                effects = [self._error(sid, event, exc)]
             except Exception:
                 log.exception("handler failed", extra={"sid": sid, "event": event})
-                effects = [
-                    Emit(sid, "error", {"message": f"{event}: internal error", "event": event})
-                ]
+                effects = [_error_emit(sid, event, "internal", f"{event}: internal error")]
             await self.apply(effects)
 
         return run
+
+    def _error(
+        self, sid: str, event: str, exc: InvalidPayload | IllegalMove | StorageError
+    ) -> Emit:
+        """The one conversion of a refused request to the wire ``error``, counted and logged."""
+        user = self.lobby.user_of(sid)
+        if isinstance(exc, InvalidPayload):
+            self.metrics.invalid.labels(event).inc()
+            log.warning(
+                "invalid payload",
+                extra={"sid": sid, "user": user, "event": event, "problem": exc.message},
+            )
+            return _error_emit(sid, event, exc.code, str(exc))
+        if isinstance(exc, IllegalMove):
+            self.metrics.refused_requests.labels(event).inc()
+            log.info("refused", extra={"sid": sid, "user": user, "event": event})
+            return _error_emit(sid, event, exc.code, exc.message)
+        log.exception("storage failed", extra={"sid": sid, "event": event})
+        return _error_emit(sid, event, exc.code, f"{event}: temporarily unavailable, try again")
 
     async def _unknown(self, event: str | int, sid: str, *args: Any) -> None:
         name = str(event)[:64]  # Socket.IO allows numeric event names too
         self.metrics.invalid.labels("unknown").inc()
         log.warning("unknown event", extra={"sid": sid, "event": name})
-        await self.apply([Emit(sid, "error", {"message": f"Unknown event '{name}'"})])
+        await self.apply([_error_emit(sid, name, "unknown_event", f"Unknown event '{name}'")])
 
     async def apply(self, effects: list[Effect]) -> None:
         """Carry out effects: emits now, candidate flushes on the next loop turn, kicks."""

@@ -31,7 +31,7 @@ from randomchat.core.ratelimit import RateLimiter
 from randomchat.core.requests import SearchOptions
 from randomchat.core.state import Phase
 from randomchat.db import Ban, ChatLine, Database
-from randomchat.errors import Banned, IllegalMove, InvalidPayload, TooManyConnections
+from randomchat.errors import Banned, IllegalMove, TooManyConnections
 from randomchat.metrics import Metrics
 from randomchat.moderation import record_report
 from randomchat.rules import Rules
@@ -290,10 +290,7 @@ class Lobby:
     async def _search(self, sid: str, options: SearchOptions) -> list[Effect]:
         now = self.clock.monotonic()
         self._local[sid].options = options
-        try:
-            result = await self.store.search(self._seeker(sid, now), now)
-        except IllegalMove as exc:
-            return [Emit(sid, "error", {"message": exc.message})]
+        result = await self.store.search(self._seeker(sid, now), now)
         return self._search_result(sid, result, now)
 
     def _search_result(self, sid: str, result: SearchResult, now: float) -> list[Effect]:
@@ -403,7 +400,7 @@ class Lobby:
             return limited
         partner = await self.store.partner_of(sid)
         if partner is None:
-            raise InvalidPayload("chat-message", "no partner to send it to")
+            raise IllegalMove("No partner to send it to")
         text = requests.chat_text(raw_text)
         sent_at = self.clock.wall_ms()
         line = ChatLine(local.user_id, text, sent_at / 1000)
@@ -430,7 +427,7 @@ class Lobby:
     async def block_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         signaling.bare("block-partner", args)
         local = self._count(sid)
-        call = self._last_call("block-partner", local)
+        call = self._last_call(local)
         effects = await self._end_for_moderation(sid, call)
         if call.blocked:
             return [*effects, Emit(sid, "block-partner-ack", {})]
@@ -446,9 +443,9 @@ class Lobby:
 
     async def report_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         local = self._count(sid)
-        call = self._last_call("report-partner", local)
+        call = self._last_call(local)
         if call.reported:
-            raise InvalidPayload("report-partner", "this call was already reported")
+            raise IllegalMove("This call was already reported")
         reason, note = requests.report(args)
         limited = self._limited(
             self._report_limiter, sid, local, "report-partner", "You are reporting too often"
@@ -477,9 +474,9 @@ class Lobby:
             effects += self.kick_user(ban)
         return effects
 
-    def _last_call(self, event: str, local: _Local) -> _Call:
+    def _last_call(self, local: _Local) -> _Call:
         if local.call is None:
-            raise InvalidPayload(event, "no partner in this call or the last one")
+            raise IllegalMove("No partner in this call or the last one")
         return local.call
 
     async def _end_for_moderation(self, sid: str, call: _Call) -> list[Effect]:
@@ -513,7 +510,7 @@ class Lobby:
         stats = signaling.call_stats(args)
         local = self._count(sid)
         if not local.stats_due:
-            raise InvalidPayload("call-stats", "one report per call, after a match")
+            raise IllegalMove("One report per call, after a match")
         local.stats_due = False
         self.metrics.call_outcomes.labels(stats.outcome).inc()
         if stats.time_to_media_ms is not None:

@@ -39,6 +39,12 @@ class Metrics:
         self.invalid = Counter(
             "randomchat_invalid_payloads", "Events refused as malformed", ["event"], registry=r
         )
+        self.refused_requests = Counter(
+            "randomchat_refused_requests",
+            "Well-formed requests the user's state does not allow (no partner, already waiting)",
+            ["event"],
+            registry=r,
+        )
         self.time_to_media = Histogram(
             "randomchat_call_time_to_media_seconds",
             "From match-found to the first remote video frame, as reported by the page",

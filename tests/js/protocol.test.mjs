@@ -143,13 +143,13 @@ test('long-polling transport', async () => {
 test('seed errors: already in queue, already in a match; signals without partner vanish', async () => {
   const { A, B } = await pair('erin', 'frank');
   A.socket.emit('find-partner');
-  assert.deepEqual(await A.expect('error'), { message: 'Already in a match' });
+  assert.deepEqual(await A.expect('error'), { message: 'Already in a match', event: 'find-partner', code: 'refused' });
   const C = await ready('grace');
   C.socket.emit('signal-offer', { offer: OFFER });
   C.socket.emit('find-partner');
   await C.expect('waiting-for-partner');
   C.socket.emit('find-partner');
-  assert.deepEqual(await C.expect('error'), { message: 'Already in queue' });
+  assert.deepEqual(await C.expect('error'), { message: 'Already in queue', event: 'find-partner', code: 'refused' });
   await A.quiet(); await B.quiet();
   A.close(); B.close(); C.close();
 });

@@ -205,13 +205,21 @@ async def test_two_tabs_of_one_user_are_not_paired(live: Live) -> None:
 async def test_already_in_queue_and_in_match(live: Live) -> None:
     a, b = await matched_pair(live)
     await a.emit_raw("find-partner")
-    assert await a.expect("error") == {"message": "Already in a match"}
+    assert await a.expect("error") == {
+        "message": "Already in a match",  # the seed's wording
+        "event": "find-partner",
+        "code": "refused",
+    }
     c = await Peer("carol").connect(live.url)
     await c.expect("connection-quality")
     await c.emit_raw("find-partner")
     await c.expect("waiting-for-partner")
     await c.emit_raw("find-partner")
-    assert await c.expect("error") == {"message": "Already in queue"}
+    assert await c.expect("error") == {
+        "message": "Already in queue",
+        "event": "find-partner",
+        "code": "refused",
+    }
     for p in (a, b, c):
         await p.close()
 
@@ -292,6 +300,8 @@ async def test_malformed_payloads_get_an_error_and_change_nothing(
     await a.emit_raw(event, *args)
     error = await a.expect("error")
     assert message in error["message"]
+    code = "unknown_event" if event == "no-such-event" else "invalid_payload"
+    assert (error["event"], error["code"]) == (event, code)
     await b.quiet(0.1)
     # The call is intact: signaling still flows both ways.
     await a.emit("signal-offer", OFFER)
