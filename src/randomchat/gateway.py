@@ -16,6 +16,7 @@ from typing import Any
 
 from randomchat import auth, proxy, sio
 from randomchat.config import Settings
+from randomchat.delivery import Delivery, LocalDelivery
 from randomchat.errors import (
     AuthError,
     Banned,
@@ -78,6 +79,7 @@ class Gateway:
             events_per_second=settings.events_per_second,
             event_burst=settings.event_burst,
         )
+        self.delivery: Delivery = LocalDelivery(self.sio, NAMESPACE, metrics)
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
         handlers: dict[str, Handler] = {
@@ -182,14 +184,14 @@ class Gateway:
         """Carry out effects: emits now, candidate flushes on the next loop turn, kicks."""
         for effect in effects:
             if isinstance(effect, Emit):
-                await self.sio.emit(effect.event, effect.data, to=effect.to, namespace=NAMESPACE)
+                await self.delivery.emit(effect.to, effect.event, effect.data)
             elif isinstance(effect, FlushLater):
                 asyncio.get_running_loop().call_soon(self._start_flush, effect.sid)
             elif isinstance(effect, Kick):
                 payload = _ban_payload(effect.ban.until, effect.ban.reason)
                 log.info("kicked", extra={"sid": effect.sid, "user": effect.ban.user_id})
-                await self.sio.emit("banned", payload, to=effect.sid, namespace=NAMESPACE)
-                await self.sio.disconnect(effect.sid, namespace=NAMESPACE)
+                await self.delivery.emit(effect.sid, "banned", payload)
+                await self.delivery.disconnect(effect.sid)
 
     def asgi(self, other_asgi_app: Any) -> sio.ASGIApp:
         """The ASGI app: Socket.IO at ``/socket.io/``, everything else to ``other_asgi_app``."""

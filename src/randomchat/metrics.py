@@ -39,6 +39,12 @@ class Metrics:
         self.invalid = Counter(
             "randomchat_invalid_payloads", "Events refused as malformed", ["event"], registry=r
         )
+        self.undelivered = Counter(
+            "randomchat_undelivered_events",
+            "Events for a socket this process does not hold (closed meanwhile, or on another node)",
+            ["event"],
+            registry=r,
+        )
         self.refused_requests = Counter(
             "randomchat_refused_requests",
             "Well-formed requests the user's state does not allow (no partner, already waiting)",
