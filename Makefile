@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench clean screenshot
+.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench clean screenshot protocol
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ pytest: $(STAMP) node-deps web
 	$(VENV)/bin/pytest -ra
 
 test: system-deps $(STAMP) lint typecheck web-test pytest
+
+# The page's wire types, generated from the server's protocol module (a test checks them).
+protocol: $(STAMP)
+	$(PY) -m randomchat.protocol
 
 # Refreshes docs/screenshot.png (the README's picture) from a real browser run; `make test`
 # leaves the tree as it found it.

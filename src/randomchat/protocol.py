@@ -1,0 +1,362 @@
+"""The wire protocol of ``/random-chat``, defined once on the server's side.
+
+Every event name (``ClientEvent``, ``ServerEvent``) and every payload shape
+(the TypedDicts below, one per payload, named as the page names them) lives
+here. The lobby builds its payloads with these types, so mypy checks the keys;
+the validation of what clients send lives in ``core.signaling`` and
+``core.requests`` (pure functions that take the raw arguments and return clean
+values), which name their events from here.
+
+The page's side is generated from this module: ``make protocol`` (``python -m
+randomchat.protocol``) writes ``web/src/lib/wire.gen.ts``, and a test fails when
+that file differs from what this module generates, so a change here that the
+page does not follow, or an edit of the generated file, fails ``make test``.
+``docs/protocol.md`` is checked to name every event.
+"""
+
+import sys
+import types
+import typing
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict
+
+NAMESPACE = "/random-chat"
+
+
+class ClientEvent(StrEnum):
+    FIND_PARTNER = "find-partner"
+    NEXT = "next"
+    LEAVE = "leave"
+    SIGNAL_OFFER = "signal-offer"
+    SIGNAL_ANSWER = "signal-answer"
+    SIGNAL_ICE_CANDIDATE = "signal-ice-candidate"
+    HEARTBEAT = "heartbeat"
+    CALL_STATS = "call-stats"
+    CHAT_MESSAGE = "chat-message"
+    TYPING = "typing"
+    BLOCK_PARTNER = "block-partner"
+    REPORT_PARTNER = "report-partner"
+
+
+class ServerEvent(StrEnum):
+    CONNECTION_QUALITY = "connection-quality"
+    WAITING_FOR_PARTNER = "waiting-for-partner"
+    MATCH_FOUND = "match-found"
+    SIGNAL_OFFER = "signal-offer"
+    SIGNAL_ANSWER = "signal-answer"
+    SIGNAL_OFFER_ACK = "signal-offer-ack"
+    SIGNAL_ANSWER_ACK = "signal-answer-ack"
+    SIGNAL_ICE_CANDIDATE = "signal-ice-candidate"
+    SIGNAL_ICE_CANDIDATES_BATCH = "signal-ice-candidates-batch"
+    PARTNER_DISCONNECTED = "partner-disconnected"
+    PARTNER_LEFT = "partner-left"
+    RATE_LIMITED = "rate-limited"
+    ERROR = "error"
+    HEARTBEAT_ACK = "heartbeat-ack"
+    CHAT_MESSAGE = "chat-message"
+    CHAT_MESSAGE_ACK = "chat-message-ack"
+    TYPING = "typing"
+    BLOCK_PARTNER_ACK = "block-partner-ack"
+    REPORT_PARTNER_ACK = "report-partner-ack"
+    BANNED = "banned"
+
+
+# -- shared pieces ------------------------------------------------------------------
+
+Role = Literal["initiator", "receiver"]
+Quality = Literal["excellent", "good", "poor"]
+CandidateType = Literal["host", "srflx", "prflx", "relay"]
+IcePolicy = Literal["all", "relay"]
+ReportReason = Literal["nudity", "harassment", "spam", "underage", "other"]
+ErrorCode = Literal["invalid_payload", "refused", "unavailable", "internal", "unknown_event"]
+SearchEvent = Literal["find-partner", "next"]
+RateLimitedEvent = Literal["find-partner", "next", "chat-message", "report-partner"]
+MessageId = str | int
+
+
+class Empty(TypedDict):
+    """``{}``: an event whose payload carries nothing."""
+
+
+class IceServer(TypedDict):
+    urls: str | list[str]
+    username: NotRequired[str]
+    credential: NotRequired[str]
+
+
+class SessionDescription(TypedDict):
+    type: Literal["offer", "answer"]
+    sdp: str
+
+
+class IceCandidate(TypedDict):
+    candidate: str
+    sdpMid: NotRequired[str | None]
+    sdpMLineIndex: NotRequired[int | None]
+    usernameFragment: NotRequired[str | None]
+
+
+# -- server -> client ------------------------------------------------------------
+
+
+class ConnectionQuality(TypedDict):
+    quality: Quality
+
+
+class WaitingForPartner(TypedDict):
+    queuePosition: int
+    timestamp: int  # Unix ms
+
+
+class MatchFound(TypedDict):
+    role: Role
+    partnerName: str
+    timestamp: int  # Unix ms
+    iceServers: list[IceServer]
+    iceTransportPolicy: IcePolicy
+    commonInterests: list[str]
+
+
+class SignalOffer(TypedDict):
+    offer: SessionDescription
+
+
+class SignalAnswer(TypedDict):
+    answer: SessionDescription
+
+
+class SignalCandidate(TypedDict):
+    candidate: IceCandidate
+
+
+class SignalCandidateBatch(TypedDict):
+    candidates: list[IceCandidate]
+
+
+class PartnerLeft(TypedDict):
+    reason: Literal["next", "leave"]
+
+
+class RateLimited(TypedDict):
+    message: str  # for people, never a key
+    retryAfter: int  # ms
+    event: RateLimitedEvent
+    id: NotRequired[MessageId]  # the refused chat message
+
+
+class ServerError(TypedDict):
+    message: str  # for people, never a key
+    event: str
+    code: ErrorCode
+
+
+class HeartbeatAck(TypedDict):
+    sentAt: float
+    serverTime: int  # Unix ms
+
+
+class ChatIncoming(TypedDict):
+    text: str
+    id: MessageId
+    sentAt: int  # Unix ms
+
+
+class ChatAck(TypedDict):
+    id: MessageId
+
+
+class TypingEvent(TypedDict):
+    active: bool
+
+
+class ReportAck(TypedDict):
+    reportId: int
+
+
+class BanInfo(TypedDict):
+    until: int  # Unix ms
+    reason: str
+
+
+# -- client -> server ------------------------------------------------------------
+
+
+class SearchOptions(TypedDict):
+    interests: NotRequired[list[str]]
+    strict: NotRequired[bool]
+    privacy: NotRequired[bool]
+
+
+class Heartbeat(TypedDict):
+    sentAt: float
+
+
+class CallStats(TypedDict):
+    timeToMediaMs: float
+    candidateType: CandidateType
+    rttMs: float | None
+    outcome: NotRequired[Literal["connected"]]
+
+
+class CallFailed(TypedDict):
+    outcome: Literal["failed"]
+
+
+class ChatOutgoing(TypedDict):
+    text: str
+    id: MessageId
+
+
+class ReportPartner(TypedDict):
+    reason: ReportReason
+    note: NotRequired[str]
+
+
+# What each event carries. None: no payload at all (the acks; on the client side,
+# nothing after the event name). A tuple: the optional argument of a search.
+SERVER_PAYLOADS: dict[ServerEvent, Any] = {
+    ServerEvent.CONNECTION_QUALITY: ConnectionQuality,
+    ServerEvent.WAITING_FOR_PARTNER: WaitingForPartner,
+    ServerEvent.MATCH_FOUND: MatchFound,
+    ServerEvent.SIGNAL_OFFER: SignalOffer,
+    ServerEvent.SIGNAL_ANSWER: SignalAnswer,
+    ServerEvent.SIGNAL_OFFER_ACK: None,
+    ServerEvent.SIGNAL_ANSWER_ACK: None,
+    ServerEvent.SIGNAL_ICE_CANDIDATE: SignalCandidate,
+    ServerEvent.SIGNAL_ICE_CANDIDATES_BATCH: SignalCandidateBatch,
+    ServerEvent.PARTNER_DISCONNECTED: Empty,
+    ServerEvent.PARTNER_LEFT: PartnerLeft,
+    ServerEvent.RATE_LIMITED: RateLimited,
+    ServerEvent.ERROR: ServerError,
+    ServerEvent.HEARTBEAT_ACK: HeartbeatAck,
+    ServerEvent.CHAT_MESSAGE: ChatIncoming,
+    ServerEvent.CHAT_MESSAGE_ACK: ChatAck,
+    ServerEvent.TYPING: TypingEvent,
+    ServerEvent.BLOCK_PARTNER_ACK: Empty,
+    ServerEvent.REPORT_PARTNER_ACK: ReportAck,
+    ServerEvent.BANNED: BanInfo,
+}
+
+CLIENT_PAYLOADS: dict[ClientEvent, Any] = {
+    ClientEvent.FIND_PARTNER: (SearchOptions,),
+    ClientEvent.NEXT: (SearchOptions,),
+    ClientEvent.LEAVE: None,
+    ClientEvent.SIGNAL_OFFER: SignalOffer,
+    ClientEvent.SIGNAL_ANSWER: SignalAnswer,
+    ClientEvent.SIGNAL_ICE_CANDIDATE: SignalCandidate,
+    ClientEvent.HEARTBEAT: Heartbeat,
+    ClientEvent.CALL_STATS: CallStats | CallFailed,
+    ClientEvent.CHAT_MESSAGE: ChatOutgoing,
+    ClientEvent.TYPING: TypingEvent,
+    ClientEvent.BLOCK_PARTNER: None,
+    ClientEvent.REPORT_PARTNER: ReportPartner,
+}
+
+ALIASES = {
+    "Role": Role,
+    "Quality": Quality,
+    "CandidateType": CandidateType,
+    "IcePolicy": IcePolicy,
+    "ReportReason": ReportReason,
+    "ErrorCode": ErrorCode,
+    "RateLimitedEvent": RateLimitedEvent,
+    "MessageId": MessageId,
+}
+
+
+# -- the page's side, generated ------------------------------------------------------
+
+GENERATED = Path("web/src/lib/wire.gen.ts")
+
+
+def _ts(tp: Any, aliases: dict[int, str]) -> str:
+    """The TypeScript for one Python type annotation."""
+    if id(tp) in aliases:
+        return aliases[id(tp)]
+    if tp is None or tp is type(None):
+        return "null"
+    if tp is str:
+        return "string"
+    if tp in (int, float):
+        return "number"
+    if tp is bool:
+        return "boolean"
+    if typing.is_typeddict(tp):
+        return str(tp.__name__)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        return " | ".join(f"'{value}'" for value in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_ts(arg, aliases) for arg in args)
+    if origin is list:
+        inner = _ts(args[0], aliases)
+        return f"({inner})[]" if " " in inner else f"{inner}[]"
+    raise TypeError(f"no TypeScript for {tp!r}")
+
+
+def _interface(td: Any, aliases: dict[int, str]) -> str:
+    hints = typing.get_type_hints(td)
+    if not hints:
+        return f"export type {td.__name__} = Record<string, never>;\n"
+    lines = [f"export interface {td.__name__} {{"]
+    for name, hint in hints.items():
+        optional = "?" if name in td.__optional_keys__ else ""
+        lines.append(f"  {name}{optional}: {_ts(hint, aliases)};")
+    return "\n".join(lines) + "\n}\n"
+
+
+def _typeddicts() -> list[Any]:
+    module = sys.modules[__name__]
+    return [
+        value
+        for value in vars(module).values()
+        if typing.is_typeddict(value) and value.__module__ == __name__
+    ]
+
+
+def typescript() -> str:
+    """The page's ``wire.gen.ts``: aliases, one interface per payload, the two event maps."""
+    aliases = {id(tp): name for name, tp in ALIASES.items()}
+    out = [
+        "// Generated from src/randomchat/protocol.py by `make protocol`: do not edit.",
+        "// A test fails when this file and the server's protocol module disagree.",
+        "",
+    ]
+    for name, tp in ALIASES.items():
+        out.append(f"export type {name} = {_ts(tp, {})};")
+    out.append("")
+    out += [_interface(td, aliases) for td in _typeddicts()]
+    out.append("/** server -> client: event name -> payload (undefined: none) */")
+    out.append("export interface ServerEvents {")
+    for event, payload in SERVER_PAYLOADS.items():
+        ts = "undefined" if payload is None else _ts(payload, aliases)
+        out.append(f"  '{event}': {ts};")
+    out.append("}\n")
+    out.append("/** client -> server: event name -> the arguments of emit after the name */")
+    out.append("export interface ClientEvents {")
+    for client_event, payload in CLIENT_PAYLOADS.items():
+        if payload is None:
+            args = ""
+        elif isinstance(payload, tuple):
+            args = f"options?: {_ts(payload[0], aliases)}"
+        else:
+            args = _ts(payload, aliases)
+        out.append(f"  '{client_event}': [{args}];")
+    out.append("}\n")
+    names = ", ".join(f"'{event}'" for event in ServerEvent)
+    out.append(f"export const SERVER_EVENTS = [{names}] as const;")
+    names = ", ".join(f"'{event}'" for event in ClientEvent)
+    out.append(f"export const CLIENT_EVENTS = [{names}] as const;")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """Write ``web/src/lib/wire.gen.ts`` (run from the repository's root)."""
+    GENERATED.write_text(typescript())
+    print(f"wrote {GENERATED}")
+
+
+if __name__ == "__main__":
+    main()
