@@ -13,9 +13,9 @@ describe('searching', () => {
     const t = setup();
     t.controller.start();
     expect(t.socket.events()).toEqual(['find-partner']);
-    expect(t.state().phase).toBe('searching');
+    expect(t.call().phase).toBe('searching');
     t.socket.serverSends('waiting-for-partner', { queuePosition: 3, timestamp: 1 });
-    expect(t.state().queuePosition).toBe(3);
+    expect(t.call()).toMatchObject({ phase: 'searching', queuePosition: 3 });
   });
 
   it('Start twice does not search twice', () => {
@@ -41,7 +41,7 @@ describe('match and negotiation', () => {
     expect(t.pcs).toHaveLength(1);
     expect(t.pc().config).toEqual({ iceServers: ICE, iceTransportPolicy: 'all' });
     expect(t.pc().tracks.map((x) => x.kind).sort()).toEqual(['audio', 'video']);
-    expect(t.state()).toMatchObject({ phase: 'connected', partnerName: 'Bob', role: 'initiator' });
+    expect(t.call()).toMatchObject({ phase: 'matched', partnerName: 'Bob', role: 'initiator' });
     expect(t.socket.last('signal-offer')).toEqual({ offer: { type: 'offer', sdp: 'offer-sdp-0' } });
   });
 
@@ -55,7 +55,7 @@ describe('match and negotiation', () => {
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [{ urls: 'bogus:x' }] });
     await flush();
     expect(t.socket.events()).toEqual(['find-partner', 'leave']);
-    expect(t.state().phase).toBe('idle');
+    expect(t.call().phase).toBe('idle');
     expect(t.state().toast?.message).toMatch(/Invalid ICE server/);
   });
 
@@ -122,10 +122,10 @@ describe('match and negotiation', () => {
     const v = new FakeTrack('video');
     remote.addTrack(v);
     t.pc().receiveTrack(v, remote);
-    expect(t.state().remoteStream).toBe(remote);
+    expect(t.matched().remoteStream).toBe(remote);
     t.pc().setIceState('checking');
     t.pc().setConnectionState('connecting');
-    expect(t.state()).toMatchObject({ connectionState: 'connecting', iceConnectionState: 'checking' });
+    expect(t.call()).toMatchObject({ connectionState: 'connecting', iceConnectionState: 'checking' });
   });
 
   it('collects tracks that arrive without a stream into one stream', async () => {
@@ -136,9 +136,9 @@ describe('match and negotiation', () => {
     const a = new FakeTrack('audio');
     const v = new FakeTrack('video');
     t.pc().receiveTrack(a);
-    const first = t.state().remoteStream;
+    const first = t.matched().remoteStream;
     t.pc().receiveTrack(v);
-    expect(t.state().remoteStream).toBe(first);
+    expect(t.matched().remoteStream).toBe(first);
     expect(first!.getTracks()).toEqual([a, v]);
   });
 });
@@ -193,7 +193,7 @@ describe('ICE candidates before the remote description', () => {
     };
     t.socket.serverSends('signal-ice-candidate', { candidate: candidate(9) });
     await flush();
-    expect(t.state().phase).toBe('connected');
+    expect(t.call().phase).toBe('matched');
     expect(pc.closed).toBe(false);
   });
 
@@ -222,7 +222,7 @@ describe('next', () => {
     expect(old.closed).toBe(true);
     expect(old.handlersDetached()).toBe(true);
     expect(t.socket.events()).toEqual(['next']);
-    expect(t.state()).toMatchObject({ phase: 'searching', partnerName: null, remoteStream: null });
+    expect(t.call()).toEqual({ phase: 'searching', notice: null, queuePosition: null, unanswered: { action: 'next', options: undefined } });
 
     offer.resolve();
     await flush();
@@ -237,7 +237,7 @@ describe('next', () => {
     t.socket.serverSends('signal-offer', { offer: { type: 'offer', sdp: 'x' } });
     await flush();
     expect(t.socket.events()).toEqual(['next', 'signal-answer']);
-    expect(t.state()).toMatchObject({ phase: 'connected', partnerName: 'Cid' });
+    expect(t.call()).toMatchObject({ phase: 'matched', partnerName: 'Cid' });
   });
 
   it('ignores an answer that arrives for the call that was left', async () => {
@@ -286,7 +286,7 @@ describe('next', () => {
     t.pc().receiveTrack(track, new FakeStream([track]));
     t.controller.next();
     expect(track.readyState).toBe('ended');
-    expect(t.state().remoteStream).toBeNull();
+    expect(t.call().phase).toBe('searching'); // no call, no remote stream
   });
 
   it('does not touch the local camera tracks', async () => {
@@ -325,14 +325,14 @@ describe('a partner who vanishes', () => {
     expect(pc.closed).toBe(true);
     expect(pc.handlersDetached()).toBe(true);
     expect(t.socket.events()).toEqual(['find-partner']);
-    expect(t.state().phase).toBe('searching');
-    expect(t.state().notice).toMatch(/disconnected/i);
+    expect(t.call().phase).toBe('searching');
+    expect(t.notice()).toMatch(/disconnected/i);
   });
 
   it('partner-left: says so and searches again', async () => {
     const t = await inCall();
     t.socket.serverSends('partner-left', { reason: 'leave' });
-    expect(t.state().notice).toMatch(/left/i);
+    expect(t.notice()).toMatch(/left/i);
     expect(t.socket.events()).toEqual(['find-partner']);
   });
 
@@ -341,8 +341,8 @@ describe('a partner who vanishes', () => {
     t.controller.setAutoSearch(false);
     t.socket.serverSends('partner-left', { reason: 'next' });
     expect(t.socket.events()).toEqual([]);
-    expect(t.state()).toMatchObject({ phase: 'idle', partnerName: null });
-    expect(t.state().notice).toMatch(/Start/);
+    expect(t.call().phase).toBe('idle');
+    expect(t.notice()).toMatch(/Start/);
   });
 
   it('a partner-left that crosses our own Next is ignored', async () => {
@@ -350,7 +350,7 @@ describe('a partner who vanishes', () => {
     t.controller.next();
     t.socket.serverSends('partner-left', { reason: 'next' });
     expect(t.socket.events()).toEqual(['next']);
-    expect(t.state().phase).toBe('searching');
+    expect(t.call().phase).toBe('searching');
   });
 
   it('ICE failure ends the call with a message and searches again', async () => {
@@ -360,7 +360,7 @@ describe('a partner who vanishes', () => {
     expect(pc.closed).toBe(true);
     expect(t.socket.events()).toEqual(['call-stats', 'next']); // the failure is reported first
     expect(t.state().toast?.message).toMatch(/failed/i);
-    expect(t.state().phase).toBe('searching');
+    expect(t.call().phase).toBe('searching');
   });
 
   it('ICE failure with auto-search off leaves and goes idle', async () => {
@@ -368,7 +368,7 @@ describe('a partner who vanishes', () => {
     t.controller.setAutoSearch(false);
     t.pc().setConnectionState('failed');
     expect(t.socket.events()).toEqual(['call-stats', 'leave']);
-    expect(t.state().phase).toBe('idle');
+    expect(t.call().phase).toBe('idle');
   });
 
   it('losing the server ends the call', async () => {
@@ -377,7 +377,8 @@ describe('a partner who vanishes', () => {
     t.socket.connected = false;
     t.socket.serverSends('disconnect', 'transport close');
     expect(pc.closed).toBe(true);
-    expect(t.state()).toMatchObject({ phase: 'idle', socketConnected: false });
+    expect(t.call().phase).toBe('idle');
+    expect(t.state().socketConnected).toBe(false);
     expect(t.state().toast?.message).toMatch(/Lost connection/);
     t.socket.connected = true;
     t.socket.serverSends('connect');
@@ -395,11 +396,11 @@ describe('stop', () => {
     t.controller.stop();
     expect(pc.closed).toBe(true);
     expect(t.socket.events()).toContain('leave');
-    expect(t.state().phase).toBe('idle');
+    expect(t.call().phase).toBe('idle');
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Late', iceServers: [] });
     await flush();
     expect(t.pcs).toHaveLength(1);
-    expect(t.state().phase).toBe('idle');
+    expect(t.call().phase).toBe('idle');
   });
 
   it('when idle sends nothing', () => {
@@ -413,7 +414,7 @@ describe('rate limits and errors', () => {
   it('a rate-limited search is retried after retryAfter, with a toast', () => {
     const t = setup();
     t.controller.start();
-    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 800 });
+    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 800, event: 'find-partner' });
     expect(t.state().toast?.message).toMatch(/Please wait.*0\.8 s/);
     expect(t.state().toast?.kind).toBe('rate-limit');
     vi.advanceTimersByTime(799);
@@ -429,7 +430,7 @@ describe('rate limits and errors', () => {
     await flush();
     t.socket.clear();
     t.controller.next();
-    t.socket.serverSends('rate-limited', { message: 'slow down', retryAfter: 500 });
+    t.socket.serverSends('rate-limited', { message: 'slow down', retryAfter: 500, event: 'next' });
     vi.advanceTimersByTime(500);
     expect(t.socket.events()).toEqual(['next', 'next']);
   });
@@ -437,7 +438,7 @@ describe('rate limits and errors', () => {
   it('Stop cancels a pending retry', () => {
     const t = setup();
     t.controller.start();
-    t.socket.serverSends('rate-limited', { retryAfter: 500 });
+    t.socket.serverSends('rate-limited', { retryAfter: 500, event: 'find-partner' });
     t.controller.stop();
     vi.advanceTimersByTime(1000);
     expect(t.socket.events()).toEqual(['find-partner', 'leave']);
@@ -447,7 +448,7 @@ describe('rate limits and errors', () => {
     const t = setup();
     t.controller.start();
     t.socket.serverSends('waiting-for-partner', { queuePosition: 1 });
-    t.socket.serverSends('rate-limited', { retryAfter: 500 });
+    t.socket.serverSends('rate-limited', { retryAfter: 500, event: 'find-partner' });
     vi.advanceTimersByTime(1000);
     expect(t.socket.events()).toEqual(['find-partner']);
     expect(t.state().toast?.kind).toBe('rate-limit');
@@ -488,7 +489,7 @@ describe('heartbeat and telemetry', () => {
       ['L1', { id: 'L1', type: 'local-candidate', candidateType: 'srflx' }],
     ]);
     t.advanceClock(1234);
-    const callId = t.state().callId;
+    const callId = t.matched().callId;
     t.controller.reportFirstFrame(callId);
     t.controller.reportFirstFrame(callId);
     await flush();
@@ -502,8 +503,8 @@ describe('heartbeat and telemetry', () => {
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
     await flush();
     const pc = t.pc();
-    t.controller.reportFirstFrame(t.state().callId - 1); // stale call id: ignored
-    t.controller.reportFirstFrame(t.state().callId);
+    t.controller.reportFirstFrame(t.matched().callId - 1); // stale call id: ignored
+    t.controller.reportFirstFrame(t.matched().callId);
     await flush();
     expect(t.socket.events()).not.toContain('call-stats');
     pc.stats = new Map<string, any>([
@@ -538,7 +539,7 @@ describe('relay-only calls and the privacy mode', () => {
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: ICE, iceTransportPolicy: 'relay' });
     await flush();
     expect(t.pc().config).toEqual({ iceServers: ICE, iceTransportPolicy: 'relay' });
-    expect(t.state().iceTransportPolicy).toBe('relay');
+    expect(t.matched().iceTransportPolicy).toBe('relay');
   });
 
   it('an unknown policy is treated as all', async () => {

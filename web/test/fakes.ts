@@ -1,6 +1,7 @@
 // Test doubles for the call controller: a socket, RTCPeerConnection, streams.
 
-import { CallController, type CallDeps } from '../src/lib/call';
+import { CallController, type CallDeps } from '../src/lib/callController';
+import type { CallState, Matched } from '../src/lib/callState';
 import type { SignalingSocket } from '../src/lib/protocol';
 
 type Listener = (...args: any[]) => void;
@@ -200,7 +201,7 @@ export function setup(overrides: Partial<CallDeps> = {}) {
   let clock = 1_000_000;
   const controller = new CallController({
     socket,
-    createPeerConnection: (config) => new FakePeerConnection(config) as unknown as RTCPeerConnection,
+    createPeerConnection: (config: RTCConfiguration) => new FakePeerConnection(config) as unknown as RTCPeerConnection,
     getLocalStream: () => local as unknown as MediaStream,
     createMediaStream: () => new FakeStream() as unknown as MediaStream,
     now: () => clock,
@@ -214,6 +215,17 @@ export function setup(overrides: Partial<CallDeps> = {}) {
     pc: (i = -1) => FakePeerConnection.created.at(i)!,
     advanceClock: (ms: number) => (clock += ms),
     state: () => controller.getState(),
+    call: (): CallState => controller.getState().call,
+    /** the Matched state (fails the test in any other state) */
+    matched: (): Matched => {
+      const call = controller.getState().call;
+      if (call.phase !== 'matched') throw new Error(`expected a call, the page is ${call.phase}`);
+      return call;
+    },
+    notice: (): string | null => {
+      const call = controller.getState().call;
+      return call.phase === 'idle' || call.phase === 'searching' ? call.notice : null;
+    },
   };
 }
 

@@ -63,7 +63,7 @@ describe('interests', () => {
     expect(t.socket.sent).toEqual([{ event: 'find-partner', data: { interests: ['jazz', 'chess'], strict: true } }]);
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [], commonInterests: ['jazz'] });
     await flush();
-    expect(t.state().commonInterests).toEqual(['jazz']);
+    expect(t.matched().commonInterests).toEqual(['jazz']);
     expect(t.state().chat.lines[0].text).toMatch(/Ann.*both like jazz/);
     t.controller.setStrict(false);
     t.controller.next();
@@ -75,7 +75,7 @@ describe('interests', () => {
     const t = setup();
     t.controller.setInterests(['jazz']);
     t.controller.start();
-    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 500 });
+    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 500, event: 'find-partner' });
     vi.advanceTimersByTime(500);
     expect(t.socket.sent.map((s) => s.data)).toEqual([
       { interests: ['jazz'], strict: false },
@@ -88,7 +88,7 @@ describe('interests', () => {
     t.controller.setInterests(['ok']);
     t.controller.start();
     t.socket.serverSends('error', { message: "find-partner: interest 'x' must be 1-30 printable characters", event: 'find-partner' });
-    expect(t.state().phase).toBe('idle');
+    expect(t.call().phase).toBe('idle');
     expect(t.state().toast?.message).toMatch(/interest 'x'/);
   });
 
@@ -141,7 +141,7 @@ describe('chat', () => {
     const ids = t.socket.sent.filter((s) => s.event === 'chat-message').map((s) => (s.data as { id: string }).id);
     expect(new Set(ids).size).toBe(3);
     t.socket.serverSends('chat-message-ack', { id: ids[0] });
-    t.socket.serverSends('rate-limited', { message: 'You are sending messages too fast', retryAfter: 200 });
+    t.socket.serverSends('rate-limited', { message: 'You are sending messages too fast', retryAfter: 200, event: 'chat-message', id: ids[1] });
     t.socket.serverSends('chat-message-ack', { id: ids[2] });
     expect(texts(t).slice(1)).toEqual(['own:a [sent]', 'own:b [failed]', 'own:c [sent]']);
     expect(t.state().chat.lines[2].error).toMatch(/too fast/);
@@ -267,11 +267,12 @@ describe('block and report', () => {
   it('Block in a call sends block-partner, ends the call and searches again', async () => {
     const t = await inCall();
     const pc = t.pc();
-    expect(t.state().moderationTarget).toBe('Ann');
+    expect(t.state().moderationTarget?.name).toBe('Ann');
     expect(t.controller.block()).toBe(true);
     expect(t.socket.events()).toEqual(['block-partner', 'find-partner']);
     expect(pc.closed).toBe(true);
-    expect(t.state()).toMatchObject({ phase: 'searching', moderationTarget: null });
+    expect(t.call().phase).toBe('searching');
+    expect(t.state().moderationTarget).toBeNull();
     expect(texts(t).at(-1)).toBe('system:You blocked Ann.');
     t.socket.serverSends('block-partner-ack', {});
     // the partner-left that crosses the block is ignored
@@ -285,8 +286,8 @@ describe('block and report', () => {
     t.controller.setAutoSearch(false);
     t.controller.block();
     expect(t.socket.events()).toEqual(['block-partner']);
-    expect(t.state().phase).toBe('idle');
-    expect(t.state().notice).toMatch(/blocked Ann.*Start/);
+    expect(t.call().phase).toBe('idle');
+    expect(t.notice()).toMatch(/blocked Ann.*Start/);
   });
 
   it('Report sends the reason and note, ends the call, searches again and thanks on the ack', async () => {
@@ -296,7 +297,7 @@ describe('block and report', () => {
       { event: 'report-partner', data: { reason: 'harassment', note: 'rude' } },
       { event: 'find-partner', data: undefined },
     ]);
-    expect(t.state().phase).toBe('searching');
+    expect(t.call().phase).toBe('searching');
     t.socket.serverSends('report-partner-ack', { reportId: 7 });
     expect(t.state().toast).toMatchObject({ kind: 'info', message: expect.stringMatching(/Report sent/) });
   });
@@ -310,13 +311,13 @@ describe('block and report', () => {
   it('the last partner can still be reported after the call ended, until the next match', async () => {
     const t = await inCall();
     t.socket.serverSends('partner-left', { reason: 'next' });
-    expect(t.state().phase).toBe('searching');
-    expect(t.state().moderationTarget).toBe('Ann');
+    expect(t.call().phase).toBe('searching');
+    expect(t.state().moderationTarget?.name).toBe('Ann');
     t.socket.clear();
     t.controller.report('nudity');
     // already searching: nothing else to do
     expect(t.socket.events()).toEqual(['report-partner']);
-    expect(t.state().phase).toBe('searching');
+    expect(t.call().phase).toBe('searching');
     expect(texts(t).at(-1)).toBe('system:You reported Ann.');
   });
 
@@ -326,7 +327,7 @@ describe('block and report', () => {
     t.socket.clear();
     t.controller.block();
     expect(t.socket.events()).toEqual(['block-partner']);
-    expect(t.state().phase).toBe('idle');
+    expect(t.call().phase).toBe('idle');
   });
 
   it('nobody to report before the first match', () => {
@@ -350,7 +351,8 @@ describe('bans', () => {
     const pc = t.pc();
     t.socket.serverSends('banned', { until: 2_000_000, reason: 'reported by 3 users' });
     expect(pc.closed).toBe(true);
-    expect(t.state()).toMatchObject({ phase: 'idle', banned: { until: 2_000_000, reason: 'reported by 3 users' }, moderationTarget: null });
+    expect(t.call()).toEqual({ phase: 'banned', ban: { until: 2_000_000, reason: 'reported by 3 users' } });
+    expect(t.state().moderationTarget).toBeNull();
     t.socket.connected = false;
     t.socket.serverSends('disconnect', 'io server disconnect');
     expect(t.state().toast).toBeNull();
@@ -362,22 +364,22 @@ describe('bans', () => {
   it('a partner-left just before the ban starts a search that the ban cancels (no retry)', async () => {
     const t = await inCall();
     t.socket.serverSends('partner-left', { reason: 'leave' });
-    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 100 });
+    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 100, event: 'find-partner' });
     t.socket.serverSends('banned', { until: 2_000_000, reason: 'spam' });
     vi.advanceTimersByTime(1000);
     expect(t.socket.events()).toEqual(['find-partner']);
-    expect(t.state().phase).toBe('idle');
+    expect(t.call().phase).toBe('banned');
   });
 
   it('refused at connect: connect_error "Banned" with {until, reason}', () => {
     const t = setup();
     const err = Object.assign(new Error('Banned'), { data: { until: 1_086_400_000, reason: 'harassment' } });
     t.socket.serverSends('connect_error', err);
-    expect(t.state().banned).toEqual({ until: 1_086_400_000, reason: 'harassment' });
+    expect(t.call()).toEqual({ phase: 'banned', ban: { until: 1_086_400_000, reason: 'harassment' } });
     // other connect errors are not bans
     const t2 = setup();
     t2.socket.serverSends('connect_error', new Error('Authentication failed: token expired'));
-    expect(t2.state().banned).toBeNull();
+    expect(t2.call().phase).toBe('idle');
   });
 
   it('parses ban payloads defensively', () => {
@@ -411,7 +413,7 @@ describe('dispose', () => {
 describe('report dialog guard', () => {
   it('a report for a call that was replaced by a new match is not sent', async () => {
     const t = await inCall();
-    const callId = t.state().callId;
+    const callId = t.matched().callId;
     t.socket.serverSends('partner-left', { reason: 'next' });
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Zed', iceServers: [], commonInterests: [] });
     await flush();
@@ -419,13 +421,13 @@ describe('report dialog guard', () => {
     expect(t.controller.report('spam', '', callId)).toBe(false);
     expect(t.controller.block(callId)).toBe(false);
     expect(t.socket.events()).toEqual([]);
-    expect(t.controller.report('spam', '', t.state().callId)).toBe(true);
+    expect(t.controller.report('spam', '', t.matched().callId)).toBe(true);
     expect(t.socket.last('report-partner')).toEqual({ reason: 'spam' });
   });
 
   it('the last partner after the call ended still counts as the same call', async () => {
     const t = await inCall();
-    const callId = t.state().callId;
+    const callId = t.matched().callId;
     t.socket.serverSends('partner-left', { reason: 'leave' });
     expect(t.controller.block(callId)).toBe(true);
   });

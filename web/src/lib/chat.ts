@@ -2,11 +2,9 @@
 // typing indicator in both directions. Plain TypeScript driven by the call
 // controller (which tells it when a call starts and ends) and by socket events.
 
-import type { ChatAck, ChatIncoming, SignalingSocket, TypingEvent } from './protocol';
+import { listen, send, type ChatAck, type ChatIncoming, type SignalingSocket, type TypingEvent, type Untrusted } from './protocol';
 
 export const MAX_CHAT_LENGTH = 1000;
-/** the server's wording when chat messages exceed its rate limit */
-export const CHAT_RATE_LIMIT_MESSAGE = 'You are sending messages too fast';
 
 export type ChatStatus = 'sending' | 'sent' | 'failed';
 
@@ -79,16 +77,15 @@ export class ChatController {
   private lastTypingSentAt = -Infinity;
   private typingIdleTimer: unknown = null;
   private partnerTypingTimer: unknown = null;
-  private readonly handlers: Array<[string, (...args: any[]) => void]>;
+  private readonly detach: () => void;
 
   constructor(deps: ChatDeps) {
     this.deps = deps;
-    this.handlers = [
-      ['chat-message', (d: ChatIncoming) => this.onMessage(d)],
-      ['chat-message-ack', (d: ChatAck) => this.onAck(d)],
-      ['typing', (d: TypingEvent) => this.onPartnerTyping(d)],
-    ];
-    for (const [ev, fn] of this.handlers) deps.socket.on(ev, fn);
+    this.detach = listen(deps.socket, {
+      'chat-message': (d) => this.onMessage(d),
+      'chat-message-ack': (d) => this.onAck(d),
+      typing: (d) => this.onPartnerTyping(d),
+    });
   }
 
   getState(): ChatState {
@@ -126,21 +123,21 @@ export class ChatController {
   }
 
   /**
-   * A refusal that concerns chat: `rate-limited` with the chat wording or an
-   * `error` for event 'chat-message'. The oldest unanswered message is the
-   * one refused (the server answers each connection's events in order).
-   * Returns false when nothing was waiting for an answer.
+   * The server refused message `id` (`rate-limited` for 'chat-message' names
+   * it); without a known id, the oldest unanswered one.
    */
-  refuseOldest(reason: string): boolean {
-    const head = this.pending.shift();
-    if (!head) return false;
-    this.deps.timers.clearTimeout(head.timer);
-    this.updateLine(head.key, { status: 'failed', error: reason });
-    return true;
+  refuse(id: unknown, reason: string): boolean {
+    const i = this.pending.findIndex((p) => p.id === id);
+    return i < 0 ? this.refuseOldest(reason) : this.fail(i, reason);
   }
 
-  hasPending(): boolean {
-    return this.pending.length > 0;
+  /**
+   * An `error` for event 'chat-message', which names no message: the oldest
+   * unanswered one is refused (the server answers each connection's events
+   * in order). Returns false when nothing was waiting for an answer.
+   */
+  refuseOldest(reason: string): boolean {
+    return this.pending.length > 0 && this.fail(0, reason);
   }
 
   // ---- driven by the page --------------------------------------------------
@@ -152,7 +149,7 @@ export class ChatController {
     const id = `m${++this.seq}`;
     const key = `own-${id}`;
     this.stopTyping(true);
-    this.deps.socket.emit('chat-message', { text: prepared.text, id });
+    send(this.deps.socket, 'chat-message', { text: prepared.text, id });
     const timer = this.deps.timers.setTimeout(() => {
       const i = this.pending.findIndex((p) => p.id === id);
       if (i < 0) return;
@@ -174,7 +171,7 @@ export class ChatController {
     const now = this.deps.now();
     const throttle = this.deps.typingThrottleMs ?? 2000;
     if (!this.typingActive || now - this.lastTypingSentAt >= throttle) {
-      this.deps.socket.emit('typing', { active: true });
+      send(this.deps.socket, 'typing', { active: true });
       this.typingActive = true;
       this.lastTypingSentAt = now;
     }
@@ -191,7 +188,7 @@ export class ChatController {
   }
 
   dispose(): void {
-    for (const [ev, fn] of this.handlers) this.deps.socket.off(ev, fn);
+    this.detach();
     for (const p of this.pending) this.deps.timers.clearTimeout(p.timer);
     this.pending = [];
     this.clearTypingIdle();
@@ -200,7 +197,7 @@ export class ChatController {
 
   // ---- socket events -------------------------------------------------------
 
-  private onMessage(d: ChatIncoming): void {
+  private onMessage(d: Untrusted<ChatIncoming>): void {
     if (!this.state.open || typeof d?.text !== 'string') return;
     this.clearPartnerTyping();
     const at = typeof d.sentAt === 'number' ? d.sentAt : this.deps.now();
@@ -208,7 +205,7 @@ export class ChatController {
     this.set({ partnerTyping: false, lines: this.trim([...this.state.lines, line]) });
   }
 
-  private onAck(d: ChatAck): void {
+  private onAck(d: Untrusted<ChatAck>): void {
     const i = this.pending.findIndex((p) => p.id === d?.id);
     if (i < 0) return;
     const [done] = this.pending.splice(i, 1);
@@ -216,7 +213,7 @@ export class ChatController {
     this.updateLine(done.key, { status: 'sent' });
   }
 
-  private onPartnerTyping(d: TypingEvent): void {
+  private onPartnerTyping(d: Untrusted<TypingEvent>): void {
     if (!this.state.open) return;
     this.clearPartnerTyping();
     if (d?.active === true) {
@@ -236,7 +233,7 @@ export class ChatController {
     this.clearTypingIdle();
     if (!this.typingActive) return;
     this.typingActive = false;
-    if (tell && this.state.open) this.deps.socket.emit('typing', { active: false });
+    if (tell && this.state.open) send(this.deps.socket, 'typing', { active: false });
   }
 
   private clearTypingIdle(): void {
@@ -247,6 +244,13 @@ export class ChatController {
   private clearPartnerTyping(): void {
     if (this.partnerTypingTimer !== null) this.deps.timers.clearTimeout(this.partnerTypingTimer);
     this.partnerTypingTimer = null;
+  }
+
+  private fail(index: number, reason: string): true {
+    const [refused] = this.pending.splice(index, 1);
+    this.deps.timers.clearTimeout(refused.timer);
+    this.updateLine(refused.key, { status: 'failed', error: reason });
+    return true;
   }
 
   private failAllPending(reason: string): void {

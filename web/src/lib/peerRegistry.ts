@@ -2,7 +2,7 @@
 // (read from the browser's own signalingState, not from our bookkeeping).
 // Exposed as window.__rc.peerConnectionsOpen() for tests and debugging.
 
-import type { PeerFactory } from './call';
+import type { PeerFactory } from './callController';
 
 export class PeerRegistry {
   private live = new Set<RTCPeerConnection>();

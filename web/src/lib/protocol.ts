@@ -1,6 +1,8 @@
-// Wire protocol of the '/random-chat' Socket.IO namespace (see issue 3 and
-// the server in src/randomchat). Kept in one place so the call controller,
-// the page and the tests agree on names and payloads.
+// Wire protocol of the '/random-chat' Socket.IO namespace (docs/protocol.md is
+// the contract; the server's side is src/randomchat). Every event name and
+// payload the page uses is declared here, once: `ServerEvents` and
+// `ClientEvents` map names to payloads, and `listen` / `send` only accept
+// those names, so tsc finds a misspelt event or a wrong payload.
 
 export type Role = 'initiator' | 'receiver';
 export type Quality = 'excellent' | 'good' | 'poor';
@@ -26,15 +28,27 @@ export interface PartnerLeft {
   reason?: 'next' | 'leave' | string;
 }
 
+/** The two requests that start a search; `next` also ends the current call. */
+export type SearchAction = 'find-partner' | 'next';
+
 export interface RateLimited {
+  /** for people, never a key: `event` says what was refused */
   message?: string;
   /** milliseconds */
   retryAfter?: number;
+  /** the refused event: 'find-partner', 'next' or 'chat-message' */
+  event?: string;
+  /** the refused chat message's id (event 'chat-message') */
+  id?: string | number;
 }
 
 export interface ServerError {
+  /** for people, never a key */
   message?: string;
-  /** the event that was refused, for invalid payloads */
+  /**
+   * the refused event (a malformed or refused request); absent when the
+   * server refused a move its state does not allow ("Already in queue")
+   */
   event?: string;
 }
 
@@ -95,6 +109,10 @@ export interface BanInfo {
   reason: string;
 }
 
+export interface Heartbeat {
+  sentAt: number;
+}
+
 export interface HeartbeatAck {
   sentAt: number;
   serverTime?: number;
@@ -111,10 +129,102 @@ export interface CallFailed {
   outcome: 'failed';
 }
 
-/** The subset of a socket.io-client Socket the call controller uses. */
+export interface ConnectionQuality {
+  quality: Quality;
+}
+
+export interface SignalOffer {
+  offer: RTCSessionDescriptionInit;
+}
+
+export interface SignalAnswer {
+  answer: RTCSessionDescriptionInit;
+}
+
+export interface SignalCandidate {
+  candidate: RTCIceCandidateInit;
+}
+
+export interface SignalCandidateBatch {
+  candidates: RTCIceCandidateInit[];
+}
+
+/** `err.message` of the connect_error that refuses a banned user (`err.data` is a BanInfo). */
+export const CONNECT_REFUSED_BANNED = 'Banned';
+
+/** server -> client: event name -> payload */
+export interface ServerEvents {
+  'connection-quality': ConnectionQuality;
+  'waiting-for-partner': WaitingForPartner;
+  'match-found': MatchFound;
+  'signal-offer': SignalOffer;
+  'signal-answer': SignalAnswer;
+  'signal-ice-candidate': SignalCandidate;
+  'signal-ice-candidates-batch': SignalCandidateBatch;
+  'partner-left': PartnerLeft;
+  'partner-disconnected': Record<string, never>;
+  'rate-limited': RateLimited;
+  error: ServerError;
+  'heartbeat-ack': HeartbeatAck;
+  'chat-message': ChatIncoming;
+  'chat-message-ack': ChatAck;
+  typing: TypingEvent;
+  'block-partner-ack': Record<string, never>;
+  'report-partner-ack': ReportAck;
+  banned: BanInfo;
+}
+
+/** client -> server: event name -> the arguments of emit after the name */
+export interface ClientEvents {
+  'find-partner': [options?: SearchOptions];
+  next: [options?: SearchOptions];
+  leave: [];
+  'signal-offer': [SignalOffer];
+  'signal-answer': [SignalAnswer];
+  'signal-ice-candidate': [SignalCandidate];
+  heartbeat: [Heartbeat];
+  'call-stats': [CallStats | CallFailed];
+  'chat-message': [ChatOutgoing];
+  typing: [TypingEvent];
+  'block-partner': [];
+  'report-partner': [ReportPartner];
+}
+
+/**
+ * What arrives from the server is not trusted to have the declared shape:
+ * every field may be missing, and the payload itself too.
+ */
+export type Untrusted<T> = Partial<T> | null | undefined;
+
+/** Socket.IO's own events on the client socket (not part of our protocol). */
+export interface SocketLifecycle {
+  connect: () => void;
+  disconnect: (reason: string) => void;
+  connect_error: (err: unknown) => void;
+}
+
+export type ServerHandlers = { [E in keyof ServerEvents]?: (payload: Untrusted<ServerEvents[E]>) => void } & Partial<SocketLifecycle>;
+
+/** The subset of a socket.io-client Socket the page uses. */
 export interface SignalingSocket {
   readonly connected: boolean;
+  /** false once socket.io-client gave up reconnecting (the server refused us) */
+  readonly active?: boolean;
   on(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;
   emit(event: string, ...args: any[]): unknown;
+}
+
+/** Subscribe `handlers` to `socket`; returns the function that unsubscribes them all. */
+export function listen(socket: SignalingSocket, handlers: ServerHandlers): () => void {
+  const entries = Object.entries(handlers).filter((e): e is [string, (...args: any[]) => void] => typeof e[1] === 'function');
+  for (const [event, fn] of entries) socket.on(event, fn);
+  return () => {
+    for (const [event, fn] of entries) socket.off(event, fn);
+  };
+}
+
+/** Emit a protocol event with its payload (checked against ClientEvents). */
+export function send<E extends keyof ClientEvents>(socket: SignalingSocket, event: E, ...args: ClientEvents[E]): void {
+  socket.emit(event, ...args);
 }

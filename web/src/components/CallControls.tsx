@@ -1,0 +1,89 @@
+import type { CameraState } from '../lib/camera';
+import type { RoomState } from '../lib/callController';
+import { SHORTCUT_LABELS } from '../lib/shortcuts';
+
+export interface CallActions {
+  start(): void;
+  next(): void;
+  stop(): void;
+  setMic(on: boolean): void;
+  setCamera(on: boolean): void;
+  setAutoSearch(on: boolean): void;
+  setPrivacy(on: boolean): void;
+}
+
+/** Start / Next / Stop, the mic and camera toggles, and the two search options. */
+export function CallControls({ state, cam, actions }: { state: RoomState | null; cam: CameraState; actions: CallActions }) {
+  const phase = state?.call.phase ?? 'idle';
+  const hasMedia = Boolean(cam.stream);
+  return (
+    <nav className="controls" aria-label="Call controls">
+      <div className="main-buttons">
+        <button
+          type="button"
+          className="btn primary"
+          data-testid="start"
+          aria-label="Start: find a partner"
+          disabled={!state?.socketConnected || phase !== 'idle' || cam.busy}
+          onClick={actions.start}
+        >
+          Start
+        </button>
+        <button
+          type="button"
+          className="btn"
+          data-testid="next"
+          aria-label={`Next: end this call and find someone new (shortcut ${SHORTCUT_LABELS.next.key})`}
+          aria-keyshortcuts={SHORTCUT_LABELS.next.aria}
+          disabled={phase !== 'matched'}
+          onClick={actions.next}
+        >
+          Next <kbd>{SHORTCUT_LABELS.next.key}</kbd>
+        </button>
+        <button
+          type="button"
+          className="btn danger"
+          data-testid="stop"
+          aria-label={`Stop: end everything and turn the camera off (shortcut ${SHORTCUT_LABELS.stop.key})`}
+          aria-keyshortcuts={SHORTCUT_LABELS.stop.aria}
+          disabled={phase === 'idle' && !hasMedia}
+          onClick={actions.stop}
+        >
+          Stop <kbd>{SHORTCUT_LABELS.stop.key}</kbd>
+        </button>
+      </div>
+      <div className="toggles">
+        <button
+          type="button"
+          className={`btn toggle ${cam.micOn ? '' : 'off'}`}
+          data-testid="mute"
+          aria-pressed={!cam.micOn}
+          aria-label={cam.micOn ? 'Mute microphone' : 'Unmute microphone'}
+          disabled={!hasMedia}
+          onClick={() => actions.setMic(!cam.micOn)}
+        >
+          {cam.micOn ? 'Mic on' : 'Mic muted'}
+        </button>
+        <button
+          type="button"
+          className={`btn toggle ${cam.camOn ? '' : 'off'}`}
+          data-testid="camera"
+          aria-pressed={!cam.camOn}
+          aria-label={cam.camOn ? 'Turn camera off' : 'Turn camera on'}
+          disabled={!hasMedia}
+          onClick={() => actions.setCamera(!cam.camOn)}
+        >
+          {cam.camOn ? 'Camera on' : 'Camera off'}
+        </button>
+        <label className="check">
+          <input type="checkbox" data-testid="auto-search" checked={state?.autoSearch ?? true} onChange={(e) => actions.setAutoSearch(e.target.checked)} />
+          Search again when a partner leaves
+        </label>
+        <label className="check" title="Calls go through the relay server, so partners cannot learn your IP address (may cost a little quality). Applies from the next search.">
+          <input type="checkbox" data-testid="privacy" checked={state?.privacy ?? false} onChange={(e) => actions.setPrivacy(e.target.checked)} />
+          Hide my IP (relay only)
+        </label>
+      </div>
+    </nav>
+  );
+}

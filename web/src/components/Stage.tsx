@@ -1,0 +1,57 @@
+import type { CameraState } from '../lib/camera';
+import type { CallState } from '../lib/callState';
+import { isBotName } from '../lib/protocol';
+import { LocalVideo } from './LocalVideo';
+import { RemoteVideo } from './RemoteVideo';
+
+/** The videos, with who the partner is and what the page is doing laid over them. */
+export function Stage({ call, cam, onFirstFrame }: { call: CallState | null; cam: CameraState; onFirstFrame: (callId: number) => void }) {
+  const inCall = call?.phase === 'matched' ? call : null;
+  return (
+    <section className="stage" aria-label="Video">
+      <RemoteVideo stream={inCall?.remoteStream ?? null} callId={inCall?.callId ?? 0} onFirstFrame={onFirstFrame} />
+      <div className="stage-overlay">
+        {inCall ? (
+          <div className="partner">
+            <span className="partner-label">Talking to</span> <strong data-testid="partner-name">{inCall.partnerName}</strong>
+            {isBotName(inCall.partnerName) ? (
+              <span className="bot-badge" data-testid="bot-badge" title="An automatic partner: the echo bot sends you your own video and sound back">
+                {' '}
+                bot
+              </span>
+            ) : null}
+            {inCall.iceTransportPolicy === 'relay' ? (
+              <span className="relay-badge" data-testid="relay-badge" title="This call goes through the relay server: your partner cannot see your IP address">
+                {' '}
+                · IP hidden
+              </span>
+            ) : null}
+            {inCall.commonInterests.length ? (
+              <span className="common" data-testid="common-interests">
+                {' '}
+                · you both like {inCall.commonInterests.join(', ')}
+              </span>
+            ) : null}
+          </div>
+        ) : null}
+        {!inCall?.remoteStream ? (
+          <div className="placeholder" aria-live="polite">
+            {placeholder(call)}
+          </div>
+        ) : null}
+      </div>
+      <LocalVideo stream={cam.stream} camOn={cam.camOn} busy={cam.busy} error={cam.error} />
+    </section>
+  );
+}
+
+function placeholder(call: CallState | null): string {
+  switch (call?.phase) {
+    case 'searching':
+      return `Looking for someone…${call.queuePosition ? ` You are #${call.queuePosition} in the queue.` : ''}`;
+    case 'matched':
+      return 'Connecting…';
+    default:
+      return 'Press Start to meet a stranger.';
+  }
+}

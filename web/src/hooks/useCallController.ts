@@ -1,0 +1,44 @@
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { io } from 'socket.io-client';
+import { CallController, type RoomState } from '../lib/callController';
+import type { LocalCamera } from '../lib/camera';
+import { loadInterests } from '../lib/interests';
+import { loadPrivacy } from '../lib/privacy';
+import { peerRegistry } from '../lib/runtime';
+
+const NO_SUBSCRIPTION = () => () => {};
+
+/**
+ * The socket and the call controller, one pair per token: created when the
+ * room opens, disposed (socket closed, call ended) when it closes.
+ * `onRefused` runs when the server refuses the token for good.
+ */
+export function useCallController(token: string, camera: LocalCamera, onRefused: (message: string) => void): { controller: CallController | null; state: RoomState | null } {
+  const [controller, setController] = useState<CallController | null>(null);
+
+  useEffect(() => {
+    const socket = io(window.location.origin + '/random-chat', { transports: ['websocket'], auth: { token } });
+    const stored = loadInterests(window.localStorage);
+    const ctrl = new CallController({
+      socket,
+      createPeerConnection: peerRegistry.wrap((config) => new RTCPeerConnection(config)),
+      getLocalStream: () => camera.stream,
+      onRefused,
+      preferences: { ...stored, privacy: loadPrivacy(window.localStorage) },
+      log: (...args) => console.debug('[randomchat]', ...args),
+    });
+    setController(ctrl);
+    return () => {
+      ctrl.dispose();
+      socket.removeAllListeners();
+      socket.disconnect();
+      setController(null);
+    };
+  }, [token, camera, onRefused]);
+
+  const state = useSyncExternalStore(
+    controller ? (cb) => controller.subscribe(cb) : NO_SUBSCRIPTION,
+    () => (controller ? controller.getState() : null),
+  );
+  return { controller, state };
+}

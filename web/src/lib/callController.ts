@@ -1,0 +1,489 @@
+// The room's controller: turns socket events and the user's buttons into
+// transitions of the call state (callState.ts), and publishes one RoomState
+// for the React page to render. Plain TypeScript with injected dependencies
+// (socket, RTCPeerConnection factory, clock, timers), so that the tests drive
+// it with fakes. The WebRTC work of a match is in its CallSession; the text
+// chat in ChatController; toasts and heartbeats in their own small classes.
+
+import { CallSession } from './callSession';
+import { banned, idle, matched, queued, readMatch, searching, withNotice, withPeer, type CallState, type SearchRequest } from './callState';
+import { ChatController, type ChatState } from './chat';
+import { Heartbeat } from './heartbeat';
+import { searchPayload } from './interests';
+import { banFromConnectError, parseBan } from './moderation';
+import {
+  listen,
+  send,
+  type BanInfo,
+  type Quality,
+  type RateLimited,
+  type ReportReason,
+  type SearchAction,
+  type ServerError,
+  type SignalingSocket,
+  type Untrusted,
+} from './protocol';
+import { formatSeconds, sentence, ToastSlot, type Toast } from './toasts';
+import { browserTimers, type Timers } from './timers';
+
+export interface RoomState {
+  call: CallState;
+  socketConnected: boolean;
+  quality: Quality | null;
+  /** socket round trip from heartbeat/heartbeat-ack, ms */
+  latencyMs: number | null;
+  /** search again when a partner leaves or the call fails */
+  autoSearch: boolean;
+  /** normalised tags sent with find-partner / next (see interests.ts) */
+  interests: string[];
+  /** only people who share an interest (never widen to anyone) */
+  strict: boolean;
+  /** ask for relay-only calls ("Hide my IP"), sent as `privacy: true` */
+  privacy: boolean;
+  /** whom Report / Block apply to: the current partner, or the last one until the next match */
+  moderationTarget: { name: string; callId: number } | null;
+  /** the text chat of the current (or just ended) call */
+  chat: ChatState;
+  toast: Toast | null;
+}
+
+/** Remembered choices to start with (see interests.ts, privacy.ts). */
+export interface Preferences {
+  interests: string[];
+  strict: boolean;
+  privacy: boolean;
+}
+
+export type PeerFactory = (config: RTCConfiguration) => RTCPeerConnection;
+
+export interface CallDeps {
+  socket: SignalingSocket;
+  createPeerConnection: PeerFactory;
+  /** the current local camera/mic stream, or null (receive-only) */
+  getLocalStream: () => MediaStream | null;
+  /** builds a MediaStream for tracks that arrive without one */
+  createMediaStream?: () => MediaStream;
+  /** the server refused this connection for good (bad or expired token): the page signs out */
+  onRefused?: (message: string) => void;
+  preferences?: Partial<Preferences>;
+  now?: () => number;
+  timers?: Timers;
+  heartbeatIntervalMs?: number;
+  /** retries of getStats() while the selected pair is not known yet */
+  statsRetries?: number;
+  statsRetryDelayMs?: number;
+  /** chat options (typing throttle etc.), mostly for tests */
+  chat?: { typingThrottleMs?: number; typingIdleMs?: number; partnerTypingTimeoutMs?: number; ackTimeoutMs?: number };
+  log?: (...args: unknown[]) => void;
+}
+
+export class CallController {
+  private state: RoomState;
+  private readonly listeners = new Set<(s: RoomState) => void>();
+  private readonly socket: SignalingSocket;
+  private readonly now: () => number;
+  private readonly timers: Timers;
+  private readonly chat: ChatController;
+  private readonly toasts: ToastSlot;
+  private readonly heartbeat: Heartbeat;
+  private readonly detach: () => void;
+  private callSeq = 0;
+  /** the retry of a rate-limited search; belongs to the Searching state's unanswered request */
+  private retryTimer: unknown = null;
+  private disposed = false;
+
+  constructor(private readonly deps: CallDeps) {
+    this.socket = deps.socket;
+    this.now = deps.now ?? (() => Date.now());
+    this.timers = deps.timers ?? browserTimers;
+    this.chat = new ChatController({ socket: deps.socket, timers: this.timers, now: this.now, onChange: (chat) => this.set({ chat }), ...deps.chat });
+    this.toasts = new ToastSlot(this.timers, (toast) => this.set({ toast }));
+    this.heartbeat = new Heartbeat(this.socket, this.timers, this.now, deps.heartbeatIntervalMs ?? 5000);
+    this.state = {
+      call: idle(),
+      socketConnected: deps.socket.connected,
+      quality: null,
+      latencyMs: null,
+      autoSearch: true,
+      interests: [...(deps.preferences?.interests ?? [])],
+      strict: deps.preferences?.strict ?? false,
+      privacy: deps.preferences?.privacy ?? false,
+      moderationTarget: null,
+      chat: this.chat.getState(),
+      toast: null,
+    };
+    this.detach = listen(this.socket, {
+      connect: () => this.onConnect(),
+      disconnect: (reason) => this.onDisconnect(reason),
+      connect_error: (err) => this.onConnectError(err),
+      'connection-quality': (d) => d?.quality && this.set({ quality: d.quality }),
+      'waiting-for-partner': (d) => this.onWaiting(d?.queuePosition),
+      'match-found': (d) => this.onMatchFound(d),
+      'signal-offer': (d) => d?.offer && void this.session()?.acceptOffer(d.offer),
+      'signal-answer': (d) => d?.answer && void this.session()?.acceptAnswer(d.answer),
+      'signal-ice-candidate': (d) => this.session()?.addRemoteCandidates(d?.candidate ? [d.candidate] : []),
+      'signal-ice-candidates-batch': (d) => this.session()?.addRemoteCandidates(Array.isArray(d?.candidates) ? d.candidates : []),
+      'partner-left': (d) => this.onPartnerGone(d?.reason === 'leave' ? 'left the chat.' : 'skipped to someone new.'),
+      'partner-disconnected': () => this.onPartnerGone('disconnected.'),
+      'rate-limited': (d) => this.onRateLimited(d),
+      error: (d) => this.onServerError(d),
+      'heartbeat-ack': (d) => {
+        const latencyMs = this.heartbeat.latencyOf(d);
+        if (latencyMs !== null) this.set({ latencyMs });
+      },
+      banned: (d) => this.onBanned(parseBan(d) ?? { until: Number.NaN, reason: 'No reason given' }),
+      'report-partner-ack': (d) => {
+        this.deps.log?.('report acknowledged', d?.reportId);
+        this.toasts.show('info', 'Report sent. Thank you.', { ttlMs: 5000 });
+      },
+      'block-partner-ack': () => this.deps.log?.('block acknowledged'),
+    });
+    if (this.socket.connected) this.heartbeat.start();
+  }
+
+  // ---- public API -------------------------------------------------------
+
+  getState(): RoomState {
+    return this.state;
+  }
+
+  subscribe(listener: (s: RoomState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Start searching for a partner (only when idle). */
+  start(): void {
+    if (this.disposed || this.state.call.phase !== 'idle') return;
+    this.search('find-partner', null);
+  }
+
+  /** End the current call and search again at once; Start when idle. */
+  next(): void {
+    if (this.disposed) return;
+    const call = this.state.call;
+    if (call.phase === 'idle') return this.start();
+    if (call.phase !== 'matched') return; // searching already keeps its place; banned stays banned
+    this.chat.endCall('You moved on.');
+    this.search('next', null);
+  }
+
+  /** End the call or stop waiting. */
+  stop(): void {
+    const call = this.state.call;
+    if (this.disposed || call.phase === 'banned') return;
+    if (call.phase === 'matched') this.chat.endCall('You left the chat.');
+    if (call.phase !== 'idle') send(this.socket, 'leave');
+    this.enter(idle());
+  }
+
+  setAutoSearch(autoSearch: boolean): void {
+    this.set({ autoSearch });
+  }
+
+  /** Interests for the next search (already normalised, see interests.ts). */
+  setInterests(interests: string[]): void {
+    this.set({ interests: [...interests] });
+  }
+
+  setStrict(strict: boolean): void {
+    this.set({ strict });
+  }
+
+  /** Ask for relay-only calls from the next search on ("Hide my IP"). */
+  setPrivacy(privacy: boolean): void {
+    this.set({ privacy });
+  }
+
+  /** Send a chat message to the partner; false (with a reason) when it cannot go. */
+  sendChat(text: string): { ok: true } | { ok: false; error: string } {
+    if (this.disposed) return { ok: false, error: 'Closed.' };
+    return this.chat.send(text);
+  }
+
+  /** The chat input's value changed: drives our typing indicator. */
+  chatInput(value: string): void {
+    if (!this.disposed) this.chat.input(value);
+  }
+
+  /** The chat input lost focus. */
+  chatBlur(): void {
+    if (!this.disposed) this.chat.blur();
+  }
+
+  /**
+   * Block the current partner (or the last one, until the next match): the
+   * call ends and, with auto-search on, a new search starts. With `forCallId`
+   * nothing is sent if a new match came in meanwhile.
+   */
+  block(forCallId?: number): boolean {
+    const target = this.moderationTarget(forCallId);
+    if (!target) return false;
+    send(this.socket, 'block-partner');
+    this.afterModeration(`You blocked ${target}.`, 'You will not be paired again.');
+    return true;
+  }
+
+  /**
+   * Report the current (or last) partner; ends the call like block. With
+   * `forCallId` (the call the dialog was opened for) nothing is sent if a new
+   * match came in meanwhile: the report would hit the wrong person.
+   */
+  report(reason: ReportReason, note = '', forCallId?: number): boolean {
+    const target = this.moderationTarget(forCallId);
+    if (!target) return false;
+    const trimmed = note.trim();
+    send(this.socket, 'report-partner', trimmed ? { reason, note: trimmed } : { reason });
+    this.afterModeration(`You reported ${target}.`, 'Thank you: a moderator will look at it.');
+    return true;
+  }
+
+  dismissToast(): void {
+    this.toasts.clear();
+  }
+
+  /** Called by the page when the first remote video frame of `callId` is shown. */
+  reportFirstFrame(callId: number): void {
+    const call = this.state.call;
+    if (call.phase === 'matched' && call.callId === callId) call.session.firstFrame();
+  }
+
+  /** Detach from the socket, close the call, clear every timer. */
+  dispose(): void {
+    if (this.disposed) return;
+    const call = this.state.call;
+    if (call.phase === 'matched') call.session.close();
+    this.clearRetry();
+    this.chat.dispose();
+    this.heartbeat.stop();
+    this.toasts.dispose();
+    this.detach();
+    this.disposed = true;
+    this.listeners.clear();
+  }
+
+  // ---- transitions --------------------------------------------------------
+
+  /**
+   * The one way the call state changes. What the old state owned and the new
+   * one does not is released here: the match's CallSession, the search retry.
+   */
+  private enter(next: CallState): void {
+    const prev = this.state.call;
+    if (prev.phase === 'matched' && (next.phase !== 'matched' || next.session !== prev.session)) prev.session.close();
+    const request = prev.phase === 'searching' ? prev.unanswered : null;
+    if (next.phase !== 'searching' || next.unanswered !== request) this.clearRetry();
+    this.set({ call: next });
+  }
+
+  private search(action: SearchAction, notice: string | null): void {
+    const request: SearchRequest = { action, options: searchPayload(this.state.interests, this.state.strict, this.state.privacy) };
+    this.enter(searching(request, notice));
+    this.emitSearch(request);
+  }
+
+  private emitSearch({ action, options }: SearchRequest): void {
+    if (options) send(this.socket, action, options);
+    else send(this.socket, action);
+  }
+
+  /** After the call ended on our side or theirs: search again or wait for Start. */
+  private afterCall(what: string, searchAgain: string, pressStart: string, action: SearchAction = 'find-partner'): void {
+    if (this.state.autoSearch) this.search(action, `${what} ${searchAgain}`);
+    else this.enter(idle(`${what} ${pressStart}`));
+  }
+
+  // ---- socket events ------------------------------------------------------
+
+  private session(): CallSession | null {
+    const call = this.state.call;
+    return call.phase === 'matched' ? call.session : null; // no call: late news of one that ended
+  }
+
+  private onConnect(): void {
+    this.set({ socketConnected: true });
+    this.toasts.clear('connection');
+    this.heartbeat.start();
+  }
+
+  private onDisconnect(reason: string): void {
+    this.heartbeat.stop();
+    this.chat.connectionLost();
+    this.set({ socketConnected: false });
+    const call = this.state.call;
+    if (call.phase === 'banned') return; // the server closes a banned user's connection: not an outage
+    if (call.phase === 'matched') this.chat.endCall('The connection to the server was lost.');
+    const notice = {
+      idle: call.phase === 'idle' ? call.notice : null,
+      searching: 'The search stopped because the connection to the server was lost.',
+      matched: 'The call ended because the connection to the server was lost.',
+    }[call.phase];
+    this.enter(idle(notice));
+    if (reason === 'io server disconnect') this.toasts.show('error', 'The server closed the connection. Reload the page to try again.', { ttlMs: 0, topic: 'connection' });
+    else if (reason !== 'io client disconnect') this.toasts.show('error', 'Lost connection to the server. Reconnecting…', { ttlMs: 0, topic: 'connection' });
+  }
+
+  private onConnectError(err: unknown): void {
+    const ban = banFromConnectError(err);
+    if (ban) return this.onBanned(ban);
+    const message = (err as { message?: unknown } | null)?.message;
+    const why = typeof message === 'string' && message ? message : 'The server refused the connection.';
+    if (this.socket.active === false) this.deps.onRefused?.(`${sentence(why)} Please join again.`);
+    else this.toasts.show('error', `Cannot reach the server (${why}). Retrying…`, { ttlMs: 0, topic: 'connection' });
+  }
+
+  private onBanned(ban: BanInfo): void {
+    if (this.state.call.phase === 'matched') this.chat.endCall(null);
+    this.chat.connectionLost();
+    this.toasts.clear();
+    this.set({ moderationTarget: null });
+    this.enter(banned(ban));
+  }
+
+  private onWaiting(queuePosition: unknown): void {
+    const call = this.state.call;
+    if (call.phase !== 'searching') return;
+    this.enter(queued(call, typeof queuePosition === 'number' ? queuePosition : null));
+  }
+
+  private onMatchFound(d: Parameters<typeof readMatch>[0]): void {
+    // A match that crosses our own 'leave' is ended by the server; ignore it.
+    const phase = this.state.call.phase;
+    if (phase !== 'searching' && phase !== 'matched') return;
+    const match = readMatch(d);
+    let pc: RTCPeerConnection;
+    try {
+      pc = this.deps.createPeerConnection({ iceServers: match.iceServers, iceTransportPolicy: match.iceTransportPolicy });
+    } catch (err) {
+      // e.g. an ICE server URL this browser rejects: retrying would fail the same way
+      this.deps.log?.('RTCPeerConnection failed', err);
+      send(this.socket, 'leave');
+      this.enter(idle());
+      this.toasts.show('error', `Could not start a call in this browser: ${(err as Error)?.message ?? err}`, { ttlMs: 10000 });
+      return;
+    }
+    const session = new CallSession(
+      ++this.callSeq,
+      match.role,
+      pc,
+      {
+        socket: this.socket,
+        timers: this.timers,
+        now: this.now,
+        createMediaStream: this.deps.createMediaStream,
+        statsRetries: this.deps.statsRetries ?? 5,
+        statsRetryDelayMs: this.deps.statsRetryDelayMs ?? 300,
+        log: this.deps.log,
+      },
+      {
+        onChange: (view) => {
+          const call = this.state.call; // a closed session never calls: this is its state
+          if (call.phase === 'matched') this.set({ call: withPeer(call, view) });
+        },
+        onFailed: () => this.onCallFailed(),
+      },
+    );
+    const { partnerName, commonInterests } = match;
+    this.chat.startCall(
+      partnerName,
+      commonInterests.length ? `You are talking to ${partnerName}. You both like ${commonInterests.join(', ')}.` : `You are talking to ${partnerName}. Say hi!`,
+    );
+    this.set({ moderationTarget: { name: partnerName, callId: session.id } });
+    this.enter(matched(session, match));
+    void session.start(this.deps.getLocalStream());
+  }
+
+  private onPartnerGone(what: string): void {
+    const call = this.state.call;
+    if (call.phase !== 'matched') return; // we already moved on (e.g. pressed Next too)
+    this.chat.endCall(`${call.partnerName} ${what}`);
+    this.afterCall(`Stranger ${what}`, 'Looking for someone new…', 'Press Start to meet someone new.');
+  }
+
+  /** The current call's connection failed (its session already sent call-stats {outcome: 'failed'}). */
+  private onCallFailed(): void {
+    this.chat.endCall('The connection to your partner failed.');
+    this.toasts.show('error', 'The connection to your partner failed.', { ttlMs: 6000 });
+    // 'next' ends the call on the server and searches again at once
+    if (!this.state.autoSearch) send(this.socket, 'leave');
+    this.afterCall('Connection failed.', 'Looking for someone new…', 'Press Start to try again.', 'next');
+  }
+
+  /** After block/report: the server ended the call; move on like after partner-left. */
+  private afterModeration(what: string, detail: string): void {
+    this.set({ moderationTarget: null });
+    const call = this.state.call;
+    if (call.phase === 'matched') {
+      this.chat.endCall(what);
+      this.afterCall(what, 'Looking for someone new…', `${detail} Press Start to meet someone new.`);
+    } else if (call.phase !== 'banned') {
+      // the call had already ended: the log of that call (if still shown) says so
+      this.chat.system(what);
+      this.enter(withNotice(call, `${what} ${detail}`));
+    }
+  }
+
+  private moderationTarget(forCallId: number | undefined): string | null {
+    const target = this.state.moderationTarget;
+    if (this.disposed || this.state.call.phase === 'banned' || !target) return null;
+    if (forCallId !== undefined && forCallId !== target.callId) return null; // someone else by now
+    return target.name;
+  }
+
+  private onRateLimited(d: Untrusted<RateLimited>): void {
+    const retryAfter = Math.max(0, Number(d?.retryAfter) || 1000);
+    const message = sentence(d?.message || 'You are going too fast');
+    const timing = { ttlMs: retryAfter + 1500, retryAt: this.now() + retryAfter };
+    if (d?.event === 'chat-message') {
+      // the message was not relayed: mark it failed
+      this.chat.refuse(d.id, `Not sent: ${message}`);
+      this.toasts.show('rate-limit', `${message} Try again in ${formatSeconds(retryAfter)}.`, timing);
+      return;
+    }
+    const call = this.state.call;
+    const request = call.phase === 'searching' ? call.unanswered : null;
+    if (request && request.action === d?.event) {
+      this.clearRetry();
+      this.toasts.show('rate-limit', `${message} Retrying in ${formatSeconds(retryAfter)}.`, timing);
+      this.retryTimer = this.timers.setTimeout(() => {
+        this.retryTimer = null;
+        this.emitSearch(request); // enter() clears this timer when the request is moot
+      }, retryAfter);
+      return;
+    }
+    this.toasts.show('rate-limit', `${message} Try again in ${formatSeconds(retryAfter)}.`, timing);
+  }
+
+  private onServerError(d: Untrusted<ServerError>): void {
+    const event = d?.event;
+    const message = d?.message || 'Something went wrong on the server.';
+    // the server answers a connection's events in order: the oldest unanswered message is the one refused
+    if (event === 'chat-message' && this.chat.refuseOldest(`Not sent: ${sentence(withoutEventPrefix(message, event))}`)) return;
+    const call = this.state.call;
+    if (call.phase === 'searching' && call.unanswered?.action === event) {
+      // The search itself was refused (e.g. an interest the server rejects).
+      // 'leave' makes sure the server agrees that we are not waiting.
+      send(this.socket, 'leave');
+      this.enter(idle());
+    }
+    this.toasts.show('error', message, { ttlMs: 6000 });
+  }
+
+  // ---- helpers ----------------------------------------------------------
+
+  private clearRetry(): void {
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private set(patch: Partial<RoomState>): void {
+    if (this.disposed) return;
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l(this.state);
+  }
+}
+
+/** "chat-message: no partner" -> "no partner": the event is known from `event`. */
+function withoutEventPrefix(message: string, event: string | undefined): string {
+  return event && message.startsWith(`${event}: `) ? message.slice(event.length + 2) : message;
+}
