@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { dataPhase, idle, readMatch } from '../src/lib/callState';
 import { candidate, deferred, FakePeerConnection, FakeStream, FakeTrack, flush, ICE, setup } from './fakes';
 
 beforeEach(() => {
@@ -570,5 +571,139 @@ describe('relay-only calls and the privacy mode', () => {
     await flush();
     t.pc().setConnectionState('failed');
     expect(t.socket.sent.filter((m) => m.event === 'call-stats')).toEqual([{ event: 'call-stats', data: { outcome: 'failed' } }]);
+  });
+});
+
+describe('the call state', () => {
+  async function matchedCall(opts: Parameters<typeof setup>[0] = {}) {
+    const t = setup(opts);
+    t.controller.start();
+    t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
+    await flush();
+    return { t, session: t.matched().session, pc: t.pc() };
+  }
+
+  const waysOut: Array<[string, (t: ReturnType<typeof setup>) => void]> = [
+    ['Stop', (t) => t.controller.stop()],
+    ['Next', (t) => t.controller.next()],
+    ['partner-left', (t) => t.socket.serverSends('partner-left', { reason: 'next' })],
+    ['partner-disconnected', (t) => t.socket.serverSends('partner-disconnected', {})],
+    ['ICE failure', (t) => t.pc().setConnectionState('failed')],
+    ['Block', (t) => t.controller.block()],
+    ['banned', (t) => t.socket.serverSends('banned', { until: 2_000_000, reason: 'x' })],
+    ['a lost socket', (t) => t.socket.serverSends('disconnect', 'transport close')],
+    ['a second match-found', (t) => t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Cid', iceServers: [] })],
+    ['dispose', (t) => t.controller.dispose()],
+  ];
+  it.each(waysOut)('%s closes the session that owned the call', async (way, leave) => {
+    const { t, session, pc } = await matchedCall();
+    leave(t);
+    await flush();
+    expect(session.closed).toBe(true);
+    expect(pc.closed).toBe(true);
+    expect(pc.handlersDetached()).toBe(true);
+    const call = t.call(); // (a disposed controller publishes nothing more)
+    if (call.phase === 'matched' && way !== 'dispose') expect(call.session).not.toBe(session);
+  });
+
+  it('a session closed while getStats is pending sends nothing and retries nothing', async () => {
+    const { t, pc } = await matchedCall({ statsRetryDelayMs: 100 });
+    const stats = deferred<Map<string, unknown>>();
+    let calls = 0;
+    (pc as unknown as { getStats: () => Promise<Map<string, unknown>> }).getStats = () => {
+      calls += 1;
+      return stats.promise;
+    };
+    t.controller.reportFirstFrame(t.matched().callId);
+    t.controller.stop();
+    stats.resolve(new Map()); // no selected pair: an open session would retry
+    await flush();
+    vi.advanceTimersByTime(1000);
+    await flush();
+    expect(calls).toBe(1);
+    expect(t.socket.events()).not.toContain('call-stats');
+  });
+
+  it('a failure after the first frame was reported sends no second call-stats', async () => {
+    const { t, pc } = await matchedCall();
+    pc.stats = new Map<string, any>([
+      ['P', { id: 'P', type: 'candidate-pair', selected: true, localCandidateId: 'L' }],
+      ['L', { id: 'L', type: 'local-candidate', candidateType: 'relay' }],
+    ]);
+    t.controller.reportFirstFrame(t.matched().callId);
+    await flush();
+    pc.setConnectionState('failed');
+    expect(t.socket.sent.filter((s) => s.event === 'call-stats')).toEqual([
+      { event: 'call-stats', data: { timeToMediaMs: 0, candidateType: 'relay', rttMs: null } },
+    ]);
+  });
+
+  it('a search retry survives a new notice (report of the last partner) and goes with the server answer', async () => {
+    const { t } = await matchedCall();
+    t.socket.serverSends('partner-left', { reason: 'leave' }); // auto-search: find-partner
+    t.socket.serverSends('rate-limited', { retryAfter: 500, event: 'find-partner' });
+    t.controller.report('spam');
+    expect(t.notice()).toMatch(/You reported Bob/);
+    t.socket.clear();
+    vi.advanceTimersByTime(500);
+    expect(t.socket.events()).toEqual(['find-partner']);
+    t.socket.serverSends('waiting-for-partner', { queuePosition: 1 });
+    t.socket.serverSends('rate-limited', { retryAfter: 500, event: 'find-partner' });
+    vi.advanceTimersByTime(1000);
+    expect(t.socket.events()).toEqual(['find-partner']);
+  });
+
+  it('a rate limit is matched by its event, not its wording', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 500, event: 'chat-message' });
+    vi.advanceTimersByTime(1000);
+    expect(t.socket.events()).toEqual(['find-partner']);
+  });
+
+  it('a refused search goes idle and leaves, so the server agrees that we are not waiting', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('error', { message: 'find-partner: bad', event: 'find-partner' });
+    expect(t.socket.events()).toEqual(['find-partner', 'leave']);
+    expect(t.call()).toEqual(idle());
+  });
+
+  it('a lost socket while searching says the search (not a call) stopped', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('disconnect', 'transport close');
+    expect(t.notice()).toMatch(/search stopped/);
+  });
+
+  it('connect_error: a refused token signs out, a network error is a toast until the socket connects', () => {
+    const refused: string[] = [];
+    const t = setup({ onRefused: (m) => refused.push(m) });
+    t.socket.serverSends('connect_error', new Error('websocket error'));
+    expect(t.state().toast?.message).toMatch(/Cannot reach the server \(websocket error\)/);
+    t.socket.serverSends('connect');
+    expect(t.state().toast).toBeNull();
+    Object.assign(t.socket, { active: false });
+    t.socket.serverSends('connect_error', new Error('Authentication failed: token expired'));
+    expect(refused).toEqual(['Authentication failed: token expired. Please join again.']);
+  });
+
+  it('an error toast that is not about the connection stays when the socket connects', () => {
+    const t = setup();
+    t.socket.serverSends('error', { message: 'Already in a match' });
+    t.socket.serverSends('connect');
+    expect(t.state().toast?.message).toBe('Already in a match');
+  });
+
+  it('match-found is read defensively', () => {
+    expect(readMatch(undefined)).toEqual({ role: 'receiver', partnerName: 'Stranger', iceServers: [], iceTransportPolicy: 'all', commonInterests: [] });
+    expect(readMatch({ role: 'initiator', partnerName: '', commonInterests: ['a', 5 as unknown as string] })).toMatchObject({ role: 'initiator', partnerName: 'Stranger', commonInterests: ['a'] });
+  });
+
+  it('data-phase keeps the values of the browser tests: matched is "connected"', async () => {
+    const { t } = await matchedCall();
+    expect(dataPhase(t.call())).toBe('connected');
+    t.socket.serverSends('banned', { until: 1, reason: 'x' });
+    expect(dataPhase(t.call())).toBe('idle');
   });
 });

@@ -151,6 +151,15 @@ describe('chat', () => {
     expect(t.socket.events().filter((e) => e !== 'chat-message' && e !== 'typing' && e !== 'heartbeat')).toEqual([]);
   });
 
+  it('a rate limit fails the message it names by id, even when an older one is still unanswered', async () => {
+    const t = await inCall();
+    t.controller.sendChat('first');
+    t.controller.sendChat('second');
+    const ids = t.socket.sent.filter((s) => s.event === 'chat-message').map((s) => (s.data as { id: string }).id);
+    t.socket.serverSends('rate-limited', { message: 'slow', retryAfter: 200, event: 'chat-message', id: ids[1] });
+    expect(texts(t).slice(1)).toEqual(['own:first [sending]', 'own:second [failed]']);
+  });
+
   it('an error for chat-message fails the oldest pending message, without a toast', async () => {
     const t = await inCall();
     t.controller.sendChat('late');
