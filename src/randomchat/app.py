@@ -83,19 +83,19 @@ def create_app(
     gateway = Gateway(settings, lobby, metrics)
 
     async def kick(ban: Ban) -> None:
-        await gateway.apply(lobby.kick_user(ban))
+        await gateway.apply(lobby.moderation.kick_user(ban))
 
     async def housekeeping() -> None:
-        lobby.housekeeping()
+        await lobby.housekeeping()
 
     async def widen() -> None:
-        await gateway.apply(await lobby.widen_waiting())
+        await gateway.apply(await lobby.search.widen_waiting())
 
     async def refresh_bans() -> None:
-        await gateway.apply(await lobby.refresh_bans())
+        await gateway.apply(await lobby.moderation.refresh_bans())
 
     async def unbanned(user_id: str) -> None:
-        lobby.forget_ban(user_id)
+        lobby.moderation.forget_ban(user_id)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -22,6 +22,8 @@ sent in the wire ``error`` payload ``{message, event, code}``: ``invalid_payload
 
 from __future__ import annotations
 
+from typing import Final
+
 
 class RandomChatError(Exception):
     """Base of every error this package raises on purpose."""
@@ -43,7 +45,7 @@ class AuthError(RandomChatError):
 class InvalidPayload(RandomChatError):
     """An event's payload does not have the shape the protocol requires."""
 
-    code = "invalid_payload"
+    code: Final = "invalid_payload"
 
     def __init__(self, event: str, message: str) -> None:
         super().__init__(f"{event}: {message}")
@@ -57,7 +59,7 @@ class IllegalMove(RandomChatError):
     ``message`` is the text the client sees; it keeps the seed's wording.
     """
 
-    code = "refused"
+    code: Final = "refused"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -85,4 +87,4 @@ class TooManyConnections(RandomChatError):
 class StorageError(RandomChatError):
     """The database refused or failed an operation; the cause is chained."""
 
-    code = "unavailable"
+    code: Final = "unavailable"

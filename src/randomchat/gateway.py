@@ -25,14 +25,11 @@ from randomchat.errors import (
     StorageError,
     TooManyConnections,
 )
-from randomchat.lobby import Effect, Emit, FlushLater, Kick, Lobby
+from randomchat.lobby import Effect, Emit, FlushLater, Handler, Kick, Lobby
 from randomchat.metrics import Metrics
-
-NAMESPACE = "/random-chat"
+from randomchat.protocol import NAMESPACE, BanInfo, ErrorCode, ServerError, ServerEvent
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[str, tuple[Any, ...]], Awaitable[list[Effect]]]
 
 
 def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -56,13 +53,13 @@ def _loopback(address: str) -> bool:
         return False
 
 
-def _error_emit(sid: str, event: str, code: str, message: str) -> Emit:
+def _error_emit(sid: str, event: str, code: ErrorCode, message: str) -> Emit:
     """The wire shape of every ``error``: the seed's ``message``, plus ``event`` and ``code``."""
-    return Emit(sid, "error", {"message": message, "event": event, "code": code})
+    return Emit(sid, ServerEvent.ERROR, ServerError(message=message, event=event, code=code))
 
 
-def _ban_payload(until: float, reason: str) -> dict[str, Any]:
-    return {"until": int(until * 1000), "reason": reason}
+def _ban_payload(until: float, reason: str) -> BanInfo:
+    return BanInfo(until=int(until * 1000), reason=reason)
 
 
 class Gateway:
@@ -82,23 +79,9 @@ class Gateway:
         self.delivery: Delivery = LocalDelivery(self.sio, NAMESPACE, metrics)
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
-        handlers: dict[str, Handler] = {
-            "find-partner": lobby.find_partner,
-            "next": lobby.next,
-            "leave": lobby.leave,
-            "signal-offer": lobby.offer,
-            "signal-answer": lobby.answer,
-            "signal-ice-candidate": lobby.ice_candidate,
-            "heartbeat": lobby.heartbeat,
-            "call-stats": lobby.call_stats,
-            "chat-message": lobby.chat_message,
-            "typing": lobby.typing,
-            "block-partner": lobby.block_partner,
-            "report-partner": lobby.report_partner,
-        }
         self.sio.on("connect", self._connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
-        for event, handler in handlers.items():
+        for event, handler in lobby.handlers().items():
             self.sio.on(event, self._wrap(event, handler), namespace=NAMESPACE)
         self.sio.on("*", self._unknown, namespace=NAMESPACE)
 
@@ -107,7 +90,7 @@ class Gateway:
         try:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
             identity = self._verifier.verify(token)
-            await self.lobby.admit(identity)
+            self.lobby.moderation.admit(identity)
             effects = await self.lobby.connect(sid, identity, network)
         except AuthError as exc:
             raise self._refuse(sid, exc.reason, f"Authentication failed: {exc.detail}") from None
@@ -190,7 +173,7 @@ class Gateway:
             elif isinstance(effect, Kick):
                 payload = _ban_payload(effect.ban.until, effect.ban.reason)
                 log.info("kicked", extra={"sid": effect.sid, "user": effect.ban.user_id})
-                await self.delivery.emit(effect.sid, "banned", payload)
+                await self.delivery.emit(effect.sid, ServerEvent.BANNED, payload)
                 await self.delivery.disconnect(effect.sid)
 
     def asgi(self, other_asgi_app: Any) -> sio.ASGIApp:
@@ -204,6 +187,6 @@ class Gateway:
 
     async def _flush(self, sid: str) -> None:
         try:
-            await self.apply(await self.lobby.flush_candidates(sid))
+            await self.apply(await self.lobby.relay.flush_candidates(sid))
         except Exception:
             log.exception("candidate flush failed", extra={"sid": sid})

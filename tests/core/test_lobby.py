@@ -52,17 +52,17 @@ async def connect(lobby: Lobby, *sids: str) -> None:
 
 
 async def pair(lobby: Lobby, a: str, b: str) -> None:
-    await lobby.find_partner(a, ())
-    await lobby.find_partner(b, ())
+    await lobby.search.find_partner(a, ())
+    await lobby.search.find_partner(b, ())
 
 
 async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a", "b")
-    assert await lobby.find_partner("a", ()) == [
+    assert await lobby.search.find_partner("a", ()) == [
         Emit("a", "waiting-for-partner", {"queuePosition": 1, "timestamp": 1_000_000})
     ]
     clock.advance(2)
-    effects = await lobby.find_partner("b", ({},))
+    effects = await lobby.search.find_partner("b", ({},))
     ice = [{"urls": "stun:stun.example:3478"}]
     assert effects == [
         Emit(
@@ -95,9 +95,9 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
 
 async def test_find_partner_rate_limit_and_refusals(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a")
-    await lobby.find_partner("a", ())
+    await lobby.search.find_partner("a", ())
     clock.advance(0.25)
-    assert await lobby.find_partner("a", ()) == [
+    assert await lobby.search.find_partner("a", ()) == [
         Emit(
             "a",
             "rate-limited",
@@ -110,39 +110,39 @@ async def test_find_partner_rate_limit_and_refusals(lobby: Lobby, clock: FakeClo
     ]
     clock.advance(1)
     with pytest.raises(IllegalMove, match=r"^Already in queue$"):  # the seed's wording
-        await lobby.find_partner("a", ())
+        await lobby.search.find_partner("a", ())
 
 
 async def test_signals_reach_partner_only_with_acks(lobby: Lobby) -> None:
     await connect(lobby, "a", "b", "c")
     await pair(lobby, "a", "b")
-    assert await lobby.offer("b", (OFFER,)) == [
+    assert await lobby.relay.offer("b", (OFFER,)) == [
         Emit("a", "signal-offer", OFFER),
         Emit("b", "signal-offer-ack"),
     ]
-    assert await lobby.offer("c", (OFFER,)) == []  # no partner: goes nowhere
+    assert await lobby.relay.offer("c", (OFFER,)) == []  # no partner: goes nowhere
 
 
 async def test_candidates_coalesce_in_order_and_flush_before_descriptions(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    assert await lobby.ice_candidate("a", (cand(1),)) == [FlushLater("a")]
-    assert await lobby.ice_candidate("a", (cand(2),)) == []
-    assert await lobby.flush_candidates("a") == [
+    assert await lobby.relay.ice_candidate("a", (cand(1),)) == [FlushLater("a")]
+    assert await lobby.relay.ice_candidate("a", (cand(2),)) == []
+    assert await lobby.relay.flush_candidates("a") == [
         Emit(
             "b",
             "signal-ice-candidates-batch",
             {"candidates": [cand(1)["candidate"], cand(2)["candidate"]]},
         )
     ]
-    assert await lobby.ice_candidate("a", (cand(3),)) == [FlushLater("a")]
+    assert await lobby.relay.ice_candidate("a", (cand(3),)) == [FlushLater("a")]
     answer = {"answer": {"type": "answer", "sdp": "v=0"}}
-    assert await lobby.answer("a", (answer,)) == [
+    assert await lobby.relay.answer("a", (answer,)) == [
         Emit("b", "signal-ice-candidate", {"candidate": cand(3)["candidate"]}),
         Emit("b", "signal-answer", answer),
         Emit("a", "signal-answer-ack"),
     ]
-    assert await lobby.flush_candidates("a") == []
+    assert await lobby.relay.flush_candidates("a") == []
 
 
 async def test_pending_candidates_never_reach_the_next_partner(
@@ -150,23 +150,23 @@ async def test_pending_candidates_never_reach_the_next_partner(
 ) -> None:
     await connect(lobby, "a", "b", "c")
     await pair(lobby, "a", "b")
-    await lobby.ice_candidate("a", (cand(1),))
+    await lobby.relay.ice_candidate("a", (cand(1),))
     clock.advance(2)
-    effects = await lobby.next("a", ())
+    effects = await lobby.search.next("a", ())
     assert effects == [
         Emit("b", "partner-left", {"reason": "next"}),
         Emit("a", "waiting-for-partner", {"queuePosition": 1, "timestamp": 1_002_000}),
     ]
-    await lobby.find_partner("c", ())
-    assert await lobby.flush_candidates("a") == []
+    await lobby.search.find_partner("c", ())
+    assert await lobby.relay.flush_candidates("a") == []
     assert lobby.local_sizes()["pending_batches"] == 0
 
 
 async def test_next_while_waiting_keeps_place(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a")
-    await lobby.find_partner("a", ())
+    await lobby.search.find_partner("a", ())
     clock.advance(1)
-    assert await lobby.next("a", ()) == [
+    assert await lobby.search.next("a", ()) == [
         Emit("a", "waiting-for-partner", {"queuePosition": 1, "timestamp": 1_001_000})
     ]
 
@@ -174,8 +174,8 @@ async def test_next_while_waiting_keeps_place(lobby: Lobby, clock: FakeClock) ->
 async def test_next_while_waiting_is_rate_limited_too(lobby: Lobby, clock: FakeClock) -> None:
     """A ``next`` flood while waiting gets ``rate-limited``, not a queue scan each (item 9)."""
     await connect(lobby, "a")
-    await lobby.find_partner("a", ())
-    effects = await lobby.next("a", ())
+    await lobby.search.find_partner("a", ())
+    effects = await lobby.search.next("a", ())
     assert [e.event for e in effects if isinstance(e, Emit)] == ["rate-limited"]
 
 
@@ -184,7 +184,7 @@ async def test_next_is_rate_limited_and_then_changes_nothing(
 ) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    effects = await lobby.next("b", ())
+    effects = await lobby.search.next("b", ())
     assert [e.event for e in effects if isinstance(e, Emit)] == ["rate-limited"]
     assert await lobby.store.partner_of("b") == "a"
 
@@ -192,10 +192,10 @@ async def test_next_is_rate_limited_and_then_changes_nothing(
 async def test_leave_and_disconnect_notify_partner(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    assert await lobby.leave("a", ()) == [Emit("b", "partner-left", {"reason": "leave"})]
-    assert await lobby.leave("a", ()) == []
+    assert await lobby.search.leave("a", ()) == [Emit("b", "partner-left", {"reason": "leave"})]
+    assert await lobby.search.leave("a", ()) == []
     await connect(lobby, "c")
-    await lobby.find_partner("c", ())
+    await lobby.search.find_partner("c", ())
     assert await lobby.disconnect("b") == []
     assert await lobby.disconnect("c") == []
     await lobby.disconnect("a")
@@ -205,20 +205,20 @@ async def test_leave_and_disconnect_notify_partner(lobby: Lobby) -> None:
 async def test_disconnect_mid_call(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    await lobby.ice_candidate("b", (cand(1),))
+    await lobby.relay.ice_candidate("b", (cand(1),))
     assert await lobby.disconnect("a") == [Emit("b", "partner-disconnected", {})]
     assert lobby.local_sizes()["pending_batches"] == 0
-    assert await lobby.flush_candidates("b") == []
+    assert await lobby.relay.flush_candidates("b") == []
 
 
 async def test_heartbeat_ack_and_quality(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a")
     clock.advance(5)
-    assert await lobby.heartbeat("a", ({"sentAt": 42},)) == [
+    assert await lobby.telemetry.heartbeat("a", ({"sentAt": 42},)) == [
         Emit("a", "heartbeat-ack", {"sentAt": 42.0, "serverTime": 1_005_000})
     ]
     clock.advance(12)
-    effects = await lobby.heartbeat("a", ({"sentAt": 43},))
+    effects = await lobby.telemetry.heartbeat("a", ({"sentAt": 43},))
     assert effects[0] == Emit("a", "connection-quality", {"quality": "good"})
     metrics = lobby.metrics_of("a")
     assert metrics is not None and metrics.heartbeat_count == 2 and metrics.message_count == 2
@@ -228,13 +228,13 @@ async def test_call_stats_once_per_call(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
     stats = {"timeToMediaMs": 900, "candidateType": "host", "rttMs": 3}
     with pytest.raises(IllegalMove, match="One report per call"):
-        await lobby.call_stats("a", (stats,))
+        await lobby.telemetry.call_stats("a", (stats,))
     await pair(lobby, "a", "b")
-    assert await lobby.call_stats("a", (stats,)) == []
+    assert await lobby.telemetry.call_stats("a", (stats,)) == []
     with pytest.raises(IllegalMove):
-        await lobby.call_stats("a", (stats,))
+        await lobby.telemetry.call_stats("a", (stats,))
     assert lobby.metrics.candidate_types.labels("host")._value.get() == 1  # type: ignore[attr-defined]
-    await lobby.call_stats("b", ({"outcome": "failed"},))
+    await lobby.telemetry.call_stats("b", ({"outcome": "failed"},))
     outcomes = lobby.metrics.call_outcomes
     assert outcomes.labels("connected")._value.get() == 1  # type: ignore[attr-defined]
     assert outcomes.labels("failed")._value.get() == 1  # type: ignore[attr-defined]
@@ -242,22 +242,22 @@ async def test_call_stats_once_per_call(lobby: Lobby) -> None:
 
 async def test_rate_limit_buckets_are_pruned(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a")
-    await lobby.find_partner("a", ())
+    await lobby.search.find_partner("a", ())
     clock.advance(5)
     await lobby.disconnect("a")
-    lobby.housekeeping()
+    await lobby.housekeeping()
     sizes = lobby.local_sizes()
     assert (sizes["connections"], sizes["users"], sizes["rate_limit_buckets"]) == (0, 0, 0)
 
 
 async def test_interests_widen_after_the_wait(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "fan", "plain")
-    await lobby.find_partner("fan", ({"interests": ["music"]},))
-    await lobby.find_partner("plain", ())
+    await lobby.search.find_partner("fan", ({"interests": ["music"]},))
+    await lobby.search.find_partner("plain", ())
     clock.advance(4.9)
-    assert await lobby.widen_waiting() == []
+    assert await lobby.search.widen_waiting() == []
     clock.advance(0.1)
-    effects = await lobby.widen_waiting()
+    effects = await lobby.search.widen_waiting()
     assert [(e.to, e.event, e.data["role"]) for e in effects if isinstance(e, Emit)] == [
         ("fan", "match-found", "initiator"),
         ("plain", "match-found", "receiver"),
@@ -266,21 +266,21 @@ async def test_interests_widen_after_the_wait(lobby: Lobby, clock: FakeClock) ->
 
 async def test_widening_alone_repeats_waiting(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "fan", "strict")
-    await lobby.find_partner("fan", ({"interests": ["music"]},))
-    await lobby.find_partner("strict", ({"interests": ["chess"], "strict": True},))
+    await lobby.search.find_partner("fan", ({"interests": ["music"]},))
+    await lobby.search.find_partner("strict", ({"interests": ["chess"], "strict": True},))
     clock.advance(6)
-    effects = await lobby.widen_waiting()
+    effects = await lobby.search.widen_waiting()
     assert [(e.to, e.event) for e in effects if isinstance(e, Emit)] == [
         ("fan", "waiting-for-partner")
     ]
     clock.advance(60)
-    assert await lobby.widen_waiting() == []
+    assert await lobby.search.widen_waiting() == []
 
 
 async def test_common_interests_in_match_found(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
-    await lobby.find_partner("a", ({"interests": ["Music", "art"]},))
-    effects = await lobby.find_partner("b", ({"interests": ["music", "chess"]},))
+    await lobby.search.find_partner("a", ({"interests": ["Music", "art"]},))
+    effects = await lobby.search.find_partner("b", ({"interests": ["music", "chess"]},))
     assert all(e.data["commonInterests"] == ["music"] for e in effects if isinstance(e, Emit))
 
 
@@ -290,12 +290,12 @@ async def test_no_repeat_partner_while_someone_else_waits(
     await db.block("u-x", "u-b", 0.0)  # keeps x and b apart, so both wait
     await connect(lobby, "a", "b", "x")
     await pair(lobby, "a", "b")
-    await lobby.leave("a", ())
+    await lobby.search.leave("a", ())
     clock.advance(2)
-    await lobby.find_partner("b", ())
-    await lobby.find_partner("x", ())
+    await lobby.search.find_partner("b", ())
+    await lobby.search.find_partner("x", ())
     assert (await lobby.store.counts()).waiting == 2
-    await lobby.find_partner("a", ())  # b waited longer, but a just met b
+    await lobby.search.find_partner("a", ())  # b waited longer, but a just met b
     assert await lobby.store.partner_of("a") == "x"
 
 
@@ -303,23 +303,23 @@ async def test_repeat_partner_when_nobody_else_waits(lobby: Lobby, clock: FakeCl
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
     clock.advance(2)
-    await lobby.next("a", ())
-    assert (await lobby.find_partner("b", ()))[0].data["partnerName"] == "A"  # type: ignore[union-attr]
+    await lobby.search.next("a", ())
+    assert (await lobby.search.find_partner("b", ()))[0].data["partnerName"] == "A"  # type: ignore[union-attr]
 
 
 async def test_chat_relay_ack_and_rate_limit(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a", "b")
     with pytest.raises(IllegalMove, match="No partner"):
-        await lobby.chat_message("a", ({"text": "hi", "id": "0"},))
+        await lobby.chat.chat_message("a", ({"text": "hi", "id": "0"},))
     await pair(lobby, "a", "b")
-    effects = await lobby.chat_message("a", ({"text": " hi ", "id": "m1"},))
+    effects = await lobby.chat.chat_message("a", ({"text": " hi ", "id": "m1"},))
     assert effects == [
         Emit("b", "chat-message", {"text": "hi", "id": "m1", "sentAt": 1_000_000}),
         Emit("a", "chat-message-ack", {"id": "m1"}),
     ]
     for n in range(9):
-        await lobby.chat_message("a", ({"text": "x", "id": n},))
-    limited = await lobby.chat_message("a", ({"text": "x", "id": 99},))
+        await lobby.chat.chat_message("a", ({"text": "x", "id": n},))
+    limited = await lobby.chat.chat_message("a", ({"text": "x", "id": 99},))
     assert limited[0].event == "rate-limited"  # type: ignore[union-attr]
     assert limited[0].data == {
         "message": "You are sending messages too fast",  # type: ignore[union-attr]
@@ -327,25 +327,27 @@ async def test_chat_relay_ack_and_rate_limit(lobby: Lobby, clock: FakeClock) -> 
         "event": "chat-message",
         "id": 99,
     }
-    assert await lobby.typing("a", ({"active": True},)) == [Emit("b", "typing", {"active": True})]
+    assert await lobby.chat.typing("a", ({"active": True},)) == [
+        Emit("b", "typing", {"active": True})
+    ]
 
 
 async def test_block_ends_call_and_they_never_meet_again(lobby: Lobby, clock: FakeClock) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    effects = await lobby.block_partner("a", ())
+    effects = await lobby.moderation.block_partner("a", ())
     assert effects == [
         Emit("b", "partner-left", {"reason": "leave"}),
         Emit("a", "block-partner-ack", {}),
     ]
     clock.advance(5)
-    await lobby.find_partner("a", ())
-    assert (await lobby.find_partner("b", ()))[0].event == "waiting-for-partner"  # type: ignore[union-attr]
+    await lobby.search.find_partner("a", ())
+    assert (await lobby.search.find_partner("b", ()))[0].event == "waiting-for-partner"  # type: ignore[union-attr]
     await lobby.disconnect("b")
     # A new connection of the blocked user loads the block from the database.
     await lobby.connect("b2", Identity("u-b", "B"))
     clock.advance(5)
-    assert (await lobby.find_partner("b2", ()))[0].event == "waiting-for-partner"  # type: ignore[union-attr]
+    assert (await lobby.search.find_partner("b2", ()))[0].event == "waiting-for-partner"  # type: ignore[union-attr]
 
 
 async def test_report_records_chat_and_bans_at_threshold(
@@ -356,10 +358,12 @@ async def test_report_records_chat_and_bans_at_threshold(
         reporter = f"r{n}"
         await connect(lobby, reporter)
         clock.advance(2)
-        await lobby.find_partner("bad", ())
-        await lobby.find_partner(reporter, ())
-        await lobby.chat_message("bad", ({"text": f"rude {n}", "id": "1"},))
-        effects = await lobby.report_partner(reporter, ({"reason": "harassment", "note": "!"},))
+        await lobby.search.find_partner("bad", ())
+        await lobby.search.find_partner(reporter, ())
+        await lobby.chat.chat_message("bad", ({"text": f"rude {n}", "id": "1"},))
+        effects = await lobby.moderation.report_partner(
+            reporter, ({"reason": "harassment", "note": "!"},)
+        )
         events = [
             (e.to, e.event) if isinstance(e, Emit) else ("kick", e.sid)
             for e in effects
@@ -379,11 +383,11 @@ async def test_report_records_chat_and_bans_at_threshold(
 async def test_report_after_the_partner_left_still_counts(lobby: Lobby) -> None:
     await connect(lobby, "a", "b", "lonely")
     await pair(lobby, "a", "b")
-    await lobby.leave("b", ())
-    effects = await lobby.report_partner("a", ({"reason": "spam"},))
+    await lobby.search.leave("b", ())
+    effects = await lobby.moderation.report_partner("a", ({"reason": "spam"},))
     assert [e.event for e in effects if isinstance(e, Emit)] == ["report-partner-ack"]
     with pytest.raises(IllegalMove, match="No partner"):
-        await lobby.report_partner("lonely", ({"reason": "spam"},))
+        await lobby.moderation.report_partner("lonely", ({"reason": "spam"},))
 
 
 async def test_one_report_per_call_and_a_report_rate(
@@ -392,19 +396,19 @@ async def test_one_report_per_call_and_a_report_rate(
     """A flood of reports stores one per call and then meets a per-user rate (item 5)."""
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    await lobby.report_partner("a", ({"reason": "spam"},))
+    await lobby.moderation.report_partner("a", ({"reason": "spam"},))
     for _ in range(50):
         with pytest.raises(IllegalMove, match="already reported"):
-            await lobby.report_partner("a", ({"reason": "spam"},))
+            await lobby.moderation.report_partner("a", ({"reason": "spam"},))
     assert len(await db.reports(user_id="u-b")) == 1
     replies: list[str] = []
     for n in range(5):  # new partners, each reported at once: the per-user rate takes over
         clock.advance(1)
-        await lobby.leave("a", ())  # a rate-limited report leaves the call on
+        await lobby.search.leave("a", ())  # a rate-limited report leaves the call on
         await connect(lobby, f"x{n}")
-        await lobby.find_partner(f"x{n}", ())
-        await lobby.find_partner("a", ())
-        effects = await lobby.report_partner("a", ({"reason": "spam"},))
+        await lobby.search.find_partner(f"x{n}", ())
+        await lobby.search.find_partner("a", ())
+        effects = await lobby.moderation.report_partner("a", ({"reason": "spam"},))
         replies += [e.event for e in effects if isinstance(e, Emit) and e.to == "a"]
     assert replies.count("report-partner-ack") == 2  # the burst of 3, one already used
     assert replies.count("rate-limited") == 3
@@ -423,7 +427,7 @@ async def test_blocking_twice_writes_once(lobby: Lobby, db: Database, monkeypatc
 
     monkeypatch.setattr(db, "block", counting)
     for _ in range(20):
-        effects = await lobby.block_partner("a", ())
+        effects = await lobby.moderation.block_partner("a", ())
         assert Emit("a", "block-partner-ack", {}) in effects
     assert writes == ["u-b"]
 
@@ -472,8 +476,8 @@ async def test_privacy_mode_relays_only_relay_candidates(clock: FakeClock, db: D
     prflx candidate reaches the other side, in a candidate event or inside SDP."""
     lobby = turn_lobby(clock, db)
     await connect(lobby, "a", "b")
-    await lobby.find_partner("a", ({"privacy": True},))
-    effects = await lobby.find_partner("b", ())
+    await lobby.search.find_partner("a", ({"privacy": True},))
+    effects = await lobby.search.find_partner("b", ())
     policies = {e.to: e.data["iceTransportPolicy"] for e in effects if isinstance(e, Emit)}
     assert policies == {"a": "relay", "b": "relay"}
     for sender, receiver in (("a", "b"), ("b", "a")):
@@ -481,15 +485,17 @@ async def test_privacy_mode_relays_only_relay_candidates(clock: FakeClock, db: D
         for n, typ in enumerate(("host", "srflx", "prflx", "relay", "host")):
             line = f"candidate:{n} 1 udp 1 10.0.0.{n} 5000{n} typ {typ}"
             cand = {"candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}}
-            if await lobby.ice_candidate(sender, (cand,)):
-                relayed += await lobby.flush_candidates(sender)
+            if await lobby.relay.ice_candidate(sender, (cand,)):
+                relayed += await lobby.relay.flush_candidates(sender)
         end = {"candidate": {"candidate": "", "sdpMid": "0", "sdpMLineIndex": 0}}
-        await lobby.ice_candidate(sender, (end,))
-        relayed += await lobby.flush_candidates(sender)
+        await lobby.relay.ice_candidate(sender, (end,))
+        relayed += await lobby.relay.flush_candidates(sender)
         sent = [e.data for e in relayed if isinstance(e, Emit) and e.to == receiver]
         lines = [c["candidate"] for d in sent for c in d.get("candidates", [d.get("candidate")])]
         assert lines == ["candidate:3 1 udp 1 10.0.0.3 50003 typ relay", ""]
-    effects = await lobby.offer("b", ({"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}},))
+    effects = await lobby.relay.offer(
+        "b", ({"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}},)
+    )
     sdp = next(e.data["offer"]["sdp"] for e in effects if isinstance(e, Emit) and e.to == "a")
     assert "typ host" not in sdp and "typ srflx" not in sdp and "typ prflx" not in sdp
     assert "typ relay" in sdp and sdp.startswith("v=0\r\n") and "a=end-of-candidates" in sdp
@@ -499,7 +505,9 @@ async def test_ordinary_calls_relay_every_candidate(clock: FakeClock, db: Databa
     lobby = turn_lobby(clock, db)
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    effects = await lobby.offer("b", ({"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}},))
+    effects = await lobby.relay.offer(
+        "b", ({"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}},)
+    )
     assert Emit("a", "signal-offer", {"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}}) in (
         effects
     )
@@ -512,8 +520,8 @@ async def test_turn_credentials_per_user_capped_at_their_token(
     short = clock.wall_ms() / 1000 + 600
     await lobby.connect("a", Identity("u-a", "A", expires_at=short))
     await lobby.connect("b", Identity("u-b", "B", expires_at=None))
-    await lobby.find_partner("a", ())
-    effects = await lobby.find_partner("b", ())
+    await lobby.search.find_partner("a", ())
+    effects = await lobby.search.find_partner("b", ())
     turn = {e.to: e.data["iceServers"][-1] for e in effects if isinstance(e, Emit)}
     assert turn["a"]["username"] == f"{int(short)}:u-a"
     assert turn["b"]["username"] == f"{int(clock.wall_ms() / 1000) + 3600}:u-b"
@@ -524,6 +532,6 @@ async def test_privacy_cannot_be_asked_where_the_deployment_forbids_it(
 ) -> None:
     lobby = turn_lobby(clock, db, privacy_allowed=False)
     await connect(lobby, "a", "b")
-    await lobby.find_partner("a", ({"privacy": True},))
-    effects = await lobby.find_partner("b", ())
+    await lobby.search.find_partner("a", ({"privacy": True},))
+    effects = await lobby.search.find_partner("b", ())
     assert {e.data["iceTransportPolicy"] for e in effects if isinstance(e, Emit)} == {"all"}

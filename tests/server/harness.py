@@ -37,7 +37,7 @@ class Live:
                 break
             await asyncio.sleep(0.02)
         assert (await self.app.store.counts()).empty
-        self.app.lobby.housekeeping()
+        await self.app.lobby.housekeeping()
         assert self.app.lobby.local_sizes()["connections"] == 0
         assert self.app.lobby.local_sizes()["pending_batches"] == 0
 

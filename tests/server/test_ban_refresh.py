@@ -74,10 +74,10 @@ async def test_refresh_after_the_first_reads_changes_only(
         await app.refresh_bans()
         for user, until in [("new", None), ("forever", MAX_UNTIL), ("u8", None)]:
             with pytest.raises(Banned) as refused:
-                await app.lobby.admit(Identity(user, user))
+                app.lobby.moderation.admit(Identity(user, user))
             if until is not None:
                 assert refused.value.until == until
-        await app.lobby.admit(Identity("u7", "u7"))  # lifted: admitted again
+        app.lobby.moderation.admit(Identity("u7", "u7"))  # lifted: admitted again
     finally:
         await db.close()
 

@@ -225,7 +225,7 @@ async def test_a_ban_from_the_cli_closes_a_live_connection_and_unban_lets_in(
         for _ in range(50):  # the server rereads bans every two seconds
             await asyncio.sleep(0.1)
             try:
-                await live.app.lobby.admit(Identity("u-troll", "troll"))
+                live.app.lobby.moderation.admit(Identity("u-troll", "troll"))
                 break
             except Banned:
                 pass

@@ -1,0 +1,150 @@
+"""The lobby: one client event -> store and database calls around core decisions -> effects.
+
+Split by concern, each part owning its state and returning effects as values
+(``Emit``, ``FlushLater``, ``Kick``); nothing here imports Socket.IO:
+
+* ``search``: find-partner, next, leave, widening, match-found;
+* ``relay``: offers, answers, ICE candidates (and the privacy mode's filter);
+* ``chat``: chat messages and typing;
+* ``moderation``: bans, blocks, reports;
+* ``telemetry``: heartbeats and call statistics;
+* ``connections``: the connections this process holds, and the connection caps.
+
+State that decides who may meet whom, or that a partner on another process
+needs, lives behind the seams in ``randomchat.store`` (``Store`` for the queue
+and pairs, ``store.shared`` for meetings, blocks, calls and per-user limits);
+``docs/state.md`` has the table of owners. ``Lobby`` wires the parts and maps
+each client event to its handler; the connection's lifecycle (connect,
+disconnect) spans several parts and is here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from randomchat.auth import Identity
+from randomchat.clock import Clock
+from randomchat.core.quality import ConnectionMetrics
+from randomchat.db import Database
+from randomchat.lobby.chat import Chat
+from randomchat.lobby.connections import Connections
+from randomchat.lobby.context import CHAT, FIND, REPORT, TYPING, Context
+from randomchat.lobby.effects import Effect, Emit, FlushLater, Kick
+from randomchat.lobby.moderation import Moderation
+from randomchat.lobby.relay import Relay
+from randomchat.lobby.search import Search
+from randomchat.lobby.telemetry import Telemetry
+from randomchat.metrics import Metrics
+from randomchat.protocol import ClientEvent, ConnectionQuality, ServerEvent
+from randomchat.rules import Rules
+from randomchat.store import Member, Store
+from randomchat.store.shared import MemoryBlocks, MemoryCalls, MemoryLimits, MemoryMeetings
+
+__all__ = ["Effect", "Emit", "FlushLater", "Handler", "Kick", "Lobby"]
+
+Handler = Callable[[str, tuple[Any, ...]], Awaitable[list[Effect]]]
+
+
+class Lobby:
+    def __init__(
+        self, store: Store, db: Database, clock: Clock, metrics: Metrics, rules: Rules
+    ) -> None:
+        self.store = store
+        self.db = db
+        self.clock = clock
+        self.metrics = metrics
+        self.rules = rules
+        limits = {
+            FIND: rules.find_limit,
+            CHAT: rules.chat_limit,
+            TYPING: rules.chat_limit,
+            REPORT: rules.report_limit,
+        }
+        self.ctx = Context(
+            store=store,
+            meetings=MemoryMeetings(rules.repeat_window),
+            blocks=MemoryBlocks(db),
+            calls=MemoryCalls(),
+            limits=MemoryLimits(limits),
+            connections=Connections(rules.max_sockets_per_user, rules.max_sockets_per_address),
+            db=db,
+            clock=clock,
+            metrics=metrics,
+            rules=rules,
+        )
+        self.relay = Relay(self.ctx)
+        self.search = Search(self.ctx, self.relay)
+        self.chat = Chat(self.ctx)
+        self.moderation = Moderation(self.ctx, self.search)
+        self.telemetry = Telemetry(self.ctx)
+
+    def handlers(self) -> dict[ClientEvent, Handler]:
+        """Each client event and the part that handles it."""
+        return {
+            ClientEvent.FIND_PARTNER: self.search.find_partner,
+            ClientEvent.NEXT: self.search.next,
+            ClientEvent.LEAVE: self.search.leave,
+            ClientEvent.SIGNAL_OFFER: self.relay.offer,
+            ClientEvent.SIGNAL_ANSWER: self.relay.answer,
+            ClientEvent.SIGNAL_ICE_CANDIDATE: self.relay.ice_candidate,
+            ClientEvent.HEARTBEAT: self.telemetry.heartbeat,
+            ClientEvent.CALL_STATS: self.telemetry.call_stats,
+            ClientEvent.CHAT_MESSAGE: self.chat.chat_message,
+            ClientEvent.TYPING: self.chat.typing,
+            ClientEvent.BLOCK_PARTNER: self.moderation.block_partner,
+            ClientEvent.REPORT_PARTNER: self.moderation.report_partner,
+        }
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def connect(self, sid: str, identity: Identity, network: str = "") -> list[Effect]:
+        """Register a connection; raise ``TooManyConnections`` past a cap.
+
+        ``network`` is the client's unit for the per-address cap (``proxy.network_of``).
+        The connection is counted before the first await, so that concurrent
+        connects of one user or address cannot all pass the caps.
+        """
+        ctx = self.ctx
+        ctx.connections.add(sid, identity, network, self.clock.monotonic())
+        try:
+            await ctx.blocks.excluded(identity.user_id)  # loaded once, before any search
+            await self.store.join(Member(sid, identity.user_id, identity.username))
+        except BaseException:
+            ctx.connections.remove(sid)
+            raise
+        quality = ConnectionQuality(quality="excellent")
+        return [Emit(sid, ServerEvent.CONNECTION_QUALITY, quality)]
+
+    async def disconnect(self, sid: str) -> list[Effect]:
+        self.ctx.connections.remove(sid)
+        await self.ctx.calls.forget(sid)
+        return await self.search.disconnected(sid)
+
+    async def housekeeping(self) -> None:
+        """Drop state that has become equivalent to none."""
+        now = self.clock.monotonic()
+        await self.ctx.limits.prune(now)
+        await self.ctx.meetings.prune(now)
+        await self.ctx.blocks.prune(self.ctx.connections.users())
+
+    # -- queries -----------------------------------------------------------------------
+
+    def user_of(self, sid: str) -> str | None:
+        """The user id of a connection registered here, else None."""
+        conn = self.ctx.connections.get(sid)
+        return conn.user_id if conn is not None else None
+
+    def metrics_of(self, sid: str) -> ConnectionMetrics | None:
+        conn = self.ctx.connections.get(sid)
+        return conn.metrics if conn is not None else None
+
+    def local_sizes(self) -> dict[str, int]:
+        """How much node-local state is held, for leak checks."""
+        return {
+            **self.ctx.connections.sizes(),
+            "pending_batches": len(self.relay),
+            "rate_limit_buckets": len(self.ctx.limits),
+            "pair_history": len(self.ctx.meetings),
+            "calls": len(self.ctx.calls),
+        }

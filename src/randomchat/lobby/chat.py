@@ -1,0 +1,49 @@
+"""Text chat between the two sides of a call, and typing indicators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from randomchat.core import requests
+from randomchat.db import ChatLine
+from randomchat.errors import IllegalMove
+from randomchat.lobby.context import CHAT, TYPING, Context
+from randomchat.lobby.effects import Effect, Emit
+from randomchat.protocol import ChatAck, ChatIncoming, ServerEvent, TypingEvent
+
+
+class Chat:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def chat_message(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        ctx = self.ctx
+        # Cheap checks first (shape and raw length, rate, partner), cleaning last.
+        raw_text, msg_id = requests.chat_message(args)
+        conn = ctx.count(sid)
+        limited = await ctx.limited(CHAT, sid, conn, "chat-message", msg_id)
+        if limited:
+            return limited
+        partner = await ctx.store.partner_of(sid)
+        if partner is None:
+            raise IllegalMove("No partner to send it to")
+        text = requests.chat_text(raw_text)
+        sent_at = ctx.clock.wall_ms()
+        await ctx.calls.add_chat((sid, partner), ChatLine(conn.user_id, text, sent_at / 1000))
+        ctx.metrics.chat_messages.inc()
+        incoming = ChatIncoming(text=text, id=msg_id, sentAt=sent_at)
+        return [
+            Emit(partner, ServerEvent.CHAT_MESSAGE, incoming),
+            Emit(sid, ServerEvent.CHAT_MESSAGE_ACK, ChatAck(id=msg_id)),
+        ]
+
+    async def typing(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        active = requests.typing(args)
+        conn = self.ctx.count(sid)
+        now = self.ctx.clock.monotonic()
+        if await self.ctx.limits.take(TYPING, conn.user_id, now):
+            return []  # typing indicators are advisory: excess ones are dropped quietly
+        partner = await self.ctx.store.partner_of(sid)
+        if partner is None:
+            return []
+        return [Emit(partner, ServerEvent.TYPING, TypingEvent(active=active))]

@@ -1,0 +1,96 @@
+"""The connections this process holds: per-connection state, and the connection caps.
+
+Per connection, node-local by nature (a socket lives on exactly one process):
+who the connection is, its search options, its connection-quality meter and
+whether a ``call-stats`` report is due. The caps per user and per address are
+counted here too: per process today; across a cluster they would move to the
+shared store with the other per-user limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from randomchat.auth import Identity
+from randomchat.core.quality import ConnectionMetrics
+from randomchat.core.requests import SearchOptions
+from randomchat.errors import TooManyConnections
+
+
+@dataclass(slots=True)
+class Connection:
+    user_id: str
+    username: str
+    network: str  # the client's IPv4 address or IPv6 /64, for the per-address cap
+    token_expires: float | None  # Unix seconds; TURN credentials never outlive the token
+    metrics: ConnectionMetrics
+    options: SearchOptions = SearchOptions()
+    stats_due: bool = False  # one call-stats report per call
+
+
+class Connections:
+    def __init__(self, per_user: int, per_address: int) -> None:
+        self.per_user = per_user
+        self.per_address = per_address
+        self._by_sid: dict[str, Connection] = {}
+        self._by_user: dict[str, set[str]] = {}
+        self._by_network: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def __contains__(self, sid: object) -> bool:
+        return sid in self._by_sid
+
+    def add(self, sid: str, identity: Identity, network: str, now: float) -> Connection:
+        """Register ``sid``; raise ``TooManyConnections`` past a cap (nothing registered)."""
+        if len(self._by_user.get(identity.user_id, ())) >= self.per_user:
+            raise TooManyConnections("user", self.per_user)
+        if self._by_network.get(network, 0) >= self.per_address:
+            raise TooManyConnections("address", self.per_address)
+        conn = Connection(
+            identity.user_id,
+            identity.username,
+            network,
+            identity.expires_at,
+            ConnectionMetrics.start(now),
+        )
+        self._by_sid[sid] = conn
+        self._by_user.setdefault(identity.user_id, set()).add(sid)
+        self._by_network[network] = self._by_network.get(network, 0) + 1
+        return conn
+
+    def remove(self, sid: str) -> Connection | None:
+        conn = self._by_sid.pop(sid, None)
+        if conn is None:
+            return None
+        sids = self._by_user[conn.user_id]
+        sids.discard(sid)
+        if not sids:
+            del self._by_user[conn.user_id]
+        left = self._by_network[conn.network] - 1
+        if left:
+            self._by_network[conn.network] = left
+        else:
+            del self._by_network[conn.network]
+        return conn
+
+    def get(self, sid: str) -> Connection | None:
+        return self._by_sid.get(sid)
+
+    def __getitem__(self, sid: str) -> Connection:
+        return self._by_sid[sid]
+
+    def sids_of(self, user_id: str) -> list[str]:
+        """The user's connections on this process, in a stable order."""
+        return sorted(self._by_user.get(user_id, ()))
+
+    def users(self) -> set[str]:
+        return set(self._by_user)
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            "connections": len(self._by_sid),
+            "users": len(self._by_user),
+            "addresses": len(self._by_network),
+        }

@@ -1,0 +1,70 @@
+"""What every part of the lobby works with: the seams, the rules, the clock, and two helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from randomchat.clock import Clock
+from randomchat.db import Database
+from randomchat.lobby.connections import Connection, Connections
+from randomchat.lobby.effects import Effect, Emit
+from randomchat.metrics import Metrics
+from randomchat.protocol import MessageId, RateLimited, RateLimitedEvent, ServerEvent
+from randomchat.rules import Rules
+from randomchat.store import Store
+from randomchat.store.shared import Blocks, Calls, Limits, Meetings
+
+# Names of the per-user limits (``Limits``), and the text a person reads when one refuses.
+FIND = "find"
+CHAT = "chat"
+TYPING = "typing"
+REPORT = "report"
+_MESSAGES = {
+    FIND: "Please wait before searching again",
+    CHAT: "You are sending messages too fast",
+    REPORT: "You are reporting too often",
+}
+
+
+@dataclass
+class Context:
+    store: Store  # the queue and the pairs (shareable)
+    meetings: Meetings  # the repeat window and previous partners (per user, shareable)
+    blocks: Blocks  # per user, shareable
+    calls: Calls  # per call, both sides (shareable)
+    limits: Limits  # per-user rate limits (shareable)
+    connections: Connections  # per connection, this process only
+    db: Database
+    clock: Clock
+    metrics: Metrics
+    rules: Rules
+
+    def wall(self) -> float:
+        """Unix seconds."""
+        return self.clock.wall_ms() / 1000
+
+    def count(self, sid: str) -> Connection:
+        """The connection of ``sid``, its message counted for connection quality."""
+        conn = self.connections[sid]
+        conn.metrics.count_message()
+        return conn
+
+    async def limited(
+        self,
+        limit: str,
+        sid: str,
+        conn: Connection,
+        event: RateLimitedEvent,
+        msg_id: MessageId | None = None,
+    ) -> list[Effect]:
+        """A ``rate-limited`` reply if ``limit`` refuses, naming the event (and message id)."""
+        wait = await self.limits.take(limit, conn.user_id, self.clock.monotonic())
+        if not wait:
+            return []
+        self.metrics.rate_limited.labels(event).inc()
+        payload = RateLimited(
+            message=_MESSAGES[limit], retryAfter=max(1, round(wait * 1000)), event=event
+        )
+        if msg_id is not None:
+            payload["id"] = msg_id
+        return [Emit(sid, ServerEvent.RATE_LIMITED, payload)]

@@ -1,0 +1,128 @@
+"""Moderation: bans at the door and while connected, blocks, reports."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from randomchat.auth import Identity
+from randomchat.core import requests, signaling
+from randomchat.core.moderation import BanList
+from randomchat.db import Ban
+from randomchat.errors import Banned, IllegalMove
+from randomchat.lobby.context import REPORT, Context
+from randomchat.lobby.effects import Effect, Emit, Kick
+from randomchat.lobby.search import Search
+from randomchat.moderation import record_report
+from randomchat.protocol import ClientEvent, Empty, ReportAck, ServerEvent
+from randomchat.store.shared import CallRecord
+
+log = logging.getLogger(__name__)
+
+BAN_OVERLAP_SECONDS = 60.0
+
+
+class Moderation:
+    def __init__(self, ctx: Context, search: Search) -> None:
+        self.ctx = ctx
+        self.search = search
+        self._bans: BanList[Ban] = BanList()  # a copy of the database's, refreshed
+        self._bans_synced_at: float | None = None  # wall time of the last ban refresh
+
+    def admit(self, identity: Identity) -> None:
+        """Raise ``Banned`` if this user may not connect now."""
+        ban = self._bans.active(identity.user_id, self.ctx.wall())
+        if ban is not None:
+            raise Banned(ban.until, ban.reason)
+
+    async def refresh_bans(self) -> list[Effect]:
+        """Pick up bans made or lifted elsewhere (the CLI, another process); close the
+        connections of users banned.
+
+        The first run loads every active ban; later runs read only the bans made or
+        ended since the previous run (minus ``BAN_OVERLAP_SECONDS`` for late commits
+        and clock skew), so an idle server with many active bans does no work
+        proportional to them.
+        """
+        db = self.ctx.db
+        now = self.ctx.wall()
+        if self._bans_synced_at is None:
+            active = await db.active_bans(now)
+            self._bans.replace(active)
+        else:
+            since = self._bans_synced_at - BAN_OVERLAP_SECONDS
+            active, lifted = await db.ban_changes(since, now)
+            for user_id in lifted:
+                self._bans.remove(user_id)
+        self._bans_synced_at = now
+        effects: list[Effect] = []
+        for ban in active:
+            effects += self.kick_user(ban)
+        return effects
+
+    def forget_ban(self, user_id: str) -> None:
+        self._bans.remove(user_id)
+
+    def kick_user(self, ban: Ban) -> list[Effect]:
+        """Remember the ban; effects that tell every local connection of the user and close it."""
+        self._bans.add(ban)
+        sids = self.ctx.connections.sids_of(ban.user_id)
+        if sids:
+            self.ctx.metrics.bans.inc()
+        return [Kick(sid, ban) for sid in sids]
+
+    async def block_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        signaling.bare(ClientEvent.BLOCK_PARTNER, args)
+        ctx = self.ctx
+        conn = ctx.count(sid)
+        call = await self._last_call(sid)
+        effects = await self._end_for_moderation(sid, call)
+        if await ctx.calls.claim(sid, "blocked"):
+            await ctx.blocks.add(conn.user_id, call.partner_user, ctx.wall())
+            log.info("blocked", extra={"user": conn.user_id, "blocked": call.partner_user})
+        return [*effects, Emit(sid, ServerEvent.BLOCK_PARTNER_ACK, Empty())]
+
+    async def report_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        ctx = self.ctx
+        conn = ctx.count(sid)
+        call = await self._last_call(sid)
+        if call.reported:
+            raise IllegalMove("This call was already reported")
+        reason, note = requests.report(args)
+        limited = await ctx.limited(REPORT, sid, conn, "report-partner")
+        if limited:
+            return limited
+        if not await ctx.calls.claim(sid, "reported"):
+            raise IllegalMove("This call was already reported")
+        effects = await self._end_for_moderation(sid, call)
+        report, ban = await record_report(
+            ctx.db,
+            ctx.rules,
+            conn.user_id,
+            call.partner_user,
+            reason,
+            note,
+            list(call.chat),
+            ctx.wall(),
+        )
+        ctx.metrics.reports.labels(reason).inc()
+        log.info(
+            "reported",
+            extra={"user": conn.user_id, "reported": call.partner_user, "reason": reason},
+        )
+        effects.append(Emit(sid, ServerEvent.REPORT_PARTNER_ACK, ReportAck(reportId=report.id)))
+        if ban is not None:
+            effects += self.kick_user(ban)
+        return effects
+
+    async def _last_call(self, sid: str) -> CallRecord:
+        call = await self.ctx.calls.get(sid)
+        if call is None:
+            raise IllegalMove("No partner in this call or the last one")
+        return call
+
+    async def _end_for_moderation(self, sid: str, call: CallRecord) -> list[Effect]:
+        """End the call if it is still on; the partner sees an ordinary ``partner-left``."""
+        if await self.ctx.store.partner_of(sid) == call.partner_sid:
+            return await self.search.end(sid, "leave")
+        return []

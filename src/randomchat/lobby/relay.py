@@ -1,0 +1,94 @@
+"""Relaying signaling: offers, answers and ICE candidates, in order per sender.
+
+Candidates are coalesced per sender until the next turn of the event loop
+(``FlushLater``) and always leave before a description from the same sender.
+In a relay-only call (the privacy mode) only relay candidates pass, in
+candidate events and inside SDP.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from randomchat.core import signaling
+from randomchat.core.batching import CandidateBatcher
+from randomchat.lobby.context import Context
+from randomchat.lobby.effects import Effect, Emit, FlushLater
+from randomchat.protocol import ServerEvent, SignalCandidate, SignalCandidateBatch
+
+log = logging.getLogger(__name__)
+
+_ACKS = {
+    ServerEvent.SIGNAL_OFFER: ServerEvent.SIGNAL_OFFER_ACK,
+    ServerEvent.SIGNAL_ANSWER: ServerEvent.SIGNAL_ANSWER_ACK,
+}
+
+
+class Relay:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._batcher = CandidateBatcher()  # per connection, this process only
+
+    def __len__(self) -> int:
+        return len(self._batcher)
+
+    def drop(self, sid: str) -> None:
+        """Forget ``sid``'s pending candidates (its call ended)."""
+        self._batcher.take(sid)
+
+    async def offer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        return await self._description(sid, ServerEvent.SIGNAL_OFFER, signaling.offer(args))
+
+    async def answer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        return await self._description(sid, ServerEvent.SIGNAL_ANSWER, signaling.answer(args))
+
+    async def _description(
+        self, sid: str, event: ServerEvent, data: dict[str, Any]
+    ) -> list[Effect]:
+        self.ctx.count(sid)
+        partner = await self.ctx.store.partner_of(sid)
+        if partner is None:
+            log.debug("signal without partner dropped", extra={"sid": sid, "signal": event})
+            return []
+        if await self._relay_only(sid, partner):
+            key = "offer" if event is ServerEvent.SIGNAL_OFFER else "answer"
+            desc = data[key]
+            data = {**data, key: {**desc, "sdp": signaling.relay_only_sdp(desc["sdp"])}}
+        self.ctx.metrics.signals.labels(event.removeprefix("signal-")).inc()
+        # Candidates sent before this description leave before it: order is kept per sender.
+        return [*self._flush(sid, partner), Emit(partner, event, data), Emit(sid, _ACKS[event])]
+
+    async def ice_candidate(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        candidate = signaling.ice_candidate(args)
+        self.ctx.count(sid)
+        partner = await self.ctx.store.partner_of(sid)
+        if partner is None:
+            return []
+        if await self._relay_only(sid, partner) and not signaling.relay_candidate(candidate):
+            self.ctx.metrics.signals.labels("dropped-non-relay").inc()
+            return []
+        self.ctx.metrics.signals.labels("ice-candidate").inc()
+        return [FlushLater(sid)] if self._batcher.add(sid, candidate) else []
+
+    async def flush_candidates(self, sid: str) -> list[Effect]:
+        partner = await self.ctx.store.partner_of(sid)
+        if partner is None:
+            self._batcher.take(sid)
+            return []
+        return self._flush(sid, partner)
+
+    def _flush(self, sid: str, partner: str) -> list[Effect]:
+        pending: Any = self._batcher.take(sid)
+        if not pending:
+            return []
+        if len(pending) == 1:
+            one = SignalCandidate(candidate=pending[0])
+            return [Emit(partner, ServerEvent.SIGNAL_ICE_CANDIDATE, one)]
+        batch = SignalCandidateBatch(candidates=pending)
+        return [Emit(partner, ServerEvent.SIGNAL_ICE_CANDIDATES_BATCH, batch)]
+
+    async def _relay_only(self, sid: str, partner: str) -> bool:
+        """Whether ``sid``'s current call (with ``partner``) is relay-only."""
+        call = await self.ctx.calls.get(sid)
+        return call is not None and call.partner_sid == partner and call.relay

@@ -1,0 +1,169 @@
+"""Searching: find-partner, next, leave, widening, and what a match tells each side."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from randomchat.core import requests, signaling
+from randomchat.core.matching import Seeker
+from randomchat.core.requests import SearchOptions
+from randomchat.core.state import Phase
+from randomchat.lobby.connections import Connection
+from randomchat.lobby.context import FIND, Context
+from randomchat.lobby.effects import Effect, Emit
+from randomchat.lobby.relay import Relay
+from randomchat.protocol import (
+    ClientEvent,
+    Empty,
+    MatchFound,
+    PartnerLeft,
+    Role,
+    ServerEvent,
+    WaitingForPartner,
+)
+from randomchat.store import Matched, SearchResult
+from randomchat.store.shared import CallRecord
+from randomchat.turn import Policy
+
+log = logging.getLogger(__name__)
+
+
+class Search:
+    def __init__(self, ctx: Context, relay: Relay) -> None:
+        self.ctx = ctx
+        self.relay = relay
+
+    async def find_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        options = requests.search_options(ClientEvent.FIND_PARTNER, args)
+        conn = self.ctx.count(sid)
+        limited = await self.ctx.limited(FIND, sid, conn, "find-partner")
+        if limited:
+            return limited
+        return await self._search(sid, conn, options)
+
+    async def next(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        """End the current call (if any) and search again at once."""
+        options = requests.search_options(ClientEvent.NEXT, args)
+        conn = self.ctx.count(sid)
+        limited = await self.ctx.limited(FIND, sid, conn, "next")
+        if limited:
+            return limited
+        if await self.ctx.store.phase_of(sid) is Phase.WAITING:  # keep the place in the queue
+            return [self._waiting(sid, await self.ctx.store.position_of(sid) or 1)]
+        effects = await self.end(sid, "next")
+        return effects + await self._search(sid, conn, options)
+
+    async def leave(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        signaling.bare(ClientEvent.LEAVE, args)
+        self.ctx.count(sid)
+        return await self.end(sid, "leave")
+
+    async def end(self, sid: str, reason: str) -> list[Effect]:
+        """Stop waiting or end the call; the partner (if any) gets ``partner-left``."""
+        self.relay.drop(sid)
+        partner = await self.ctx.store.leave(sid)
+        if partner is None:
+            return []
+        self.relay.drop(partner.sid)
+        log.info("call ended", extra={"sid": sid, "reason": reason})
+        left = PartnerLeft(reason="next" if reason == "next" else "leave")
+        return [Emit(partner.sid, ServerEvent.PARTNER_LEFT, left)]
+
+    async def disconnected(self, sid: str) -> list[Effect]:
+        """``sid`` is gone: out of the queue or the call; the partner is told."""
+        self.relay.drop(sid)
+        partner = await self.ctx.store.part(sid)
+        if partner is None:
+            return []
+        self.relay.drop(partner.sid)
+        return [Emit(partner.sid, ServerEvent.PARTNER_DISCONNECTED, Empty())]
+
+    async def widen_waiting(self) -> list[Effect]:
+        """Widen users with interests who waited long enough, and pair them if possible."""
+        ctx = self.ctx
+        now = ctx.clock.monotonic()
+        effects: list[Effect] = []
+        for sid in await ctx.store.due_to_widen(now, ctx.rules.interest_wait):
+            conn = ctx.connections.get(sid)
+            if conn is None:
+                continue  # waiting on another node: that node widens it
+            result = await ctx.store.widen(await self._seeker(sid, conn, now), now)
+            if result is not None:
+                effects += await self._result(sid, conn, result, now)
+        return effects
+
+    async def _seeker(self, sid: str, conn: Connection, now: float) -> Seeker:
+        meetings = self.ctx.meetings
+        return Seeker(
+            sid,
+            conn.user_id,
+            conn.options.interests,
+            conn.options.strict,
+            excluded=await self.ctx.blocks.excluded(conn.user_id),
+            recent=await meetings.recent(conn.user_id, now),
+            previous=await meetings.previous(conn.user_id),
+        )
+
+    async def _search(self, sid: str, conn: Connection, options: SearchOptions) -> list[Effect]:
+        now = self.ctx.clock.monotonic()
+        conn.options = options
+        result = await self.ctx.store.search(await self._seeker(sid, conn, now), now)
+        return await self._result(sid, conn, result, now)
+
+    async def _result(
+        self, sid: str, me: Connection, result: SearchResult, now: float
+    ) -> list[Effect]:
+        if not isinstance(result, Matched):
+            return [self._waiting(sid, result.position)]
+        ctx = self.ctx
+        partner = result.partner
+        other = ctx.connections.get(partner.sid)
+        asked = me.options.privacy or (other is not None and other.options.privacy)
+        policy = ctx.rules.ice.policy_for(asked)
+        relay = policy == "relay"
+        await ctx.meetings.record(me.user_id, partner.user_id, now)
+        await ctx.calls.start(sid, CallRecord(partner.sid, partner.user_id, relay))
+        await ctx.calls.start(partner.sid, CallRecord(sid, me.user_id, relay))
+        me.stats_due = True
+        if other is not None:
+            other.stats_due = True
+        ctx.metrics.matches.inc()
+        ctx.metrics.wait_time.observe(result.partner_waited)
+        stamp = ctx.clock.wall_ms()
+        common = sorted(result.common)
+        log.info("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
+        mine = self._match(me, "initiator", partner.username, stamp, policy, common)
+        theirs = self._match(other, "receiver", me.username, stamp, policy, common)
+        return [
+            Emit(sid, ServerEvent.MATCH_FOUND, mine),
+            Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs),
+        ]
+
+    def _match(
+        self,
+        who: Connection | None,
+        role: Role,
+        partner_name: str,
+        stamp: int,
+        policy: Policy,
+        common: list[str],
+    ) -> MatchFound:
+        """One side's ``match-found``: TURN credentials are minted for that user."""
+        servers: Any = self.ctx.rules.ice.servers(
+            who.user_id if who is not None else "",
+            self.ctx.wall(),
+            who.token_expires if who is not None else None,
+        )
+        return MatchFound(
+            role=role,
+            partnerName=partner_name,
+            timestamp=stamp,
+            iceServers=servers,
+            commonInterests=common,
+            iceTransportPolicy=policy,
+        )
+
+    def _waiting(self, sid: str, position: int) -> Emit:
+        payload = WaitingForPartner(queuePosition=position, timestamp=self.ctx.clock.wall_ms())
+        return Emit(sid, ServerEvent.WAITING_FOR_PARTNER, payload)

@@ -1,0 +1,190 @@
+"""Per-user and per-pair state beside the queue: who met whom, blocks, calls, limits.
+
+This state decides who may meet whom, or is needed by a user's partner, so on a
+cluster every node must see the same: each piece is an interface here with an
+in-memory implementation (the embedded default, one process). A shared
+implementation (Redis, the scale-out issue) provides the same methods. Every
+method is async for that reason; the in-memory ones never await, so each is
+atomic.
+
+Who owns which state (docs/state.md has the whole table):
+
+============  ==========================================  ==================
+interface     what                                        keyed by
+============  ==========================================  ==================
+``Meetings``  the repeat window and the previous partner  user id (per user)
+``Blocks``    users blocked by or blocking a user         user id (per user)
+``Calls``     each side's current or last call: partner,  socket id (per
+              chat lines kept for a report, reported /    pair: both sides)
+              blocked / relay-only flags
+``Limits``    per-user rate limits (search, chat, typing,  user id (per user)
+              reports)
+============  ==========================================  ==================
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from randomchat.core.history import PairHistory
+from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.db import ChatLine, Database
+
+CHAT_LINES_KEPT = 20
+Flag = Literal["reported", "blocked"]
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One side's current or last call, kept until its next match (reports come late)."""
+
+    partner_sid: str
+    partner_user: str
+    relay: bool = False  # relay-only (privacy mode): only relay candidates are passed on
+    chat: deque[ChatLine] = field(default_factory=lambda: deque(maxlen=CHAT_LINES_KEPT))
+    reported: bool = False  # one report per reporter per call
+    blocked: bool = False  # blocking again changes nothing: no second database write
+
+
+class Meetings(Protocol):
+    async def record(self, a: str, b: str, now: float) -> None:
+        """``a`` and ``b`` (user ids) were paired at ``now``."""
+
+    async def recent(self, user_id: str, now: float) -> frozenset[str]:
+        """Users paired with ``user_id`` within the repeat window."""
+
+    async def previous(self, user_id: str) -> str | None:
+        """The user's last partner."""
+
+    async def prune(self, now: float) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+class Blocks(Protocol):
+    async def excluded(self, user_id: str) -> frozenset[str]:
+        """Users blocked by or blocking ``user_id``: never to be paired with them."""
+
+    async def add(self, blocker: str, blocked: str, now: float) -> None:
+        """Record a block (permanent) and apply it both ways at once."""
+
+    async def prune(self, keep: set[str]) -> None:
+        """Drop cached sets of users not in ``keep`` (the database keeps the blocks)."""
+
+
+class Calls(Protocol):
+    async def start(self, sid: str, record: CallRecord) -> None:
+        """``sid``'s new call (replacing its last one)."""
+
+    async def get(self, sid: str) -> CallRecord | None:
+        """``sid``'s current or last call."""
+
+    async def add_chat(self, sids: tuple[str, ...], line: ChatLine) -> None:
+        """Keep a chat line in the call records of ``sids`` (both sides of a call)."""
+
+    async def claim(self, sid: str, flag: Flag) -> bool:
+        """Set ``flag`` on ``sid``'s call; False if it was already set (check and set at once)."""
+
+    async def forget(self, sid: str) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+class Limits(Protocol):
+    async def take(self, name: str, key: str, now: float) -> float:
+        """Take a token from ``key``'s bucket of limit ``name``: 0.0, or seconds to wait."""
+
+    async def prune(self, now: float) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+class MemoryMeetings:
+    def __init__(self, window: float) -> None:
+        self._history = PairHistory(window)
+
+    async def record(self, a: str, b: str, now: float) -> None:
+        self._history.record(a, b, now)
+
+    async def recent(self, user_id: str, now: float) -> frozenset[str]:
+        return self._history.recent(user_id, now)
+
+    async def previous(self, user_id: str) -> str | None:
+        return self._history.previous(user_id)
+
+    async def prune(self, now: float) -> None:
+        self._history.prune(now)
+
+    def __len__(self) -> int:
+        return len(self._history)
+
+
+class MemoryBlocks:
+    """A cache over the database's blocks, per user, loaded on first use."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._sets: dict[str, frozenset[str]] = {}
+
+    async def excluded(self, user_id: str) -> frozenset[str]:
+        found = self._sets.get(user_id)
+        if found is None:
+            found = self._sets[user_id] = await self.db.blocked_with(user_id)
+        return found
+
+    async def add(self, blocker: str, blocked: str, now: float) -> None:
+        await self.db.block(blocker, blocked, now)
+        for a, b in ((blocker, blocked), (blocked, blocker)):
+            if a in self._sets:
+                self._sets[a] = self._sets[a] | {b}
+
+    async def prune(self, keep: set[str]) -> None:
+        for user_id in [u for u in self._sets if u not in keep]:
+            del self._sets[user_id]
+
+
+class MemoryCalls:
+    def __init__(self) -> None:
+        self._calls: dict[str, CallRecord] = {}
+
+    async def start(self, sid: str, record: CallRecord) -> None:
+        self._calls[sid] = record
+
+    async def get(self, sid: str) -> CallRecord | None:
+        return self._calls.get(sid)
+
+    async def add_chat(self, sids: tuple[str, ...], line: ChatLine) -> None:
+        for sid in sids:
+            record = self._calls.get(sid)
+            if record is not None:
+                record.chat.append(line)
+
+    async def claim(self, sid: str, flag: Flag) -> bool:
+        record = self._calls.get(sid)
+        if record is None or getattr(record, flag):
+            return False
+        setattr(record, flag, True)
+        return True
+
+    async def forget(self, sid: str) -> None:
+        self._calls.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+
+class MemoryLimits:
+    def __init__(self, limits: dict[str, Limit]) -> None:
+        self._limiters = {name: RateLimiter(limit) for name, limit in limits.items()}
+
+    async def take(self, name: str, key: str, now: float) -> float:
+        return self._limiters[name].take(key, now)
+
+    async def prune(self, now: float) -> None:
+        for limiter in self._limiters.values():
+            limiter.prune(now)
+
+    def __len__(self) -> int:
+        return sum(len(limiter) for limiter in self._limiters.values())
