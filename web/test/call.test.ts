@@ -664,9 +664,20 @@ describe('the call state', () => {
   it('a refused search goes idle and leaves, so the server agrees that we are not waiting', () => {
     const t = setup();
     t.controller.start();
-    t.socket.serverSends('error', { message: 'find-partner: bad', event: 'find-partner' });
+    t.socket.serverSends('error', { message: 'find-partner: bad', event: 'find-partner', code: 'invalid_payload' });
     expect(t.socket.events()).toEqual(['find-partner', 'leave']);
     expect(t.call()).toEqual(idle());
+  });
+
+  it('a search refused because we already wait keeps the place quietly (by code, not wording)', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('rate-limited', { retryAfter: 500, event: 'find-partner' });
+    t.socket.serverSends('error', { message: 'Already in queue', event: 'find-partner', code: 'refused' });
+    expect(t.call()).toMatchObject({ phase: 'searching', unanswered: null });
+    vi.advanceTimersByTime(1000);
+    expect(t.socket.events()).toEqual(['find-partner']);
+    expect(t.state().toast?.kind).toBe('rate-limit'); // no error toast
   });
 
   it('a lost socket while searching says the search (not a call) stopped', () => {

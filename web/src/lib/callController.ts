@@ -461,7 +461,14 @@ export class CallController {
     if (event === 'chat-message' && this.chat.refuseOldest(`Not sent: ${sentence(withoutEventPrefix(message, event))}`)) return;
     const call = this.state.call;
     if (call.phase === 'searching' && call.unanswered?.action === event) {
-      // The search itself was refused (e.g. an interest the server rejects).
+      if (d?.code === 'refused') {
+        // Our state on the server allows no search: we are waiting already
+        // (or matched, and match-found is on its way). That is what we wanted.
+        this.deps.log?.('search refused', message);
+        this.enter(queued(call, call.queuePosition));
+        return;
+      }
+      // The search itself failed (e.g. an interest the server rejects).
       // 'leave' makes sure the server agrees that we are not waiting.
       send(this.socket, 'leave');
       this.enter(idle());

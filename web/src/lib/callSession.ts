@@ -103,7 +103,7 @@ export class CallSession {
       await this.pc.setLocalDescription(offer);
       if (this.isClosed) return;
       const desc = this.pc.localDescription ?? offer;
-      send(this.deps.socket, 'signal-offer', { offer: { type: desc.type, sdp: desc.sdp } });
+      send(this.deps.socket, 'signal-offer', { offer: { type: 'offer', sdp: desc.sdp ?? '' } });
     } catch (err) {
       this.fail('negotiation', err);
     }
@@ -122,7 +122,7 @@ export class CallSession {
       await this.pc.setLocalDescription(answer);
       if (this.isClosed) return;
       const desc = this.pc.localDescription ?? answer;
-      send(this.deps.socket, 'signal-answer', { answer: { type: desc.type, sdp: desc.sdp } });
+      send(this.deps.socket, 'signal-answer', { answer: { type: 'answer', sdp: desc.sdp ?? '' } });
     } catch (err) {
       this.fail('negotiation', err);
     }
@@ -182,7 +182,7 @@ export class CallSession {
     if (this.isClosed || !candidate) return; // null: gathering is complete
     const c = candidate as RTCIceCandidate & { toJSON?: () => RTCIceCandidateInit };
     const init = typeof c.toJSON === 'function' ? c.toJSON() : { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
-    send(this.deps.socket, 'signal-ice-candidate', { candidate: init });
+    send(this.deps.socket, 'signal-ice-candidate', { candidate: { ...init, candidate: init.candidate ?? '' } });
   }
 
   private onTrack(ev: RTCTrackEvent): void {

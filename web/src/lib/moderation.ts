@@ -1,6 +1,6 @@
 // Bans as the page sees them: from the 'banned' event or a refused connect.
 
-import { MAX_REPORT_NOTE, REPORT_REASONS, type BanInfo, type ReportReason } from './protocol';
+import { CONNECT_REFUSED_BANNED, MAX_REPORT_NOTE, REPORT_REASONS, type BanInfo, type ReportReason } from './protocol';
 
 export const REPORT_REASON_LABELS: Record<ReportReason, string> = {
   nudity: 'Nudity or sexual content',
@@ -27,7 +27,7 @@ export function parseBan(data: unknown): BanInfo | null {
  */
 export function banFromConnectError(err: unknown): BanInfo | null {
   const e = err as { message?: unknown; data?: unknown } | null;
-  if (!e || e.message !== 'Banned') return null;
+  if (!e || e.message !== CONNECT_REFUSED_BANNED) return null;
   return parseBan(e.data) ?? { until: Number.NaN, reason: 'No reason given' };
 }
 

@@ -1,64 +1,50 @@
-// Wire protocol of the '/random-chat' Socket.IO namespace (docs/protocol.md is
-// the contract; the server's side is src/randomchat). Every event name and
-// payload the page uses is declared here, once: `ServerEvents` and
-// `ClientEvents` map names to payloads, and `listen` / `send` only accept
-// those names, so tsc finds a misspelt event or a wrong payload.
+// The wire protocol of the '/random-chat' Socket.IO namespace, as the page
+// uses it. docs/protocol.md is the contract; the event names and payload
+// types come from wire.gen.ts, which `make protocol` generates from the
+// server's src/randomchat/protocol.py (a server test fails when the two
+// disagree). The rest of the page imports them from here only. `listen` and
+// `send` accept only those event names, so tsc finds a misspelt event or a
+// wrong payload. Messages (`message` fields) are for people and never a key:
+// `event`, `id` and `code` say what a refusal is about.
 
-export type Role = 'initiator' | 'receiver';
-export type Quality = 'excellent' | 'good' | 'poor';
-export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+import type { ClientEvents, ReportReason, ServerEvents } from './wire.gen';
 
-export interface WaitingForPartner {
-  queuePosition: number;
-  timestamp?: number;
-}
-
-export interface MatchFound {
-  role: Role;
-  partnerName: string;
-  timestamp?: number;
-  iceServers?: RTCIceServer[];
-  /** 'relay' for a relay-only call (the deployment's policy or either user's privacy request); 'all' when absent */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-  /** interests both sides gave (empty when matched by widening or without interests) */
-  commonInterests?: string[];
-}
-
-export interface PartnerLeft {
-  reason?: 'next' | 'leave' | string;
-}
+export type {
+  BanInfo,
+  CallFailed,
+  CallStats,
+  CandidateType,
+  ChatAck,
+  ChatIncoming,
+  ChatOutgoing,
+  ClientEvents,
+  ConnectionQuality,
+  ErrorCode,
+  Heartbeat,
+  HeartbeatAck,
+  IceCandidate,
+  MatchFound,
+  MessageId,
+  PartnerLeft,
+  Quality,
+  RateLimited,
+  ReportAck,
+  ReportPartner,
+  ReportReason,
+  Role,
+  SearchOptions,
+  ServerError,
+  ServerEvents,
+  SessionDescription,
+  TypingEvent,
+  WaitingForPartner,
+} from './wire.gen';
 
 /** The two requests that start a search; `next` also ends the current call. */
 export type SearchAction = 'find-partner' | 'next';
 
-export interface RateLimited {
-  /** for people, never a key: `event` says what was refused */
-  message?: string;
-  /** milliseconds */
-  retryAfter?: number;
-  /** the refused event: 'find-partner', 'next' or 'chat-message' */
-  event?: string;
-  /** the refused chat message's id (event 'chat-message') */
-  id?: string | number;
-}
-
-export interface ServerError {
-  /** for people, never a key */
-  message?: string;
-  /**
-   * the refused event (a malformed or refused request); absent when the
-   * server refused a move its state does not allow ("Already in queue")
-   */
-  event?: string;
-}
-
-/** find-partner / next payload; omitted for a plain search */
-export interface SearchOptions {
-  interests?: string[];
-  strict?: boolean;
-  /** ask for a relay-only call, so the partner cannot learn our IP address */
-  privacy?: boolean;
-}
+export const REPORT_REASONS: readonly ReportReason[] = ['nudity', 'harassment', 'spam', 'underage', 'other'];
+export const MAX_REPORT_NOTE = 500;
 
 /** A partner whose name ends with this is a bot (the echo bot: `randomchat echo-bot`). */
 export const BOT_SUFFIX = ' (bot)';
@@ -67,128 +53,8 @@ export function isBotName(name: string | null | undefined): boolean {
   return typeof name === 'string' && name.endsWith(BOT_SUFFIX);
 }
 
-/** client -> server chat-message */
-export interface ChatOutgoing {
-  text: string;
-  id: string | number;
-}
-
-/** server -> client chat-message (from the partner) */
-export interface ChatIncoming {
-  text: string;
-  id?: string | number;
-  /** Unix ms */
-  sentAt?: number;
-}
-
-export interface ChatAck {
-  id: string | number;
-}
-
-export interface TypingEvent {
-  active: boolean;
-}
-
-export type ReportReason = 'nudity' | 'harassment' | 'spam' | 'underage' | 'other';
-export const REPORT_REASONS: readonly ReportReason[] = ['nudity', 'harassment', 'spam', 'underage', 'other'];
-export const MAX_REPORT_NOTE = 500;
-
-export interface ReportPartner {
-  reason: ReportReason;
-  note?: string;
-}
-
-export interface ReportAck {
-  reportId?: string | number;
-}
-
-/** server -> client 'banned', and err.data of connect_error 'Banned' */
-export interface BanInfo {
-  /** Unix ms */
-  until: number;
-  reason: string;
-}
-
-export interface Heartbeat {
-  sentAt: number;
-}
-
-export interface HeartbeatAck {
-  sentAt: number;
-  serverTime?: number;
-}
-
-export interface CallStats {
-  timeToMediaMs: number;
-  candidateType: CandidateType;
-  rttMs: number | null;
-}
-
-/** call-stats when the call never connected (ICE failed for good) */
-export interface CallFailed {
-  outcome: 'failed';
-}
-
-export interface ConnectionQuality {
-  quality: Quality;
-}
-
-export interface SignalOffer {
-  offer: RTCSessionDescriptionInit;
-}
-
-export interface SignalAnswer {
-  answer: RTCSessionDescriptionInit;
-}
-
-export interface SignalCandidate {
-  candidate: RTCIceCandidateInit;
-}
-
-export interface SignalCandidateBatch {
-  candidates: RTCIceCandidateInit[];
-}
-
 /** `err.message` of the connect_error that refuses a banned user (`err.data` is a BanInfo). */
 export const CONNECT_REFUSED_BANNED = 'Banned';
-
-/** server -> client: event name -> payload */
-export interface ServerEvents {
-  'connection-quality': ConnectionQuality;
-  'waiting-for-partner': WaitingForPartner;
-  'match-found': MatchFound;
-  'signal-offer': SignalOffer;
-  'signal-answer': SignalAnswer;
-  'signal-ice-candidate': SignalCandidate;
-  'signal-ice-candidates-batch': SignalCandidateBatch;
-  'partner-left': PartnerLeft;
-  'partner-disconnected': Record<string, never>;
-  'rate-limited': RateLimited;
-  error: ServerError;
-  'heartbeat-ack': HeartbeatAck;
-  'chat-message': ChatIncoming;
-  'chat-message-ack': ChatAck;
-  typing: TypingEvent;
-  'block-partner-ack': Record<string, never>;
-  'report-partner-ack': ReportAck;
-  banned: BanInfo;
-}
-
-/** client -> server: event name -> the arguments of emit after the name */
-export interface ClientEvents {
-  'find-partner': [options?: SearchOptions];
-  next: [options?: SearchOptions];
-  leave: [];
-  'signal-offer': [SignalOffer];
-  'signal-answer': [SignalAnswer];
-  'signal-ice-candidate': [SignalCandidate];
-  heartbeat: [Heartbeat];
-  'call-stats': [CallStats | CallFailed];
-  'chat-message': [ChatOutgoing];
-  typing: [TypingEvent];
-  'block-partner': [];
-  'report-partner': [ReportPartner];
-}
 
 /**
  * What arrives from the server is not trusted to have the declared shape:
