@@ -2,7 +2,8 @@
 // typing indicator in both directions. Plain TypeScript driven by the call
 // controller (which tells it when a call starts and ends) and by socket events.
 
-import { listen, send, type ChatAck, type ChatIncoming, type SignalingSocket, type TypingEvent, type Untrusted } from './protocol';
+import { listen, send, type ChatAck, type ChatIncoming, type MessageId, type SignalingSocket, type TypingEvent, type Untrusted } from './protocol';
+import type { Timers } from './timers';
 
 export const MAX_CHAT_LENGTH = 1000;
 
@@ -29,14 +30,9 @@ export interface ChatState {
   partnerTyping: boolean;
 }
 
-export interface ChatTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface ChatDeps {
   socket: SignalingSocket;
-  timers: ChatTimers;
+  timers: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
   now: () => number;
   onChange: (state: ChatState) => void;
   /** at most one typing {active: true} per this many ms (default 2000) */
@@ -126,7 +122,7 @@ export class ChatController {
    * The server refused message `id` (`rate-limited` for 'chat-message' names
    * it); without a known id, the oldest unanswered one.
    */
-  refuse(id: unknown, reason: string): boolean {
+  refuse(id: MessageId | undefined, reason: string): boolean {
     const i = this.pending.findIndex((p) => p.id === id);
     return i < 0 ? this.refuseOldest(reason) : this.fail(i, reason);
   }
