@@ -15,6 +15,7 @@ import {
   listen,
   send,
   type BanInfo,
+  type MatchFound,
   type Quality,
   type RateLimited,
   type ReportReason,
@@ -346,7 +347,7 @@ export class CallController {
     this.enter(queued(call, typeof queuePosition === 'number' ? queuePosition : null));
   }
 
-  private onMatchFound(d: Parameters<typeof readMatch>[0]): void {
+  private onMatchFound(d: Untrusted<MatchFound>): void {
     // A match that crosses our own 'leave' is ended by the server; ignore it.
     const phase = this.state.call.phase;
     if (phase !== 'searching' && phase !== 'matched') return;
