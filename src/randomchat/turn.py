@@ -19,9 +19,8 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any, Literal
 
-Policy = Literal["all", "relay"]
+from randomchat.protocol import IcePolicy, IceServer
 
 
 def credential(secret: str, username: str) -> str:
@@ -36,35 +35,36 @@ class IceConfig:
     turn_urls: tuple[str, ...] = ()
     turn_secrets: tuple[str, ...] = ()
     ttl: int = 3600
-    policy: Policy = "all"
+    policy: IcePolicy = "all"
     privacy_allowed: bool = True  # a user may ask for a relay-only call
 
     @property
     def has_turn(self) -> bool:
         return bool(self.turn_urls and self.turn_secrets)
 
-    def servers(self, user_id: str, now: float, not_after: float | None) -> list[dict[str, Any]]:
+    def servers(self, user_id: str, now: float, not_after: float | None) -> list[IceServer]:
         """The ``iceServers`` for one user: STUN as is, TURN with fresh credentials.
 
         ``not_after`` (Unix seconds, the user's token expiry) caps the credential's
         lifetime; ``now`` is Unix seconds.
         """
-        servers: list[dict[str, Any]] = [{"urls": url} for url in self.stun_urls]
+        servers = [IceServer(urls=url) for url in self.stun_urls]
         if self.has_turn:
             expiry = int(now + self.ttl)
             if not_after is not None:
                 expiry = min(expiry, int(not_after))
             username = f"{expiry}:{user_id}"
+            secret = self.turn_secrets[0]
             servers.append(
-                {
-                    "urls": list(self.turn_urls),
-                    "username": username,
-                    "credential": credential(self.turn_secrets[0], username),
-                }
+                IceServer(
+                    urls=list(self.turn_urls),
+                    username=username,
+                    credential=credential(secret, username),
+                )
             )
         return servers
 
-    def policy_for(self, asked_privacy: bool) -> Policy:
+    def policy_for(self, asked_privacy: bool) -> IcePolicy:
         """The call's ``iceTransportPolicy``: relay when the deployment or a user asks.
 
         A user's request counts only where relays exist and the deployment allows it.

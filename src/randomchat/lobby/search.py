@@ -16,6 +16,7 @@ from randomchat.lobby.relay import Relay
 from randomchat.protocol import (
     ClientEvent,
     Empty,
+    IcePolicy,
     MatchFound,
     PartnerLeft,
     Role,
@@ -24,7 +25,6 @@ from randomchat.protocol import (
 )
 from randomchat.store import Matched, SearchResult
 from randomchat.store.shared import CallRecord
-from randomchat.turn import Policy
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,11 @@ class Search:
         role: Role,
         partner_name: str,
         stamp: int,
-        policy: Policy,
+        policy: IcePolicy,
         common: list[str],
     ) -> MatchFound:
         """One side's ``match-found``: TURN credentials are minted for that user."""
-        servers: Any = self.ctx.rules.ice.servers(
+        servers = self.ctx.rules.ice.servers(
             who.user_id if who is not None else "",
             self.ctx.wall(),
             who.token_expires if who is not None else None,
