@@ -9,7 +9,9 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    sourcemap: true,
+    // No public source maps: the server would hand the whole source to anyone
+    // (randomchat.static also refuses a stale .map). `npm run dev` keeps them.
+    sourcemap: false,
   },
   server: {
     // `npm run dev` against a locally running `randomchat serve` on :8000.

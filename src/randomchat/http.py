@@ -18,9 +18,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
-from randomchat import auth, proxy
+from randomchat import auth, proxy, static
 from randomchat.config import Settings
 from randomchat.core.ratelimit import Limit, RateLimiter
 from randomchat.errors import AuthError
@@ -224,7 +223,7 @@ def routes(settings: Settings, store: Store, metrics: Metrics) -> list[BaseRoute
         Route("/metrics", prometheus, methods=["GET"]),
     ]
     if (settings.web_dir / "index.html").is_file():
-        result.append(Mount("/", app=StaticFiles(directory=settings.web_dir, html=True)))
+        result.append(Mount("/", app=static.web_app(settings.web_dir)))
     else:
         result.append(Route("/", placeholder, methods=["GET"]))
     return result
