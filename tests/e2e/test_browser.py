@@ -70,6 +70,12 @@ INSTRUMENT = """
       return stream;
     };
   }
+  // Anything the page's Content-Security-Policy refused (checked after every test).
+  const violations = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    const where = `${e.sourceFile}:${e.lineNumber}`;
+    violations.push(`${e.effectiveDirective} refused ${e.blockedURI || 'inline'} (${where})`);
+  });
   const live = () =>
     peers.map((r) => r.deref()).filter((pc) => pc && pc.signalingState !== 'closed');
   window.__test = {
@@ -89,6 +95,7 @@ INSTRUMENT = """
       return frames;
     },
     cameraTracks: () => tracks.map((t) => ({ kind: t.kind, readyState: t.readyState })),
+    cspViolations: () => violations,
   };
 })();
 """
@@ -151,8 +158,16 @@ def browser(chromium: Path, web_dist: Path) -> Iterator[Browser]:
 def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
     made: list[BrowserContext] = []
     yield made
+    refused = [csp_violations(page) for ctx in made for page in ctx.pages]
     for ctx in made:
         ctx.close()
+    assert not any(refused), f"the page broke its Content-Security-Policy: {refused}"
+
+
+def csp_violations(page: Page) -> list[str]:
+    """What the page's CSP refused since the last load (INSTRUMENT listens)."""
+    found = page.evaluate("() => window.__test?.cspViolations?.() ?? []")
+    return [str(v) for v in found]
 
 
 def join(browser: Browser, contexts: list[BrowserContext], url: str, name: str) -> Page:
