@@ -125,6 +125,16 @@ describe('chat', () => {
     expect(prepareChatText('a\u0007b\nc')).toEqual({ ok: true, text: 'ab c' });
   });
 
+  it('keeps the joiners and direction marks real text needs, drops bidi overrides', () => {
+    const coder = '\u{1f469}\u200d\u{1f4bb}'; // woman technologist: a ZWJ sequence
+    const scotland = '\u{1f3f4}\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}'; // tag characters
+    const mixed = 'שלום\u200f! ok\u200e'; // RLM and LRM
+    const persian = 'می\u200cخواهم'; // ZWNJ
+    for (const text of [coder, scotland, mixed, persian]) expect(prepareChatText(text)).toEqual({ ok: true, text });
+    // overrides, embeddings and isolates that could reorder the text around a message
+    expect(prepareChatText('a\u202eevil\u202c b\u2067c\u2069\u200b')).toEqual({ ok: true, text: 'aevil bc' });
+  });
+
   it('shows partner messages in order with the server time', async () => {
     const t = await inCall();
     t.socket.serverSends('chat-message', { text: 'one', id: 1, sentAt: 1_700_000_000_000 });

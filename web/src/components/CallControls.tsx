@@ -33,7 +33,7 @@ export function CallControls({ state, cam, actions }: { state: RoomState | null;
           type="button"
           className="btn"
           data-testid="next"
-          aria-label={`Next: end this call and find someone new (shortcut ${SHORTCUT_LABELS.next.key})`}
+          title="End this call and find someone new"
           aria-keyshortcuts={SHORTCUT_LABELS.next.aria}
           disabled={phase !== 'matched'}
           onClick={actions.next}
@@ -44,7 +44,7 @@ export function CallControls({ state, cam, actions }: { state: RoomState | null;
           type="button"
           className="btn danger"
           data-testid="stop"
-          aria-label={`Stop: end everything and turn the camera off (shortcut ${SHORTCUT_LABELS.stop.key})`}
+          title="End everything and turn the camera off"
           aria-keyshortcuts={SHORTCUT_LABELS.stop.aria}
           disabled={phase === 'idle' && !hasMedia}
           onClick={actions.stop}
@@ -57,23 +57,22 @@ export function CallControls({ state, cam, actions }: { state: RoomState | null;
           type="button"
           className={`btn toggle ${cam.micOn ? '' : 'off'}`}
           data-testid="mute"
-          aria-pressed={!cam.micOn}
-          aria-label={cam.micOn ? 'Mute microphone' : 'Unmute microphone'}
+          title={cam.micOn ? 'Your partner hears you' : 'Your microphone is muted'}
           disabled={!hasMedia}
           onClick={() => actions.setMic(!cam.micOn)}
         >
-          {cam.micOn ? 'Mic on' : 'Mic muted'}
+          {/* the label names the action, so it is the accessible name too (no aria-pressed on a changing label) */}
+          {cam.micOn ? 'Mute' : 'Unmute'}
         </button>
         <button
           type="button"
           className={`btn toggle ${cam.camOn ? '' : 'off'}`}
           data-testid="camera"
-          aria-pressed={!cam.camOn}
-          aria-label={cam.camOn ? 'Turn camera off' : 'Turn camera on'}
+          title={cam.camOn ? 'Your partner sees you' : 'Your camera is off'}
           disabled={!hasMedia}
           onClick={() => actions.setCamera(!cam.camOn)}
         >
-          {cam.camOn ? 'Camera on' : 'Camera off'}
+          {cam.camOn ? 'Stop video' : 'Start video'}
         </button>
         <label className="check">
           <input type="checkbox" data-testid="auto-search" checked={state?.autoSearch ?? true} onChange={(e) => actions.setAutoSearch(e.target.checked)} />

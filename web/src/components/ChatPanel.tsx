@@ -17,8 +17,13 @@ function Line({ line, partnerName }: { line: ChatLine; partnerName: string }) {
   const own = line.kind === 'own';
   return (
     <li className={`chat-line ${own ? 'own' : 'theirs'} ${line.status ?? ''}`} data-kind={line.kind} data-status={line.status}>
-      <span className="sr-only">{own ? 'You' : partnerName}: </span>
-      <span className="chat-text">{line.text}</span>
+      <span className="sr-only">
+        <bdi>{own ? 'You' : partnerName}</bdi>:{' '}
+      </span>
+      {/* dir="auto": each message takes the direction of its own first strong letter */}
+      <span className="chat-text" dir="auto">
+        {line.text}
+      </span>
       <span className="chat-meta">
         {time(line.at)}
         {own && line.status === 'sending' ? ' · sending…' : null}
@@ -105,14 +110,21 @@ export function ChatPanel({
           </button>
         </div>
       </div>
-      <ol className="chat-log" data-testid="chat-log" ref={logRef} role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages" tabIndex={0}>
-        {chat.lines.length === 0 ? <li className="chat-line system">Messages you exchange with your partner appear here.</li> : null}
-        {chat.lines.map((line) => (
-          <Line key={line.key} line={line} partnerName={partnerName} />
-        ))}
-      </ol>
+      {/* role="log" on a wrapper: on the <ol> itself it would take the list's role and orphan its items */}
+      <div className="chat-log-frame" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
+        <ol className="chat-log" data-testid="chat-log" ref={logRef} aria-label="Messages" tabIndex={0}>
+          {chat.lines.length === 0 ? <li className="chat-line system">Messages you exchange with your partner appear here.</li> : null}
+          {chat.lines.map((line) => (
+            <Line key={line.key} line={line} partnerName={partnerName} />
+          ))}
+        </ol>
+      </div>
       <div className="typing" data-testid="typing" aria-live="polite">
-        {chat.open && chat.partnerTyping ? `${partnerName} is typing…` : ''}
+        {chat.open && chat.partnerTyping ? (
+          <>
+            <bdi>{partnerName}</bdi> is typing…
+          </>
+        ) : null}
       </div>
       <form className="chat-form" onSubmit={submit}>
         <label htmlFor="chat-input" className="sr-only">

@@ -69,10 +69,10 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   return (
     <>
       <header className="topbar">
-        <Brand />
+        <Brand heading />
         <StatusBar state={state} />
         <div className="who">
-          <span className="who-name" title="Your nickname">
+          <span className="who-name" title="Your nickname" dir="auto">
             {session.username ?? 'You'}
           </span>
           <button
@@ -89,7 +89,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
         </div>
       </header>
 
-      <main className="room">
+      <main className={`room ${call?.phase === 'matched' ? 'in-call' : 'out-of-call'}`} id="room" tabIndex={-1}>
         <div className="call-column">
           <Stage call={call} cam={camState} onFirstFrame={(id) => controller?.reportFirstFrame(id)} />
 

@@ -2,6 +2,19 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { REPORT_REASON_LABELS, validateReport } from '../lib/moderation';
 import { MAX_REPORT_NOTE, REPORT_REASONS, type ReportReason } from '../lib/protocol';
 
+/**
+ * Where focus goes when the dialog closes: the control that opened it, or the
+ * room itself when a report was sent (it ends the call, and the Report button
+ * is about to be disabled) or the opener is gone, so focus never falls to
+ * <body>. The dialog is unmounted rather than closed, so the browser's own
+ * restoring on close() does not happen.
+ */
+function restoreFocus(opener: Element | null, sent: boolean) {
+  const usable = !sent && opener instanceof HTMLElement && opener.isConnected && !(opener as HTMLButtonElement).disabled;
+  const target = usable ? opener : document.getElementById('room');
+  target?.focus();
+}
+
 /** A modal dialog: reason (required) and an optional note. */
 export function ReportDialog({
   target,
@@ -16,19 +29,24 @@ export function ReportDialog({
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const sent = useRef(false);
 
   useEffect(() => {
+    const opener = document.activeElement;
     const dialog = ref.current;
     if (dialog && !dialog.open) {
       if (typeof dialog.showModal === 'function') dialog.showModal();
       else dialog.setAttribute('open', '');
     }
+    // after the parent's state change has re-rendered (the opener may just have been disabled)
+    return () => void setTimeout(() => restoreFocus(opener, sent.current), 0);
   }, []);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const checked = validateReport(reason, note);
     if (!checked.ok) return setError(checked.error);
+    sent.current = true;
     onSubmit(checked.reason, checked.note);
   };
 

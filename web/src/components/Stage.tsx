@@ -13,7 +13,7 @@ export function Stage({ call, cam, onFirstFrame }: { call: CallState | null; cam
       <div className="stage-overlay">
         {inCall ? (
           <div className="partner">
-            <span className="partner-label">Talking to</span> <strong data-testid="partner-name">{inCall.partnerName}</strong>
+            <span className="partner-label">Talking to</span> <strong data-testid="partner-name" dir="auto">{inCall.partnerName}</strong>
             {isBotName(inCall.partnerName) ? (
               <span className="bot-badge" data-testid="bot-badge" title="An automatic partner: the echo bot sends you your own video and sound back">
                 {' '}

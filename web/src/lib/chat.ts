@@ -55,9 +55,19 @@ interface Pending {
   timer: unknown;
 }
 
-/** Trim, drop control characters (like the server), and check the length. */
+/**
+ * Controls, lone surrogates and format characters, as the server removes them
+ * (randomchat.core.requests), except the format characters real text needs:
+ * ZWNJ and ZWJ (emoji sequences, Persian, Indic scripts), LRM, RLM and ALM (the
+ * direction of neutral characters in mixed text) and tag characters (flags).
+ * Bidi embeddings, overrides and isolates go: they could reorder the text around
+ * a message.
+ */
+const UNWANTED = /[\p{Cc}\p{Cs}]|(?![\u200c-\u200f\u061c\u{e0020}-\u{e007f}])\p{Cf}/gu;
+
+/** Trim, drop the characters the server drops, and check the length. */
 export function prepareChatText(raw: string): { ok: true; text: string } | { ok: false; error: string } {
-  const text = raw.replace(/[\t\n\r]/g, ' ').replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}]/gu, '').trim();
+  const text = raw.replace(/[\t\n\r]/g, ' ').replace(UNWANTED, '').trim();
   if (!text) return { ok: false, error: 'Type a message first.' };
   if ([...text].length > MAX_CHAT_LENGTH) return { ok: false, error: `Messages are limited to ${MAX_CHAT_LENGTH} characters.` };
   return { ok: true, text };
