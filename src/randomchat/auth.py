@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 
+from randomchat.core.requests import clean_text
 from randomchat.errors import AuthError
 
 ALGORITHM = "HS256"
@@ -47,7 +48,7 @@ def _clean_username(value: Any) -> str:
     if not isinstance(value, str):
         return DEFAULT_USERNAME
     name = value.strip()
-    if not name or len(name) > MAX_USERNAME or not name.isprintable():
+    if not name or len(name) > MAX_USERNAME or clean_text(name) != name:
         return DEFAULT_USERNAME
     return name
 

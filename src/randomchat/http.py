@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from randomchat import auth, proxy, static
 from randomchat.config import Settings
 from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.core.requests import clean_text
 from randomchat.errors import AuthError
 from randomchat.metrics import Metrics
 from randomchat.store import Store
@@ -55,7 +56,9 @@ class SessionRequest(BaseModel):
     @field_validator("username")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if not value.isprintable():
+        # What chat text keeps (ZWJ emoji, ZWNJ, direction marks) a name may hold too;
+        # what chat text loses (controls, bidi overrides) is refused, not silently dropped.
+        if clean_text(value) != value:
             raise ValueError("must contain printable characters only")
         return value
 

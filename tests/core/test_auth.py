@@ -37,5 +37,12 @@ def test_bad_tokens_are_never_cached_and_the_cache_is_bounded() -> None:
 
 
 def test_username_falls_back_to_stranger() -> None:
-    t = jwt.encode({"sub": "u", "exp": int(time.time()) + 60, "username": "\x00"}, SECRET)
-    assert auth.verify(t, SECRET).username == "Stranger"
+    for bad in ("\x00", "a\u202eb"):  # a control character, a bidi override
+        t = jwt.encode({"sub": "u", "exp": int(time.time()) + 60, "username": bad}, SECRET)
+        assert auth.verify(t, SECRET).username == "Stranger"
+
+
+def test_username_keeps_joiners_and_direction_marks() -> None:
+    name = "\U0001f469\u200d\U0001f4bb \u05d3\u05e0\u05d4\u200f"
+    t = jwt.encode({"sub": "u", "exp": int(time.time()) + 60, "username": name}, SECRET)
+    assert auth.verify(t, SECRET).username == name

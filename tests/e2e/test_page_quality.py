@@ -120,9 +120,10 @@ PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # "I want"
 def test_zwj_emoji_and_rtl_text_arrive_intact_and_take_their_direction(
     server: Any, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
-    alice = join(browser, contexts, server.url, "Alice")
-    bob = join(browser, contexts, server.url, "Bob")
-    start_call(alice, bob, "Alice", "Bob")
+    coder_name, hebrew_name = f"{CODER} Ada", "\u05d3\u05e0\u05d4"  # names in any script too
+    alice = join(browser, contexts, server.url, coder_name)
+    bob = join(browser, contexts, server.url, hebrew_name)
+    start_call(alice, bob, coder_name, hebrew_name)  # partner-name shows each exactly
     box = alice.get_by_test_id("chat-input")
     for text in (f"I am a {CODER}", HEBREW, PERSIAN):
         box.fill(text)  # an IME or a paste: the whole text at once
@@ -153,6 +154,8 @@ def test_zwj_emoji_and_rtl_text_arrive_intact_and_take_their_direction(
     )
     assert first_glyph_x is True
     expect(bob.get_by_test_id("partner-name")).to_have_attribute("dir", "auto")
+    direction = "e => getComputedStyle(e).direction"
+    assert alice.get_by_test_id("partner-name").evaluate(direction) == "rtl"
 
 
 def test_no_axe_violations_idle_searching_in_call_dialog_and_banned(

@@ -42,6 +42,7 @@ async def test_guest_session_token_connects(live: Live) -> None:
         ({"username": "   "}, "at least 1 character"),
         ({"username": "x" * 33}, "at most 32 characters"),
         ({"username": "bad\u0000name"}, "printable characters only"),
+        ({"username": "evil\u202etxt.exe"}, "printable characters only"),  # a bidi override
         ({"username": 5}, "username: Input should be a valid string"),
         ({}, "username: Field required"),
         ([], "Input should be a valid dictionary"),
@@ -54,6 +55,18 @@ async def test_bad_usernames_get_422_with_a_clear_message(
         resp = await http.post("/api/session", json=body)
     assert resp.status_code == 422
     assert message in resp.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "name", ["\U0001f469\u200d\U0001f4bb Dana", "שלום\u200f!", "\u0645\u06cc\u200c\u062e\u0648"]
+)
+async def test_names_in_any_script_are_kept_intact(live: Live, name: str) -> None:
+    """ZWJ emoji, RLM and ZWNJ are part of real names: accepted, and the token carries them."""
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        resp = await http.post("/api/session", json={"username": name})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["username"] == name
+    assert jwt.decode(resp.json()["token"], SECRET, algorithms=["HS256"])["username"] == name
 
 
 async def test_non_json_body_is_422(live: Live) -> None:

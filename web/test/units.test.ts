@@ -100,6 +100,10 @@ describe('session', () => {
     expect(validateNickname('   ')).toMatch(/enter/);
     expect(validateNickname('x'.repeat(33))).toMatch(/32/);
     expect(validateNickname('  Ann  ')).toBeNull();
+    expect(validateNickname('\u{1f469}\u200d\u{1f4bb} Dana')).toBeNull(); // a ZWJ emoji
+    expect(validateNickname('דנה\u200f')).toBeNull(); // Hebrew and an RLM
+    expect(validateNickname('evil\u202etxt.exe')).toMatch(/direction overrides/);
+    expect(validateNickname('a\u0007b')).toMatch(/control characters/);
   });
   it('shows the server detail on refusal', async () => {
     const fake = (status: number, body: unknown) => (async () => new Response(JSON.stringify(body), { status })) as typeof fetch;

@@ -4,6 +4,7 @@
 
 import { listen, send, type ChatAck, type ChatIncoming, type MessageId, type SignalingSocket, type TypingEvent, type Untrusted } from './protocol';
 import type { Timers } from './timers';
+import { removeUnwanted } from './text';
 
 export const MAX_CHAT_LENGTH = 1000;
 
@@ -55,19 +56,9 @@ interface Pending {
   timer: unknown;
 }
 
-/**
- * Controls, lone surrogates and format characters, as the server removes them
- * (randomchat.core.requests), except the format characters real text needs:
- * ZWNJ and ZWJ (emoji sequences, Persian, Indic scripts), LRM, RLM and ALM (the
- * direction of neutral characters in mixed text) and tag characters (flags).
- * Bidi embeddings, overrides and isolates go: they could reorder the text around
- * a message.
- */
-const UNWANTED = /[\p{Cc}\p{Cs}]|(?![\u200c-\u200f\u061c\u{e0020}-\u{e007f}])\p{Cf}/gu;
-
 /** Trim, drop the characters the server drops, and check the length. */
 export function prepareChatText(raw: string): { ok: true; text: string } | { ok: false; error: string } {
-  const text = raw.replace(/[\t\n\r]/g, ' ').replace(UNWANTED, '').trim();
+  const text = removeUnwanted(raw.replace(/[\t\n\r]/g, ' ')).trim();
   if (!text) return { ok: false, error: 'Type a message first.' };
   if ([...text].length > MAX_CHAT_LENGTH) return { ok: false, error: `Messages are limited to ${MAX_CHAT_LENGTH} characters.` };
   return { ok: true, text };

@@ -1,6 +1,8 @@
 // Guest session: POST /api/session, token kept in localStorage['token'] so a
 // site with its own login can hand one in.
 
+import { hasUnwanted } from './text';
+
 export interface Session {
   token: string;
   username: string | null;
@@ -52,8 +54,7 @@ export function validateNickname(raw: string): string | null {
   const name = raw.trim();
   if (!name) return 'Please enter a nickname.';
   if ([...name].length > 32) return 'Nicknames are at most 32 characters.';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'Nicknames cannot contain control characters.';
+  if (hasUnwanted(name)) return 'Nicknames cannot contain control characters or direction overrides.';
   return null;
 }
 
