@@ -52,10 +52,10 @@ test: system-deps $(STAMP) lint typecheck web-test pytest
 protocol: $(STAMP)
 	$(PY) -m randomchat.protocol
 
-# Refreshes docs/screenshot.png (the README's picture) from a real browser run; `make test`
+# Refreshes docs/screenshot.png and docs/screenshot-phone.png (the README's pictures) from a real browser run; `make test`
 # leaves the tree as it found it.
 screenshot: $(STAMP) web
-	RANDOMCHAT_SCREENSHOT=1 $(VENV)/bin/pytest -q tests/e2e -k test_two_strangers_see_each_other
+	RANDOMCHAT_SCREENSHOT=1 $(VENV)/bin/pytest -q tests/e2e -k "test_two_strangers_see_each_other or test_phone_keeps_the_partner"
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist tests/js/node_modules bench/node_modules

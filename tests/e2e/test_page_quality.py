@@ -13,6 +13,7 @@ it is loaded as a Playwright init script, which the page's CSP does not govern.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     INSTRUMENT,
     MESSAGES,
+    ROOT,
     WEB,
     browser,
     chromium,
@@ -176,6 +178,9 @@ def test_no_axe_violations_idle_searching_in_call_dialog_and_banned(
     bob.get_by_test_id("chat-input").fill("hi")
     bob.get_by_test_id("chat-input").press("Enter")
     expect(alice.locator(MESSAGES)).to_have_text(["hi"])
+    alice.get_by_test_id("chat-input").fill("hello")
+    alice.get_by_test_id("chat-input").press("Enter")
+    expect(alice.locator("[data-testid=chat-log] li[data-status=sent]")).to_have_count(1)
     assert_accessible(alice, "in-call")
 
     # The dialog, and focus back on the button that opened it when it closes.
@@ -245,6 +250,7 @@ def join_phone(browser: Browser, contexts: list[BrowserContext], url: str, name:
         permissions=["camera", "microphone"],
     )
     contexts.append(ctx)
+    ctx.add_init_script(path=str(AXE))
     page = ctx.new_page()
     page.add_init_script(INSTRUMENT)
     page.goto(url)
@@ -277,7 +283,10 @@ def test_phone_keeps_the_partner_in_view_while_typing(
     assert box_rect is not None and box_rect["y"] + box_rect["height"] <= PHONE["height"]
 
     measured = phone.evaluate(VIDEO_COVERAGE)
+    assert_accessible(phone, "in-call on a phone")
     print(f"phone layout while typing: {measured}")
+    if os.environ.get("RANDOMCHAT_SCREENSHOT"):  # `make screenshot`: the README's phone picture
+        phone.screenshot(path=str(ROOT / "docs" / "screenshot-phone.png"))
     assert measured["scrolled"] == 0
     assert measured["videoArea"] >= 0.95  # full screen
     assert measured["visible"] >= 0.60, measured
