@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench clean screenshot protocol
+.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench bench-page clean screenshot protocol
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,3 +67,7 @@ bench/node_modules/.package-lock.json: bench/package-lock.json
 # Side by side with the seed's Node gateway (../shared/anchor); see docs/performance.md.
 bench: $(STAMP) bench/node_modules/.package-lock.json
 	bench/run --duration 20
+
+# The page's first load on a slow phone profile (bytes on the wire, first paint); docs/performance.md.
+bench-page: $(STAMP) web
+	$(PY) bench/pageload.py --runs 3
