@@ -300,6 +300,34 @@ def test_phone_keeps_the_partner_in_view_while_typing(
         assert 0 <= found["y"] <= found["y"] + found["height"] <= PHONE["height"], test_id
     expect(phone.get_by_test_id("partner-name")).to_be_in_viewport()
 
+    # A left swipe across the partner's video is Next: a third stranger waits and is met.
+    third = join(browser, contexts, server.url, "Third")
+    third.get_by_test_id("start").click()
+    expect(third.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+    swipe(phone, (320, 420), (120, 430))
+    expect_partner(phone, "Third")
+    expect_partner(third, "Phone")
+
+
+def swipe(page: Page, start: tuple[int, int], end: tuple[int, int], steps: int = 6) -> None:
+    """One finger from ``start`` to ``end`` through real touch events (CDP Input)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point(start)]})
+        for i in range(1, steps + 1):
+            x = start[0] + (end[0] - start[0]) * i // steps
+            y = start[1] + (end[1] - start[1]) * i // steps
+            cdp.send(
+                "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point((x, y))]}
+            )
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+
+
+def point(xy: tuple[int, int]) -> dict[str, int]:
+    return {"x": xy[0], "y": xy[1], "id": 1}
+
 
 def say_quickly(page: Page, text: str) -> None:
     box = page.get_by_test_id("chat-input")

@@ -91,7 +91,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
 
       <main className={`room ${call?.phase === 'matched' ? 'in-call' : 'out-of-call'}`} id="room" tabIndex={-1}>
         <div className="call-column">
-          <Stage call={call} cam={camState} onFirstFrame={(id) => controller?.reportFirstFrame(id)} />
+          <Stage call={call} cam={camState} onFirstFrame={(id) => controller?.reportFirstFrame(id)} onSwipeNext={() => controller?.next()} />
 
           {notice ? (
             <p className="notice" data-testid="notice" role="status">

@@ -1,14 +1,54 @@
+import { useRef, type PointerEvent } from 'react';
 import type { CameraState } from '../lib/camera';
 import type { CallState } from '../lib/callState';
 import { isBotName } from '../lib/protocol';
 import { LocalVideo } from './LocalVideo';
 import { RemoteVideo } from './RemoteVideo';
 
+/** A swipe counts when the finger moves this far sideways, and mostly sideways. */
+const SWIPE_PX = 80;
+
+/**
+ * A left swipe across the partner's video with a finger (the phone gesture for
+ * Next; the Next button does the same for everyone else).
+ */
+function useSwipeLeft(onSwipe: () => void) {
+  const start = useRef<{ id: number; x: number; y: number } | null>(null);
+  return {
+    onPointerDown: (e: PointerEvent) => {
+      start.current = e.pointerType === 'touch' ? { id: e.pointerId, x: e.clientX, y: e.clientY } : null;
+    },
+    onPointerUp: (e: PointerEvent) => {
+      const from = start.current;
+      start.current = null;
+      if (!from || from.id !== e.pointerId) return;
+      const dx = e.clientX - from.x;
+      if (dx <= -SWIPE_PX && Math.abs(e.clientY - from.y) < Math.abs(dx) / 2) onSwipe();
+    },
+    onPointerCancel: () => {
+      start.current = null;
+    },
+  };
+}
+
 /** The videos, with who the partner is and what the page is doing laid over them. */
-export function Stage({ call, cam, onFirstFrame }: { call: CallState | null; cam: CameraState; onFirstFrame: (callId: number) => void }) {
+export function Stage({
+  call,
+  cam,
+  onFirstFrame,
+  onSwipeNext,
+}: {
+  call: CallState | null;
+  cam: CameraState;
+  onFirstFrame: (callId: number) => void;
+  onSwipeNext: () => void;
+}) {
   const inCall = call?.phase === 'matched' ? call : null;
+  const swipe = useSwipeLeft(() => {
+    if (inCall) onSwipeNext();
+  });
   return (
-    <section className="stage" aria-label="Video">
+    <section className="stage" aria-label="Video" data-testid="stage" {...swipe}>
       <RemoteVideo stream={inCall?.remoteStream ?? null} callId={inCall?.callId ?? 0} onFirstFrame={onFirstFrame} />
       <div className="stage-overlay">
         {inCall ? (
