@@ -170,6 +170,17 @@ def csp_violations(page: Page) -> list[str]:
     return [str(v) for v in found]
 
 
+def open_and_join(ctx: BrowserContext, url: str, name: str) -> Page:
+    """Open the page (instrumented) in ``ctx`` and join with a nickname."""
+    page = ctx.new_page()
+    page.add_init_script(INSTRUMENT)
+    page.goto(url)
+    page.get_by_test_id("nickname").fill(name)
+    page.get_by_test_id("join").click()
+    expect(page.get_by_test_id("start")).to_be_enabled(timeout=10_000)
+    return page
+
+
 def join(browser: Browser, contexts: list[BrowserContext], url: str, name: str) -> Page:
     """A new visitor (own context, own localStorage) who joins with a nickname."""
     ctx = browser.new_context(
@@ -177,12 +188,7 @@ def join(browser: Browser, contexts: list[BrowserContext], url: str, name: str) 
         permissions=["camera", "microphone"],
     )
     contexts.append(ctx)
-    page = ctx.new_page()
-    page.add_init_script(INSTRUMENT)
-    page.goto(url)
-    page.get_by_test_id("nickname").fill(name)
-    page.get_by_test_id("join").click()
-    expect(page.get_by_test_id("start")).to_be_enabled(timeout=10_000)
+    page = open_and_join(ctx, url, name)
     # the local preview shows the (fake) camera
     page.wait_for_function(f"() => {LOCAL}?.srcObject && {LOCAL}.videoWidth > 0", timeout=10_000)
     return page

@@ -32,6 +32,7 @@ from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     csp_violations,
     expect_partner,
     join,
+    open_and_join,
     start_call,
     wait_remote_playing,
     web_dist,
@@ -251,13 +252,7 @@ def join_phone(browser: Browser, contexts: list[BrowserContext], url: str, name:
     )
     contexts.append(ctx)
     ctx.add_init_script(path=str(AXE))
-    page = ctx.new_page()
-    page.add_init_script(INSTRUMENT)
-    page.goto(url)
-    page.get_by_test_id("nickname").fill(name)
-    page.get_by_test_id("join").click()
-    expect(page.get_by_test_id("start")).to_be_enabled(timeout=10_000)
-    return page
+    return open_and_join(ctx, url, name)
 
 
 def test_phone_keeps_the_partner_in_view_while_typing(
