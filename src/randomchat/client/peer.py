@@ -424,7 +424,9 @@ class Peer:
     def __post_init__(self) -> None:
         self._sio = socketio.AsyncClient(reconnection=False)
         self._events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(MAX_QUEUED_EVENTS)
-        self._calls: asyncio.Queue[Call] = asyncio.Queue()
+        # Only the newest call is kept for ``next_call``: a new match ends the previous
+        # call, so a caller that only uses ``on_call`` never piles up closed calls.
+        self._calls: asyncio.Queue[Call] = asyncio.Queue(1)
         self._pump: asyncio.Task[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._action: SearchAction = "find-partner"
@@ -566,6 +568,8 @@ class Peer:
         )
         self.call = call
         log.info("matched with %s as %s (policy %s)", call.partner_name, role, call.ice.policy)
+        if self._calls.full():
+            self._calls.get_nowait()  # superseded: that call was closed by this match
         self._calls.put_nowait(call)
         if self.on_call is not None:
             self.on_call(call)

@@ -195,6 +195,8 @@ class Session:
         self.phase = Phase.OPEN
         self._ws_send = ws_send
         # Engine.IO packets not yet written: text with its type character, or binary.
+        # Bounded by bytes (``_out_bytes`` against ``send_buffer_bytes`` in ``_push``):
+        # past the bound the session is closed, never the sender stalled.
         self._out: deque[Message] = deque()
         self._out_bytes = 0
         self._poll_waiter: asyncio.Future[None] | None = None  # the open GET
