@@ -115,6 +115,13 @@ CLOSE_FRAME_GRACE = 1.0
 """Seconds a refused or abandoned WebSocket may take to accept its close frame."""
 
 
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+CallLater = Callable[[float, Callable[[], None]], Timer]
+
+
 class Handler(Protocol):
     """What sits on top of Engine.IO (the Socket.IO server, or an echo server)."""
 
@@ -206,8 +213,8 @@ class Session:
         self._ws_task: asyncio.Task[Any] | None = None  # the WebSocket's reader (or prober)
         self._parked = False  # that task is waiting for the client, not in a handler
         self._kicked = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._upgrade_timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
+        self._upgrade_timer: Timer | None = None
         self._awaiting_pong = False
         self._posting = False
         rate = engine.packets_per_second
@@ -330,7 +337,7 @@ class Session:
     # -- heartbeat -------------------------------------------------------------
 
     def _arm(self, delay: float) -> None:
-        self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+        self._timer = self.engine.call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -420,8 +427,7 @@ class Session:
             if abort:
                 self._stop_writer()
             else:  # the writer drains, sends the close frame, and is stopped if it cannot
-                loop = asyncio.get_running_loop()
-                self._timer = loop.call_later(self.engine.ping_timeout, self._stop_writer)
+                self._timer = self.engine.call_later(self.engine.ping_timeout, self._stop_writer)
                 self._wake()
             self._kick()
             return True
@@ -441,8 +447,7 @@ class Session:
         else:  # keep the session until the next GET collects it, or a timeout
             if self._timer is not None:
                 self._timer.cancel()
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.engine.ping_timeout, self._forget)
+            self._timer = self.engine.call_later(self.engine.ping_timeout, self._forget)
         return True
 
     def _forget(self) -> None:
@@ -460,7 +465,10 @@ class Engine:
     ``max_payload``); ``upgrade_timeout`` is how long a WebSocket may take from
     connecting with a polling session's sid to sending ``5``;
     ``packets_per_second`` (0: no limit) and ``packet_burst`` are each
-    session's inbound packet budget; ``clock`` is what the budget reads.
+    session's inbound packet budget; ``clock`` is what the budget reads and
+    ``call_later`` arms every timer (heartbeat, ping timeout, upgrade, linger):
+    both default to the event loop's, and tests pass a hand-driven pair so that
+    timer edge cases run without sleeping.
     """
 
     def __init__(
@@ -476,6 +484,7 @@ class Engine:
         packets_per_second: float = 0.0,
         packet_burst: int = 60,
         clock: Callable[[], float] = time.monotonic,
+        call_later: CallLater | None = None,
     ) -> None:
         self.handler = handler
         self.ping_interval = ping_interval
@@ -487,6 +496,7 @@ class Engine:
         self.packets_per_second = packets_per_second
         self.packet_burst = packet_burst
         self.clock = clock
+        self.call_later: CallLater = call_later or _loop_call_later
         self.sessions: dict[str, Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -572,8 +582,7 @@ class Engine:
         session.phase = Phase.UPGRADING
         session._ws_task = asyncio.current_task()
         session._parked = True
-        loop = asyncio.get_running_loop()
-        session._upgrade_timer = loop.call_later(self.upgrade_timeout, session._abandon_upgrade)
+        session._upgrade_timer = self.call_later(self.upgrade_timeout, session._abandon_upgrade)
         upgraded = refuse = False
         try:
             while session.phase in _UPGRADING:
@@ -794,6 +803,10 @@ _PREFLIGHT = [
     (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
     (b"access-control-allow-headers", b"content-type"),
 ]
+
+
+def _loop_call_later(delay: float, callback: Callable[[], None]) -> Timer:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -42,13 +42,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from randomchat.sio import codec
 from randomchat.sio.codec import Decoder, Packet
 from randomchat.sio.eio import Message, PacketError
-from randomchat.sio.engine import Engine, OriginCheck, Session, environ_from_scope
+from randomchat.sio.engine import (
+    CallLater,
+    Engine,
+    OriginCheck,
+    Session,
+    Timer,
+    environ_from_scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +112,7 @@ class Client:
     def __init__(self, decoder: Decoder) -> None:
         self.sockets: dict[str, Socket] = {}
         self.decoder = decoder
-        self.connect_timer: asyncio.TimerHandle | None = None
+        self.connect_timer: Timer | None = None
 
     def connected(self) -> bool:
         return any(socket.connected for socket in self.sockets.values())
@@ -137,6 +145,8 @@ class Server:
     - ``events_per_second`` (30.0; 0 disables) and ``event_burst`` (60): each
       session's inbound packet budget; a session that spends it is closed
       ("rate limit").
+    - ``clock``, ``call_later`` (the event loop's): what the engine reads the time
+      from and arms its timers with; tests pass a hand-driven pair.
     """
 
     def __init__(
@@ -152,6 +162,8 @@ class Server:
         max_attachments: int = codec.MAX_ATTACHMENTS,
         events_per_second: float = 30.0,
         event_burst: int = 60,
+        clock: Callable[[], float] = time.monotonic,
+        call_later: CallLater | None = None,
     ) -> None:
         self.engine = Engine(
             self,
@@ -163,6 +175,8 @@ class Server:
             upgrade_timeout=upgrade_timeout,
             packets_per_second=events_per_second,
             packet_burst=event_burst,
+            clock=clock,
+            call_later=call_later,
         )
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
@@ -257,9 +271,8 @@ class Server:
     def _arm_connect_timer(self, session: Session) -> None:
         client: Client = session.state
         if client.connect_timer is None and not session.closed:
-            loop = asyncio.get_running_loop()
-            client.connect_timer = loop.call_later(
-                self.connect_timeout, self._connect_timeout, session
+            client.connect_timer = session.engine.call_later(
+                self.connect_timeout, lambda: self._connect_timeout(session)
             )
 
     def _connect_timeout(self, session: Session) -> None:
