@@ -43,8 +43,9 @@ typecheck: $(STAMP)
 web-test: web
 	cd web && npm run typecheck && npm test
 
+# One worker per core; a file's tests stay on one worker (they share its server fixtures).
 pytest: $(STAMP) node-deps web
-	$(VENV)/bin/pytest -ra
+	$(VENV)/bin/pytest -ra -n auto --dist loadfile
 
 test: system-deps $(STAMP) lint typecheck web-test pytest
 
