@@ -1,6 +1,7 @@
 // Guest session: POST /api/session, token kept in localStorage['token'] so a
 // site with its own login can hand one in.
 
+import type { BanInfo } from './protocol';
 import { hasUnwanted } from './text';
 
 export interface Session {
@@ -58,30 +59,110 @@ export function validateNickname(raw: string): string | null {
   return null;
 }
 
-export async function createSession(username: string, fetchFn: typeof fetch = fetch): Promise<Session> {
+/** Why POST /api/session refused, by the server's machine code (see docs/protocol.md). */
+export type SessionErrorCode =
+  | 'rules-not-accepted'
+  | 'name-refused'
+  | 'pow-required'
+  | 'pow-invalid'
+  | 'banned'
+  | 'rate-limited'
+  | 'unreachable'
+  | 'other';
+
+/** A refused join: `message` is for people; `code` says what to do (never the text). */
+export class SessionError extends Error {
+  constructor(
+    message: string,
+    readonly code: SessionErrorCode,
+    /** banned: until when (Unix ms, NaN when permanent or unknown) and why */
+    readonly ban: BanInfo | null = null,
+    /** rules-not-accepted: the version the server wants accepted now */
+    readonly rulesVersion: string | null = null,
+  ) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}
+
+export interface SessionOptions {
+  /** the version of the rules the user accepted (GET /api/rules) */
+  rulesVersion?: string;
+  /** solves a proof of work when the server asks for one (pow.ts); without it pow-required is an error */
+  solvePow?: () => Promise<string>;
+}
+
+const KNOWN_CODES: readonly SessionErrorCode[] = ['rules-not-accepted', 'name-refused', 'pow-required', 'pow-invalid', 'banned', 'rate-limited'];
+
+/**
+ * POST /api/session. When the server answers 403 pow-required and `solvePow`
+ * is given, the challenge is solved and the request sent once more with the
+ * solution (a second pow-required is an error: no loop).
+ */
+export async function createSession(username: string, fetchFn: typeof fetch = fetch, options: SessionOptions = {}): Promise<Session> {
+  const name = username.trim();
+  const first = await postSession(fetchFn, { username: name, ...(options.rulesVersion ? { rulesVersion: options.rulesVersion } : {}) });
+  if (first instanceof SessionError && first.code === 'pow-required' && options.solvePow) {
+    const altcha = await options.solvePow();
+    const second = await postSession(fetchFn, { username: name, ...(options.rulesVersion ? { rulesVersion: options.rulesVersion } : {}), altcha });
+    if (second instanceof SessionError) throw second;
+    return second;
+  }
+  if (first instanceof SessionError) throw first;
+  return first;
+}
+
+async function postSession(fetchFn: typeof fetch, body: Record<string, string>): Promise<Session | SessionError> {
   let res: Response;
   try {
     res = await fetchFn('/api/session', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: username.trim() }),
+      body: JSON.stringify(body),
     });
   } catch {
-    throw new Error('Cannot reach the server. Check your connection and try again.');
+    throw new SessionError('Cannot reach the server. Check your connection and try again.', 'unreachable');
   }
-  let body: any = null;
+  let data: any = null;
   try {
-    body = await res.json();
+    data = await res.json();
   } catch {
-    body = null;
+    data = null;
   }
   if (res.status === 201 || res.ok) {
-    if (!body?.token) throw new Error('The server sent an unexpected reply.');
-    return { token: body.token, username: body.username ?? username.trim(), expiresAt: body.expiresAt != null ? String(body.expiresAt) : null };
+    if (!data?.token) throw new SessionError('The server sent an unexpected reply.', 'other');
+    return { token: data.token, username: data.username ?? body.username ?? null, expiresAt: data.expiresAt != null ? String(data.expiresAt) : null };
   }
-  const detail = typeof body?.detail === 'string' ? body.detail : Array.isArray(body?.detail) ? body.detail.map((d: any) => d?.msg ?? String(d)).join('; ') : null;
-  if (res.status === 403) throw new Error(detail ?? 'Guest sessions are disabled on this server.');
-  if (res.status === 422) throw new Error(detail ?? 'That nickname is not allowed.');
-  if (res.status === 429) throw new Error(detail ?? 'Too many attempts. Wait a moment and try again.');
-  throw new Error(detail ?? `The server refused to join (HTTP ${res.status}).`);
+  const detail = typeof data?.detail === 'string' ? data.detail : Array.isArray(data?.detail) ? data.detail.map((d: any) => d?.msg ?? String(d)).join('; ') : null;
+  const code: SessionErrorCode = KNOWN_CODES.includes(data?.code) ? data.code : 'other';
+  switch (code) {
+    case 'banned': {
+      const until = data?.until == null ? Number.NaN : Number(data.until);
+      const reason = typeof data?.reason === 'string' && data.reason.trim() ? data.reason.trim() : 'No reason given';
+      return new SessionError(detail ?? 'You are banned.', code, { until, reason });
+    }
+    case 'rules-not-accepted':
+      return new SessionError(
+        detail ?? 'Please read and accept the rules first.',
+        code,
+        null,
+        typeof data?.rulesVersion === 'string' ? data.rulesVersion : null,
+      );
+    case 'name-refused':
+      return new SessionError(detail ?? 'That nickname is not allowed. Please pick another one.', code);
+    case 'pow-required':
+    case 'pow-invalid':
+      return new SessionError(detail ?? 'The server could not check that you are not a robot. Please try again.', code);
+    case 'rate-limited': {
+      const retry = Number(res.headers?.get?.('Retry-After'));
+      const wait = Number.isFinite(retry) && retry > 0 ? ` Try again in ${Math.ceil(retry)} s.` : '';
+      return new SessionError(`${detail ?? 'Too many attempts.'}${wait}`, code);
+    }
+    default:
+      break;
+  }
+  if (res.status === 403) return new SessionError(detail ?? 'Guest sessions are disabled on this server.', 'other');
+  if (res.status === 422) return new SessionError(detail ?? 'That nickname is not allowed.', 'other');
+  if (res.status === 429) return new SessionError(detail ?? 'Too many attempts. Wait a moment and try again.', 'rate-limited');
+  return new SessionError(detail ?? `The server refused to join (HTTP ${res.status}).`, 'other');
 }
