@@ -9,6 +9,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 # The TURN tests (tests/turn) start a real coturn on loopback.
 command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+# The scale-out tests (tests/cluster) start a real redis-server on loopback.
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${need[*]}; install them with apt-get as root" >&2
