@@ -32,6 +32,20 @@ of them (each a protocol error that closes the session); a session with no
 connected namespace socket is closed after ``connect_timeout`` (a refused
 CONNECT does not stop that clock; a successful one does).
 
+Connection-state recovery (``recovery_window`` > 0; ``recovery`` has the
+mechanism and its bounds): a client that asks for it in its CONNECT auth
+(``recover: true``) gets a ``pid`` with its ``sid`` and an offset as the last
+argument of every event. When its transport drops for a reason in
+``recovery.RECOVERABLE``, the socket is held, not left: emits to it are kept
+in its outbox, its disconnect handler waits. A CONNECT whose auth carries its
+``pid`` and an offset the outbox can answer, within the window, takes the
+socket over (same sid, no connect handler) and gets the missed events; a
+``pid`` that cannot be recovered ends the old socket (its disconnect handler
+runs) before the new connection's connect handler. The window passing, a
+server disconnect or an outbox that drops events while held end it as well.
+The opt-in keeps clients that cannot take the extra argument (python-socketio
+has no recovery) seeing exactly the packets they always saw.
+
 Scale-out: a socket id is only known to the process that holds its
 connection; ``emit(to=sid)`` returns whether it was delivered here, so a
 later cross-process manager can publish the emit to the owning node instead.
@@ -57,6 +71,7 @@ from randomchat.sio.engine import (
     Timer,
     environ_from_scope,
 )
+from randomchat.sio.recovery import RECOVERABLE, Holds, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +94,27 @@ class ConnectionRefusedError(Exception):  # the name python-socketio uses
 class Socket:
     """One client's membership of one namespace."""
 
-    __slots__ = ("connected", "held", "held_bytes", "left", "namespace", "session", "sid")
+    __slots__ = (
+        "connected",
+        "held",
+        "held_bytes",
+        "hold_reason",
+        "left",
+        "namespace",
+        "outbox",
+        "pid",
+        "session",
+        "sid",
+    )
 
     def __init__(self, sid: str, namespace: str, session: Session) -> None:
         self.sid = sid
         self.namespace = namespace
-        self.session = session
+        # None while the socket is on hold (its transport dropped; see recovery)
+        self.session: Session | None = session
+        self.pid: str | None = None  # set when the client asked for recovery
+        self.outbox: Outbox | None = None
+        self.hold_reason = ""
         self.connected = False  # the connect handler accepted it; events are dispatched
         # Emits held until the CONNECT reply is out (None once they are flushed).
         self.held: list[Message] | None = []
@@ -92,16 +122,23 @@ class Socket:
         self.left: str | None = None  # why it left while its connect handler ran
 
     def deliver(self, messages: list[Message]) -> None:
-        """Queue an encoded packet for this socket's client; never waits."""
+        """Queue an encoded packet for this socket's client; never waits.
+
+        On hold there is no client: an event is in the outbox already (see
+        ``Server.emit``), anything else would be meaningless after a reconnection.
+        """
+        session = self.session
+        if session is None:
+            return
         held = self.held
         if held is None:
             for message in messages:
-                self.session.write(message)
+                session.write(message)
             return
         held.extend(messages)
         self.held_bytes += sum(len(message) for message in messages)
-        if self.held_bytes > self.session.engine.send_buffer_bytes:
-            self.session.abort("send buffer full")
+        if self.held_bytes > session.engine.send_buffer_bytes:
+            session.abort("send buffer full")
 
 
 class Client:
@@ -147,6 +184,9 @@ class Server:
       ("rate limit").
     - ``clock``, ``call_later`` (the event loop's): what the engine reads the time
       from and arms its timers with; tests pass a hand-driven pair.
+    - ``recovery_window`` (0.0 s: off): how long a dropped socket that asked for
+      recovery is held; ``recovery_packets`` (500) and ``recovery_bytes``
+      (256 KiB): each such socket's outbox (see ``recovery``).
     """
 
     def __init__(
@@ -164,6 +204,9 @@ class Server:
         event_burst: int = 60,
         clock: Callable[[], float] = time.monotonic,
         call_later: CallLater | None = None,
+        recovery_window: float = 0.0,
+        recovery_packets: int = 500,
+        recovery_bytes: int = 256 * 1024,
     ) -> None:
         self.engine = Engine(
             self,
@@ -187,6 +230,11 @@ class Server:
         self.disconnect_handlers: dict[str, EventHandler] = {}
         self.catch_all: dict[str, EventHandler] = {}
         self.sockets: dict[str, Socket] = {}  # socket id -> socket
+        self.recovery_window = recovery_window
+        self.recovery_packets = recovery_packets
+        self.recovery_bytes = recovery_bytes
+        self.by_pid: dict[str, Socket] = {}  # recoverable sockets, live or held
+        self.holds: Holds[Socket] = Holds(recovery_window)
 
     def on(
         self, event: str, handler: EventHandler | None = None, namespace: str | None = None
@@ -241,13 +289,29 @@ class Server:
         if target is None:
             for socket in list(self.sockets.values()):
                 if socket.namespace == namespace and socket.connected:
-                    socket.deliver(messages)
+                    self._send_event(socket, event, args, messages)
             return True
         found = self.sockets.get(target)
         if found is None or found.namespace != namespace:
             return False
-        found.deliver(messages)
+        self._send_event(found, event, args, messages)
         return True
+
+    def _send_event(
+        self, socket: Socket, event: str, args: list[Any], plain: list[Message]
+    ) -> None:
+        outbox = socket.outbox
+        if outbox is None:
+            socket.deliver(plain)
+            return
+        # The offset rides as the last argument (socket.io's format), so it is encoded
+        # per recipient; the data was encodable above, so this cannot fail.
+        messages = codec.encode_event(socket.namespace, event, [*args, outbox.next_offset()])
+        if not outbox.add(messages) and socket.session is None:
+            # Missed events were dropped: the client can no longer resume this socket.
+            self._give_up(socket)
+            return
+        socket.deliver(messages)
 
     async def disconnect(self, sid: str, namespace: str | None = None) -> None:
         """Disconnect a socket from its namespace; the connection closes with its last one."""
@@ -255,6 +319,9 @@ class Server:
         if socket is None or socket.namespace != (namespace or "/"):
             return
         session = socket.session
+        if session is None:  # on hold: nobody to tell
+            await self._end_hold(socket, "server disconnect")
+            return
         client: Client = session.state
         if socket.connected:
             socket.deliver(codec.encode(codec.DISCONNECT, socket.namespace))
@@ -289,7 +356,10 @@ class Server:
             client.connect_timer.cancel()
             client.connect_timer = None
         for socket in list(client.sockets.values()):
-            await self._leave(client, socket, reason)
+            if socket.connected and socket.pid is not None and reason in RECOVERABLE:
+                self._hold(client, socket, reason)
+            else:
+                await self._leave(client, socket, reason)
 
     async def on_message(self, session: Session, message: Message) -> None:
         client: Client = session.state
@@ -346,13 +416,21 @@ class Server:
             return
         if namespace in client.sockets:
             return  # already connected (or connecting) to it
+        auth = packet.data if packet.data is not None else {}
+        if self.recovery_window > 0 and isinstance(auth, dict) and "pid" in auth:
+            if await self._recover(session, client, namespace, auth):
+                return
+            if session.closed or namespace in client.sockets:
+                return  # gone, or connected meanwhile, while the old socket was ended
         socket = Socket(secrets.token_urlsafe(15), namespace, session)
+        if self.recovery_window > 0 and isinstance(auth, dict) and auth.get("recover") is True:
+            socket.pid = secrets.token_urlsafe(16)
+            socket.outbox = Outbox(self.recovery_packets, self.recovery_bytes)
         client.sockets[namespace] = socket
         self.sockets[socket.sid] = socket
         refusal: dict[str, Any] | None = None
         handler = self.connect_handlers.get(namespace)
         if handler is not None:
-            auth = packet.data if packet.data is not None else {}
             try:
                 if await handler(socket.sid, environ_from_scope(session.scope), auth) is False:
                     refusal = {"message": "Connection rejected by server"}
@@ -378,7 +456,11 @@ class Server:
         if client.connect_timer is not None:
             client.connect_timer.cancel()
             client.connect_timer = None
-        for message in codec.encode(codec.CONNECT, namespace, {"sid": socket.sid}):
+        reply = {"sid": socket.sid}
+        if socket.pid is not None:
+            reply["pid"] = socket.pid
+            self.by_pid[socket.pid] = socket
+        for message in codec.encode(codec.CONNECT, namespace, reply):
             session.write(message)
         if socket.held:
             # A moment between the CONNECT reply and what the handler emitted: Node's
@@ -396,6 +478,84 @@ class Server:
             del client.sockets[socket.namespace]
         if self.sockets.get(socket.sid) is socket:
             del self.sockets[socket.sid]
+        if socket.pid is not None and self.by_pid.get(socket.pid) is socket:
+            del self.by_pid[socket.pid]
+
+    # -- connection-state recovery ---------------------------------------------------
+
+    def _hold(self, client: Client, socket: Socket, reason: str) -> None:
+        """The transport dropped: keep the socket (still ``connected``) for the window."""
+        if client.sockets.get(socket.namespace) is socket:
+            del client.sockets[socket.namespace]
+        socket.session = None
+        socket.hold_reason = reason
+        assert socket.pid is not None
+        self.holds.hold(socket.pid, socket, self.engine.clock())
+        # One timer per hold; sweep() ends every hold that is due, whoever's timer fires.
+        self.engine.call_later(self.recovery_window, self.sweep)
+        log.info("socket held", extra={"sid": socket.sid, "reason": reason})
+
+    def sweep(self) -> None:
+        """End the holds whose window has passed (their disconnect handlers run)."""
+        for socket in self.holds.expired(self.engine.clock()):
+            self._give_up(socket)
+
+    def _give_up(self, socket: Socket) -> None:
+        if socket.pid is not None:
+            self.holds.take(socket.pid)
+        self.engine.spawn(self._end_hold(socket, socket.hold_reason or "transport close"))
+
+    async def _end_hold(self, socket: Socket, reason: str) -> None:
+        if not socket.connected or socket.session is not None:
+            return  # ended already, or resumed meanwhile
+        if socket.pid is not None:
+            self.holds.take(socket.pid)
+            if self.by_pid.get(socket.pid) is socket:
+                del self.by_pid[socket.pid]
+        if self.sockets.get(socket.sid) is socket:
+            del self.sockets[socket.sid]
+        socket.connected = False
+        log.info("held socket ended", extra={"sid": socket.sid, "reason": reason})
+        await self._call_disconnect(socket, reason)
+
+    async def _recover(
+        self, session: Session, client: Client, namespace: str, auth: dict[str, Any]
+    ) -> bool:
+        """Resume the socket named by ``auth['pid']`` on ``session``; False if it cannot be."""
+        pid = auth.get("pid")
+        socket = self.by_pid.get(pid) if isinstance(pid, str) else None
+        if socket is None or socket.namespace != namespace or not socket.connected:
+            return False
+        assert socket.outbox is not None and socket.pid is not None
+        missed = socket.outbox.since(auth.get("offset"))
+        old = socket.session
+        if old is not None:
+            # Its client came back before this server noticed the old transport die.
+            old_client: Client = old.state
+            if old_client.sockets.get(namespace) is socket:
+                del old_client.sockets[namespace]
+            socket.session = None
+            if not old_client.sockets:
+                self.engine.spawn(old.close("replaced"))
+        if missed is None:
+            # The client cannot be given what it missed: end the old socket now, so the
+            # application sees it leave before the new connection's connect handler.
+            await self._end_hold(socket, "transport close")
+            return False
+        self.holds.take(socket.pid)
+        socket.session = session
+        socket.hold_reason = ""
+        client.sockets[namespace] = socket
+        if client.connect_timer is not None:
+            client.connect_timer.cancel()
+            client.connect_timer = None
+        reply = {"sid": socket.sid, "pid": socket.pid}
+        for message in codec.encode(codec.CONNECT, namespace, reply):
+            session.write(message)
+        for message in missed:
+            session.write(message)
+        log.info("socket recovered", extra={"sid": socket.sid, "missed": len(missed)})
+        return True
 
     async def _leave(self, client: Client, socket: Socket, reason: str) -> None:
         self._drop(client, socket)

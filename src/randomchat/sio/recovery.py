@@ -1,0 +1,147 @@
+"""Connection-state recovery: the packets a socket may have missed, and sockets on hold.
+
+Socket.IO's mechanism (socket.io 4.6+, socket.io-client 4.6+): the CONNECT
+reply carries a private session id ``pid`` beside the ``sid``; every EVENT the
+server sends that socket carries one more, last argument, its *offset* (a
+string); the client remembers the offset of the last event it handled. When
+the transport drops without a clean DISCONNECT, the server keeps the socket
+(its sid, its application state, the events sent to it) for a window. A client
+that reconnects within it sends ``{pid, offset}`` in its CONNECT auth and gets
+the same sid back, then every event after that offset; the application never
+saw it leave. Past the window the socket is given up and the namespace's
+disconnect handler runs.
+
+This module is the pure part (no asyncio, time passed in):
+
+* ``Outbox``: the last events sent to one socket, with their offsets. It is
+  bounded by ``max_packets`` and ``max_bytes`` (characters of text plus bytes
+  of binary, as the engine counts). Policy when full: the oldest events are
+  dropped. A client whose offset is older than what was dropped can no longer
+  be recovered (``since`` answers None) and starts a new session instead; while
+  a socket is on hold, any drop means exactly that, so the server gives the
+  hold up at once instead of keeping a socket nobody can resume.
+* ``Holds``: the sockets on hold, by pid, each with its deadline.
+
+Offsets are decimal strings of a counter per socket, starting at 1: they need
+not be secret (the pid is the credential, 128 random bits), only ordered.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from randomchat.sio.eio import Message
+
+RECOVERABLE = frozenset({"transport close", "transport error", "ping timeout"})
+"""Engine close reasons after which a socket is held: the client may well come back.
+
+Not recoverable: a DISCONNECT from the client or the server, a protocol or size
+violation, the packet budget, a full send buffer (a client that does not read).
+"""
+
+MAX_OFFSET_DIGITS = 15  # what a client sends back is bounded before it is parsed
+
+
+@dataclass(slots=True)
+class _Sent:
+    offset: int
+    messages: list[Message]
+    size: int
+
+
+class Outbox:
+    """The newest events sent to one socket, for replay after a reconnection."""
+
+    __slots__ = ("_bytes", "_last", "_sent", "dropped_through", "max_bytes", "max_packets")
+
+    def __init__(self, max_packets: int, max_bytes: int) -> None:
+        self.max_packets = max_packets
+        self.max_bytes = max_bytes
+        self._sent: deque[_Sent] = deque()
+        self._bytes = 0
+        self._last = 0  # the newest offset issued
+        self.dropped_through = 0  # every offset up to this one is gone
+
+    def __len__(self) -> int:
+        return len(self._sent)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def next_offset(self) -> str:
+        """The offset for the next event: pass it as the event's last argument, then ``add``."""
+        return str(self._last + 1)
+
+    def add(self, messages: list[Message]) -> bool:
+        """Keep the event encoded with ``next_offset()``; False if older ones were dropped."""
+        self._last += 1
+        size = sum(len(message) for message in messages)
+        self._sent.append(_Sent(self._last, messages, size))
+        self._bytes += size
+        kept = True
+        while self._sent and (len(self._sent) > self.max_packets or self._bytes > self.max_bytes):
+            oldest = self._sent.popleft()
+            self._bytes -= oldest.size
+            self.dropped_through = oldest.offset
+            kept = False
+        return kept
+
+    def since(self, offset: object) -> list[Message] | None:
+        """Every event after ``offset`` (the client's last), or None if that cannot be told.
+
+        None when the offset is not one we issued, or events after it were dropped.
+        A client that handled no event yet sends none (``None``): everything is missed.
+        """
+        if offset is None:
+            after = 0
+        elif isinstance(offset, str) and 0 < len(offset) <= MAX_OFFSET_DIGITS and offset.isdigit():
+            after = int(offset)
+        else:
+            return None
+        if after > self._last or after < self.dropped_through:
+            return None
+        return [message for sent in self._sent if sent.offset > after for message in sent.messages]
+
+
+T = TypeVar("T")
+
+
+class Holds(Generic[T]):
+    """Sockets kept after their transport dropped, by pid, until their deadline."""
+
+    __slots__ = ("_due", "window")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._due: dict[str, tuple[float, T]] = {}
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._due
+
+    def hold(self, pid: str, item: T, now: float) -> float:
+        """Keep ``item`` until ``now + window``; the deadline."""
+        deadline = now + self.window
+        self._due[pid] = (deadline, item)
+        return deadline
+
+    def take(self, pid: str) -> T | None:
+        """Claim a held item (its client is back); None if not held."""
+        entry = self._due.pop(pid, None)
+        return entry[1] if entry is not None else None
+
+    def expired(self, now: float) -> list[T]:
+        """Remove and return the items whose deadline has passed, oldest deadline first."""
+        gone = sorted(
+            ((deadline, pid) for pid, (deadline, _) in self._due.items() if deadline <= now)
+        )
+        return [self._due.pop(pid)[1] for _, pid in gone]
+
+    def items(self) -> Iterable[T]:
+        return [item for _, item in self._due.values()]
