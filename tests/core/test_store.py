@@ -1,20 +1,82 @@
-"""One suite for the store seam, run against every implementation."""
+"""One suite for the store seam, run unchanged against every implementation.
 
-from collections.abc import Callable
+``redis`` is one node on a real redis-server; ``redis-2-nodes`` puts every
+other socket on a second node over the same Redis, so each rule below also
+holds between users of different nodes.
+"""
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from randomchat.core.matching import Seeker
 from randomchat.core.state import Phase
 from randomchat.errors import IllegalMove
 from randomchat.store import Counts, Matched, Member, MemoryStore, Queued, Store
+from randomchat.store.redis import RedisStore
+from tests.redisserver import RedisServer
 
-STORES: list[Callable[[], Store]] = [MemoryStore]
+_prefixes = itertools.count()
 
 
-@pytest.fixture(params=STORES, ids=lambda f: f.__name__)
-async def store(request: pytest.FixtureRequest) -> Store:
-    return request.param()  # type: ignore[no-any-return]
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = RedisServer(Path(tmp_path_factory.mktemp("redis")))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+class TwoNodes:
+    """Two nodes' stores over one Redis: a socket belongs to the node it joined."""
+
+    def __init__(self, a: RedisStore, b: RedisStore) -> None:
+        self.nodes = (a, b)
+        self.home: dict[str, RedisStore] = {}
+        self._turn = itertools.cycle(self.nodes)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.nodes[0], name)  # counts: any node sees the same
+
+    def _of(self, sid: str) -> RedisStore:
+        return self.home.get(sid, self.nodes[0])
+
+    async def join(self, member: Member) -> None:
+        self.home[member.sid] = next(self._turn)
+        await self.home[member.sid].join(member)
+
+    async def search(self, seeker: Seeker, now: float) -> object:
+        return await self._of(seeker.sid).search(seeker, now)
+
+    async def widen(self, seeker: Seeker, now: float) -> object:
+        return await self._of(seeker.sid).widen(seeker, now)
+
+    async def due_to_widen(self, now: float, wait: float) -> list[str]:
+        return [sid for node in self.nodes for sid in await node.due_to_widen(now, wait)]
+
+    async def leave(self, sid: str) -> object:
+        return await self._of(sid).leave(sid)
+
+    async def part(self, sid: str) -> object:
+        return await self._of(sid).part(sid)
+
+
+@pytest.fixture(params=["memory", "redis", "redis-2-nodes"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    redis = Redis.from_url(request.getfixturevalue("redis_url"))
+    prefix = f"t{next(_prefixes)}:"
+    one = RedisStore(redis, "n1", prefix)
+    if request.param == "redis":
+        yield one
+    else:
+        yield TwoNodes(one, RedisStore(redis, "n2", prefix))  # type: ignore[misc]
+    await redis.aclose()
 
 
 def S(sid: str, user: str | None = None, **kw: object) -> Seeker:

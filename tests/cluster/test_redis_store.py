@@ -1,0 +1,75 @@
+"""The Redis store under concurrency: many seekers on two nodes at once, and a dead node."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from randomchat.core.matching import Seeker
+from randomchat.store import Matched, Member
+from randomchat.store.redis import RedisStore
+from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisStore]]:  # noqa: F811
+    # Two clients, as two processes have: their commands interleave in Redis.
+    a, b = Redis.from_url(redis_server.url), Redis.from_url(redis_server.url)
+    yield RedisStore(a, "n1"), RedisStore(b, "n2")
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_simultaneous_searches_on_two_nodes_pair_everyone_once(
+    nodes: tuple[RedisStore, RedisStore],
+) -> None:
+    rng = random.Random(7)
+    users = [f"n{1 + i % 2}.s{i}" for i in range(200)]
+    home = {sid: nodes[i % 2] for i, sid in enumerate(users)}
+    for sid in users:
+        await home[sid].join(Member(sid, "u-" + sid, sid))
+    tags = ["music", "games", "art"]
+
+    def seeker(sid: str) -> Seeker:
+        return Seeker(sid, "u-" + sid, frozenset(rng.sample(tags, rng.randint(0, 1))))
+
+    results = await asyncio.gather(*(home[sid].search(seeker(sid), 1.0) for sid in users))
+    partners = {
+        sid: r.partner.sid for sid, r in zip(users, results, strict=True) if isinstance(r, Matched)
+    }
+    # Everyone the store says is paired is paired both ways, once, never with themselves.
+    pair_of = {sid: await home[sid].partner_of(sid) for sid in users}
+    for sid, partner in partners.items():
+        assert partner != sid
+        assert pair_of[sid] == partner and pair_of[partner] == sid
+    paired = {sid for sid, p in pair_of.items() if p is not None}
+    assert len(paired) % 2 == 0
+    counts = await nodes[0].counts()
+    assert counts.pairs * 2 == len(paired)
+    assert counts.waiting + len(paired) == len(users)
+    # Nobody left waiting could have been paired with another waiting user: at most
+    # one waiting user per interest list that accepts anyone.
+    waiting = [sid for sid in users if pair_of[sid] is None]
+    assert counts.waiting == len(waiting) <= len(tags) + 1
+
+
+async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(
+    nodes: tuple[RedisStore, RedisStore],
+) -> None:
+    alive, dead = nodes
+    for sid, node in [("n1.a", alive), ("n2.b", dead), ("n2.c", dead)]:
+        await node.join(Member(sid, "u-" + sid, sid))
+    await dead.search(Seeker("n2.b", "u-b"), 0.0)
+    matched = await alive.search(Seeker("n1.a", "u-a"), 1.0)
+    assert isinstance(matched, Matched) and matched.partner.sid == "n2.b"
+    await dead.search(Seeker("n2.c", "u-c"), 2.0)  # left waiting
+    partners = await alive.evict_node("n2")
+    assert [p.sid for p in partners] == ["n1.a"]
+    assert await alive.partner_of("n1.a") is None
+    counts = await alive.counts()
+    assert (counts.connected, counts.waiting, counts.pairs) == (1, 0, 0)
+    assert await alive.sids_of("n2") == set()
