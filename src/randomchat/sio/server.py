@@ -182,6 +182,8 @@ class Server:
     - ``events_per_second`` (30.0; 0 disables) and ``event_burst`` (60): each
       session's inbound packet budget; a session that spends it is closed
       ("rate limit").
+    - ``sid_prefix`` (""): put before every socket id; a cluster node puts its
+      name there, so any node knows where a socket lives without asking Redis.
     - ``clock``, ``call_later`` (the event loop's): what the engine reads the time
       from and arms its timers with; tests pass a hand-driven pair.
     - ``recovery_window`` (0.0 s: off): how long a dropped socket that asked for
@@ -207,7 +209,9 @@ class Server:
         recovery_window: float = 0.0,
         recovery_packets: int = 500,
         recovery_bytes: int = 256 * 1024,
+        sid_prefix: str = "",
     ) -> None:
+        self.sid_prefix = sid_prefix
         self.engine = Engine(
             self,
             ping_interval=ping_interval,
@@ -422,7 +426,7 @@ class Server:
                 return
             if session.closed or namespace in client.sockets:
                 return  # gone, or connected meanwhile, while the old socket was ended
-        socket = Socket(secrets.token_urlsafe(15), namespace, session)
+        socket = Socket(self.sid_prefix + secrets.token_urlsafe(15), namespace, session)
         if self.recovery_window > 0 and isinstance(auth, dict) and auth.get("recover") is True:
             socket.pid = secrets.token_urlsafe(16)
             socket.outbox = Outbox(self.recovery_packets, self.recovery_bytes)
