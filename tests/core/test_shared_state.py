@@ -1,19 +1,33 @@
 """The shared-state seams (store/shared.py), one suite for every implementation.
 
-Only the in-memory implementations exist today; a shared one (Redis) joins the
-``params`` of each fixture and must pass the same tests unchanged.
+Every fixture runs the same tests on the in-memory implementation and on the
+Redis one (store/redis_shared.py, a real redis-server per test). Tests of what
+only a shared implementation can do (two nodes over one Redis, expiry) follow.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from randomchat.core.ratelimit import Limit
 from randomchat.db import ChatLine, Database
+from randomchat.errors import StorageError
+from randomchat.store.redis_shared import (
+    RedisBlocks,
+    RedisCalls,
+    RedisLimits,
+    RedisMeetings,
+)
 from randomchat.store.shared import (
+    CHAT_LINES_KEPT,
     Blocks,
     CallRecord,
     Calls,
@@ -24,27 +38,58 @@ from randomchat.store.shared import (
     MemoryLimits,
     MemoryMeetings,
 )
+from tests.redisserver import RedisServer, redis_server  # noqa: F401 (a fixture, used by name)
+
+STORES = ["memory", "redis"]
+LIMITS = {"find": Limit.one_per(1000), "chat": Limit(rate=5, burst=2)}
 
 
-@pytest.fixture(params=["memory"])
-def meetings(request: Any) -> Meetings:
-    return MemoryMeetings(window=600)
+@asynccontextmanager
+async def _client(request: Any) -> AsyncIterator[Redis]:
+    """A client of a redis-server started for this test only (memory tests start none)."""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    client = Redis.from_url(server.url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
-@pytest.fixture(params=["memory"])
-def calls(request: Any) -> Calls:
-    return MemoryCalls()
+@pytest.fixture(params=STORES)
+async def meetings(request: Any) -> AsyncIterator[Meetings]:
+    if request.param == "memory":
+        yield MemoryMeetings(window=600)
+        return
+    async with _client(request) as client:
+        yield RedisMeetings(client, window=600)
 
 
-@pytest.fixture(params=["memory"])
-def limits(request: Any) -> Limits:
-    return MemoryLimits({"find": Limit.one_per(1000), "chat": Limit(rate=5, burst=2)})
+@pytest.fixture(params=STORES)
+async def calls(request: Any) -> AsyncIterator[Calls]:
+    if request.param == "memory":
+        yield MemoryCalls()
+        return
+    async with _client(request) as client:
+        yield RedisCalls(client)
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=STORES)
+async def limits(request: Any) -> AsyncIterator[Limits]:
+    if request.param == "memory":
+        yield MemoryLimits(LIMITS)
+        return
+    async with _client(request) as client:
+        yield RedisLimits(client, LIMITS)
+
+
+@pytest.fixture(params=STORES)
 async def blocks(request: Any, tmp_path: Any) -> AsyncIterator[Blocks]:
     db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
-    yield MemoryBlocks(db)
+    if request.param == "memory":
+        yield MemoryBlocks(db)
+    else:
+        async with _client(request) as client:
+            yield RedisBlocks(client, db)
     await db.close()
 
 
@@ -90,3 +135,241 @@ async def test_limits_per_name_and_key(limits: Limits) -> None:
     assert await limits.take("chat", "u", 0.5) == 0.0  # per name
     await limits.prune(100.0)
     assert len(limits) == 0
+
+
+async def test_calls_keep_the_last_chat_lines(calls: Calls) -> None:
+    await calls.start("sa", CallRecord("sb", "ub", relay=True, partner_address="net"))
+    for n in range(CHAT_LINES_KEPT + 5):
+        await calls.add_chat(("sa",), ChatLine("ub", f"line {n}", float(n)))
+    record = await calls.get("sa")
+    assert record is not None and record.relay and record.partner_address == "net"
+    assert [line.text for line in record.chat] == [f"line {n}" for n in range(5, 25)]
+    assert record.chat[-1] == ChatLine("ub", "line 24", 24.0)
+
+
+# -- what only the shared implementation does: two nodes over one Redis, expiry ------------
+
+
+@pytest.fixture
+async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[Redis, Redis]]:  # noqa: F811
+    """Two clients of one Redis, standing for two nodes."""
+    first, second = Redis.from_url(redis_server.url), Redis.from_url(redis_server.url)
+    yield first, second
+    await first.aclose()
+    await second.aclose()
+
+
+async def _two_dbs(tmp_path: Path) -> tuple[Database, Database]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    return await Database.open(url), await Database.open(url)
+
+
+async def test_meetings_recorded_on_one_node_are_seen_on_another(
+    nodes: tuple[Redis, Redis],
+) -> None:
+    one, two = (RedisMeetings(client, window=600) for client in nodes)
+    await one.record("a", "b", 100.0)
+    assert await two.recent("a", 150.0) == {"b"} and await two.recent("b", 150.0) == {"a"}
+    assert await two.previous("b") == "a"
+    await two.record("b", "c", 200.0)
+    assert await one.previous("b") == "c" and await one.recent("b", 699.0) == {"a", "c"}
+    assert await one.recent("b", 700.0) == {"c"}  # a met b exactly one window ago
+    assert (len(one), len(two)) == (2, 2)  # each node counts its own writes
+
+
+async def test_a_block_on_one_node_applies_on_every_node_at_once(
+    nodes: tuple[Redis, Redis], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_one, db_two = await _two_dbs(tmp_path)
+    one, two = RedisBlocks(nodes[0], db_one), RedisBlocks(nodes[1], db_two)
+    assert await two.excluded("a") == set() and await two.excluded("b") == set()
+
+    async def no_reload(user_id: str) -> frozenset[str]:
+        raise AssertionError("the shared cache must not need the database again")
+
+    monkeypatch.setattr(db_two, "blocked_with", no_reload)
+    await one.add("a", "b", 0.0)
+    assert await two.excluded("a") == {"b"} and await two.excluded("b") == {"a"}
+    await db_one.close()
+    await db_two.close()
+
+
+async def test_a_load_racing_a_block_keeps_the_block(
+    nodes: tuple[Redis, Redis], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Node two reads the database just before node one's block is committed."""
+    db_one, db_two = await _two_dbs(tmp_path)
+    one, two = RedisBlocks(nodes[0], db_one), RedisBlocks(nodes[1], db_two)
+    read, go_on = asyncio.Event(), asyncio.Event()
+    real = db_two.blocked_with
+
+    async def read_then_stall(user_id: str) -> frozenset[str]:
+        found = await real(user_id)
+        read.set()
+        await go_on.wait()
+        return found
+
+    monkeypatch.setattr(db_two, "blocked_with", read_then_stall)
+    loading = asyncio.create_task(two.excluded("a"))
+    await read.wait()
+    await one.add("a", "b", 0.0)  # committed and cached after two's read
+    go_on.set()
+    assert await loading == {"b"}
+    assert await one.excluded("a") == {"b"}
+    await db_one.close()
+    await db_two.close()
+
+
+async def test_calls_are_shared_and_claimed_once_across_nodes(
+    nodes: tuple[Redis, Redis],
+) -> None:
+    one, two = RedisCalls(nodes[0]), RedisCalls(nodes[1])
+    await one.start("sa", CallRecord("sb", "ub"))
+    await one.start("sb", CallRecord("sa", "ua"))
+    await two.add_chat(("sb", "sa"), ChatLine("ub", "hello", 1.0))  # the partner's node
+    record = await one.get("sa")
+    assert record is not None and [line.text for line in record.chat] == ["hello"]
+    for flag in ("reported", "blocked"):
+        won = await asyncio.gather(one.claim("sa", flag), two.claim("sa", flag))
+        assert sorted(won) == [False, True]
+    await two.forget("sa")
+    assert await one.get("sa") is None
+
+
+async def test_limits_hold_per_user_across_nodes(nodes: tuple[Redis, Redis]) -> None:
+    one, two = RedisLimits(nodes[0], LIMITS), RedisLimits(nodes[1], LIMITS)
+    assert await one.take("find", "u", 0.0) == 0.0
+    assert await two.take("find", "u", 0.25) == pytest.approx(0.75)
+    assert await two.take("find", "u", 1.0) == 0.0
+    other = RedisLimits(nodes[1], LIMITS, prefix="other:")  # another deployment's keys
+    assert await other.take("find", "u", 1.0) == 0.0
+
+
+async def test_limits_match_the_in_memory_limiter(nodes: tuple[Redis, Redis]) -> None:
+    """A random run of takes gives the same answers as core.ratelimit."""
+    rng = random.Random(12)
+    rules = {**LIMITS, "report": Limit(rate=0.1, burst=3), "off": Limit(rate=0)}
+    memory, shared = MemoryLimits(rules), RedisLimits(nodes[0], rules)
+    now = 0.0
+    for _ in range(300):
+        now += rng.choice((0.0, 0.01, 0.1, 0.3, 1.0, 7.0))
+        name, key = rng.choice(list(rules)), rng.choice("uvw")
+        expected = await memory.take(name, key, now)
+        assert await shared.take(name, key, now) == pytest.approx(expected, abs=1e-9)
+    await memory.prune(now)
+    await shared.prune(now)
+    assert len(shared) == len(memory)
+
+
+async def _ttls(client: Redis) -> dict[str, int]:
+    return {key.decode(): await client.pttl(key) async for key in client.scan_iter()}
+
+
+async def test_every_key_expires(nodes: tuple[Redis, Redis], tmp_path: Path) -> None:
+    """Nothing grows forever: every key written has an expiry, and no longer than its rule."""
+    client = nodes[0]
+    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
+    meetings, blocks = RedisMeetings(client, window=600), RedisBlocks(client, db, ttl=120)
+    calls, limits = RedisCalls(client, ttl=3600), RedisLimits(client, LIMITS)
+    await meetings.record("a", "b", 0.0)
+    await blocks.excluded("c")
+    await blocks.add("a", "d", 0.0)  # d's set is not loaded: a partial set, with a TTL too
+    await calls.start("sa", CallRecord("sb", "ub"))
+    await calls.add_chat(("sa", "gone"), ChatLine("ub", "hi", 0.0))  # no list for "gone"
+    await limits.take("find", "a", 0.0)
+    await limits.take("chat", "a", 0.0)
+    await limits.take("find", "b", 0.0)
+    await limits.take("find", "b", 0.5)  # refused: writes nothing
+    ttls = await _ttls(client)
+    bounds = {
+        "rc:{u:a}:met": 600_000,
+        "rc:{u:b}:met": 600_000,
+        "rc:{u:a}:prev": 660_000,
+        "rc:{u:b}:prev": 660_000,
+        "rc:{u:a}:blocks": 120_000,
+        "rc:{u:c}:blocks": 120_000,
+        "rc:{u:d}:blocks": 120_000,
+        "rc:{s:sa}:call": 3_600_000,
+        "rc:{s:sa}:chat": 3_600_000,
+        "rc:{u:a}:lim:find": 1_000,  # full again a second later
+        "rc:{u:b}:lim:find": 1_000,
+        "rc:{u:a}:lim:chat": 200,  # one of two tokens at five a second
+    }
+    assert ttls.keys() == bounds.keys()
+    for key, bound in bounds.items():
+        assert 0 < ttls[key] <= bound, key
+    await calls.forget("sa")
+    assert "rc:{s:sa}:call" not in await _ttls(client)
+    assert "rc:{s:sa}:chat" not in await _ttls(client)
+    await db.close()
+
+
+async def _gone(client: Redis, key: str) -> None:
+    """Wait (up to 10 s) until Redis has expired ``key``."""
+    for _ in range(1000):
+        if not await client.exists(key):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{key} never expired")
+
+
+async def test_expired_state_behaves_as_none(nodes: tuple[Redis, Redis], tmp_path: Path) -> None:
+    client = nodes[0]
+    limits = RedisLimits(client, {"fast": Limit(rate=50, burst=1)})
+    assert await limits.take("fast", "u", 0.0) == 0.0
+    await _gone(client, "rc:{u:u}:lim:fast")  # full again: a missing bucket is a full one
+    assert await limits.take("fast", "u", 1.0) == 0.0
+
+    meetings = RedisMeetings(client, window=0.05)
+    await meetings.record("a", "b", 0.0)
+    await _gone(client, "rc:{u:a}:met")
+    assert await meetings.previous("a") == "b"  # kept a grace period longer
+
+    calls = RedisCalls(client, ttl=0.05)
+    await calls.start("sa", CallRecord("sb", "ub"))
+    await _gone(client, "rc:{s:sa}:call")
+    assert await calls.get("sa") is None and await calls.claim("sa", "reported") is False
+
+    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
+    blocks = RedisBlocks(client, db, ttl=0.05)
+    assert await blocks.excluded("a") == set()
+    await db.block("a", "b", 0.0)  # written behind the cache's back (an admin tool)
+    await _gone(client, "rc:{u:a}:blocks")
+    assert await blocks.excluded("a") == {"b"}  # reloaded from the database
+    await db.close()
+
+
+async def test_scripts_are_reloaded_after_redis_forgets_them(
+    nodes: tuple[Redis, Redis],
+) -> None:
+    client = nodes[0]
+    meetings, calls = RedisMeetings(client, window=600), RedisCalls(client)
+    await calls.start("sa", CallRecord("sb", "ub"))
+    await client.script_flush()  # as after a restart of Redis
+    await meetings.record("a", "b", 0.0)
+    await calls.add_chat(("sa",), ChatLine("ub", "hi", 0.0))
+    assert await meetings.recent("b", 1.0) == {"a"}
+    record = await calls.get("sa")
+    assert record is not None and [line.text for line in record.chat] == ["hi"]
+    assert await calls.claim("sa", "blocked") is True
+
+
+async def test_redis_down_is_a_storage_error(
+    nodes: tuple[Redis, Redis],
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    client = nodes[0]
+    meetings, limits = RedisMeetings(client, window=600), RedisLimits(client, LIMITS)
+    calls = RedisCalls(client)
+    redis_server.stop()
+    attempts: list[Callable[[], Awaitable[object]]] = [
+        lambda: meetings.record("a", "b", 0.0),
+        lambda: meetings.recent("a", 0.0),
+        lambda: limits.take("find", "a", 0.0),
+        lambda: calls.add_chat(("sa",), ChatLine("a", "hi", 0.0)),
+        lambda: calls.claim("sa", "reported"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(StorageError) as caught:
+            await attempt()
+        assert caught.value.code == "unavailable"
