@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from randomchat import admin, http, proxy
 from randomchat.clock import Clock, SystemClock
 from randomchat.config import Settings
+from randomchat.console import console_routes
 from randomchat.db import Ban, Database
 from randomchat.gateway import Gateway
 from randomchat.lobby import Lobby
@@ -121,9 +122,12 @@ def create_app(
                 allow_headers=["Content-Type", "Authorization"],
             )
         )
-    routes = admin.admin_routes(settings, db, on_ban=kick, on_unban=unbanned) + http.routes(
-        settings, store, metrics
-    )
+    routes = [
+        *admin.admin_routes(settings, db, on_ban=kick, on_unban=unbanned),
+        # The console (and its page at /admin) before http's catch-all mount of the page.
+        *console_routes(settings, db, store, metrics, on_ban=kick, on_unban=unbanned),
+        *http.routes(settings, store, metrics),
+    ]
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     asgi = wrap(gateway.asgi(web), settings)
     return App(asgi, lobby, store, metrics, gateway, db, refresh_bans)

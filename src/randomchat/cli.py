@@ -1,4 +1,4 @@
-"""The command line: serve, token, reports, ban, unban. A thin layer over importable functions."""
+"""The command line: serve, token, reports, ban, unban, admin: a thin layer over importable code."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from randomchat import __version__, admin, auth, config, logs
 from randomchat.client import commands as client_commands
+from randomchat.console import commands as console_commands
 from randomchat.db import Database, StorageError
 from randomchat.errors import ConfigError
 
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         "--hours", dest="token_hours", type=_hours(1 / 3600, MAX_TOKEN_HOURS), default=1.0
     )
     _add_moderation_commands(commands)
+    console_commands.add_command(commands)
     client_commands.add_commands(commands)
     return parser
 
@@ -328,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if command == "unban":
             return unban_user(settings, args["unban_user"])
+        if command == "admin":
+            return _moderate(settings, lambda db: console_commands.run(db, args, _login()))
         settings, _ = config.with_secret(settings)
         token, _, _ = auth.issue(
             settings.secret,

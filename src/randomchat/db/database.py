@@ -29,7 +29,7 @@ import logging
 import math
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +238,16 @@ class Database:
                     yield conn
         except (sa_exc.SQLAlchemyError, OSError, CommandError) as exc:
             raise StorageError(f"cannot {action}: {_describe(exc)}") from exc
+
+    def transaction(
+        self, action: str, *, write: bool = False
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
+        """One transaction, for the storage modules beside this one (accounts, audit).
+
+        ``action`` names what fails in the ``StorageError``; ``write`` takes the
+        SQLite write lock up front.
+        """
+        return self._transaction(action, write=write)
 
     # -- bans --------------------------------------------------------------------
 

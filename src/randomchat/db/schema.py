@@ -78,3 +78,44 @@ reports = Table(
     Index(None, "reported", "created_at"),
     Index(None, "created_at"),
 )
+
+# -- the moderation console (issue 14) --------------------------------------------
+# ``admin_accounts``: who may sign in to /admin, with an argon2 hash and a role
+# (admin or moderator). ``audit_log``: one row per moderator action (who, what,
+# when, why), never updated. ``report_reviews``: a report's triage status; a
+# report without a row is open (a table of its own, so that reports stays as the
+# report path writes it).
+
+admin_accounts = Table(
+    "admin_accounts",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("at", Double, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index(None, "at"),
+    Index(None, "target", "at"),
+)
+
+report_reviews = Table(
+    "report_reviews",
+    metadata,
+    Column("report_id", ID, primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column("reviewed_by", Text, nullable=False),
+    Column("reviewed_at", Double, nullable=False),
+    Index(None, "status"),
+)

@@ -1,0 +1,212 @@
+"""What the moderation console reads and marks: the report queue, user histories, bans.
+
+A report is ``open`` until a moderator reviews it; a review is a row in
+``report_reviews`` (``dismissed``, ``warned`` or ``banned``), so the report
+path never has to write a status.
+
+The report's weight comes from the ``weight`` column of ``reports`` when the
+schema has one (the safety rules' weight); until then every report weighs 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import RowMapping, and_, func, or_, select
+from sqlalchemy.sql import Select
+
+from randomchat.db.database import Database, _report
+from randomchat.db.records import Report
+from randomchat.db.schema import bans, report_reviews, reports
+
+OPEN = "open"
+STATUSES = (OPEN, "dismissed", "warned", "banned")
+Sort = Literal["newest", "heaviest"]
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedReport:
+    report: Report
+    weight: float
+    status: str
+    reviewed_by: str | None
+    reviewed_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class BanRow:
+    """A ban with its history: when it was lifted or replaced (``ended_at``)."""
+
+    user_id: str
+    reason: str
+    created_at: float
+    until: float
+    created_by: str
+    ended_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the console shows beside a report about one user."""
+
+    reported_count: int  # reports about the user
+    filed_count: int  # reports the user filed
+    reported: list[QueuedReport]  # the newest reports about the user
+    bans: list[BanRow]  # every ban, newest first
+
+
+def _weight_column() -> Any:
+    return reports.c.get("weight")
+
+
+def _queue_select() -> Select[Any]:
+    joined = reports.outerjoin(report_reviews, reports.c.id == report_reviews.c.report_id)
+    return select(
+        reports,
+        report_reviews.c.status.label("review_status"),
+        report_reviews.c.reviewed_by,
+        report_reviews.c.reviewed_at,
+    ).select_from(joined)
+
+
+def _queued(row: RowMapping) -> QueuedReport:
+    weight = row.get("weight")
+    return QueuedReport(
+        report=_report(row),
+        weight=1.0 if weight is None else float(weight),
+        status=row["review_status"] or OPEN,
+        reviewed_by=row["reviewed_by"],
+        reviewed_at=row["reviewed_at"],
+    )
+
+
+def _ban_row(row: RowMapping) -> BanRow:
+    return BanRow(
+        row["user_id"],
+        row["reason"],
+        row["created_at"],
+        row["until"],
+        row["created_by"],
+        row["ended_at"],
+    )
+
+
+async def queue(
+    db: Database,
+    *,
+    status: str | None = OPEN,
+    reason: str | None = None,
+    sort: Sort = "newest",
+    limit: int = 100,
+    offset: int = 0,
+) -> list[QueuedReport]:
+    """Reports with their review status; ``status`` None for every status."""
+    query = _queue_select()
+    if status == OPEN:
+        query = query.where(report_reviews.c.status.is_(None))
+    elif status is not None:
+        query = query.where(report_reviews.c.status == status)
+    if reason is not None:
+        query = query.where(reports.c.reason == reason)
+    weight = _weight_column()
+    order = [reports.c.created_at.desc(), reports.c.id.desc()]
+    if sort == "heaviest" and weight is not None:
+        order.insert(0, weight.desc())
+    query = query.order_by(*order).limit(limit).offset(offset)
+    async with db.transaction("read the report queue") as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [_queued(row) for row in rows]
+
+
+async def queued_report(db: Database, report_id: int) -> QueuedReport | None:
+    query = _queue_select().where(reports.c.id == report_id)
+    async with db.transaction("read a report") as conn:
+        row = (await conn.execute(query)).mappings().first()
+    return None if row is None else _queued(row)
+
+
+async def review(db: Database, report_id: int, status: str, by: str, now: float) -> None:
+    """Mark a report reviewed (replacing an earlier review)."""
+    if status not in STATUSES or status == OPEN:
+        raise ValueError(f"not a review status: {status!r}")
+    async with db.transaction("review a report", write=True) as conn:
+        await conn.execute(report_reviews.delete().where(report_reviews.c.report_id == report_id))
+        await conn.execute(
+            report_reviews.insert().values(
+                report_id=report_id, status=status, reviewed_by=by, reviewed_at=now
+            )
+        )
+
+
+async def history(db: Database, user_id: str) -> History:
+    """Reports about and by ``user_id`` and their bans."""
+    count = func.count()
+    about = (
+        _queue_select()
+        .where(reports.c.reported == user_id)
+        .order_by(reports.c.created_at.desc(), reports.c.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    user_bans = (
+        select(bans)
+        .where(bans.c.user_id == user_id)
+        .order_by(bans.c.created_at.desc(), bans.c.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    async with db.transaction("read a user's history") as conn:
+        reported_count = (
+            await conn.execute(select(count).where(reports.c.reported == user_id))
+        ).scalar_one()
+        filed_count = (
+            await conn.execute(select(count).where(reports.c.reporter == user_id))
+        ).scalar_one()
+        about_rows = (await conn.execute(about)).mappings().all()
+        ban_rows = (await conn.execute(user_bans)).mappings().all()
+    return History(
+        int(reported_count),
+        int(filed_count),
+        [_queued(row) for row in about_rows],
+        [_ban_row(row) for row in ban_rows],
+    )
+
+
+async def search_bans(
+    db: Database, now: float, *, query: str | None = None, limit: int = 200
+) -> list[BanRow]:
+    """Active bans, newest first; with ``query``, those whose user id, reason or
+    author contains it (case-insensitive)."""
+    active = and_(bans.c.ended_at.is_(None), bans.c.until > now)
+    statement = select(bans).where(active)
+    if query:
+        needle = f"%{_escape_like(query.lower())}%"
+        statement = statement.where(
+            or_(
+                *(
+                    func.lower(column).like(needle, escape="\\")
+                    for column in (bans.c.user_id, bans.c.reason, bans.c.created_by)
+                )
+            )
+        )
+    statement = statement.order_by(bans.c.created_at.desc(), bans.c.id.desc()).limit(limit)
+    async with db.transaction("search bans") as conn:
+        rows = (await conn.execute(statement)).mappings().all()
+    seen: set[str] = set()
+    result: list[BanRow] = []
+    for row in rows:  # one per user, the newest (as Database.active_bans)
+        if row["user_id"] not in seen:
+            seen.add(row["user_id"])
+            result.append(_ban_row(row))
+    return result
+
+
+async def reports_since(db: Database, since: float) -> int:
+    """Reports filed at or after ``since`` (for reports per hour)."""
+    query = select(func.count()).where(reports.c.created_at >= since)
+    async with db.transaction("count reports") as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
