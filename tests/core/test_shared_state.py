@@ -138,11 +138,11 @@ async def test_limits_per_name_and_key(limits: Limits) -> None:
 
 
 async def test_calls_keep_the_last_chat_lines(calls: Calls) -> None:
-    await calls.start("sa", CallRecord("sb", "ub", relay=True, partner_address="net"))
+    await calls.start("sa", CallRecord("sb", "ub", relay=True))
     for n in range(CHAT_LINES_KEPT + 5):
         await calls.add_chat(("sa",), ChatLine("ub", f"line {n}", float(n)))
     record = await calls.get("sa")
-    assert record is not None and record.relay and record.partner_address == "net"
+    assert record is not None and record.relay and record.partner_sid == "sb"
     assert [line.text for line in record.chat] == [f"line {n}" for n in range(5, 25)]
     assert record.chat[-1] == ChatLine("ub", "line 24", 24.0)
 
