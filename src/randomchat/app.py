@@ -91,6 +91,7 @@ def create_app(
 
     async def widen() -> None:
         await gateway.apply(await lobby.search.widen_waiting())
+        await gateway.apply(await lobby.resume.expired())
 
     async def refresh_bans() -> None:
         await gateway.apply(await lobby.moderation.refresh_bans())

@@ -82,6 +82,9 @@ class Settings(BaseModel):
     send_buffer_bytes: int | None = Field(None, ge=64 * 1024, le=1_000_000_000)
     events_per_second: float = Field(30.0, ge=0, le=100_000)
     event_burst: int = Field(60, ge=1, le=1_000_000)
+    # Seconds a dropped connection (or a call after a restart) may take to come back;
+    # docs/protocol.md says why 30. 0 turns connection-state recovery off.
+    recovery_window: float = Field(30.0, ge=0, le=600)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -249,6 +252,7 @@ _OPTIONS = (
     _Option("send_buffer_bytes", "bytes queued for one slow client before it is closed"),
     _Option("events_per_second", "packets per second one connection may send (0: off)"),
     _Option("event_burst", "packets one connection may send at once before it is closed"),
+    _Option("recovery_window", "seconds a dropped connection or call may take to resume (0: off)"),
 )
 
 

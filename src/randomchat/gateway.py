@@ -75,6 +75,7 @@ class Gateway:
             send_buffer_bytes=settings.send_buffer_bytes,
             events_per_second=settings.events_per_second,
             event_burst=settings.event_burst,
+            recovery_window=settings.recovery_window,
         )
         self.delivery: Delivery = LocalDelivery(self.sio, NAMESPACE, metrics)
         self._tasks: set[asyncio.Task[None]] = set()

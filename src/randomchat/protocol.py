@@ -37,6 +37,7 @@ class ClientEvent(StrEnum):
     TYPING = "typing"
     BLOCK_PARTNER = "block-partner"
     REPORT_PARTNER = "report-partner"
+    RESUME_CALL = "resume-call"
 
 
 class ServerEvent(StrEnum):
@@ -60,6 +61,7 @@ class ServerEvent(StrEnum):
     BLOCK_PARTNER_ACK = "block-partner-ack"
     REPORT_PARTNER_ACK = "report-partner-ack"
     BANNED = "banned"
+    CALL_RESUMED = "call-resumed"
 
 
 # -- shared pieces ------------------------------------------------------------------
@@ -116,6 +118,8 @@ class MatchFound(TypedDict):
     iceServers: list[IceServer]
     iceTransportPolicy: IcePolicy
     commonInterests: list[str]
+    callId: str  # names the call in resume-call
+    resume: str  # opaque ticket for resume-call after a server restart (lobby.resume)
 
 
 class SignalOffer(TypedDict):
@@ -170,6 +174,10 @@ class TypingEvent(TypedDict):
     active: bool
 
 
+class CallResumed(TypedDict):
+    callId: str
+
+
 class ReportAck(TypedDict):
     reportId: int
 
@@ -208,6 +216,11 @@ class ChatOutgoing(TypedDict):
     id: MessageId
 
 
+class ResumeCall(TypedDict):
+    callId: str
+    resume: str
+
+
 class ReportPartner(TypedDict):
     reason: ReportReason
     note: NotRequired[str]
@@ -236,6 +249,7 @@ SERVER_PAYLOADS: dict[ServerEvent, Any] = {
     ServerEvent.BLOCK_PARTNER_ACK: Empty,
     ServerEvent.REPORT_PARTNER_ACK: ReportAck,
     ServerEvent.BANNED: BanInfo,
+    ServerEvent.CALL_RESUMED: CallResumed,
 }
 
 CLIENT_PAYLOADS: dict[ClientEvent, Any] = {
@@ -251,6 +265,7 @@ CLIENT_PAYLOADS: dict[ClientEvent, Any] = {
     ClientEvent.TYPING: TypingEvent,
     ClientEvent.BLOCK_PARTNER: None,
     ClientEvent.REPORT_PARTNER: ReportPartner,
+    ClientEvent.RESUME_CALL: ResumeCall,
 }
 
 ALIASES = {

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
 from randomchat.config import Settings
 from randomchat.core.ratelimit import Limit
 from randomchat.turn import IceConfig
+
+
+def _resume_key(settings: Settings) -> bytes:
+    """The call-resume tickets' key: from the server's secret, so tickets outlive a restart."""
+    if settings.jwt_secret is None:  # no secret configured: tickets last one process
+        return secrets.token_bytes(32)
+    return hmac.new(
+        settings.jwt_secret.encode(), b"randomchat call resume v1", hashlib.sha256
+    ).digest()
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,8 @@ class Rules:
     report_limit: Limit = Limit(rate=10 / 3600, burst=3)
     max_sockets_per_user: int = 4
     max_sockets_per_address: int = 64
+    resume_key: bytes = b""  # of the call-resume tickets (lobby.resume)
+    resume_window: float = 30.0  # seconds for both sides of a call to resume it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -39,4 +53,6 @@ class Rules:
             report_limit=Limit(rate=settings.reports_per_hour / 3600, burst=3),
             max_sockets_per_user=settings.max_sockets_per_user,
             max_sockets_per_address=settings.max_sockets_per_address,
+            resume_key=_resume_key(settings),
+            resume_window=settings.recovery_window,
         )

@@ -63,6 +63,9 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
     ]
     clock.advance(2)
     effects = await lobby.search.find_partner("b", ({},))
+    # both sides name the same call and carry the same resume ticket (tests/core/test_resume.py)
+    calls = {(e.data.pop("callId"), e.data.pop("resume")) for e in effects}  # type: ignore[union-attr]
+    assert len(calls) == 1
     ice = [{"urls": "stun:stun.example:3478"}]
     assert effects == [
         Emit(

@@ -33,6 +33,7 @@ from randomchat.lobby.context import CHAT, FIND, REPORT, TYPING, Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater, Kick
 from randomchat.lobby.moderation import Moderation
 from randomchat.lobby.relay import Relay
+from randomchat.lobby.resume import Resume
 from randomchat.lobby.search import Search
 from randomchat.lobby.telemetry import Telemetry
 from randomchat.metrics import Metrics
@@ -78,13 +79,14 @@ class Lobby:
         self.chat = Chat(self.ctx)
         self.moderation = Moderation(self.ctx, self.search)
         self.telemetry = Telemetry(self.ctx)
+        self.resume = Resume(self.ctx)
 
     def handlers(self) -> dict[ClientEvent, Handler]:
         """Each client event and the part that handles it."""
         return {
-            ClientEvent.FIND_PARTNER: self.search.find_partner,
-            ClientEvent.NEXT: self.search.next,
-            ClientEvent.LEAVE: self.search.leave,
+            ClientEvent.FIND_PARTNER: self._not_resuming(self.search.find_partner),
+            ClientEvent.NEXT: self._not_resuming(self.search.next),
+            ClientEvent.LEAVE: self._not_resuming(self.search.leave),
             ClientEvent.SIGNAL_OFFER: self.relay.offer,
             ClientEvent.SIGNAL_ANSWER: self.relay.answer,
             ClientEvent.SIGNAL_ICE_CANDIDATE: self.relay.ice_candidate,
@@ -94,7 +96,17 @@ class Lobby:
             ClientEvent.TYPING: self.chat.typing,
             ClientEvent.BLOCK_PARTNER: self.moderation.block_partner,
             ClientEvent.REPORT_PARTNER: self.moderation.report_partner,
+            ClientEvent.RESUME_CALL: self.resume.resume_call,
         }
+
+    def _not_resuming(self, handler: Handler) -> Handler:
+        """A search or leave gives up waiting for a resumed call's partner."""
+
+        async def run(sid: str, args: tuple[Any, ...]) -> list[Effect]:
+            self.resume.forget(sid)
+            return await handler(sid, args)
+
+        return run
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -118,6 +130,7 @@ class Lobby:
 
     async def disconnect(self, sid: str) -> list[Effect]:
         self.ctx.connections.remove(sid)
+        self.resume.forget(sid)
         await self.ctx.calls.forget(sid)
         return await self.search.disconnected(sid)
 
@@ -147,4 +160,5 @@ class Lobby:
             "rate_limit_buckets": len(self.ctx.limits),
             "pair_history": len(self.ctx.meetings),
             "calls": len(self.ctx.calls),
+            "pending_resumes": len(self.resume),
         }

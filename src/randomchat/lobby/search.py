@@ -13,6 +13,7 @@ from randomchat.lobby.connections import Connection
 from randomchat.lobby.context import FIND, Context
 from randomchat.lobby.effects import Effect, Emit
 from randomchat.lobby.relay import Relay
+from randomchat.lobby.resume import new_call_id, ticket_for
 from randomchat.protocol import (
     ClientEvent,
     Empty,
@@ -132,9 +133,11 @@ class Search:
         ctx.metrics.wait_time.observe(result.partner_waited)
         stamp = ctx.clock.wall_ms()
         common = sorted(result.common)
+        call_id = new_call_id()  # and the ticket to resume the call after a restart
+        call = (call_id, ticket_for(ctx, call_id, (me.user_id, partner.user_id), relay))
         log.info("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
-        mine = self._match(me, "initiator", partner.username, stamp, policy, common)
-        theirs = self._match(other, "receiver", me.username, stamp, policy, common)
+        mine = self._match(me, "initiator", partner.username, stamp, policy, common, call)
+        theirs = self._match(other, "receiver", me.username, stamp, policy, common, call)
         return [
             Emit(sid, ServerEvent.MATCH_FOUND, mine),
             Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs),
@@ -148,6 +151,7 @@ class Search:
         stamp: int,
         policy: IcePolicy,
         common: list[str],
+        call: tuple[str, str],
     ) -> MatchFound:
         """One side's ``match-found``: TURN credentials are minted for that user."""
         servers = self.ctx.rules.ice.servers(
@@ -162,6 +166,8 @@ class Search:
             iceServers=servers,
             commonInterests=common,
             iceTransportPolicy=policy,
+            callId=call[0],
+            resume=call[1],
         )
 
     def _waiting(self, sid: str, position: int) -> Emit:

@@ -71,6 +71,9 @@ class Store(Protocol):
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
         """Widen a waiting seeker and try to pair it; None if it is no longer waiting."""
 
+    async def pair(self, a: str, b: str) -> bool:
+        """Pair two idle connections (a call resumed after a restart); False if one is not idle."""
+
     async def leave(self, sid: str) -> Member | None:
         """Stop waiting or end the call; return the partner left behind, if any."""
 

@@ -55,6 +55,15 @@ class MemoryStore:
         self._pairs[other] = sid
         return Matched(self._members[other], now - found.entry.since, found.common)
 
+    async def pair(self, a: str, b: str) -> bool:
+        if a == b or self._phases.get(a) is not Phase.IDLE or self._phases.get(b) is not Phase.IDLE:
+            return False
+        self._phases[a] = advance(Phase.IDLE, Move.MATCH)
+        self._phases[b] = advance(Phase.IDLE, Move.MATCH)
+        self._pairs[a] = b
+        self._pairs[b] = a
+        return True
+
     async def leave(self, sid: str) -> Member | None:
         return self._end(sid)
 

@@ -46,6 +46,8 @@ export interface MatchFound {
   iceServers: IceServer[];
   iceTransportPolicy: IcePolicy;
   commonInterests: string[];
+  callId: string;
+  resume: string;
 }
 
 export interface SignalOffer {
@@ -100,6 +102,10 @@ export interface TypingEvent {
   active: boolean;
 }
 
+export interface CallResumed {
+  callId: string;
+}
+
 export interface ReportAck {
   reportId: number;
 }
@@ -135,6 +141,11 @@ export interface ChatOutgoing {
   id: MessageId;
 }
 
+export interface ResumeCall {
+  callId: string;
+  resume: string;
+}
+
 export interface ReportPartner {
   reason: ReportReason;
   note?: string;
@@ -162,6 +173,7 @@ export interface ServerEvents {
   'block-partner-ack': Empty;
   'report-partner-ack': ReportAck;
   'banned': BanInfo;
+  'call-resumed': CallResumed;
 }
 
 /** client -> server: event name -> the arguments of emit after the name */
@@ -178,7 +190,8 @@ export interface ClientEvents {
   'typing': [TypingEvent];
   'block-partner': [];
   'report-partner': [ReportPartner];
+  'resume-call': [ResumeCall];
 }
 
-export const SERVER_EVENTS = ['connection-quality', 'waiting-for-partner', 'match-found', 'signal-offer', 'signal-answer', 'signal-offer-ack', 'signal-answer-ack', 'signal-ice-candidate', 'signal-ice-candidates-batch', 'partner-disconnected', 'partner-left', 'rate-limited', 'error', 'heartbeat-ack', 'chat-message', 'chat-message-ack', 'typing', 'block-partner-ack', 'report-partner-ack', 'banned'] as const;
-export const CLIENT_EVENTS = ['find-partner', 'next', 'leave', 'signal-offer', 'signal-answer', 'signal-ice-candidate', 'heartbeat', 'call-stats', 'chat-message', 'typing', 'block-partner', 'report-partner'] as const;
+export const SERVER_EVENTS = ['connection-quality', 'waiting-for-partner', 'match-found', 'signal-offer', 'signal-answer', 'signal-offer-ack', 'signal-answer-ack', 'signal-ice-candidate', 'signal-ice-candidates-batch', 'partner-disconnected', 'partner-left', 'rate-limited', 'error', 'heartbeat-ack', 'chat-message', 'chat-message-ack', 'typing', 'block-partner-ack', 'report-partner-ack', 'banned', 'call-resumed'] as const;
+export const CLIENT_EVENTS = ['find-partner', 'next', 'leave', 'signal-offer', 'signal-answer', 'signal-ice-candidate', 'heartbeat', 'call-stats', 'chat-message', 'typing', 'block-partner', 'report-partner', 'resume-call'] as const;

@@ -1,0 +1,189 @@
+"""Calls that outlive the server: the resume ticket of a match, and ``resume-call``.
+
+A server restart loses every socket and pair, but not the media: it flows peer
+to peer. So each ``match-found`` carries a ``callId`` and a ``resume`` ticket:
+``<payload>.<mac>``, both base64url, where the payload is the JSON
+``{"c": callId, "u": [user, user], "r": relay-only, "e": expiry}`` and the mac
+is HMAC-SHA256 under a key derived from the server's secret (which survives a
+restart: it is in ``--data-dir`` or the configuration). The ticket is opaque
+to clients and useless to anyone but the two users: ``resume-call`` checks the
+mac, the expiry, that the callId matches and that the sender is one of the two.
+
+After reconnecting as a new socket, each side whose peer connection is still
+up sends ``resume-call {callId, resume}``. The first is kept waiting (``Pending``,
+per process, for ``window`` seconds); when the other one arrives, the two idle
+sockets are paired again (``Store.pair``), their call record restored (relay-only
+included, so an ICE restart stays relay-only) and both get ``call-resumed``.
+One alone past the window gets ``partner-disconnected``, as when a partner's
+socket is gone for good.
+
+Bounds: a ticket is at most ``MAX_TICKET`` characters (checked before any
+decoding); one pending resume per socket (a second replaces the first); pending
+entries die with their socket or their window.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from randomchat.core.state import Phase
+from randomchat.errors import IllegalMove, InvalidPayload
+from randomchat.lobby.context import Context
+from randomchat.lobby.effects import Effect, Emit
+from randomchat.protocol import CallResumed, ClientEvent, Empty, ServerEvent
+from randomchat.store.shared import CallRecord
+
+EVENT = ClientEvent.RESUME_CALL
+MAX_TICKET = 1024  # characters; two user ids, a call id and a mac fit well within
+MAX_CALL_ID = 64
+TICKET_TTL = 6 * 3600.0  # seconds: a call longer than this cannot be resumed
+# The key is derived from the server's secret in ``rules`` (``Rules.resume_key``).
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_call_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def mint(key: bytes, call_id: str, users: tuple[str, str], relay: bool, expires: float) -> str:
+    """The ticket for one call (both sides get the same one)."""
+    payload = json.dumps(
+        {"c": call_id, "u": sorted(users), "r": relay, "e": int(expires)}, separators=(",", ":")
+    ).encode()
+    mac = hmac.new(key, payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(mac)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    call_id: str
+    users: tuple[str, str]
+    relay: bool
+
+
+def verify(key: bytes, ticket: str, now: float) -> Ticket | None:
+    """The ticket's claims if its mac is ours and it has not expired; else None."""
+    if len(ticket) > MAX_TICKET or ticket.count(".") != 1:
+        return None
+    head, tail = ticket.split(".")
+    try:
+        payload, mac = _unb64(head), _unb64(tail)
+    except (binascii.Error, ValueError):
+        return None
+    if not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
+        return None
+    claims = json.loads(payload)  # ours (the mac matched): well-formed
+    if claims["e"] < now:
+        return None
+    return Ticket(claims["c"], (claims["u"][0], claims["u"][1]), bool(claims["r"]))
+
+
+def request(args: tuple[Any, ...]) -> tuple[str, str]:
+    """``resume-call``'s ``(callId, resume)``, or ``InvalidPayload``."""
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise InvalidPayload(EVENT, "expected one JSON object {callId, resume}")
+    call_id, ticket = args[0].get("callId"), args[0].get("resume")
+    if not isinstance(call_id, str) or not 0 < len(call_id) <= MAX_CALL_ID:
+        raise InvalidPayload(EVENT, f"callId must be a string of 1-{MAX_CALL_ID} characters")
+    if not isinstance(ticket, str) or not 0 < len(ticket) <= MAX_TICKET:
+        raise InvalidPayload(EVENT, f"resume must be a string of 1-{MAX_TICKET} characters")
+    return call_id, ticket
+
+
+@dataclass(slots=True)
+class Pending:
+    sid: str
+    user_id: str
+    ticket: Ticket
+    deadline: float  # monotonic seconds
+
+
+def ticket_for(ctx: Context, call_id: str, users: tuple[str, str], relay: bool) -> str:
+    """A new call's ticket, valid for ``TICKET_TTL``."""
+    return mint(ctx.rules.resume_key, call_id, users, relay, ctx.wall() + TICKET_TTL)
+
+
+class Resume:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.key = ctx.rules.resume_key
+        self.window = ctx.rules.resume_window
+        self._by_call: dict[str, Pending] = {}
+        self._by_sid: dict[str, str] = {}  # sid -> call id
+
+    def __len__(self) -> int:
+        return len(self._by_call)
+
+    async def resume_call(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        call_id, raw = request(args)
+        conn = self.ctx.count(sid)
+        ticket = verify(self.key, raw, self.ctx.wall())
+        if ticket is None or ticket.call_id != call_id or conn.user_id not in ticket.users:
+            raise IllegalMove("This call cannot be resumed")
+        phase = await self.ctx.store.phase_of(sid)
+        if phase is not Phase.IDLE:
+            raise IllegalMove(
+                "Already in a match" if phase is Phase.MATCHED else "Already in queue"
+            )
+        now = self.ctx.clock.monotonic()
+        other = self._by_call.get(call_id)
+        if other is None or other.deadline < now or other.user_id == conn.user_id:
+            if other is not None and other.deadline < now:
+                self._drop(other)
+            self.forget(sid)
+            pending = Pending(sid, conn.user_id, ticket, now + self.window)
+            if other is not None and other.user_id == conn.user_id:
+                self._drop(other)  # the same user's newer socket takes its place
+            self._by_call[call_id] = pending
+            self._by_sid[sid] = call_id
+            return []
+        self._drop(other)
+        if not await self.ctx.store.pair(other.sid, sid):
+            # The other socket left or searched meanwhile (it was told nothing yet).
+            return [Emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty())]
+        await self.ctx.calls.start(sid, CallRecord(other.sid, other.user_id, ticket.relay))
+        await self.ctx.calls.start(other.sid, CallRecord(sid, conn.user_id, ticket.relay))
+        resumed = CallResumed(callId=call_id)
+        return [
+            Emit(other.sid, ServerEvent.CALL_RESUMED, resumed),
+            Emit(sid, ServerEvent.CALL_RESUMED, resumed),
+        ]
+
+    async def expired(self) -> list[Effect]:
+        """Sides whose partner did not come back within the window (and still wait for it)."""
+        now = self.ctx.clock.monotonic()
+        gone = [p for p in self._by_call.values() if p.deadline < now]
+        effects: list[Effect] = []
+        for pending in gone:
+            self._drop(pending)
+            if await self.ctx.store.phase_of(pending.sid) is Phase.IDLE:
+                effects.append(Emit(pending.sid, ServerEvent.PARTNER_DISCONNECTED, Empty()))
+        return effects
+
+    def forget(self, sid: str) -> None:
+        """``sid`` disconnected, searched or left: it no longer waits for its partner."""
+        call_id = self._by_sid.get(sid)
+        if call_id is not None:
+            pending = self._by_call.get(call_id)
+            if pending is not None and pending.sid == sid:
+                self._drop(pending)
+            self._by_sid.pop(sid, None)
+
+    def _drop(self, pending: Pending) -> None:
+        if self._by_call.get(pending.ticket.call_id) is pending:
+            del self._by_call[pending.ticket.call_id]
+        self._by_sid.pop(pending.sid, None)
