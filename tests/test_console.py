@@ -27,6 +27,7 @@ from randomchat.admin import admin_routes
 from randomchat.config import Settings
 from randomchat.console import console_routes, sessions
 from randomchat.console.live import RateSampler
+from randomchat.console.routes import ADDRESS_BANS
 from randomchat.db import Ban, ChatLine, Database, audit
 from randomchat.db import accounts as account_store
 from randomchat.metrics import Metrics
@@ -59,9 +60,7 @@ class Console:
         self.banned: list[Ban] = []
         self.unbanned: list[str] = []
 
-    def client(
-        self, address: str = "10.0.0.1", base_url: str = "http://chat.test"
-    ) -> Client:
+    def client(self, address: str = "10.0.0.1", base_url: str = "http://chat.test") -> Client:
         transport = httpx.ASGITransport(app=self.app, client=(address, 1234))
         return Client(transport=transport, base_url=base_url)
 
@@ -418,19 +417,37 @@ async def test_dismiss_warn_and_ban_move_reports_out_of_the_open_queue(console: 
     assert actions == [("ban", "spammer", c), ("warn", "troll", b), ("dismiss", "troll", a)]
 
 
-async def test_address_bans_are_refused_plainly_when_unavailable(console: Console) -> None:
-    report_id = await console.report("alice", "troll")
+async def test_ban_the_address_of_a_report(console: Console) -> None:
+    """Where reports hold the reported network's keyed hash (issue 15), the ban holds
+    it too; without one the action is refused, and without the feature it is 501."""
     client = await console.signed_in("root")
     async with client:
         me = (await client.get("/api/console/session")).json()
-        if me["addressBans"]:
-            pytest.skip("this database has address bans")
-        answer = await client.post(
-            f"/api/console/reports/{report_id}/ban-address",
-            json={"hours": 1, "reason": "x"},
-            headers=CSRF,
+        assert me["addressBans"] is ADDRESS_BANS
+        with_address = {"reported_address": "hash-of-net"} if ADDRESS_BANS else {}
+        report = await console.db.report(
+            "alice", "troll", reason="spam", note="", chat=[], now=time.time(), **with_address
         )
-        assert answer.status_code == 501
+        plain = await console.report("bob", "other")
+        body = {"hours": 1, "reason": "ban evasion"}
+        answer = await client.post(
+            f"/api/console/reports/{report.id}/ban-address", json=body, headers=CSRF
+        )
+        if not ADDRESS_BANS:
+            assert answer.status_code == 501
+            return
+        assert answer.status_code == 201, answer.text
+        reports = (await client.get("/api/console/reports?status=all")).json()["reports"]
+        assert {r["id"]: r["addressKnown"] for r in reports} == {report.id: True, plain: False}
+        answer = await client.post(
+            f"/api/console/reports/{plain}/ban-address", json=body, headers=CSRF
+        )
+        assert answer.status_code == 409
+        (ban,) = (await client.get("/api/console/bans")).json()["bans"]
+        assert (ban["userId"], ban["address"]) == ("troll", True)
+    (entry,) = await audit.entries(console.db, limit=5)
+    assert (entry.action, entry.target) == ("ban-address", "troll")
+    assert [b.user_id for b in console.banned] == ["troll"]
 
 
 # -- bans --------------------------------------------------------------------------

@@ -15,7 +15,8 @@ management is for admins only; moderators triage, warn, ban and lift bans.
     POST   /api/console/reports/{id}/dismiss      {reason?}
     POST   /api/console/reports/{id}/warn         {reason}
     POST   /api/console/reports/{id}/ban          {hours, reason}
-    POST   /api/console/reports/{id}/ban-address  {hours, reason}   501 without address bans
+    POST   /api/console/reports/{id}/ban-address  {hours, reason}   the user and their network;
+                                           501 without address bans, 409 without an address
     GET    /api/console/users/{user_id}    the user's report and ban history, warnings
     GET    /api/console/bans               ?q= active bans, newest first
     POST   /api/console/bans               {userId, hours, reason}
@@ -56,7 +57,7 @@ from randomchat.config import Settings
 from randomchat.console import export, sessions
 from randomchat.console.live import Live
 from randomchat.core.moderation import AUTO_BANNED_BY, REPORT_REASONS
-from randomchat.db import Ban, Database, StorageError, audit, triage
+from randomchat.db import Ban, Database, Report, StorageError, audit, triage
 from randomchat.db import accounts as account_store
 from randomchat.db.accounts import AccountExists
 from randomchat.errors import AuthError
@@ -74,6 +75,10 @@ MAX_AUDIT_EXPORT = 100_000
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _NAME = re.compile(NAME_PATTERN)
 NO_STORE = {"Cache-Control": "no-store"}
+# Issue 15 stores the keyed hash of the reported user's network with a report, and
+# lets a ban hold one; on a schema without them the console says address bans are off.
+ADDRESS_BANS = "reported_address" in getattr(Report, "__dataclass_fields__", {})
+NO_ADDRESS = "No address was recorded with this report (the user was not a guest)"
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 OptionalReason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -228,12 +233,20 @@ def ban_row_json(ban: triage.BanRow) -> dict[str, Any]:
         "createdBy": ban.created_by,
         "automatic": ban.created_by == AUTO_BANNED_BY,
         "endedAt": ban.ended_at,
+        "address": ban.address,
     }
+
+
+def reported_address(report: Report) -> str | None:
+    """The keyed hash of the reported user's network, where the report holds one."""
+    value = getattr(report, "reported_address", None)
+    return value if isinstance(value, str) and value else None
 
 
 def queued_json(item: triage.QueuedReport) -> dict[str, Any]:
     return {
         **admin.report_json(item.report),
+        "addressKnown": reported_address(item.report) is not None,
         "weight": item.weight,
         "status": item.status,
         "reviewedBy": item.reviewed_by,
@@ -275,7 +288,6 @@ def console_routes(
 ) -> list[BaseRoute]:
     limits = sessions.SignInLimits()
     live = Live(store, metrics, db)
-    ban_address: Callable[..., Awaitable[Any]] | None = getattr(db, "ban_address", None)
 
     async def identify(request: Request) -> Actor | Response:
         cookie = request.cookies.get(sessions.COOKIE)
@@ -385,7 +397,7 @@ def console_routes(
             "role": role,
             "expiresAt": expires,
             "canManageAccounts": role == admin.ADMIN_ROLE,
-            "addressBans": ban_address is not None,
+            "addressBans": ADDRESS_BANS,
         }
 
     async def whoami(request: Request, actor: Actor) -> Response:
@@ -468,17 +480,29 @@ def console_routes(
         return _ok({"status": "warned"})
 
     async def _ban(
-        actor: Actor, user_id: str, hours: float, reason: str, detail: dict[str, Any]
+        actor: Actor,
+        user_id: str,
+        hours: float,
+        reason: str,
+        detail: dict[str, Any],
+        address_hash: str | None = None,
     ) -> Ban:
         now = time.time()
+        # Address bans (issue 15) are a ban row that also holds the network's keyed hash.
+        extra: dict[str, Any] = {} if address_hash is None else {"address_hash": address_hash}
         ban = await db.ban(
-            user_id, until=now + hours * admin.HOUR, reason=reason, created_by=actor.label, now=now
+            user_id,
+            until=now + hours * admin.HOUR,
+            reason=reason,
+            created_by=actor.label,
+            now=now,
+            **extra,
         )
         log.info("banned", extra={"user": user_id, "by": actor.label, "until": ban.until})
         await audit.record(
             db,
             actor=actor.label,
-            action="ban",
+            action="ban" if address_hash is None else "ban-address",
             target=user_id,
             reason=reason,
             now=now,
@@ -505,33 +529,27 @@ def console_routes(
         return _ok(admin.ban_json(ban), 201)
 
     async def ban_reported_address(request: Request, actor: Actor) -> Response:
-        if ban_address is None:
+        if not ADDRESS_BANS:
             return problem(501, "Address bans are not available on this server")
         found = await _report_or_404(request)
         if isinstance(found, Response):
             return found
+        address = reported_address(found.report)
+        if address is None:
+            return problem(409, NO_ADDRESS)
         body = await _parse(request, BanFor)
         if isinstance(body, Response):
             return body
-        now = time.time()
-        result = await ban_address(
-            report_id=found.report.id,
-            until=now + body.hours * admin.HOUR,
-            reason=body.reason,
-            created_by=actor.label,
-            now=now,
+        ban = await _ban(
+            actor,
+            found.report.reported,
+            body.hours,
+            body.reason,
+            {"reportId": found.report.id, "address": True},
+            address_hash=address,
         )
-        await audit.record(
-            db,
-            actor=actor.label,
-            action="ban-address",
-            target=found.report.reported,
-            reason=body.reason,
-            now=now,
-            detail={"reportId": found.report.id, "hours": body.hours},
-        )
-        await triage.review(db, found.report.id, "banned", actor.label, now)
-        return _ok({"banned": bool(result)}, 201)
+        await triage.review(db, found.report.id, "banned", actor.label, time.time())
+        return _ok(admin.ban_json(ban), 201)
 
     async def user_history(request: Request, actor: Actor) -> Response:
         user_id = request.path_params["user_id"]

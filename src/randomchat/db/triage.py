@@ -45,6 +45,7 @@ class BanRow:
     until: float
     created_by: str
     ended_at: float | None
+    address: bool = False  # the ban holds the user's network too (issue 15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ def _ban_row(row: RowMapping) -> BanRow:
         row["until"],
         row["created_by"],
         row["ended_at"],
+        row.get("address_hash") is not None,
     )
 
 
