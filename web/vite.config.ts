@@ -13,6 +13,10 @@ export default defineConfig({
     // (randomchat.static also refuses a stale .map). `npm run dev` keeps them.
     sourcemap: false,
   },
+  // Workers (the proof of work, the nudity classifier) are ES modules: the
+  // classifier's worker loads the nsfwjs model files as chunks of our own
+  // bundle (code splitting needs 'es'), served from /assets like the rest.
+  worker: { format: 'es' },
   server: {
     // `npm run dev` against a locally running `randomchat serve` on :8000.
     proxy: {

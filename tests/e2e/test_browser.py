@@ -175,10 +175,16 @@ def open_and_join(ctx: BrowserContext, url: str, name: str) -> Page:
     page = ctx.new_page()
     page.add_init_script(INSTRUMENT)
     page.goto(url)
-    page.get_by_test_id("nickname").fill(name)
-    page.get_by_test_id("join").click()
+    accept_rules_and_join(page, name)
     expect(page.get_by_test_id("start")).to_be_enabled(timeout=10_000)
     return page
+
+
+def accept_rules_and_join(page: Page, name: str) -> None:
+    """The first screen: accept the rules (18+) once they loaded, give a nickname, Join."""
+    page.get_by_test_id("rules-accept").check()
+    page.get_by_test_id("nickname").fill(name)
+    page.get_by_test_id("join").click()
 
 
 def join(browser: Browser, contexts: list[BrowserContext], url: str, name: str) -> Page:

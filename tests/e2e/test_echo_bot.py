@@ -24,6 +24,7 @@ from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     INSTRUMENT,
     LOCAL,
     REMOTE,
+    accept_rules_and_join,
     browser,
     chromium,
     contexts,
@@ -96,8 +97,7 @@ def visit(browser: Browser, contexts: list[BrowserContext], url: str, *, privacy
     page.add_init_script(INSTRUMENT)
     page.add_init_script(LAST_PC)
     page.goto(url)
-    page.get_by_test_id("nickname").fill("Alone")
-    page.get_by_test_id("join").click()
+    accept_rules_and_join(page, "Alone")
     expect(page.get_by_test_id("start")).to_be_enabled(timeout=10_000)
     page.wait_for_function(f"() => {LOCAL}?.srcObject && {LOCAL}.videoWidth > 0", timeout=10_000)
     if privacy:

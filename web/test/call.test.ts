@@ -580,7 +580,7 @@ describe('the call state', () => {
     t.controller.start();
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
     await flush();
-    return { t, session: t.matched().session, pc: t.pc() };
+    return { t, session: t.matched().session!, pc: t.pc() };
   }
 
   const waysOut: Array<[string, (t: ReturnType<typeof setup>) => void]> = [
@@ -707,7 +707,7 @@ describe('the call state', () => {
   });
 
   it('match-found is read defensively', () => {
-    expect(readMatch(undefined)).toEqual({ role: 'receiver', partnerName: 'Stranger', iceServers: [], iceTransportPolicy: 'all', commonInterests: [] });
+    expect(readMatch(undefined)).toEqual({ role: 'receiver', partnerName: 'Stranger', iceServers: [], iceTransportPolicy: 'all', commonInterests: [], mode: 'video' });
     expect(readMatch({ role: 'initiator', partnerName: '', commonInterests: ['a', 5 as unknown as string] })).toMatchObject({ role: 'initiator', partnerName: 'Stranger', commonInterests: ['a'] });
   });
 

@@ -1,5 +1,6 @@
 import type { CameraState } from '../lib/camera';
 import type { RoomState } from '../lib/callController';
+import type { Mode } from '../lib/mode';
 import { SHORTCUT_LABELS } from '../lib/shortcuts';
 
 export interface CallActions {
@@ -10,12 +11,27 @@ export interface CallActions {
   setCamera(on: boolean): void;
   setAutoSearch(on: boolean): void;
   setPrivacy(on: boolean): void;
+  setSafeView(on: boolean): void;
+  setMode(mode: Mode): void;
 }
 
 /** Start / Next / Stop, the mic and camera toggles, and the two search options. */
-export function CallControls({ state, cam, actions }: { state: RoomState | null; cam: CameraState; actions: CallActions }) {
+export function CallControls({
+  state,
+  cam,
+  actions,
+  mode = 'video',
+  safeView = true,
+}: {
+  state: RoomState | null;
+  cam: CameraState;
+  actions: CallActions;
+  mode?: Mode;
+  /** blur the partner's video until revealed (safeview.ts) */
+  safeView?: boolean;
+}) {
   const phase = state?.call.phase ?? 'idle';
-  const hasMedia = Boolean(cam.stream);
+  const hasMedia = Boolean(cam.stream) && mode === 'video';
   return (
     <nav className="controls" aria-label="Call controls">
       <div className="main-buttons">
@@ -53,6 +69,21 @@ export function CallControls({ state, cam, actions }: { state: RoomState | null;
         </button>
       </div>
       <div className="toggles">
+        {phase !== 'matched' ? (
+          <fieldset className="mode-choice" disabled={phase !== 'idle'}>
+            <legend>Chat by</legend>
+            <label className="check">
+              <input type="radio" name="mode" value="video" data-testid="mode-video" checked={mode === 'video'} onChange={() => actions.setMode('video')} />
+              Video
+            </label>
+            <label className="check">
+              <input type="radio" name="mode" value="text" data-testid="mode-text" checked={mode === 'text'} onChange={() => actions.setMode('text')} />
+              Text only
+            </label>
+          </fieldset>
+        ) : null}
+        {mode === 'video' ? (
+          <>
         <button
           type="button"
           className={`btn toggle ${cam.micOn ? '' : 'off'}`}
@@ -74,6 +105,8 @@ export function CallControls({ state, cam, actions }: { state: RoomState | null;
         >
           {cam.camOn ? 'Stop video' : 'Start video'}
         </button>
+          </>
+        ) : null}
         <label className="check">
           <input type="checkbox" data-testid="auto-search" checked={state?.autoSearch ?? true} onChange={(e) => actions.setAutoSearch(e.target.checked)} />
           Search again when a partner leaves
@@ -82,6 +115,12 @@ export function CallControls({ state, cam, actions }: { state: RoomState | null;
           <input type="checkbox" data-testid="privacy" checked={state?.privacy ?? false} onChange={(e) => actions.setPrivacy(e.target.checked)} />
           Hide my IP (relay only)
         </label>
+        {mode === 'video' ? (
+          <label className="check" title="Your partner's video stays blurred until you choose to see it; video that looks like nudity is blurred again.">
+            <input type="checkbox" data-testid="safe-view" checked={safeView} onChange={(e) => actions.setSafeView(e.target.checked)} />
+            Safe view (blur until I tap)
+          </label>
+        ) : null}
       </div>
     </nav>
   );

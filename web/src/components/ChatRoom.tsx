@@ -1,8 +1,10 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { useCallController } from '../hooks/useCallController';
 import { useCamera } from '../hooks/useCamera';
 import { useRememberedPreferences } from '../hooks/useRememberedPreferences';
 import { useShortcuts } from '../hooks/useShortcuts';
+import { hasCameraTrack, loadMode, saveMode, videoBlocker, type Mode } from '../lib/mode';
+import { loadSafeView, saveSafeView, startVeil, veil } from '../lib/safeview';
 import type { Session } from '../lib/session';
 import { BannedScreen } from './BannedScreen';
 import { Brand } from './Brand';
@@ -18,14 +20,52 @@ const NO_CHAT = { lines: [], open: false, partnerName: null, partnerTyping: fals
 
 /** The page after joining: one socket, one controller and one camera for its lifetime. */
 export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSignOut: (reason: string | null) => void; onReconnect: () => void }) {
-  const { camera, camState } = useCamera();
+  // video or text chat (mode.ts): text mode asks for no camera at all
+  const [mode, setMode] = useState<Mode>(() => loadMode(window.localStorage));
+  const { camera, camState } = useCamera(mode === 'video');
   const { controller, state } = useCallController(session.token, camera, onSignOut);
+  // Start in video mode found no camera: say why and offer text chat
+  const [cameraRequired, setCameraRequired] = useState(false);
+  // safe view (safeview.ts): the setting, and the blur of the current call
+  const [safeView, setSafeView] = useState(() => loadSafeView(window.localStorage));
+  const safeViewRef = useRef(safeView);
+  safeViewRef.current = safeView;
+  const [veilState, dispatchVeil] = useReducer(veil, safeView, startVeil);
   useRememberedPreferences(state);
   // the report dialog, with the partner and call it was opened for
   const [reportFor, setReportFor] = useState<{ name: string; callId: number } | null>(null);
   const [notSent, setNotSent] = useState<string | null>(null);
   const call = state?.call ?? null;
   const isBanned = call?.phase === 'banned';
+  const callId = call?.phase === 'matched' ? call.callId : 0;
+
+  useEffect(() => {
+    controller?.setMode(mode);
+  }, [controller, mode]);
+
+  // every new call starts behind the veil again (when safe view is on)
+  useEffect(() => {
+    dispatchVeil({ type: 'new-call', safeView: safeViewRef.current });
+  }, [callId]);
+
+  // the partner is told what we send (media-state) on every toggle and when the call connects
+  useEffect(() => {
+    const stream = camState.stream;
+    controller?.setLocalMedia({
+      video: camState.camOn && hasCameraTrack(stream),
+      audio: camState.micOn && Boolean(stream?.getAudioTracks().some((t) => t.readyState === 'live')),
+    });
+  }, [controller, camState.stream, camState.camOn, camState.micOn]);
+
+  const chooseMode = useCallback(
+    (next: Mode) => {
+      saveMode(window.localStorage, next);
+      setMode(next);
+      setCameraRequired(false);
+      if (next === 'text') camera.release();
+    },
+    [camera],
+  );
 
   // Banned: the camera goes off (the banned screen replaces the room and its dialog).
   useEffect(() => {
@@ -34,9 +74,14 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
 
   const start = useCallback(async () => {
     if (controller?.getState().call.phase !== 'idle') return;
-    await camera.acquire(); // without a camera we still search (receive only)
+    if (mode === 'video') {
+      // a video search needs a camera track: nobody watches unseen
+      const stream = await camera.acquire();
+      if (!hasCameraTrack(stream)) return setCameraRequired(true);
+    }
+    setCameraRequired(false);
     controller.start();
-  }, [controller, camera]);
+  }, [controller, camera, mode]);
 
   const stop = useCallback(() => {
     controller?.stop();
@@ -65,6 +110,9 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   if (camState.error) toasts.push({ id: 'media', kind: 'error', message: camState.error, onDismiss: () => camera.dismissError() });
   const moderationTarget = state?.moderationTarget ?? null;
   const notice = call?.phase === 'idle' || call?.phase === 'searching' ? call.notice : null;
+  const textMode = call?.phase === 'matched' ? call.mode === 'text' : mode === 'text';
+  const needsCamera =
+    mode === 'video' && call?.phase !== 'matched' && !camState.busy && !hasCameraTrack(camState.stream) && (cameraRequired || Boolean(camState.error));
 
   return (
     <>
@@ -89,9 +137,51 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
         </div>
       </header>
 
-      <main className={`room ${call?.phase === 'matched' ? 'in-call' : 'out-of-call'}`} id="room" tabIndex={-1}>
+      <main className={`room ${call?.phase === 'matched' ? 'in-call' : 'out-of-call'}${textMode ? ' text-mode' : ''}`} id="room" tabIndex={-1}>
         <div className="call-column">
-          <Stage call={call} cam={camState} onFirstFrame={(id) => controller?.reportFirstFrame(id)} onSwipeNext={() => controller?.next()} />
+          {textMode ? (
+            <div className="text-partner" data-testid="text-stage">
+              {call?.phase === 'matched' ? (
+                <>
+                  <span className="partner-label">Chatting with</span> <strong data-testid="partner-name" dir="auto">{call.partnerName}</strong>
+                  {call.commonInterests.length ? (
+                    <span className="common" data-testid="common-interests">
+                      {' '}
+                      · you both like {call.commonInterests.join(', ')}
+                    </span>
+                  ) : null}
+                </>
+              ) : (
+                <span className="partner-label">{call?.phase === 'searching' ? 'Looking for someone to chat with…' : 'Text chat: press Start to meet a stranger.'}</span>
+              )}
+            </div>
+          ) : (
+            <Stage
+              call={call}
+              cam={camState}
+              onFirstFrame={(id) => controller?.reportFirstFrame(id)}
+              onSwipeNext={() => controller?.next()}
+              partnerMedia={state?.partnerMedia ?? null}
+              safe={{
+                veiled: !veilState.revealed,
+                flagged: veilState.flagged,
+                onReveal: () => dispatchVeil({ type: 'reveal' }),
+                onReportNudity: () => {
+                  if (!controller?.report('nudity', '', callId)) setNotSent('Report not sent: you met someone new.');
+                },
+                onVerdict: (v) => dispatchVeil({ type: 'verdict', nudity: v.nudity }),
+              }}
+            />
+          )}
+
+          {needsCamera ? (
+            <div className="notice camera-required" data-testid="camera-required" role="alert">
+              <p>{videoBlocker(camState)}</p>
+              <button type="button" className="btn" data-testid="use-text-mode" onClick={() => chooseMode('text')}>
+                Use text chat
+              </button>
+            </div>
+          ) : null}
 
           {notice ? (
             <p className="notice" data-testid="notice" role="status">
@@ -110,7 +200,15 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
               setCamera: (on) => camera.setCamera(on),
               setAutoSearch: (on) => controller?.setAutoSearch(on),
               setPrivacy: (on) => controller?.setPrivacy(on),
+              setSafeView: (on) => {
+                saveSafeView(window.localStorage, on);
+                setSafeView(on);
+                dispatchVeil({ type: 'setting', safeView: on });
+              },
+              setMode: chooseMode,
             }}
+            mode={mode}
+            safeView={safeView}
           />
         </div>
 

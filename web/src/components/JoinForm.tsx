@@ -1,28 +1,159 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { fetchRules, paragraphs, readParagraph, wasAccepted, type Rules } from '../lib/rules';
+import './safety.css';
 
-export function JoinForm({ onJoin, busy }: { onJoin: (nickname: string) => void; busy: boolean }) {
+export interface JoinProgress {
+  /** proof of work running: share done (0..1), or null while it has no known end */
+  pow?: number | null;
+}
+
+/**
+ * The first screen: the operator's rules with the age confirmation (the gate
+ * before the first search), and the nickname unless the operator turned
+ * nicknames off. Join sends the accepted rules version with the session.
+ */
+export function JoinForm({
+  onJoin,
+  busy,
+  progress,
+  nameError,
+}: {
+  onJoin: (nickname: string, rules: Rules) => void;
+  busy: boolean;
+  progress?: JoinProgress;
+  /** the server refused the nickname (name-refused): shown at the field */
+  nameError?: string | null;
+}) {
   const [nickname, setNickname] = useState('');
+  const [rules, setRules] = useState<Rules | null>(null);
+  const [rulesError, setRulesError] = useState<string | null>(null);
+  const [accepted, setAccepted] = useState(false);
+  const [gateError, setGateError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  const acceptRef = useRef<HTMLInputElement>(null);
+  const nameRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    let live = true;
+    setRulesError(null);
+    fetchRules().then(
+      (r) => {
+        if (!live) return;
+        setRules(r);
+        setAccepted(wasAccepted(window.localStorage, r.version));
+      },
+      (err: Error) => live && setRulesError(err.message),
+    );
+    return () => {
+      live = false;
+    };
+  }, [attempt]);
+
+  useEffect(() => {
+    if (nameError) nameRef.current?.focus();
+  }, [nameError]);
+
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    onJoin(nickname);
+    if (!rules) return;
+    if (!accepted) {
+      setGateError(`Please confirm that you are ${rules.minimumAge} or older and accept the rules.`);
+      acceptRef.current?.focus();
+      return;
+    }
+    setGateError(null);
+    onJoin(nickname, rules);
   };
+
+  const pow = progress?.pow;
   return (
     <form className="card join" onSubmit={submit} aria-label="Join">
       <h1>Talk to a stranger</h1>
-      <p className="muted">Pick a nickname, allow your camera and microphone, and press Start. Press Next to meet someone else.</p>
-      <label htmlFor="nickname">Nickname</label>
-      <input
-        id="nickname"
-        data-testid="nickname"
-        value={nickname}
-        onChange={(e) => setNickname(e.target.value)}
-        maxLength={64}
-        autoComplete="nickname"
-        autoFocus
-        required
-        placeholder="e.g. Sam"
-      />
-      <button type="submit" className="btn primary" data-testid="join" disabled={busy} aria-label="Join with this nickname">
+      <p className="muted">Read the rules, allow your camera and microphone (or choose text chat), and press Start. Press Next to meet someone else.</p>
+
+      <section className="rules" aria-labelledby="rules-title" data-testid="rules">
+        <h2 id="rules-title">Rules</h2>
+        {rules ? (
+          // focusable so that keyboard users can scroll a long text
+          <div className="rules-text" tabIndex={0} role="region" aria-label="Rules text" data-testid="rules-text" data-version={rules.version}>
+            {paragraphs(rules.text).map(readParagraph).map((p, i) => (
+              <p key={i} dir="auto" className={p.heading ? 'rules-heading' : undefined}>
+                {p.runs.map((r, j) => (r.strong ? <strong key={j}>{r.text}</strong> : r.text))}
+              </p>
+            ))}
+          </div>
+        ) : rulesError ? (
+          <p className="field-error" role="alert">
+            {rulesError}{' '}
+            <button type="button" className="link" data-testid="rules-retry" onClick={() => setAttempt((n) => n + 1)}>
+              Try again
+            </button>
+          </p>
+        ) : (
+          <p className="muted" role="status">
+            Loading the rules…
+          </p>
+        )}
+      </section>
+
+      {rules?.nicknames !== false ? (
+        <>
+          <label htmlFor="nickname">Nickname</label>
+          <input
+            id="nickname"
+            ref={nameRef}
+            data-testid="nickname"
+            value={nickname}
+            onChange={(e) => setNickname(e.target.value)}
+            maxLength={64}
+            autoComplete="nickname"
+            autoFocus
+            required
+            placeholder="e.g. Sam"
+            aria-invalid={nameError ? true : undefined}
+            aria-describedby={nameError ? 'nickname-error' : undefined}
+          />
+          {nameError ? (
+            <p id="nickname-error" className="field-help field-error" data-testid="name-refused" role="alert">
+              {nameError}
+            </p>
+          ) : null}
+        </>
+      ) : (
+        <p className="field-help" data-testid="nicknames-off">
+          Everyone is shown as “Stranger” here.
+        </p>
+      )}
+
+      <label className="check gate">
+        <input
+          ref={acceptRef}
+          type="checkbox"
+          data-testid="rules-accept"
+          checked={accepted}
+          disabled={!rules}
+          onChange={(e) => {
+            setAccepted(e.target.checked);
+            if (e.target.checked) setGateError(null);
+          }}
+          aria-describedby={gateError ? 'gate-error' : undefined}
+        />
+        I am {rules?.minimumAge ?? 18} or older and I accept these rules
+      </label>
+      {gateError ? (
+        <p id="gate-error" className="field-help field-error" data-testid="rules-required" role="alert">
+          {gateError}
+        </p>
+      ) : null}
+
+      {pow !== undefined ? (
+        <div className="pow" role="status" data-testid="pow-progress">
+          <span>Checking that you are a person…{pow !== null ? ` ${Math.round(pow * 100)} %` : ''}</span>
+          <progress max={1} value={pow ?? undefined} aria-label="Check progress" />
+        </div>
+      ) : null}
+
+      <button type="submit" className="btn primary" data-testid="join" disabled={busy || !rules} aria-label={rules?.nicknames === false ? 'Join' : 'Join with this nickname'}>
         {busy ? 'Joining…' : 'Join'}
       </button>
     </form>

@@ -2,8 +2,9 @@ import { useRef, type PointerEvent } from 'react';
 import type { CameraState } from '../lib/camera';
 import type { CallState } from '../lib/callState';
 import { isBotName } from '../lib/protocol';
+import type { MediaState } from '../lib/mediaState';
 import { LocalVideo } from './LocalVideo';
-import { RemoteVideo } from './RemoteVideo';
+import { RemoteVideo, type SafeViewProps } from './RemoteVideo';
 
 /** A swipe counts when the finger moves this far sideways, and mostly sideways. */
 const SWIPE_PX = 80;
@@ -37,11 +38,17 @@ export function Stage({
   cam,
   onFirstFrame,
   onSwipeNext,
+  partnerMedia = null,
+  safe,
 }: {
   call: CallState | null;
   cam: CameraState;
   onFirstFrame: (callId: number) => void;
   onSwipeNext: () => void;
+  /** what the partner says it sends (media-state) */
+  partnerMedia?: MediaState | null;
+  /** safe view and the classifier (see RemoteVideo) */
+  safe?: SafeViewProps;
 }) {
   const inCall = call?.phase === 'matched' ? call : null;
   const swipe = useSwipeLeft(() => {
@@ -49,7 +56,14 @@ export function Stage({
   });
   return (
     <section className="stage" aria-label="Video" data-testid="stage" {...swipe}>
-      <RemoteVideo stream={inCall?.remoteStream ?? null} callId={inCall?.callId ?? 0} onFirstFrame={onFirstFrame} />
+      <RemoteVideo
+        stream={inCall?.remoteStream ?? null}
+        callId={inCall?.callId ?? 0}
+        onFirstFrame={onFirstFrame}
+        partnerName={inCall?.partnerName}
+        declared={inCall ? partnerMedia : null}
+        safe={safe}
+      />
       <div className="stage-overlay">
         {inCall ? (
           <div className="partner">

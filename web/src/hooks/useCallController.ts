@@ -3,6 +3,7 @@ import { io } from 'socket.io-client';
 import { CallController, type RoomState } from '../lib/callController';
 import type { LocalCamera } from '../lib/camera';
 import { loadInterests } from '../lib/interests';
+import { loadMode } from '../lib/mode';
 import { loadPrivacy } from '../lib/privacy';
 import { peerRegistry } from '../lib/runtime';
 
@@ -24,7 +25,7 @@ export function useCallController(token: string, camera: LocalCamera, onRefused:
       createPeerConnection: peerRegistry.wrap((config) => new RTCPeerConnection(config)),
       getLocalStream: () => camera.stream,
       onRefused,
-      preferences: { ...stored, privacy: loadPrivacy(window.localStorage) },
+      preferences: { ...stored, privacy: loadPrivacy(window.localStorage), mode: loadMode(window.localStorage) },
       log: (...args) => console.debug('[randomchat]', ...args),
     });
     setController(ctrl);

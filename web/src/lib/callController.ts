@@ -6,16 +6,20 @@
 // chat in ChatController; toasts and heartbeats in their own small classes.
 
 import { CallSession } from './callSession';
-import { banned, idle, matched, queued, readMatch, searching, withNotice, withPeer, type CallState, type SearchRequest } from './callState';
+import { banned, idle, matched, matchedText, queued, readMatch, searching, withNotice, withPeer, type CallState, type SearchRequest } from './callState';
 import { ChatController, type ChatState } from './chat';
 import { Heartbeat } from './heartbeat';
 import { searchPayload } from './interests';
+import { parseMediaState } from './mediaState';
+import { withMode } from './mode';
 import { banFromConnectError, parseBan } from './moderation';
 import {
   listen,
   send,
   type BanInfo,
   type MatchFound,
+  type MediaState,
+  type Mode,
   type Quality,
   type RateLimited,
   type ReportReason,
@@ -41,6 +45,10 @@ export interface RoomState {
   strict: boolean;
   /** ask for relay-only calls ("Hide my IP"), sent as `privacy: true` */
   privacy: boolean;
+  /** video chat or text chat, sent with find-partner / next (see mode.ts) */
+  mode: Mode;
+  /** what the partner says it sends (media-state), null until it says; cleared on each match */
+  partnerMedia: MediaState | null;
   /** whom Report / Block apply to: the current partner, or the last one until the next match */
   moderationTarget: { name: string; callId: number } | null;
   /** the text chat of the current (or just ended) call */
@@ -53,6 +61,7 @@ export interface Preferences {
   interests: string[];
   strict: boolean;
   privacy: boolean;
+  mode: Mode;
 }
 
 export type PeerFactory = (config: RTCConfiguration) => RTCPeerConnection;
@@ -89,6 +98,10 @@ export class CallController {
   private readonly heartbeat: Heartbeat;
   private readonly detach: () => void;
   private callSeq = 0;
+  /** what we send (camera / mic on), told to each partner when the call connects and on every change */
+  private localMedia: MediaState = { video: true, audio: true };
+  /** the call whose partner has been told localMedia since the call connected */
+  private mediaToldFor = 0;
   /** the retry of a rate-limited search; belongs to the Searching state's unanswered request */
   private retryTimer: unknown = null;
   private disposed = false;
@@ -109,6 +122,8 @@ export class CallController {
       interests: [...(deps.preferences?.interests ?? [])],
       strict: deps.preferences?.strict ?? false,
       privacy: deps.preferences?.privacy ?? false,
+      mode: deps.preferences?.mode ?? 'video',
+      partnerMedia: null,
       moderationTarget: null,
       chat: this.chat.getState(),
       toast: null,
@@ -138,6 +153,10 @@ export class CallController {
         this.toasts.show('info', 'Report sent. Thank you.', { ttlMs: 5000 });
       },
       'block-partner-ack': () => this.deps.log?.('block acknowledged'),
+      'media-state': (d) => {
+        const media = parseMediaState(d);
+        if (media && this.state.call.phase === 'matched') this.set({ partnerMedia: media });
+      },
     });
     if (this.socket.connected) this.heartbeat.start();
   }
@@ -196,6 +215,23 @@ export class CallController {
     this.set({ privacy });
   }
 
+  /** Video or text from the next search on (the page checks the camera before a video search). */
+  setMode(mode: Mode): void {
+    this.set({ mode });
+  }
+
+  /**
+   * What we send changed (camera / mic toggled, or the stream came or went):
+   * the partner is told at once when the call carries media, otherwise when it
+   * connects.
+   */
+  setLocalMedia(media: MediaState): void {
+    const changed = media.video !== this.localMedia.video || media.audio !== this.localMedia.audio;
+    this.localMedia = { ...media };
+    const call = this.state.call;
+    if (changed && call.phase === 'matched' && call.mode === 'video' && this.mediaToldFor === call.callId) send(this.socket, 'media-state', { ...this.localMedia });
+  }
+
   /** Send a chat message to the partner; false (with a reason) when it cannot go. */
   sendChat(text: string): { ok: true } | { ok: false; error: string } {
     if (this.disposed) return { ok: false, error: 'Closed.' };
@@ -246,14 +282,14 @@ export class CallController {
   /** Called by the page when the first remote video frame of `callId` is shown. */
   reportFirstFrame(callId: number): void {
     const call = this.state.call;
-    if (call.phase === 'matched' && call.callId === callId) call.session.firstFrame();
+    if (call.phase === 'matched' && call.callId === callId) call.session?.firstFrame();
   }
 
   /** Detach from the socket, close the call, clear every timer. */
   dispose(): void {
     if (this.disposed) return;
     const call = this.state.call;
-    if (call.phase === 'matched') call.session.close();
+    if (call.phase === 'matched') call.session?.close();
     this.clearRetry();
     this.chat.dispose();
     this.heartbeat.stop();
@@ -271,14 +307,14 @@ export class CallController {
    */
   private enter(next: CallState): void {
     const prev = this.state.call;
-    if (prev.phase === 'matched' && (next.phase !== 'matched' || next.session !== prev.session)) prev.session.close();
+    if (prev.phase === 'matched' && (next.phase !== 'matched' || next.session !== prev.session)) prev.session?.close();
     const request = prev.phase === 'searching' ? prev.unanswered : null;
     if (next.phase !== 'searching' || next.unanswered !== request) this.clearRetry();
     this.set({ call: next });
   }
 
   private search(action: SearchAction, notice: string | null): void {
-    const request: SearchRequest = { action, options: searchPayload(this.state.interests, this.state.strict, this.state.privacy) };
+    const request: SearchRequest = { action, options: withMode(searchPayload(this.state.interests, this.state.strict, this.state.privacy), this.state.mode) };
     this.enter(searching(request, notice));
     this.emitSearch(request);
   }
@@ -352,6 +388,8 @@ export class CallController {
     const phase = this.state.call.phase;
     if (phase !== 'searching' && phase !== 'matched') return;
     const match = readMatch(d);
+    this.set({ partnerMedia: null });
+    if (match.mode === 'text' || this.state.mode === 'text') return this.onTextMatch(match);
     let pc: RTCPeerConnection;
     try {
       pc = this.deps.createPeerConnection({ iceServers: match.iceServers, iceTransportPolicy: match.iceTransportPolicy });
@@ -379,7 +417,13 @@ export class CallController {
       {
         onChange: (view) => {
           const call = this.state.call; // a closed session never calls: this is its state
-          if (call.phase === 'matched') this.set({ call: withPeer(call, view) });
+          if (call.phase !== 'matched') return;
+          this.set({ call: withPeer(call, view) });
+          // the partner learns whether our camera / mic are on once media can flow
+          if (view.connectionState === 'connected' && this.mediaToldFor !== call.callId) {
+            this.mediaToldFor = call.callId;
+            send(this.socket, 'media-state', { ...this.localMedia });
+          }
         },
         onFailed: () => this.onCallFailed(),
       },
@@ -392,6 +436,18 @@ export class CallController {
     this.set({ moderationTarget: { name: partnerName, callId: session.id } });
     this.enter(matched(session, match));
     void session.start(this.deps.getLocalStream());
+  }
+
+  /** Text mode: the chat is the whole call; no peer connection is made. */
+  private onTextMatch(match: ReturnType<typeof readMatch>): void {
+    const callId = ++this.callSeq;
+    const { partnerName, commonInterests } = match;
+    this.chat.startCall(
+      partnerName,
+      commonInterests.length ? `You are chatting with ${partnerName}. You both like ${commonInterests.join(', ')}.` : `You are chatting with ${partnerName}. Say hi!`,
+    );
+    this.set({ moderationTarget: { name: partnerName, callId } });
+    this.enter(matchedText(callId, match));
   }
 
   private onPartnerGone(what: string): void {

@@ -12,7 +12,7 @@
 //                   connection starts over)
 
 import type { CallSession, PeerView } from './callSession';
-import type { BanInfo, MatchFound, Role, SearchAction, SearchOptions, Untrusted } from './protocol';
+import type { BanInfo, MatchFound, Mode, Role, SearchAction, SearchOptions, Untrusted } from './protocol';
 
 /** No call, no search. */
 export interface Idle {
@@ -44,9 +44,11 @@ export interface Searching {
  */
 export interface Matched extends PeerView {
   readonly phase: 'matched';
-  /** owns the RTCPeerConnection of this call; closed when the state is left */
-  readonly session: CallSession;
+  /** owns the RTCPeerConnection of this call; closed when the state is left. Null in text mode (no peer connection at all). */
+  readonly session: CallSession | null;
   readonly callId: number;
+  /** the common mode of the two (match-found `mode`) */
+  readonly mode: Mode;
   readonly role: Role;
   readonly partnerName: string;
   /** interests shared with the partner */
@@ -90,10 +92,28 @@ export function matched(session: CallSession, match: MatchDetails): Matched {
     session,
     callId: session.id,
     role: session.role,
+    mode: 'video',
     partnerName: match.partnerName,
     commonInterests: match.commonInterests,
     iceTransportPolicy: match.iceTransportPolicy,
     ...session.getView(),
+  };
+}
+
+/** A text-only match: the chat is the call; no peer connection, no media. */
+export function matchedText(callId: number, match: MatchDetails): Matched {
+  return {
+    phase: 'matched',
+    session: null,
+    callId,
+    role: match.role,
+    mode: 'text',
+    partnerName: match.partnerName,
+    commonInterests: match.commonInterests,
+    iceTransportPolicy: match.iceTransportPolicy,
+    remoteStream: null,
+    connectionState: 'new',
+    iceConnectionState: 'new',
   };
 }
 
@@ -114,6 +134,8 @@ export interface MatchDetails {
   iceServers: RTCIceServer[];
   iceTransportPolicy: RTCIceTransportPolicy;
   commonInterests: string[];
+  /** absent from a server that predates modes: video */
+  mode: Mode;
 }
 
 /** match-found with every field checked and defaulted. */
@@ -125,6 +147,7 @@ export function readMatch(d: Untrusted<MatchFound>): MatchDetails {
     // As the server says: a relay-only call gathers and uses TURN candidates only.
     iceTransportPolicy: d?.iceTransportPolicy === 'relay' ? 'relay' : 'all',
     commonInterests: Array.isArray(d?.commonInterests) ? d.commonInterests.filter((x) => typeof x === 'string') : [],
+    mode: d?.mode === 'text' ? 'text' : 'video',
   };
 }
 

@@ -4,7 +4,7 @@
 // payload back to createSession (session.ts), which retries once with it.
 
 import type { PowReply } from './pow.worker';
-import { parseChallenge, solve, type AltchaChallenge } from './powSolve';
+import { parseChallenge, type AltchaChallenge } from './powChallenge';
 
 /** fraction of the work done (0..1), or null while it has no known end */
 export type PowProgress = (fraction: number | null) => void;
@@ -13,7 +13,8 @@ export type ChallengeSolver = (challenge: AltchaChallenge, onProgress: PowProgre
 
 /** Solves in a module worker (pow.worker.ts); on the main thread where workers are missing (tests). */
 export const solveInWorker: ChallengeSolver = (challenge, onProgress) => {
-  if (typeof Worker === 'undefined') return solve(challenge, onProgress);
+  // no workers (unit tests in Node): solve here, loading the solver only then
+  if (typeof Worker === 'undefined') return import('./powSolve').then(({ solve }) => solve(challenge, onProgress));
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./pow.worker.ts', import.meta.url), { type: 'module' });
     const finish = () => worker.terminate();

@@ -1,7 +1,8 @@
 // The proof of work off the main thread: one challenge per worker, progress
 // posted as it goes (see powSolve.ts). The page terminates the worker when done.
 
-import { solve, type AltchaChallenge } from './powSolve';
+import type { AltchaChallenge } from './powChallenge';
+import { solve } from './powSolve';
 
 export type PowRequest = { challenge: AltchaChallenge };
 export type PowReply = { type: 'progress'; fraction: number | null } | { type: 'done'; payload: string | null } | { type: 'error'; message: string };

@@ -54,12 +54,30 @@ export async function fetchRules(fetchFn: typeof fetch = fetch): Promise<Rules> 
   return rules;
 }
 
-/** The rules text as paragraphs (blank lines separate them); markdown marks are shown as typed. */
+/** The rules text as paragraphs (blank lines separate them). */
 export function paragraphs(text: string): string[] {
   return text
     .split(/\n\s*\n/)
     .map((p) => p.trim())
     .filter(Boolean);
+}
+
+export interface Paragraph {
+  heading: boolean;
+  /** runs of text, `strong` for **bold** */
+  runs: Array<{ text: string; strong: boolean }>;
+}
+
+/**
+ * The little markdown the default rules use, as data the page renders with
+ * React elements (never as HTML): `# heading` paragraphs and `**bold**` runs;
+ * every other mark is shown as typed.
+ */
+export function readParagraph(p: string): Paragraph {
+  const heading = /^#{1,6}\s/.test(p);
+  const body = heading ? p.replace(/^#{1,6}\s+/, '') : p;
+  const runs = body.split(/\*\*(.+?)\*\*/s).map((text, i) => ({ text, strong: i % 2 === 1 }));
+  return { heading, runs: runs.filter((r) => r.text) };
 }
 
 /** Whether this version of the rules was accepted on this device before. */

@@ -156,7 +156,8 @@ async function postSession(fetchFn: typeof fetch, body: Record<string, string>):
     case 'rate-limited': {
       const retry = Number(res.headers?.get?.('Retry-After'));
       const wait = Number.isFinite(retry) && retry > 0 ? ` Try again in ${Math.ceil(retry)} s.` : '';
-      return new SessionError(`${detail ?? 'Too many attempts.'}${wait}`, code);
+      // the server's detail already says how long; our own words need the header's figure
+      return new SessionError(detail ?? `Too many attempts.${wait}`, code);
     }
     default:
       break;
