@@ -13,8 +13,12 @@ import jwt
 import pytest
 
 from randomchat import __version__
+from randomchat.config import Settings
 from randomchat.db import ChatLine, Database
+from randomchat.guests import RulesDocument
 from tests.conftest import RunningServer
+
+RULES = RulesDocument.load(Settings()).version  # the package's default rules (issue 15)
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -48,7 +52,9 @@ def test_token_command_signs_with_the_kept_secret(tmp_path: Path) -> None:
 def test_serve_keeps_its_generated_secret_across_restarts(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = tmp_path / "keep"
     first: RunningServer = server_factory(jwt_secret=None, data_dir=data)
-    token = httpx.post(first.url + "/api/session", json={"username": "Ann"}).json()["token"]
+    token = httpx.post(
+        first.url + "/api/session", json={"username": "Ann", "rulesVersion": RULES}
+    ).json()["token"]
     assert "generated a JWT secret" in first.log()
     assert token not in first.log()
     first.process.terminate()

@@ -3,6 +3,11 @@
 Only HS256 is accepted: the algorithm is pinned, so ``alg: none`` and
 algorithm-confusion tokens are refused by PyJWT before any claim is read.
 ``sub`` and ``exp`` are required; a token that never expires is refused.
+
+Guest tokens (``POST /api/session``) carry ``guest: true`` and ``rules``, the
+version of the rules their holder accepted. A token without ``guest`` comes
+from the operator's own login system, which vouches for its user: such a user
+accepted the operator's rules there, and is never banned by network address.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ class Identity:
     username: str
     role: str | None = None
     expires_at: float | None = None  # the token's exp (Unix seconds): TURN credentials end there
+    guest: bool = False  # minted by POST /api/session (claim ``guest``)
+    rules: str | None = None  # the rules version a guest accepted (claim ``rules``)
+    issued_at: float | None = None  # ``iat`` (Unix seconds): the age of a guest's session
 
 
 def token_from_handshake(auth: Any, authorization: str | None) -> str:
@@ -75,11 +83,18 @@ def verify(token: str, secret: str) -> Identity:
     if not isinstance(sub, str) or not sub:
         raise AuthError("invalid", "token 'sub' must be a non-empty string")
     role = claims.get("role")
+    rules = claims.get("rules")
+    iat = claims.get("iat")
     return Identity(
         sub,
         _clean_username(claims.get("username")),
         role if isinstance(role, str) else None,
         float(claims["exp"]),
+        guest=claims.get("guest") is True,
+        rules=rules if isinstance(rules, str) else None,
+        issued_at=float(iat)
+        if isinstance(iat, int | float) and not isinstance(iat, bool)
+        else None,
     )
 
 
@@ -126,11 +141,24 @@ def issue(
     user_id: str | None = None,
     role: str | None = None,
     now: float | None = None,
+    guest: bool = False,
+    rules: str | None = None,
 ) -> tuple[str, Identity, int]:
-    """Sign a token; return it with its identity and expiry (Unix seconds)."""
+    """Sign a token; return it with its identity and expiry (Unix seconds).
+
+    ``guest`` marks a guest session's token, ``rules`` the rules version it accepted.
+    """
     issued = int(time.time() if now is None else now)
     expires = issued + int(ttl_seconds)
-    identity = Identity(user_id or uuid.uuid4().hex, username, role, float(expires))
+    identity = Identity(
+        user_id or uuid.uuid4().hex,
+        username,
+        role,
+        float(expires),
+        guest=guest,
+        rules=rules,
+        issued_at=float(issued),
+    )
     claims: dict[str, Any] = {
         "sub": identity.user_id,
         "username": username,
@@ -139,4 +167,8 @@ def issue(
     }
     if role is not None:
         claims["role"] = role
+    if guest:
+        claims["guest"] = True
+    if rules is not None:
+        claims["rules"] = rules
     return jwt.encode(claims, secret, algorithm=ALGORITHM), identity, expires

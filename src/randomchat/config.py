@@ -85,6 +85,22 @@ class Settings(BaseModel):
     # Seconds a dropped connection (or a call after a restart) may take to come back;
     # docs/protocol.md says why 30. 0 turns connection-state recovery off.
     recovery_window: float = Field(30.0, ge=0, le=600)
+    # Safety (issue 15): the rules gate, nicknames, proof of work, report weighting.
+    rules_file: Path | None = None
+    minimum_age: int = Field(18, ge=13, le=99)
+    nicknames: Literal["on", "off"] = "on"
+    name_filter_file: Path | None = None
+    pow: Literal["never", "auto", "always"] = "auto"
+    pow_max_number: int = Field(200_000, ge=10, le=100_000_000)
+    pow_ttl_seconds: int = Field(300, ge=10, le=24 * 3600)
+    report_min_addresses: int = Field(3, ge=1, le=1000)
+    report_full_weight_minutes: float = Field(10.0, ge=0, le=7 * 24 * 60)
+    # Scale-out (randomchat.cluster): unset, one process keeps everything in memory.
+    redis_url: str | None = Field(None, repr=False)
+    node_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    node_timeout: float = Field(10.0, ge=1, le=600)
+    redis_prefix: str = Field("rc:", pattern=r"^[A-Za-z0-9_:-]{1,32}$")
+    drain_seconds: float = Field(10.0, ge=0, le=600)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -253,11 +269,29 @@ _OPTIONS = (
     _Option("events_per_second", "packets per second one connection may send (0: off)"),
     _Option("event_burst", "packets one connection may send at once before it is closed"),
     _Option("recovery_window", "seconds a dropped connection or call may take to resume (0: off)"),
+    _Option("rules_file", "the rules a guest accepts before searching [the package's rules.md]"),
+    _Option("minimum_age", "the age a guest confirms with the rules"),
+    _Option("nicknames", "on, or off: everyone is shown as Stranger"),
+    _Option("name_filter_file", "nickname word list [the package's nickname-words.txt]"),
+    _Option("pow", "proof of work for guest sessions: never, auto (past the rate) or always"),
+    _Option("pow_max_number", "ALTCHA difficulty: the largest secret number (work ~ half)"),
+    _Option("pow_ttl_seconds", "lifetime of an ALTCHA challenge"),
+    _Option("report_min_addresses", "distinct reporter addresses an automatic ban needs"),
+    _Option("report_full_weight_minutes", "guest session age at which a report weighs 1 (0: off)"),
+    _Option("redis_url", "Redis for a cluster of nodes (also REDIS_URL); unset: one process"),
+    _Option("node_name", "this node's name in the cluster, stable across restarts [host-port]"),
+    _Option("node_timeout", "seconds after which a silent node is evicted by the others"),
+    _Option("redis_prefix", "prefix of every Redis key (several deployments on one Redis)"),
+    _Option("drain_seconds", "on SIGTERM: seconds for new calls to finish negotiating"),
 )
 
 
 # Environment variables other tools already use for the same thing.
-_ALIASES = {"jwt_secret": "JWT_ACCESS_SECRET", "database_url": "DATABASE_URL"}
+_ALIASES = {
+    "jwt_secret": "JWT_ACCESS_SECRET",
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+}
 
 
 def _flag(field: str) -> str:

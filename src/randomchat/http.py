@@ -3,7 +3,17 @@
 Hostile input first: a body is refused by its declared length, then by the
 bytes that actually arrive, before any parsing (``read_json``); guest sessions
 are rate-limited per client address (after ``proxy.ForwardedHeaders`` has
-put the real client in the scope) before the body is read at all.
+put the real client in the scope) and refused to a banned address before the
+body is read at all.
+
+A guest session (``POST /api/session``) is given, in this order of checks:
+to an address within its rate (``--sessions-per-minute``; past it, with
+``--pow auto``, only with a solved proof of work, up to ``POW_RATE_FACTOR``
+times the rate), not banned, that accepted the current rules version
+(``GET /api/rules``), with a nickname the word filter allows (unless
+``--nicknames off``), and with a solved ALTCHA challenge (``GET /api/altcha``)
+when ``--pow always`` or past the rate. Refusals are JSON problems
+``{"detail", "code", ...}`` (``problem``).
 """
 
 from __future__ import annotations
@@ -12,17 +22,27 @@ import hmac
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from randomchat import auth, proxy, static
+from randomchat import auth, guests, proxy, static
 from randomchat.config import Settings
+from randomchat.core.moderation import address_hash
 from randomchat.core.ratelimit import Limit, RateLimiter
 from randomchat.core.requests import clean_text
+from randomchat.db import Ban
 from randomchat.errors import AuthError
 from randomchat.metrics import Metrics
 from randomchat.store import Store
@@ -35,6 +55,9 @@ SESSION_BODY_LIMIT = 4096
 MAX_LIMITED_ADDRESSES = 100_000
 OVERFLOW_KEY = "overflow"
 PRUNE_SECONDS = 10.0
+# With --pow auto, an address past its session rate may go on with a solved proof of
+# work, up to this many times the rate (then 429 again).
+POW_RATE_FACTOR = 5
 
 PLACEHOLDER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>randomchat</title></head>
@@ -49,22 +72,48 @@ Run <code>make run</code> from the repository (it builds <code>web/</code>), or 
 
 
 class SessionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    # Optional only with --nicknames off (everyone is "Stranger" then).
+    username: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None
+    ) = None
+    rules_version: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None, alias="rulesVersion"
+    )
+    altcha: Annotated[str, StringConstraints(max_length=guests.MAX_POW_PAYLOAD)] | None = None
 
     @field_validator("username")
     @classmethod
-    def _printable(cls, value: str) -> str:
+    def _printable(cls, value: str | None) -> str | None:
         # What chat text keeps (ZWJ emoji, ZWNJ, direction marks) a name may hold too;
         # what chat text loses (controls, bidi overrides) is refused, not silently dropped.
-        if clean_text(value) != value:
+        if value is not None and clean_text(value) != value:
             raise ValueError("must contain printable characters only")
         return value
 
 
 def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """A refusal the page acts on: ``detail`` for people, ``code`` for the page."""
+    return JSONResponse(
+        {"detail": detail, "code": code, **extra}, status_code=status, headers=headers
+    )
+
+
+def banned_problem(ban: Ban) -> JSONResponse:
+    return problem(
+        403,
+        "banned",
+        "You are banned",
+        until=int(ban.until * 1000),
+        reason=ban.reason,
+    )
 
 
 class BodyError(Exception):
@@ -150,24 +199,57 @@ def metrics_allowed(request: Request, token: str | None) -> bool:
     )
 
 
-def routes(settings: Settings, store: Store, metrics: Metrics) -> list[BaseRoute]:
-    sessions = AddressLimiter(
-        Limit(rate=settings.sessions_per_minute / 60, burst=settings.session_burst)
+def _rate_limited(wait: float) -> JSONResponse:
+    seconds = max(1, math.ceil(wait))
+    return problem(
+        429,
+        "rate-limited",
+        f"Too many new sessions from your address; try again in {seconds} s",
+        {"Retry-After": str(seconds)},
+        retryAfter=seconds,
     )
+
+
+def routes(
+    settings: Settings,
+    store: Store,
+    metrics: Metrics,
+    address_ban: Callable[[str], Ban | None] | None = None,
+) -> list[BaseRoute]:
+    """The HTTP routes; ``address_ban`` finds the ban of a network's keyed hash, if any."""
+    rate = settings.sessions_per_minute / 60
+    sessions = AddressLimiter(Limit(rate=rate, burst=settings.session_burst))
+    with_pow = AddressLimiter(
+        Limit(rate=rate * POW_RATE_FACTOR, burst=settings.session_burst * POW_RATE_FACTOR)
+    )
+    rules_doc = guests.RulesDocument.load(settings)
+    name_filter = guests.load_name_filter(settings)
+    nicknames = settings.nicknames == "on"
+    key = guests.address_key(settings)
+    pow_ = guests.ProofOfWork(settings.secret, settings.pow_max_number, settings.pow_ttl_seconds)
 
     async def create_session(request: Request) -> Response:
         if not settings.guest_sessions:
             return _problem(403, "Guest sessions are disabled on this server")
-        wait = sessions.take(request.client.host if request.client else "", time.monotonic())
+        client = request.client.host if request.client else ""
+        now = time.monotonic()
+        wait = sessions.take(client, now)
+        need_pow = settings.pow == "always"
         if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            return _problem(
-                429,
-                f"Too many new sessions from your address; try again in {seconds} s",
-                {"Retry-After": str(seconds)},
-            )
+            if settings.pow != "auto":
+                return _rate_limited(wait)
+            need_pow = True  # past the rate: go on only with a proof of work
+            hard = with_pow.take(client, now)
+            if hard > 0:
+                return _rate_limited(hard)
+        if address_ban is not None:
+            ban = address_ban(address_hash(key, proxy.network_of(client)))
+            if ban is not None:
+                return banned_problem(ban)
         try:
-            body: Any = await read_json(request, SESSION_BODY_LIMIT, '{"username": "Alice"}')
+            body: Any = await read_json(
+                request, SESSION_BODY_LIMIT, '{"username": "Alice", "rulesVersion": "..."}'
+            )
         except BodyError as exc:
             return exc.response
         try:
@@ -176,8 +258,34 @@ def routes(settings: Settings, store: Store, metrics: Metrics) -> list[BaseRoute
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "body"
             return _problem(422, f"{where}: {err['msg']}")
+        if req.rules_version != rules_doc.version:
+            return problem(
+                400,
+                "rules-not-accepted",
+                "Please read and accept the current rules first",
+                rulesVersion=rules_doc.version,
+            )
+        if not nicknames:
+            username = auth.DEFAULT_USERNAME
+        elif req.username is None:
+            return _problem(422, "username: Field required")
+        elif not name_filter.allows(req.username):
+            return problem(400, "name-refused", "Please choose another nickname")
+        else:
+            username = req.username
+        if need_pow:
+            if req.altcha is None:
+                return problem(
+                    403, "pow-required", "Please solve the challenge from GET /api/altcha"
+                )
+            if not pow_.verify(req.altcha, time.time()):
+                return problem(403, "pow-invalid", "The challenge was not solved; try a new one")
         token, identity, expires = auth.issue(
-            settings.secret, req.username, settings.token_ttl_hours * 3600
+            settings.secret,
+            username,
+            settings.token_ttl_hours * 3600,
+            guest=True,
+            rules=rules_doc.version,
         )
         payload = {
             "token": token,
@@ -186,6 +294,19 @@ def routes(settings: Settings, store: Store, metrics: Metrics) -> list[BaseRoute
             "expiresAt": expires,
         }
         return JSONResponse(payload, status_code=201)
+
+    async def rules(request: Request) -> Response:
+        payload = {
+            "version": rules_doc.version,
+            "text": rules_doc.text,
+            "minimumAge": rules_doc.minimum_age,
+            "nicknames": nicknames,
+            "pow": settings.pow,
+        }
+        return JSONResponse(payload, headers={"Cache-Control": "no-cache"})
+
+    async def altcha_challenge(request: Request) -> Response:
+        return JSONResponse(pow_.challenge(time.time()), headers={"Cache-Control": "no-store"})
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -221,6 +342,8 @@ def routes(settings: Settings, store: Store, metrics: Metrics) -> list[BaseRoute
 
     result: list[BaseRoute] = [
         Route("/api/session", create_session, methods=["POST"]),
+        Route("/api/rules", rules, methods=["GET"]),
+        Route("/api/altcha", altcha_challenge, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/ice-servers", ice_servers, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),

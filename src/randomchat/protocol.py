@@ -38,6 +38,7 @@ class ClientEvent(StrEnum):
     BLOCK_PARTNER = "block-partner"
     REPORT_PARTNER = "report-partner"
     RESUME_CALL = "resume-call"
+    MEDIA_STATE = "media-state"
 
 
 class ServerEvent(StrEnum):
@@ -62,6 +63,7 @@ class ServerEvent(StrEnum):
     REPORT_PARTNER_ACK = "report-partner-ack"
     BANNED = "banned"
     CALL_RESUMED = "call-resumed"
+    MEDIA_STATE = "media-state"
 
 
 # -- shared pieces ------------------------------------------------------------------
@@ -70,6 +72,7 @@ Role = Literal["initiator", "receiver"]
 Quality = Literal["excellent", "good", "poor"]
 CandidateType = Literal["host", "srflx", "prflx", "relay"]
 IcePolicy = Literal["all", "relay"]
+Mode = Literal["video", "text"]  # only users of the same mode are paired
 ReportReason = Literal["nudity", "harassment", "spam", "underage", "other"]
 ErrorCode = Literal["invalid_payload", "refused", "unavailable", "internal", "unknown_event"]
 SearchEvent = Literal["find-partner", "next"]
@@ -120,6 +123,7 @@ class MatchFound(TypedDict):
     commonInterests: list[str]
     callId: str  # names the call in resume-call
     resume: str  # opaque ticket for resume-call after a server restart (lobby.resume)
+    mode: Mode  # the common mode of the two
 
 
 class SignalOffer(TypedDict):
@@ -174,6 +178,13 @@ class TypingEvent(TypedDict):
     active: bool
 
 
+class MediaState(TypedDict):
+    """What the sender is sending: camera on or off, microphone on or off (both ways)."""
+
+    video: bool
+    audio: bool
+
+
 class CallResumed(TypedDict):
     callId: str
 
@@ -194,6 +205,7 @@ class SearchOptions(TypedDict):
     interests: NotRequired[list[str]]
     strict: NotRequired[bool]
     privacy: NotRequired[bool]
+    mode: NotRequired[Mode]  # absent: video
 
 
 class Heartbeat(TypedDict):
@@ -250,6 +262,7 @@ SERVER_PAYLOADS: dict[ServerEvent, Any] = {
     ServerEvent.REPORT_PARTNER_ACK: ReportAck,
     ServerEvent.BANNED: BanInfo,
     ServerEvent.CALL_RESUMED: CallResumed,
+    ServerEvent.MEDIA_STATE: MediaState,
 }
 
 CLIENT_PAYLOADS: dict[ClientEvent, Any] = {
@@ -266,6 +279,7 @@ CLIENT_PAYLOADS: dict[ClientEvent, Any] = {
     ClientEvent.BLOCK_PARTNER: None,
     ClientEvent.REPORT_PARTNER: ReportPartner,
     ClientEvent.RESUME_CALL: ResumeCall,
+    ClientEvent.MEDIA_STATE: MediaState,
 }
 
 ALIASES = {
@@ -273,6 +287,7 @@ ALIASES = {
     "Quality": Quality,
     "CandidateType": CandidateType,
     "IcePolicy": IcePolicy,
+    "Mode": Mode,
     "ReportReason": ReportReason,
     "ErrorCode": ErrorCode,
     "RateLimitedEvent": RateLimitedEvent,

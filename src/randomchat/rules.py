@@ -7,7 +7,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from randomchat import guests
+from randomchat.auth import DEFAULT_USERNAME
 from randomchat.config import Settings
+from randomchat.core.names import NameFilter
 from randomchat.core.ratelimit import Limit
 from randomchat.turn import IceConfig
 
@@ -37,6 +40,19 @@ class Rules:
     max_sockets_per_address: int = 64
     resume_key: bytes = b""  # of the call-resume tickets (lobby.resume)
     resume_window: float = 30.0  # seconds for both sides of a call to resume it
+    report_min_addresses: int = 1  # the settings' default is 3; 1 keeps the unweighted rule
+    report_full_weight: float = 0.0  # seconds of session age for a full-weight report; 0: off
+    address_key: bytes = b""  # of the keyed hashes of addresses (guests.address_key)
+    nicknames: bool = True
+    name_filter: NameFilter | None = None
+
+    def shown_name(self, username: str) -> str:
+        """The name strangers see: "Stranger" with nicknames off or for a refused name."""
+        if not self.nicknames:
+            return DEFAULT_USERNAME
+        if self.name_filter is not None and not self.name_filter.allows(username):
+            return DEFAULT_USERNAME
+        return username
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
@@ -55,4 +71,9 @@ class Rules:
             max_sockets_per_address=settings.max_sockets_per_address,
             resume_key=_resume_key(settings),
             resume_window=settings.recovery_window,
+            report_min_addresses=settings.report_min_addresses,
+            report_full_weight=settings.report_full_weight_minutes * 60,
+            address_key=guests.address_key(settings),
+            nicknames=settings.nicknames == "on",
+            name_filter=guests.load_name_filter(settings),
         )

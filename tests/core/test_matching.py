@@ -61,14 +61,15 @@ def test_blocked_users_never_meet() -> None:
     assert common_ground(s, w("a")) is None
 
 
-def test_recent_partners_only_when_nobody_else() -> None:
+def test_partners_within_the_repeat_window_never_meet_again() -> None:
     s = seeker(recent=frozenset({"u-a"}))
     assert chosen(s, w("a", 1), w("b", 2)) == "b"
-    assert chosen(s, w("a", 1)) == "a"
+    assert chosen(s, w("a", 1)) is None  # an exclusion: they keep waiting
+    assert common_ground(s, w("a")) is None
 
 
-def test_previous_partner_is_the_last_resort_even_outside_the_window() -> None:
-    s = seeker(previous="u-a", recent=frozenset({"u-b"}))
+def test_previous_partner_is_the_last_resort_outside_the_window() -> None:
+    s = seeker(previous="u-a")
     assert chosen(s, w("a", 1), w("b", 2)) == "b"
     assert chosen(s, w("a", 1)) == "a"
     # The previous-partner rule holds from the waiting side too.

@@ -12,8 +12,12 @@ import pytest
 from randomchat.app import create_app
 from randomchat.config import Settings
 from randomchat.db import Database
+from randomchat.guests import RulesDocument
 from tests.conftest import SECRET
 from tests.server.harness import Live, Peer, live_server
+
+# The version of the package's default rules, which a guest accepts (issue 15).
+RULES = RulesDocument.load(Settings()).version
 
 
 @pytest.fixture
@@ -24,7 +28,9 @@ async def live() -> Any:
 
 async def test_guest_session_token_connects(live: Live) -> None:
     async with httpx.AsyncClient(base_url=live.url) as http:
-        resp = await http.post("/api/session", json={"username": "  Alice  "})
+        resp = await http.post(
+            "/api/session", json={"username": "  Alice  ", "rulesVersion": RULES}
+        )
     assert resp.status_code == 201
     body = resp.json()
     assert body["username"] == "Alice" and len(body["userId"]) == 32
@@ -44,7 +50,7 @@ async def test_guest_session_token_connects(live: Live) -> None:
         ({"username": "bad\u0000name"}, "printable characters only"),
         ({"username": "evil\u202etxt.exe"}, "printable characters only"),  # a bidi override
         ({"username": 5}, "username: Input should be a valid string"),
-        ({}, "username: Field required"),
+        ({"rulesVersion": RULES}, "username: Field required"),
         ([], "Input should be a valid dictionary"),
     ],
 )
@@ -63,7 +69,7 @@ async def test_bad_usernames_get_422_with_a_clear_message(
 async def test_names_in_any_script_are_kept_intact(live: Live, name: str) -> None:
     """ZWJ emoji, RLM and ZWNJ are part of real names: accepted, and the token carries them."""
     async with httpx.AsyncClient(base_url=live.url) as http:
-        resp = await http.post("/api/session", json={"username": name})
+        resp = await http.post("/api/session", json={"username": name, "rulesVersion": RULES})
     assert resp.status_code == 201, resp.text
     assert resp.json()["username"] == name
     assert jwt.decode(resp.json()["token"], SECRET, algorithms=["HS256"])["username"] == name
@@ -195,13 +201,12 @@ async def test_session_body_over_the_cap_is_refused_while_it_streams(live: Live)
 
 async def test_guest_sessions_are_rate_limited_per_address() -> None:
     async with (
-        live_server(sessions_per_minute=1, session_burst=2) as live,
+        live_server(sessions_per_minute=1, session_burst=2, pow="never") as live,
         httpx.AsyncClient(base_url=live.url) as http,
     ):
-        codes = [
-            (await http.post("/api/session", json={"username": "A"})).status_code for _ in range(2)
-        ]
-        refused = await http.post("/api/session", json={"username": "A"})
+        body = {"username": "A", "rulesVersion": RULES}
+        codes = [(await http.post("/api/session", json=body)).status_code for _ in range(2)]
+        refused = await http.post("/api/session", json=body)
     assert codes == [201, 201]
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["retry-after"]) <= 60

@@ -18,8 +18,8 @@ from tests.server.harness import NS, Live, Peer, live_server, make_token, match
 
 
 @pytest.fixture
-async def live() -> Any:
-    async with live_server() as server:
+async def live(request: Any) -> Any:
+    async with live_server(**getattr(request, "param", {})) as server:
         yield server
 
 
@@ -151,10 +151,16 @@ async def _connect_error(url: str, token: str) -> dict[str, Any]:
     return errors[0]  # type: ignore[no-any-return]
 
 
+@pytest.mark.parametrize("live", [{"trusted_proxies": ("127.0.0.1",)}], indirect=True)
 async def test_three_reports_ban_the_user_who_is_kicked_and_refused(live: Live) -> None:
     bad = await ready(live, "bad")
     for n in range(3):
-        reporter = await ready(live, f"reporter{n}")
+        # Three reporters from three addresses (as a trusted proxy reports them): reports
+        # from one address count once (tests/server/test_safety.py).
+        reporter = await Peer(f"reporter{n}").connect(
+            live.url, headers={"X-Forwarded-For": f"198.51.100.{n}"}
+        )
+        await reporter.expect("connection-quality")
         await match(bad, reporter)
         await bad.emit("chat-message", {"text": f"insult {n}", "id": n})
         await reporter.expect("chat-message")

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,27 +56,71 @@ class IceSettings:
 
 
 async def guest_session(url: str, username: str) -> Session:
-    """A guest token from ``POST /api/session``; ``JoinError`` when refused or unreachable."""
+    """A guest token from ``POST /api/session``; ``JoinError`` when refused or unreachable.
+
+    A bot accepts the rules of the deployment it joins on behalf of its operator
+    (the version from ``GET /api/rules``) and solves the proof of work when the
+    server asks for one (``GET /api/altcha``).
+    """
+    base = url.rstrip("/")
     try:
-        async with (
-            aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
-            http.post(f"{url.rstrip('/')}/api/session", json={"username": username}) as resp,
-        ):
-            if resp.status != 201:
-                detail = (await resp.text())[:200]
-                raise JoinError(f"POST /api/session answered {resp.status}: {detail}")
-            body = await resp.json()
+        async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
+            body: dict[str, Any] = {"username": username}
+            async with http.get(f"{base}/api/rules") as resp:
+                if resp.status == 200:  # an older server has no rules gate
+                    body["rulesVersion"] = (await resp.json()).get("version")
+            status, answer = await _post_session(http, base, body)
+            if status == 403 and isinstance(answer, dict) and answer.get("code") == "pow-required":
+                body["altcha"] = await _solve(http, base)
+                status, answer = await _post_session(http, base, body)
+            if status != 201:
+                raise JoinError(f"POST /api/session answered {status}: {str(answer)[:200]}")
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         raise JoinError(f"POST /api/session failed: {exc or type(exc).__name__}") from exc
     try:
         return Session(
-            str(body["token"]),
-            str(body["userId"]),
-            str(body["username"]),
-            float(body["expiresAt"]),
+            str(answer["token"]),
+            str(answer["userId"]),
+            str(answer["username"]),
+            float(answer["expiresAt"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise JoinError(f"POST /api/session answered an unexpected body: {exc!r}") from exc
+
+
+async def _post_session(
+    http: aiohttp.ClientSession, base: str, body: dict[str, Any]
+) -> tuple[int, Any]:
+    async with http.post(f"{base}/api/session", json=body) as resp:
+        try:
+            return resp.status, await resp.json(content_type=None)
+        except ValueError:
+            return resp.status, (await resp.text())[:200]
+
+
+async def _solve(http: aiohttp.ClientSession, base: str) -> str:
+    """Solve an ALTCHA (v1) challenge of the server's; the base64 payload."""
+    from altcha import v1
+
+    async with http.get(f"{base}/api/altcha") as resp:
+        challenge = await resp.json()
+    solution = await asyncio.to_thread(
+        v1.solve_challenge,
+        challenge["challenge"],
+        challenge["salt"],
+        challenge["algorithm"],
+        int(challenge["maxNumber"]),
+    )
+    if solution is None:
+        raise JoinError("GET /api/altcha gave a challenge without a solution")
+    payload = {
+        "algorithm": challenge["algorithm"],
+        "challenge": challenge["challenge"],
+        "number": solution.number,
+        "salt": challenge["salt"],
+        "signature": challenge["signature"],
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
 
 
 async def fetch_ice_settings(url: str, token: str) -> IceSettings | None:

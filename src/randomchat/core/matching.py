@@ -4,15 +4,18 @@ Theory of operation. Waiting users sit in one queue in arrival order. A seeker
 (a newcomer, or a waiting user whose interests just widened) is paired with the
 best compatible entry, where:
 
-* compatible means: not the seeker's own user id (two tabs never meet), not
-  blocked either way, and either sharing at least one interest, or both sides
-  accepting anyone. A user accepts anyone when they gave no interests, or gave
-  some but have waited longer than the widening time without ``strict``.
+* compatible means: the same mode (video users meet video users, text users
+  text users), not the seeker's own user id (two tabs never meet), not
+  blocked either way, not met within the repeat window (an exclusion, not a
+  preference: after Next, Stop or a partner leaving, the two wait for someone
+  else, however long that takes), and either sharing at least one interest,
+  or both sides accepting anyone. A user accepts anyone when they gave no
+  interests, or gave some but have waited longer than the widening time
+  without ``strict``.
 * best means, in this order: not the immediately previous partner of either
-  side; not a partner from the repeat window; sharing an interest; waiting
-  longest. So a repeat or the previous partner is paired only when nobody
-  else compatible is waiting, and two users with a common interest are paired
-  ahead of an earlier user without one.
+  side (which matters only when the repeat window is shorter than the time
+  since they met, or 0); sharing an interest; waiting longest. So two users
+  with a common interest are paired ahead of an earlier user without one.
 
 Everything here is pure: time is passed in, nothing is read or written outside
 the queue object.
@@ -25,6 +28,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 EMPTY: frozenset[str] = frozenset()
+VIDEO = "video"
+TEXT = "text"
+MODES = (VIDEO, TEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ class Waiting:
     strict: bool = False
     widened: bool = False
     previous: str | None = None  # user id of their last partner when they queued
+    mode: str = VIDEO  # only users of the same mode meet
 
     @property
     def accepts_anyone(self) -> bool:
@@ -52,8 +59,9 @@ class Seeker:
     strict: bool = False
     widened: bool = False
     excluded: frozenset[str] = EMPTY  # user ids blocked by or blocking this user
-    recent: frozenset[str] = EMPTY  # user ids met within the repeat window
+    recent: frozenset[str] = EMPTY  # user ids met within the repeat window: excluded too
     previous: str | None = None
+    mode: str = VIDEO
 
     @property
     def accepts_anyone(self) -> bool:
@@ -61,7 +69,14 @@ class Seeker:
 
     def waiting(self, now: float) -> Waiting:
         return Waiting(
-            self.sid, self.user_id, now, self.interests, self.strict, self.widened, self.previous
+            self.sid,
+            self.user_id,
+            now,
+            self.interests,
+            self.strict,
+            self.widened,
+            self.previous,
+            self.mode,
         )
 
 
@@ -73,7 +88,12 @@ class Pick:
 
 def common_ground(seeker: Seeker, entry: Waiting) -> frozenset[str] | None:
     """The shared interests if the two may be paired (possibly none), else None."""
-    if entry.user_id == seeker.user_id or entry.user_id in seeker.excluded:
+    if (
+        entry.mode != seeker.mode
+        or entry.user_id == seeker.user_id
+        or entry.user_id in seeker.excluded
+        or entry.user_id in seeker.recent
+    ):
         return None
     common = seeker.interests & entry.interests
     if common or (seeker.accepts_anyone and entry.accepts_anyone):
@@ -81,11 +101,10 @@ def common_ground(seeker: Seeker, entry: Waiting) -> frozenset[str] | None:
     return None
 
 
-def _rank(seeker: Seeker, entry: Waiting, common: frozenset[str]) -> tuple[bool, bool, bool]:
-    """Lower is better: previous partner, then recent partner, then nothing in common."""
+def _rank(seeker: Seeker, entry: Waiting, common: frozenset[str]) -> tuple[bool, bool]:
+    """Lower is better: previous partner, then nothing in common."""
     return (
         entry.user_id == seeker.previous or entry.previous == seeker.user_id,
-        entry.user_id in seeker.recent,
         not common,
     )
 
@@ -97,8 +116,8 @@ def pick(seeker: Seeker, queue: Iterable[Waiting]) -> Pick | None:
     answer from its indexes.
     """
     best: Pick | None = None
-    best_rank: tuple[bool, bool, bool] | None = None
-    ideal = (False, False, not seeker.interests)
+    best_rank: tuple[bool, bool] | None = None
+    ideal = (False, not seeker.interests)
     for entry in queue:
         common = common_ground(seeker, entry)
         if common is None:
@@ -114,29 +133,27 @@ def pick(seeker: Seeker, queue: Iterable[Waiting]) -> Pick | None:
 class MatchQueue:
     """The waiting room, indexed so that a search never scans users it cannot meet.
 
-    Complexity. Waiting users are kept in arrival order in several indexes: by
+    Complexity. Waiting users are kept in arrival order in several indexes, one
+    set per mode (a video user's search never looks at text users): by
     interest, the ones who accept anyone (no interests, or widened), and the
     ones still to widen. A search scans only the indexes the seeker can match
     (its own interests' lists, and the accept-anyone list if it accepts
     anyone), each in arrival order and only until the first compatible entry
-    that is neither a previous nor a recent partner: nothing later in that list
-    can rank higher. So a search costs O(i · (k + 1)) for a seeker with ``i``
-    interests (at most 10) whose blocks, recent partners and own other tabs
-    number ``k``, whatever the number of waiting users who cannot match it.
-    Adding is O(i); removing is O(i) plus a C-level list deletion for the
-    position index; a position is O(log n); ``due_to_widen`` touches only the
-    entries that are due.
+    that is not a previous partner: nothing later in that list can rank
+    higher. So a search costs O(i · (k + 1)) for a seeker with ``i``
+    interests (at most 10) whose blocks, partners within the repeat window
+    and own other tabs number ``k``, whatever the number of waiting users who
+    cannot match it. Adding is O(i); removing is O(i) plus a C-level list
+    deletion for the position index; a position (within the user's mode) is
+    O(log n); ``due_to_widen`` touches only the entries that are due.
     """
 
     def __init__(self) -> None:
         self._entries: dict[str, Waiting] = {}
         self._seq: dict[str, int] = {}  # sid -> arrival number
-        self._order: list[int] = []  # arrival numbers of waiting entries, ascending
         self._next_seq = 0
-        self._anyone: dict[str, None] = {}  # no interests: accept anyone from the start
-        self._widened: dict[str, None] = {}  # widened, in the order they widened
         self._to_widen: dict[str, None] = {}  # interests, not strict, not yet widened
-        self._by_interest: dict[str, dict[str, None]] = {}
+        self._modes: dict[str, _ModeIndex] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -147,55 +164,69 @@ class MatchQueue:
     def __iter__(self) -> Iterator[Waiting]:
         return iter(self._entries.values())
 
+    def _mode(self, mode: str) -> _ModeIndex:
+        index = self._modes.get(mode)
+        if index is None:
+            index = self._modes[mode] = _ModeIndex()
+        return index
+
     def add(self, entry: Waiting) -> int:
-        """Queue ``entry`` at the back; return its 1-based position."""
+        """Queue ``entry`` at the back; return its 1-based position among its mode."""
         self.remove(entry.sid)
         self._entries[entry.sid] = entry
         self._seq[entry.sid] = self._next_seq
-        self._order.append(self._next_seq)
+        index = self._mode(entry.mode)
+        index.order.append(self._next_seq)
         self._next_seq += 1
-        self._index(entry)
-        return len(self._entries)
-
-    def _index(self, entry: Waiting) -> None:
         if entry.widened:
-            self._widened[entry.sid] = None
+            index.widened[entry.sid] = None
         elif not entry.interests:
-            self._anyone[entry.sid] = None
+            index.anyone[entry.sid] = None
         elif not entry.strict:
             self._to_widen[entry.sid] = None
         for tag in entry.interests:
-            self._by_interest.setdefault(tag, {})[entry.sid] = None
+            index.by_interest.setdefault(tag, {})[entry.sid] = None
+        return len(index.order)
 
     def remove(self, sid: str) -> Waiting | None:
         entry = self._entries.pop(sid, None)
         if entry is None:
             return None
         seq = self._seq.pop(sid)
-        del self._order[bisect_left(self._order, seq)]
-        for index in (self._anyone, self._widened, self._to_widen):
-            index.pop(sid, None)
+        index = self._modes[entry.mode]
+        del index.order[bisect_left(index.order, seq)]
+        index.anyone.pop(sid, None)
+        index.widened.pop(sid, None)
+        self._to_widen.pop(sid, None)
         for tag in entry.interests:
-            bucket = self._by_interest[tag]
+            bucket = index.by_interest[tag]
             del bucket[sid]
             if not bucket:
-                del self._by_interest[tag]
+                del index.by_interest[tag]
+        if not index.order:
+            del self._modes[entry.mode]
         return entry
 
     def get(self, sid: str) -> Waiting | None:
         return self._entries.get(sid)
 
     def position(self, sid: str) -> int | None:
-        """1-based place of ``sid`` in the queue."""
+        """1-based place of ``sid`` in the queue of its mode."""
         seq = self._seq.get(sid)
-        return None if seq is None else bisect_left(self._order, seq) + 1
+        if seq is None:
+            return None
+        order = self._modes[self._entries[sid].mode].order
+        return bisect_left(order, seq) + 1
 
     def take(self, seeker: Seeker) -> Pick | None:
         """Remove and return the best partner for ``seeker`` (as ``pick`` ranks), if any."""
-        lists = [self._by_interest[tag] for tag in seeker.interests if tag in self._by_interest]
+        index = self._modes.get(seeker.mode)
+        if index is None:
+            return None
+        lists = [index.by_interest[tag] for tag in seeker.interests if tag in index.by_interest]
         if seeker.accepts_anyone:
-            lists += [self._anyone, self._widened]
-        best: tuple[tuple[bool, bool, bool], int, Pick] | None = None
+            lists += [index.anyone, index.widened]
+        best: tuple[tuple[bool, bool], int, Pick] | None = None
         for sids in lists:
             for sid in sids:
                 if sid == seeker.sid:
@@ -208,7 +239,7 @@ class MatchQueue:
                 key = (rank, self._seq[sid])
                 if best is None or key < best[:2]:
                     best = (rank, self._seq[sid], Pick(entry, common))
-                if not rank[0] and not rank[1]:
+                if not rank[0]:
                     break  # later entries of this list arrived later and rank no higher
         if best is None:
             return None
@@ -233,5 +264,17 @@ class MatchQueue:
             entry = replace(entry, widened=True)
             self._entries[sid] = entry
             self._to_widen.pop(sid, None)
-            self._widened[sid] = None
+            self._modes[entry.mode].widened[sid] = None
         return entry
+
+
+class _ModeIndex:
+    """The indexes of one mode's waiting users, each in arrival (or widening) order."""
+
+    __slots__ = ("anyone", "by_interest", "order", "widened")
+
+    def __init__(self) -> None:
+        self.order: list[int] = []  # arrival numbers of waiting entries, ascending
+        self.anyone: dict[str, None] = {}  # no interests: accept anyone from the start
+        self.widened: dict[str, None] = {}  # widened, in the order they widened
+        self.by_interest: dict[str, dict[str, None]] = {}

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from randomchat.core.matching import EMPTY
+from randomchat.core.matching import EMPTY, MODES, VIDEO
 from randomchat.core.moderation import MAX_NOTE, REPORT_REASONS
 from randomchat.core.signaling import bare
 from randomchat.errors import InvalidPayload
@@ -45,10 +45,11 @@ class SearchOptions:
     interests: frozenset[str] = EMPTY
     strict: bool = False
     privacy: bool = False  # asks for a relay-only call (no IP address shared)
+    mode: str = VIDEO  # absent: video, so the seed's clients are video users
 
 
 def search_options(event: str, args: tuple[Any, ...]) -> SearchOptions:
-    """``find-partner`` / ``next``: nothing, or ``{interests?, strict?, privacy?}``."""
+    """``find-partner`` / ``next``: nothing, or ``{interests?, strict?, privacy?, mode?}``."""
     data = bare(event, args)
     raw = data.get("interests", [])
     if raw is None:
@@ -75,7 +76,12 @@ def search_options(event: str, args: tuple[Any, ...]) -> SearchOptions:
     privacy = data.get("privacy", False)
     if not isinstance(privacy, bool):
         raise InvalidPayload(event, "'privacy' must be true or false")
-    return SearchOptions(frozenset(tags), strict and bool(tags), privacy)
+    mode = data.get("mode", VIDEO)
+    if mode is None:
+        mode = VIDEO
+    if not isinstance(mode, str) or mode not in MODES:
+        raise InvalidPayload(event, f"'mode' must be one of {', '.join(MODES)}")
+    return SearchOptions(frozenset(tags), strict and bool(tags), privacy, mode)
 
 
 def _preview(value: Any) -> str:
@@ -141,6 +147,15 @@ def typing(args: tuple[Any, ...]) -> bool:
     if not isinstance(active, bool):
         raise InvalidPayload("typing", "'active' must be true or false")
     return active
+
+
+def media_state(args: tuple[Any, ...]) -> tuple[bool, bool]:
+    """``{video, audio}``: what the sender is sending (camera on, microphone on)."""
+    data = bare("media-state", args)
+    video, audio = data.get("video"), data.get("audio")
+    if not isinstance(video, bool) or not isinstance(audio, bool):
+        raise InvalidPayload("media-state", "'video' and 'audio' must be true or false")
+    return video, audio
 
 
 def report(args: tuple[Any, ...]) -> tuple[str, str]:

@@ -144,6 +144,7 @@ def _ban(row: RowMapping) -> Ban | None:
         created_at=row["created_at"],
         until=min(float(until), MAX_UNTIL),
         created_by=row["created_by"],
+        address_hash=row.get("address_hash"),
     )
 
 
@@ -156,6 +157,9 @@ def _report(row: RowMapping) -> Report:
         note=row["note"],
         chat=[ChatLine(line["sender"], line["text"], line["sent_at"]) for line in row["chat"]],
         created_at=row["created_at"],
+        reporter_address=row.get("reporter_address"),
+        reported_address=row.get("reported_address"),
+        weight=float(row.get("weight", 1.0)),
     )
 
 
@@ -276,14 +280,22 @@ class Database:
         return None if row is None else _ban(row)
 
     async def ban(
-        self, user_id: str, *, until: float, reason: str, created_by: str, now: float
+        self,
+        user_id: str,
+        *,
+        until: float,
+        reason: str,
+        created_by: str,
+        now: float,
+        address_hash: str | None = None,
     ) -> Ban:
-        """Ban ``user_id`` from ``now`` to ``until``, replacing any active ban.
+        """Ban ``user_id`` (and ``address_hash``, a guest's network) from ``now`` to ``until``,
+        replacing any active ban of the user.
 
         ``ValueError`` for times that are not finite, not ahead or past ``MAX_UNTIL``.
         """
         check_ban_times(until, now)
-        ban = Ban(user_id, reason, float(now), float(until), created_by)
+        ban = Ban(user_id, reason, float(now), float(until), created_by, address_hash)
         async with self._transaction("ban a user", write=True) as conn:
             await conn.execute(
                 bans.update().where(bans.c.user_id == user_id, *_active(now)).values(ended_at=now)
@@ -295,6 +307,7 @@ class Database:
                     created_at=now,
                     until=until,
                     created_by=created_by,
+                    address_hash=address_hash,
                 )
             )
         return ban
@@ -376,8 +389,12 @@ class Database:
         note: str,
         chat: Sequence[ChatLine],
         now: float,
+        reporter_address: str | None = None,
+        reported_address: str | None = None,
+        weight: float = 1.0,
     ) -> Report:
-        """Record a report with the chat lines of the call it ended."""
+        """Record a report with the chat lines of the call it ended, the keyed hashes of
+        both sides' networks and the report's weight."""
         lines = [{"sender": c.sender, "text": c.text, "sent_at": c.sent_at} for c in chat]
         async with self._transaction("record a report", write=True) as conn:
             result = await conn.execute(
@@ -388,13 +405,27 @@ class Database:
                     note=note,
                     chat=lines,
                     created_at=now,
+                    reporter_address=reporter_address,
+                    reported_address=reported_address,
+                    weight=weight,
                 )
             )
             key = result.inserted_primary_key
             if key is None:
                 raise StorageError("cannot record a report: the database returned no id")
             report_id = int(key[0])
-        return Report(report_id, reporter, reported, reason, note, list(chat), float(now))
+        return Report(
+            report_id,
+            reporter,
+            reported,
+            reason,
+            note,
+            list(chat),
+            float(now),
+            reporter_address,
+            reported_address,
+            weight,
+        )
 
     async def distinct_reporters(self, user_id: str, since: float) -> int:
         """How many different users reported ``user_id`` at or after ``since``."""

@@ -15,6 +15,7 @@ class Ban:
     created_at: float
     until: float
     created_by: str  # "auto", "admin:<user id>", "cli:<login>"
+    address_hash: str | None = None  # a guest's network (keyed hash), banned with the user
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +34,6 @@ class Report:
     note: str
     chat: list[ChatLine]
     created_at: float
+    reporter_address: str | None = None  # keyed hashes of the networks (None: before 0004)
+    reported_address: str | None = None  # None too when the reported user was not a guest
+    weight: float = 1.0  # how much the report counts towards an automatic ban

@@ -49,10 +49,13 @@ bans = Table(
     Column("until", Double, nullable=False),
     Column("created_by", Text, nullable=False),
     Column("ended_at", Double, nullable=True),
+    # A guest's network (keyed hash, never the address): banned with the user (0004).
+    Column("address_hash", Text, nullable=True),
     Index(None, "user_id", "created_at"),
     Index(None, "created_at"),
     Index(None, "until"),
     Index(None, "ended_at"),  # the ban refresh reads lifts since its last run
+    Index(None, "address_hash"),
 )
 
 blocks = Table(
@@ -75,6 +78,10 @@ reports = Table(
     Column("note", Text, nullable=False),
     Column("chat", JSON, nullable=False),
     Column("created_at", Double, nullable=False),
+    # Keyed hashes of both sides' networks, and the report's weight (0004).
+    Column("reporter_address", Text, nullable=True),
+    Column("reported_address", Text, nullable=True),
+    Column("weight", Double, nullable=False, server_default="1"),
     Index(None, "reported", "created_at"),
     Index(None, "created_at"),
 )

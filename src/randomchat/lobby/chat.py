@@ -1,4 +1,4 @@
-"""Text chat between the two sides of a call, and typing indicators."""
+"""Text chat between the two sides of a call, typing indicators and media state."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from randomchat.db import ChatLine
 from randomchat.errors import IllegalMove
 from randomchat.lobby.context import CHAT, TYPING, Context
 from randomchat.lobby.effects import Effect, Emit
-from randomchat.protocol import ChatAck, ChatIncoming, ServerEvent, TypingEvent
+from randomchat.protocol import ChatAck, ChatIncoming, MediaState, ServerEvent, TypingEvent
+
+MEDIA = "media"  # the per-user limit of media-state announcements
 
 
 class Chat:
@@ -47,3 +49,19 @@ class Chat:
         if partner is None:
             return []
         return [Emit(partner, ServerEvent.TYPING, TypingEvent(active=active))]
+
+    async def media_state(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        """Relay what the sender is sending (camera, microphone) to the partner.
+
+        Like ``typing``: advisory, so announcements past the rate are dropped
+        quietly, and nothing is sent without a partner. The page also detects a
+        stalled video on its own, so a dropped announcement costs no honest user.
+        """
+        video, audio = requests.media_state(args)
+        conn = self.ctx.count(sid)
+        if await self.ctx.limits.take(MEDIA, conn.user_id, self.ctx.clock.monotonic()):
+            return []
+        partner = await self.ctx.store.partner_of(sid)
+        if partner is None:
+            return []
+        return [Emit(partner, ServerEvent.MEDIA_STATE, MediaState(video=video, audio=audio))]

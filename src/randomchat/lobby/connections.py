@@ -26,6 +26,9 @@ class Connection:
     metrics: ConnectionMetrics
     options: SearchOptions = SearchOptions()
     stats_due: bool = False  # one call-stats report per call
+    guest: bool = False  # a guest token: address bans and report weighting apply
+    issued_at: float | None = None  # the token's iat (Unix seconds)
+    address: str = ""  # keyed hash of ``network`` (moderation.address_hash), set by the lobby
 
 
 class Connections:
@@ -38,6 +41,9 @@ class Connections:
 
     def __len__(self) -> int:
         return len(self._by_sid)
+
+    def items(self) -> list[tuple[str, Connection]]:
+        return list(self._by_sid.items())
 
     def __contains__(self, sid: object) -> bool:
         return sid in self._by_sid
@@ -54,6 +60,8 @@ class Connections:
             network,
             identity.expires_at,
             ConnectionMetrics.start(now),
+            guest=identity.guest,
+            issued_at=identity.issued_at,
         )
         self._by_sid[sid] = conn
         self._by_user.setdefault(identity.user_id, set()).add(sid)

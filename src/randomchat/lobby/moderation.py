@@ -7,7 +7,7 @@ from typing import Any
 
 from randomchat.auth import Identity
 from randomchat.core import requests, signaling
-from randomchat.core.moderation import BanList
+from randomchat.core.moderation import BanList, report_weight
 from randomchat.db import Ban
 from randomchat.errors import Banned, IllegalMove
 from randomchat.lobby.context import REPORT, Context
@@ -34,6 +34,16 @@ class Moderation:
         ban = self._bans.active(identity.user_id, self.ctx.wall())
         if ban is not None:
             raise Banned(ban.until, ban.reason)
+
+    def admit_address(self, address: str) -> None:
+        """Raise ``Banned`` if a ban covers this network (keyed hash): for guests."""
+        ban = self.address_ban(address)
+        if ban is not None:
+            raise Banned(ban.until, ban.reason)
+
+    def address_ban(self, address: str) -> Ban | None:
+        """The ban that covers this network (keyed hash) now, if any."""
+        return self._bans.active_address(address, self.ctx.wall())
 
     async def refresh_bans(self) -> list[Effect]:
         """Pick up bans made or lifted elsewhere (the CLI, another process); close the
@@ -95,6 +105,8 @@ class Moderation:
         if not await ctx.calls.claim(sid, "reported"):
             raise IllegalMove("This call was already reported")
         effects = await self._end_for_moderation(sid, call)
+        now = ctx.wall()
+        age = now - conn.issued_at if conn.guest and conn.issued_at is not None else None
         report, ban = await record_report(
             ctx.db,
             ctx.rules,
@@ -103,7 +115,10 @@ class Moderation:
             reason,
             note,
             list(call.chat),
-            ctx.wall(),
+            now,
+            reporter_address=conn.address,
+            reported_address=call.partner_address,
+            weight=report_weight(age, ctx.rules.report_full_weight),
         )
         ctx.metrics.reports.labels(reason).inc()
         log.info(
@@ -111,6 +126,9 @@ class Moderation:
             extra={"user": conn.user_id, "reported": call.partner_user, "reason": reason},
         )
         effects.append(Emit(sid, ServerEvent.REPORT_PARTNER_ACK, ReportAck(reportId=report.id)))
+        # A report also blocks: the two are never paired again.
+        if await ctx.calls.claim(sid, "blocked"):
+            await ctx.blocks.add(conn.user_id, call.partner_user, now)
         if ban is not None:
             effects += self.kick_user(ban)
         return effects

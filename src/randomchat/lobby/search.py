@@ -19,6 +19,7 @@ from randomchat.protocol import (
     Empty,
     IcePolicy,
     MatchFound,
+    Mode,
     PartnerLeft,
     Role,
     ServerEvent,
@@ -104,6 +105,7 @@ class Search:
             excluded=await self.ctx.blocks.excluded(conn.user_id),
             recent=await meetings.recent(conn.user_id, now),
             previous=await meetings.previous(conn.user_id),
+            mode=conn.options.mode,
         )
 
     async def _search(self, sid: str, conn: Connection, options: SearchOptions) -> list[Effect]:
@@ -124,8 +126,14 @@ class Search:
         policy = ctx.rules.ice.policy_for(asked)
         relay = policy == "relay"
         await ctx.meetings.record(me.user_id, partner.user_id, now)
-        await ctx.calls.start(sid, CallRecord(partner.sid, partner.user_id, relay))
-        await ctx.calls.start(partner.sid, CallRecord(sid, me.user_id, relay))
+        theirs_at = other.address if other is not None and other.guest else None
+        mine_at = me.address if me.guest else None
+        await ctx.calls.start(
+            sid, CallRecord(partner.sid, partner.user_id, relay, partner_address=theirs_at)
+        )
+        await ctx.calls.start(
+            partner.sid, CallRecord(sid, me.user_id, relay, partner_address=mine_at)
+        )
         me.stats_due = True
         if other is not None:
             other.stats_due = True
@@ -136,8 +144,9 @@ class Search:
         call_id = new_call_id()  # and the ticket to resume the call after a restart
         call = (call_id, ticket_for(ctx, call_id, (me.user_id, partner.user_id), relay))
         log.info("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
-        mine = self._match(me, "initiator", partner.username, stamp, policy, common, call)
-        theirs = self._match(other, "receiver", me.username, stamp, policy, common, call)
+        mode: Mode = "text" if me.options.mode == "text" else "video"  # both sides' mode
+        mine = self._match(me, "initiator", partner.username, stamp, policy, common, call, mode)
+        theirs = self._match(other, "receiver", me.username, stamp, policy, common, call, mode)
         return [
             Emit(sid, ServerEvent.MATCH_FOUND, mine),
             Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs),
@@ -152,6 +161,7 @@ class Search:
         policy: IcePolicy,
         common: list[str],
         call: tuple[str, str],
+        mode: Mode,
     ) -> MatchFound:
         """One side's ``match-found``: TURN credentials are minted for that user."""
         servers = self.ctx.rules.ice.servers(
@@ -168,6 +178,7 @@ class Search:
             iceTransportPolicy=policy,
             callId=call[0],
             resume=call[1],
+            mode=mode,
         )
 
     def _waiting(self, sid: str, position: int) -> Emit:

@@ -43,6 +43,9 @@ class CallRecord:
     partner_sid: str
     partner_user: str
     relay: bool = False  # relay-only (privacy mode): only relay candidates are passed on
+    # The keyed hash of the partner's network when the partner is a guest: a report
+    # stores it, so that a ban can cover the address the partner came from.
+    partner_address: str | None = None
     chat: deque[ChatLine] = field(default_factory=lambda: deque(maxlen=CHAT_LINES_KEPT))
     reported: bool = False  # one report per reporter per call
     blocked: bool = False  # blocking again changes nothing: no second database write

@@ -5,6 +5,7 @@ export type Role = 'initiator' | 'receiver';
 export type Quality = 'excellent' | 'good' | 'poor';
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
 export type IcePolicy = 'all' | 'relay';
+export type Mode = 'video' | 'text';
 export type ReportReason = 'nudity' | 'harassment' | 'spam' | 'underage' | 'other';
 export type ErrorCode = 'invalid_payload' | 'refused' | 'unavailable' | 'internal' | 'unknown_event';
 export type RateLimitedEvent = 'find-partner' | 'next' | 'chat-message' | 'report-partner';
@@ -48,6 +49,7 @@ export interface MatchFound {
   commonInterests: string[];
   callId: string;
   resume: string;
+  mode: Mode;
 }
 
 export interface SignalOffer {
@@ -102,6 +104,11 @@ export interface TypingEvent {
   active: boolean;
 }
 
+export interface MediaState {
+  video: boolean;
+  audio: boolean;
+}
+
 export interface CallResumed {
   callId: string;
 }
@@ -119,6 +126,7 @@ export interface SearchOptions {
   interests?: string[];
   strict?: boolean;
   privacy?: boolean;
+  mode?: Mode;
 }
 
 export interface Heartbeat {
@@ -174,6 +182,7 @@ export interface ServerEvents {
   'report-partner-ack': ReportAck;
   'banned': BanInfo;
   'call-resumed': CallResumed;
+  'media-state': MediaState;
 }
 
 /** client -> server: event name -> the arguments of emit after the name */
@@ -191,7 +200,8 @@ export interface ClientEvents {
   'block-partner': [];
   'report-partner': [ReportPartner];
   'resume-call': [ResumeCall];
+  'media-state': [MediaState];
 }
 
-export const SERVER_EVENTS = ['connection-quality', 'waiting-for-partner', 'match-found', 'signal-offer', 'signal-answer', 'signal-offer-ack', 'signal-answer-ack', 'signal-ice-candidate', 'signal-ice-candidates-batch', 'partner-disconnected', 'partner-left', 'rate-limited', 'error', 'heartbeat-ack', 'chat-message', 'chat-message-ack', 'typing', 'block-partner-ack', 'report-partner-ack', 'banned', 'call-resumed'] as const;
-export const CLIENT_EVENTS = ['find-partner', 'next', 'leave', 'signal-offer', 'signal-answer', 'signal-ice-candidate', 'heartbeat', 'call-stats', 'chat-message', 'typing', 'block-partner', 'report-partner', 'resume-call'] as const;
+export const SERVER_EVENTS = ['connection-quality', 'waiting-for-partner', 'match-found', 'signal-offer', 'signal-answer', 'signal-offer-ack', 'signal-answer-ack', 'signal-ice-candidate', 'signal-ice-candidates-batch', 'partner-disconnected', 'partner-left', 'rate-limited', 'error', 'heartbeat-ack', 'chat-message', 'chat-message-ack', 'typing', 'block-partner-ack', 'report-partner-ack', 'banned', 'call-resumed', 'media-state'] as const;
+export const CLIENT_EVENTS = ['find-partner', 'next', 'leave', 'signal-offer', 'signal-answer', 'signal-ice-candidate', 'heartbeat', 'call-stats', 'chat-message', 'typing', 'block-partner', 'report-partner', 'resume-call', 'media-state'] as const;
