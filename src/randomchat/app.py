@@ -127,7 +127,7 @@ def create_app(
         *admin.admin_routes(settings, db, on_ban=kick, on_unban=unbanned),
         # The console (and its page at /admin) before http's catch-all mount of the page.
         *console_routes(settings, db, store, metrics, on_ban=kick, on_unban=unbanned),
-        *http.routes(settings, store, metrics),
+        *http.routes(settings, store, metrics, lobby.moderation.address_ban),
     ]
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     asgi = wrap(gateway.asgi(web), settings)

@@ -21,13 +21,15 @@ disconnect) spans several parts and is here too.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from randomchat.auth import Identity
 from randomchat.clock import Clock
+from randomchat.core.moderation import address_hash
 from randomchat.core.quality import ConnectionMetrics
 from randomchat.db import Database
-from randomchat.lobby.chat import Chat
+from randomchat.lobby.chat import MEDIA, Chat
 from randomchat.lobby.connections import Connections
 from randomchat.lobby.context import CHAT, FIND, REPORT, TYPING, Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater, Kick
@@ -60,6 +62,7 @@ class Lobby:
             FIND: rules.find_limit,
             CHAT: rules.chat_limit,
             TYPING: rules.chat_limit,
+            MEDIA: rules.chat_limit,
             REPORT: rules.report_limit,
         }
         self.ctx = Context(
@@ -94,6 +97,7 @@ class Lobby:
             ClientEvent.CALL_STATS: self.telemetry.call_stats,
             ClientEvent.CHAT_MESSAGE: self.chat.chat_message,
             ClientEvent.TYPING: self.chat.typing,
+            ClientEvent.MEDIA_STATE: self.chat.media_state,
             ClientEvent.BLOCK_PARTNER: self.moderation.block_partner,
             ClientEvent.REPORT_PARTNER: self.moderation.report_partner,
             ClientEvent.RESUME_CALL: self.resume.resume_call,
@@ -115,10 +119,17 @@ class Lobby:
 
         ``network`` is the client's unit for the per-address cap (``proxy.network_of``).
         The connection is counted before the first await, so that concurrent
-        connects of one user or address cannot all pass the caps.
+        connects of one user or address cannot all pass the caps. A guest from a
+        banned address is refused (``Banned``) before anything is registered;
+        strangers see the name as ``Rules.shown_name`` has it.
         """
         ctx = self.ctx
-        ctx.connections.add(sid, identity, network, self.clock.monotonic())
+        address = address_hash(self.rules.address_key, network)
+        if identity.guest:
+            self.moderation.admit_address(address)
+        identity = replace(identity, username=self.rules.shown_name(identity.username))
+        conn = ctx.connections.add(sid, identity, network, self.clock.monotonic())
+        conn.address = address
         try:
             await ctx.blocks.excluded(identity.user_id)  # loaded once, before any search
             await self.store.join(Member(sid, identity.user_id, identity.username))
