@@ -19,7 +19,7 @@ from randomchat.config import Settings
 from randomchat.console import console_routes
 from randomchat.db import Ban, Database
 from randomchat.gateway import Gateway
-from randomchat.lobby import Lobby
+from randomchat.lobby import Lobby, in_memory
 from randomchat.metrics import Metrics
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore, Store
@@ -77,11 +77,20 @@ def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> asyncio.Task[N
 def create_app(
     settings: Settings, db: Database, *, store: Store | None = None, clock: Clock | None = None
 ) -> App:
+    metrics = Metrics()
+    node = None
+    if settings.redis_url:  # a cluster node (imported only then: one process needs no Redis)
+        from randomchat.cluster import Node
+
+        node = Node(settings, metrics)
+        store, clock = node.store, node.clock
     store = store if store is not None else MemoryStore()
     clock = clock or SystemClock()
-    metrics = Metrics()
-    lobby = Lobby(store, db, clock, metrics, Rules.from_settings(settings))
-    gateway = Gateway(settings, lobby, metrics)
+    rules = Rules.from_settings(settings)
+    lobby = Lobby(store, db, clock, metrics, rules, node.shared if node else in_memory)
+    gateway = Gateway(settings, lobby, metrics, node.sid_prefix if node else "")
+    if node is not None:
+        node.attach(gateway, lobby)
 
     async def kick(ban: Ban) -> None:
         await gateway.apply(lobby.moderation.kick_user(ban))
@@ -102,6 +111,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await refresh_bans()  # before the first connection is admitted
+        if node is not None:
+            await node.start()
         tasks = [
             _every(HOUSEKEEPING_SECONDS, housekeeping),
             _every(WIDEN_SECONDS, widen),
@@ -112,6 +123,8 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
+            if node is not None:
+                await node.stop()
 
     middleware = []
     if settings.cors_origins:

@@ -20,3 +20,12 @@ class SystemClock:
 
     def wall_ms(self) -> int:
         return time.time_ns() // 1_000_000
+
+
+class WallClock(SystemClock):
+    """A cluster's clock: its times are compared across machines (queue waits, repeat
+    windows, rate limits in Redis), and only the wall clock is shared between them
+    (kept within milliseconds by NTP), while each machine's monotonic clock has its own zero."""
+
+    def monotonic(self) -> float:
+        return time.time()

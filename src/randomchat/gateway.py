@@ -63,7 +63,9 @@ def _ban_payload(until: float, reason: str) -> BanInfo:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, lobby: Lobby, metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, lobby: Lobby, metrics: Metrics, sid_prefix: str = ""
+    ) -> None:
         self.settings = settings
         self.lobby = lobby
         self.metrics = metrics
@@ -75,6 +77,7 @@ class Gateway:
             send_buffer_bytes=settings.send_buffer_bytes,
             events_per_second=settings.events_per_second,
             event_burst=settings.event_burst,
+            sid_prefix=sid_prefix,
             recovery_window=settings.recovery_window,
         )
         self.delivery: Delivery = LocalDelivery(self.sio, NAMESPACE, metrics)

@@ -21,13 +21,14 @@ disconnect) spans several parts and is here too.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from randomchat.auth import Identity
 from randomchat.clock import Clock
 from randomchat.core.moderation import address_hash
 from randomchat.core.quality import ConnectionMetrics
+from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
 from randomchat.lobby.chat import MEDIA, Chat
 from randomchat.lobby.connections import Connections
@@ -42,16 +43,50 @@ from randomchat.metrics import Metrics
 from randomchat.protocol import ClientEvent, ConnectionQuality, ServerEvent
 from randomchat.rules import Rules
 from randomchat.store import Member, Store
-from randomchat.store.shared import MemoryBlocks, MemoryCalls, MemoryLimits, MemoryMeetings
+from randomchat.store.shared import (
+    Blocks,
+    Calls,
+    Limits,
+    Meetings,
+    MemoryBlocks,
+    MemoryCalls,
+    MemoryLimits,
+    MemoryMeetings,
+)
 
-__all__ = ["Effect", "Emit", "FlushLater", "Handler", "Kick", "Lobby"]
+__all__ = ["Effect", "Emit", "FlushLater", "Handler", "Kick", "Lobby", "Shared", "in_memory"]
 
 Handler = Callable[[str, tuple[Any, ...]], Awaitable[list[Effect]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """The per-user and per-pair state beside the store (in memory, or on Redis for a cluster)."""
+
+    meetings: Meetings
+    blocks: Blocks
+    calls: Calls
+    limits: Limits
+
+
+SharedFactory = Callable[[Rules, Database, dict[str, Limit]], Shared]
+
+
+def in_memory(rules: Rules, db: Database, limits: dict[str, Limit]) -> Shared:
+    return Shared(
+        MemoryMeetings(rules.repeat_window), MemoryBlocks(db), MemoryCalls(), MemoryLimits(limits)
+    )
+
+
 class Lobby:
     def __init__(
-        self, store: Store, db: Database, clock: Clock, metrics: Metrics, rules: Rules
+        self,
+        store: Store,
+        db: Database,
+        clock: Clock,
+        metrics: Metrics,
+        rules: Rules,
+        shared: SharedFactory = in_memory,
     ) -> None:
         self.store = store
         self.db = db
@@ -65,12 +100,13 @@ class Lobby:
             MEDIA: rules.chat_limit,
             REPORT: rules.report_limit,
         }
+        state = shared(rules, db, limits)
         self.ctx = Context(
             store=store,
-            meetings=MemoryMeetings(rules.repeat_window),
-            blocks=MemoryBlocks(db),
-            calls=MemoryCalls(),
-            limits=MemoryLimits(limits),
+            meetings=state.meetings,
+            blocks=state.blocks,
+            calls=state.calls,
+            limits=state.limits,
             connections=Connections(rules.max_sockets_per_user, rules.max_sockets_per_address),
             db=db,
             clock=clock,
@@ -138,6 +174,10 @@ class Lobby:
             raise
         quality = ConnectionQuality(quality="excellent")
         return [Emit(sid, ServerEvent.CONNECTION_QUALITY, quality)]
+
+    def members(self) -> list[Member]:
+        """The connections this process holds, as the store knows them."""
+        return [Member(sid, c.user_id, c.username) for sid, c in self.ctx.connections.items()]
 
     async def disconnect(self, sid: str) -> list[Effect]:
         self.ctx.connections.remove(sid)

@@ -40,7 +40,7 @@ Keys (``prefix`` is ``rc:`` by default; all keys live on one Redis shard):
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import replace
 from typing import Any, ParamSpec, TypeVar
 
@@ -174,6 +174,19 @@ return out
 """
 )
 
+# ARGV: prefix, a, b: pair two idle connections (a call resumed after a restart).
+_PAIR = """
+local p, a, b = ARGV[1], ARGV[2], ARGV[3]
+local ma, mb = p..'m:'..a, p..'m:'..b
+if a == b or redis.call('HGET', ma, 'ph') ~= 'i' or redis.call('HGET', mb, 'ph') ~= 'i' then
+  return 0
+end
+redis.call('HSET', ma, 'ph', 'm', 'pt', b)
+redis.call('HSET', mb, 'ph', 'm', 'pt', a)
+redis.call('HINCRBY', p..'stats', 'pairs', 1)
+return 1
+"""
+
 # ARGV: prefix, sid. Returns {} when not waiting or already widened.
 _WIDEN = """
 local p, sid = ARGV[1], ARGV[2]
@@ -200,7 +213,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def unavailable(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def unavailable(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     """Redis failures become ``StorageError`` (the client gets ``code: unavailable``)."""
 
     @functools.wraps(method)
@@ -230,6 +243,7 @@ class RedisStore:
         self._leave = redis.register_script(_LEAVE)
         self._part = redis.register_script(_PART)
         self._widen = redis.register_script(_WIDEN)
+        self._pair_idle = redis.register_script(_PAIR)
         self._position = redis.register_script(_POSITION)
 
     def _key(self, *parts: str) -> str:
@@ -243,6 +257,10 @@ class RedisStore:
     @unavailable
     async def part(self, sid: str) -> Member | None:
         return _partner(await self._part(args=[self.prefix, sid]))
+
+    @unavailable
+    async def pair(self, a: str, b: str) -> bool:
+        return bool(await self._pair_idle(args=[self.prefix, a, b]))
 
     @unavailable
     async def leave(self, sid: str) -> Member | None:
@@ -303,7 +321,7 @@ class RedisStore:
                 return Matched(partner, max(0.0, now - float(reply[4])), best.common)
             if code == -1:
                 check_can_search(_PHASES.get(_text(reply[1]), Phase.IDLE))
-                raise IllegalMove("not connected")
+                raise _lost()
         return None
 
     async def _queue(self, seeker: Seeker, now: float) -> int:
@@ -322,7 +340,7 @@ class RedisStore:
         )
         code = int(reply[0])
         if code == -1:
-            raise IllegalMove("not connected")
+            raise _lost()
         if code == -2:
             check_can_search(_PHASES[_text(reply[1])])
         return code
@@ -387,6 +405,12 @@ class RedisStore:
                 partners.append(partner)
         await self.redis.delete(self._key("sids", node), self._key("qw", node))
         return partners
+
+
+def _lost() -> StorageError:
+    # The socket is connected here but Redis does not know it: Redis lost its data (a
+    # restart) and the node's next reconcile registers it again (randomchat.cluster).
+    return StorageError("shared state lost this connection; try again")
 
 
 def _partner(reply: list[Any]) -> Member | None:

@@ -1,0 +1,386 @@
+"""Many nodes on one Redis: cross-node delivery and node liveness.
+
+Delivery. A socket id starts with the name of the node that holds it
+(``<node>.<random>``), so a node that must emit to a socket it does not hold
+knows where it lives without asking Redis. It appends the event to that
+node's own stream (``<prefix>inbox:<node>``), never to a channel every node
+decodes: the cost of an event is on the two nodes involved, however many
+nodes there are. One writer task per node appends in order (pipelined in
+batches), and each node reads its own stream with one blocking reader that
+remembers the last id it handled: when its Redis connection drops, it reads
+on from that id after reconnecting, so events are redelivered in order, not
+lost. A stream keeps at most ``INBOX_MAX`` entries (older ones are trimmed:
+a node that is that far behind is as good as dead); the writer's queue holds
+at most ``OUTBOX_MAX`` events, and an event that finds it full is counted as
+undelivered and logged.
+
+Liveness. Each node refreshes ``<prefix>node:<name>`` with an expiry of
+``node_timeout`` every third of it, and lists itself in ``<prefix>nodes``.
+Every node checks the list at the same pace; the first to see a node's key
+expired removes it from the list (``SREM`` answers 1 to exactly one node),
+evicts its sockets from the store (out of the queue, out of their pairs) and
+tells their partners on other nodes ``partner-disconnected``. A node that
+starts evicts whatever its name left behind before it takes connections, so
+a restarted node inherits no stale state. Every check also reconciles this
+node's sockets in Redis with the ones it holds: a socket that closed while
+Redis was unreachable is parted then, and its partner told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import socket
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from randomchat.clock import WallClock
+from randomchat.config import Settings
+from randomchat.core.ratelimit import Limit
+from randomchat.db import Database
+from randomchat.delivery import LocalDelivery
+from randomchat.gateway import Gateway
+from randomchat.lobby import Lobby, Shared
+from randomchat.metrics import Metrics
+from randomchat.protocol import Empty, ServerEvent
+from randomchat.rules import Rules
+from randomchat.store import Member
+from randomchat.store.redis import RedisStore
+from randomchat.store.redis_shared import RedisBlocks, RedisCalls, RedisLimits, RedisMeetings
+
+log = logging.getLogger(__name__)
+
+NODE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+INBOX_MAX = 100_000  # entries kept in a node's stream (approximate trimming)
+OUTBOX_MAX = 100_000  # events waiting for the writer
+READ_BATCH = 1000
+READ_BLOCK_MS = 2000
+DISCONNECT = "!disconnect"  # the stream's event name for "close this socket"
+
+
+def connect(url: str) -> Redis:
+    """A client that retries with back-off on a dropped connection (redis-py's own retry)."""
+    return Redis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
+        retry_on_error=[ConnectionError, TimeoutError],
+        socket_timeout=5.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=10,
+    )
+
+
+def node_name(settings: Settings) -> str:
+    """``--node-name``, or this host's name and port: stable across restarts of the node."""
+    if settings.node_name:
+        return settings.node_name
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:30] or "node"
+    return f"{host}-{settings.port}"
+
+
+def node_of(sid: str) -> str | None:
+    node, dot, _ = sid.partition(".")
+    return node if dot else None
+
+
+class ClusterDelivery:
+    """``Delivery`` for a cluster node: local sockets directly, others through Redis."""
+
+    def __init__(
+        self, local: LocalDelivery, redis: Redis, node: str, prefix: str, metrics: Metrics
+    ) -> None:
+        self.local = local
+        self.redis = redis
+        self.node = node
+        self.prefix = prefix
+        self.metrics = metrics
+        self._out: deque[tuple[str, str, str, bytes]] = deque()  # node, sid, event, data
+        self._wake = asyncio.Event()
+        self._last_id = "$"
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def inbox(self, node: str) -> str:
+        return f"{self.prefix}inbox:{node}"
+
+    def holds(self, sid: str) -> bool:
+        return sid in self.local.server.sockets
+
+    async def emit(self, sid: str, event: str, data: Any = None) -> bool:
+        node = node_of(sid)
+        if node is None or node == self.node or self.holds(sid):
+            return await self.local.emit(sid, event, data)
+        return self._send(node, sid, event, orjson.dumps(data))
+
+    async def disconnect(self, sid: str) -> None:
+        node = node_of(sid)
+        if node is None or node == self.node or self.holds(sid):
+            await self.local.disconnect(sid)
+        else:
+            self._send(node, sid, DISCONNECT, b"null")
+
+    def _send(self, node: str, sid: str, event: str, data: bytes) -> bool:
+        if len(self._out) >= OUTBOX_MAX:
+            self.metrics.undelivered.labels(event).inc()
+            log.warning("cross-node outbox full", extra={"sid": sid, "event_name": event})
+            return False
+        self._out.append((node, sid, event, data))
+        self._wake.set()
+        return True
+
+    # -- the writer and the reader --------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _write(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._out:
+                batch = [self._out[i] for i in range(min(len(self._out), READ_BATCH))]
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for node, sid, event, data in batch:
+                            pipe.xadd(
+                                self.inbox(node),
+                                {"s": sid, "e": event, "d": data},
+                                maxlen=INBOX_MAX,
+                                approximate=True,
+                            )
+                        await pipe.execute()
+                except RedisError:
+                    log.warning("cross-node send failed; retrying", exc_info=True)
+                    await asyncio.sleep(0.5)  # the batch stays queued, in order
+                    continue
+                for _ in batch:
+                    self._out.popleft()
+
+    async def _read(self) -> None:
+        key = self.inbox(self.node)
+        while True:
+            try:
+                replies: Any = await self.redis.xread(
+                    {key: self._last_id}, count=READ_BATCH, block=READ_BLOCK_MS
+                )  # RESP2: [[stream, [(id, fields), ...]]]
+            except RedisError:
+                log.warning("cross-node read failed; reading on from the last id", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            for _, entries in replies:
+                for entry_id, fields in entries:
+                    self._last_id = _text(entry_id)
+                    await self._deliver(fields)
+
+    async def _deliver(self, fields: dict[bytes, bytes]) -> None:
+        sid = _text(fields[b"s"])
+        event = _text(fields[b"e"])
+        try:
+            if event == DISCONNECT:
+                await self.local.disconnect(sid)
+            else:
+                await self.local.emit(sid, event, orjson.loads(fields[b"d"]))
+        except Exception:
+            log.exception("cross-node delivery failed", extra={"sid": sid, "event_name": event})
+
+    async def flush(self) -> None:
+        """Wait until the writer has sent what was queued (the caller bounds the wait)."""
+        while self._out:  # noqa: ASYNC110 (the writer owns the queue; this only watches it)
+            await asyncio.sleep(0.01)
+
+    async def start_reading_from_now(self) -> None:
+        """Skip what the stream held before this node started: it was for a previous life."""
+        await self.redis.delete(self.inbox(self.node))
+        self._last_id = "0-0"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Liveness:
+    """This node's heartbeat, and the eviction of nodes whose heartbeat stopped."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        store: RedisStore,
+        node: str,
+        prefix: str,
+        timeout: float,
+        holds: Callable[[str], bool],
+        members: Callable[[], list[Member]],
+        tell_partner: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.redis = redis
+        self.store = store
+        self.node = node
+        self.prefix = prefix
+        self.timeout = timeout
+        self.holds = holds
+        self.members = members
+        self.tell_partner = tell_partner
+        self.boot = secrets.token_hex(8)
+        self._task: asyncio.Task[None] | None = None
+
+    def _key(self, node: str) -> str:
+        return f"{self.prefix}node:{node}"
+
+    async def start(self) -> None:
+        """Evict what this node's name left behind, then beat."""
+        previous = await self.redis.get(self._key(self.node))
+        if previous is not None:
+            log.warning(
+                "node name was alive recently; evicting its state", extra={"node": self.node}
+            )
+        await self._evict(self.node)
+        await self.beat()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def leave(self) -> None:
+        """A clean exit: drop the heartbeat so that the others evict at once."""
+        with contextlib.suppress(RedisError):
+            await self.redis.delete(self._key(self.node))
+
+    async def beat(self) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._key(self.node), self.boot, px=int(self.timeout * 1000))
+            pipe.sadd(f"{self.prefix}nodes", self.node)
+            await pipe.execute()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.timeout / 3)
+            try:
+                await self.beat()
+                await self.check()
+            except RedisError:
+                log.warning("cluster check failed (Redis unreachable?)", exc_info=True)
+
+    async def check(self) -> None:
+        """Evict the nodes whose heartbeat expired; part this node's closed sockets."""
+        nodes = {_text(n) for n in await self.redis.smembers(f"{self.prefix}nodes")}
+        for node in sorted(nodes - {self.node}):
+            if await self.redis.exists(self._key(node)):
+                continue
+            if await self.redis.srem(f"{self.prefix}nodes", node):  # exactly one node wins
+                log.warning("node is gone; evicting its sockets", extra={"node": node})
+                await self._evict(node)
+        await self.reconcile()
+
+    async def reconcile(self) -> None:
+        """Make Redis hold exactly this node's sockets.
+
+        A socket that closed while Redis was unreachable is parted now (its
+        partner told); a socket Redis lost (a Redis restarted without its data)
+        is registered again, idle: its call or its place in the queue is gone
+        with the data, and the client's next search works.
+        """
+        known = await self.store.sids_of(self.node)
+        for sid in known:
+            if self.holds(sid):
+                continue
+            partner = await self.store.part(sid)
+            if partner is not None:
+                await self.tell_partner(partner.sid)
+        for member in self.members():
+            if member.sid not in known:
+                await self.store.join(member)
+
+    async def evict_self(self) -> None:
+        await self._evict(self.node)
+
+    async def _evict(self, node: str) -> None:
+        for partner in await self.store.evict_node(node):
+            await self.tell_partner(partner.sid)
+        await self.redis.delete(f"{self.prefix}inbox:{node}")
+
+
+async def partner_disconnected(delivery: ClusterDelivery, sid: str) -> None:
+    await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty())
+
+
+class Node:
+    """One node of a cluster, assembled from the settings: its store, shared state,
+    clock, delivery and liveness. ``create_app`` uses it when ``--redis-url`` is set."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        assert settings.redis_url is not None
+        self.name = node_name(settings)
+        self.prefix = settings.redis_prefix
+        self.timeout = settings.node_timeout
+        self.metrics = metrics
+        self.redis = connect(settings.redis_url)
+        self.store = RedisStore(self.redis, self.name, self.prefix)
+        self.clock = WallClock()
+        self.sid_prefix = self.name + "."
+        self.delivery: ClusterDelivery | None = None
+        self.liveness: Liveness | None = None
+
+    def shared(self, rules: Rules, db: Database, limits: dict[str, Limit]) -> Shared:
+        r, p = self.redis, self.prefix
+        return Shared(
+            RedisMeetings(r, rules.repeat_window, p),
+            RedisBlocks(r, db, p),
+            RedisCalls(r, p),
+            RedisLimits(r, limits, p),
+        )
+
+    def attach(self, gateway: Gateway, lobby: Lobby) -> None:
+        """Deliver through the cluster, and watch the other nodes."""
+        local = gateway.delivery
+        assert isinstance(local, LocalDelivery)
+        delivery = ClusterDelivery(local, self.redis, self.name, self.prefix, self.metrics)
+        gateway.delivery = self.delivery = delivery
+        self.liveness = Liveness(
+            self.redis,
+            self.store,
+            self.name,
+            self.prefix,
+            self.timeout,
+            holds=lambda sid: sid in lobby.ctx.connections,
+            members=lobby.members,
+            tell_partner=lambda sid: partner_disconnected(delivery, sid),
+        )
+
+    async def start(self) -> None:
+        assert self.delivery is not None and self.liveness is not None
+        await self.delivery.start_reading_from_now()
+        self.delivery.start()
+        await self.liveness.start()
+        log.info("cluster node started", extra={"node": self.name})
+
+    async def stop(self) -> None:
+        """Leave the cluster cleanly: the partners of this node's users are told at once."""
+        assert self.delivery is not None and self.liveness is not None
+        await self.liveness.stop()
+        with contextlib.suppress(RedisError):
+            await self.liveness.evict_self()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self.delivery.flush()
+        await self.delivery.stop()
+        await self.liveness.leave()
+        await self.redis.aclose()

@@ -1,0 +1,193 @@
+"""A cluster of real ``randomchat serve`` processes on one real redis-server.
+
+Each node is its own process on its own port, as behind a load balancer; all
+share Redis and one SQLite database file. Clients are python-socketio peers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import RunningServer
+from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
+from tests.server.harness import match, ready
+
+NODE_TIMEOUT = 2.0  # short, so that the dead-node tests do not wait 10 s
+
+Cluster = Callable[..., list[RunningServer]]
+
+
+@pytest.fixture
+def cluster(server_factory: Any, redis_server: RedisServer, tmp_path: Path) -> Cluster:  # noqa: F811
+    def start(count: int, **overrides: Any) -> list[RunningServer]:
+        return [
+            server_factory(
+                redis_url=redis_server.url,
+                node_name=f"n{i + 1}",
+                node_timeout=NODE_TIMEOUT,
+                database_url=f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}",
+                **overrides,
+            )
+            for i in range(count)
+        ]
+
+    return start
+
+
+async def redis_counts(url: str) -> tuple[int, int, int]:
+    """Connected sockets, waiting users and pairs, as Redis holds them for the cluster."""
+    redis = Redis.from_url(url)
+    try:
+        connected, pairs = await redis.hmget("rc:stats", "connected", "pairs")
+        waiting = await redis.zcard("rc:q:video") + await redis.zcard("rc:q:text")
+        return int(connected or 0), int(waiting), int(pairs or 0)
+    finally:
+        await redis.aclose()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_users_on_two_nodes_pair_and_signal_in_order(
+    cluster: Cluster,
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    one, two = cluster(2)
+    alice = await ready(one.url, "alice")
+    bob = await ready(two.url, "bob")
+    found_bob, found_alice = await match(alice, bob)
+    assert found_bob["partnerName"] == "alice" and found_alice["partnerName"] == "bob"
+    assert {found_bob["role"], found_alice["role"]} == {"initiator", "receiver"}
+    caller, callee = (bob, alice) if found_bob["role"] == "initiator" else (alice, bob)
+    await caller.emit("signal-offer", {"offer": {"type": "offer", "sdp": "v=0 offer"}})
+    assert (await callee.expect("signal-offer"))["offer"]["sdp"] == "v=0 offer"
+    await caller.expect("signal-offer-ack")
+    await callee.emit("signal-answer", {"answer": {"type": "answer", "sdp": "v=0 answer"}})
+    assert (await caller.expect("signal-answer"))["answer"]["sdp"] == "v=0 answer"
+    await callee.expect("signal-answer-ack")
+    for i in range(20):  # one batch or several, but in the order sent
+        await caller.emit("signal-ice-candidate", {"candidate": {"candidate": f"candidate:{i}"}})
+    got: list[str] = []
+    while len(got) < 20:
+        event, data = await asyncio.wait_for(callee.events.get(), 5)
+        if event == "signal-ice-candidates-batch":
+            got += [c["candidate"] for c in data["candidates"]]
+        else:
+            assert event == "signal-ice-candidate", event
+            got.append(data["candidate"]["candidate"])
+    assert got == [f"candidate:{i}" for i in range(20)]
+    await alice.emit("leave")
+    await bob.expect("partner-left")
+    for peer in (alice, bob):
+        await peer.close()
+    await eventually(empty(redis_server.url))
+
+
+def empty(url: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return await redis_counts(url) == (0, 0, 0)
+
+    return check
+
+
+async def test_a_killed_node_is_evicted_and_leaves_no_ghost(
+    cluster: Cluster,
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    one, two = cluster(2)
+    alice = await ready(one.url, "alice")
+    bob = await ready(two.url, "bob")
+    await match(alice, bob)
+    ghost = await ready(two.url, "ghost")
+    await ghost.emit_raw("find-partner")
+    await ghost.expect("waiting-for-partner")
+    os.kill(two.process.pid, signal.SIGKILL)
+    two.process.wait()
+    started = time.monotonic()
+    await alice.expect("partner-disconnected", timeout=NODE_TIMEOUT * 3 + 5)
+    waited = time.monotonic() - started
+    print(f"partner-disconnected {waited:.2f} s after kill -9 (node timeout {NODE_TIMEOUT} s)")
+    # The ghost's queue entry is gone: a newcomer waits rather than meeting it.
+    carol = await ready(one.url, "carol")
+    await carol.emit_raw("find-partner")
+    assert (await carol.expect("waiting-for-partner"))["queuePosition"] == 1
+    await alice.emit_raw("find-partner")
+    assert (await alice.expect("match-found"))["partnerName"] == "carol"
+    await carol.expect("match-found")
+    for peer in (alice, carol):
+        await peer.close()
+    await eventually(empty(redis_server.url))
+
+
+async def test_a_node_restarted_with_its_name_inherits_nothing(
+    cluster: Cluster,
+    server_factory: Any,
+    redis_server: RedisServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    one, two = cluster(2)
+    alice = await ready(one.url, "alice")
+    stale = await ready(two.url, "stale")
+    await stale.emit_raw("find-partner")
+    await stale.expect("waiting-for-partner")
+    os.kill(two.process.pid, signal.SIGKILL)
+    two.process.wait()
+    server_factory(
+        redis_url=redis_server.url,
+        node_name="n2",
+        node_timeout=60,  # the others would not evict it for a minute: the restart must
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}",
+    )
+    await alice.emit_raw("find-partner")
+    assert (await alice.expect("waiting-for-partner"))["queuePosition"] == 1
+    await alice.close()
+
+
+async def test_redis_down_means_unavailable_then_pairing_resumes(
+    cluster: Cluster,
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    one, two = cluster(2)
+    alice = await ready(one.url, "alice")
+    bob = await ready(two.url, "bob")
+    redis_server.stop()
+    await alice.emit_raw("find-partner")
+    error = await alice.expect("error", timeout=20)
+    assert error["code"] == "unavailable" and error["event"] == "find-partner"
+    await bob.emit_raw("next")
+    assert (await bob.expect("error", timeout=20))["code"] == "unavailable"
+    redis_server.start()  # empty: the nodes register their sockets again
+
+    async def searchable() -> bool:
+        await alice.emit_raw("find-partner")
+        event, data = await asyncio.wait_for(alice.events.get(), 20)
+        if event == "waiting-for-partner":
+            return True
+        if event == "rate-limited":
+            await asyncio.sleep(1.0)
+            return False
+        assert event == "error" and data["code"] == "unavailable", (event, data)
+        return False
+
+    await eventually(searchable, timeout=30)
+    await bob.emit_raw("find-partner")
+    await bob.expect("match-found", timeout=10)
+    await alice.expect("match-found")
+    for peer in (alice, bob):
+        await peer.close()
+    for node in (one, two):
+        assert "Traceback" not in node.log() or "storage failed" in node.log()
+        assert node.process.poll() is None  # still serving
