@@ -12,6 +12,9 @@ export default defineConfig({
     // No public source maps: the server would hand the whole source to anyone
     // (randomchat.static also refuses a stale .map). `npm run dev` keeps them.
     sourcemap: false,
+    // Two pages in one build: the chat (index.html) and the moderation console
+    // (admin.html, served at /admin), sharing the hashed assets under /assets.
+    rollupOptions: { input: { main: 'index.html', admin: 'admin.html' } },
   },
   // Workers (the proof of work, the nudity classifier) are ES modules: the
   // classifier's worker loads the nsfwjs model files as chunks of our own
