@@ -372,10 +372,11 @@ describe('a partner who vanishes', () => {
     expect(t.call().phase).toBe('idle');
   });
 
-  it('losing the server ends the call', async () => {
+  it('losing the server for good ends the call (a blip does not: recovery.test.ts)', async () => {
     const t = await inCall();
     const pc = t.pc();
     t.socket.connected = false;
+    Object.assign(t.socket, { active: false });
     t.socket.serverSends('disconnect', 'transport close');
     expect(pc.closed).toBe(true);
     expect(t.call().phase).toBe('idle');
@@ -591,7 +592,7 @@ describe('the call state', () => {
     ['ICE failure', (t) => t.pc().setConnectionState('failed')],
     ['Block', (t) => t.controller.block()],
     ['banned', (t) => t.socket.serverSends('banned', { until: 2_000_000, reason: 'x' })],
-    ['a lost socket', (t) => t.socket.serverSends('disconnect', 'transport close')],
+    ['a lost socket', (t) => t.socket.serverSends('disconnect', 'io server disconnect')],
     ['a second match-found', (t) => t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Cid', iceServers: [] })],
     ['dispose', (t) => t.controller.dispose()],
   ];
@@ -683,7 +684,7 @@ describe('the call state', () => {
   it('a lost socket while searching says the search (not a call) stopped', () => {
     const t = setup();
     t.controller.start();
-    t.socket.serverSends('disconnect', 'transport close');
+    t.socket.serverSends('disconnect', 'io server disconnect');
     expect(t.notice()).toMatch(/search stopped/);
   });
 

@@ -186,7 +186,7 @@ describe('chat', () => {
     expect(texts(t).at(-1)).toBe('own:lost [failed]');
     t.controller.sendChat('cut');
     t.socket.connected = false;
-    t.socket.serverSends('disconnect', 'transport close');
+    t.socket.serverSends('disconnect', 'io server disconnect');
     expect(t.state().chat.lines.find((l) => l.text === 'cut')?.status).toBe('failed');
     expect(t.state().chat.open).toBe(false);
   });

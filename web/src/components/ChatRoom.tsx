@@ -13,6 +13,8 @@ import { ChatPanel } from './ChatPanel';
 import { InterestsInput } from './InterestsInput';
 import { ReportDialog } from './ReportDialog';
 import { Stage } from './Stage';
+import { DevicePicker } from './DevicePicker';
+import { SettingsPanel } from './SettingsPanel';
 import { StatusBar } from './StatusBar';
 import { Toasts, type ToastItem } from './Toasts';
 
@@ -229,6 +231,11 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
           strict={state?.strict ?? false}
           onStrictChange={(on) => controller?.setStrict(on)}
         />
+
+        <div className="room-options">
+          <DevicePicker camera={camera} cam={camState} controller={controller} />
+          <SettingsPanel />
+        </div>
       </main>
 
       {reportFor ? (

@@ -1,32 +1,48 @@
 import type { RoomState } from '../lib/callController';
 import { dataPhase } from '../lib/callState';
+import { linkWords, peerWords, searchWords } from '../lib/connectionWords';
 
-/** Phase, server round trip quality and, in a call, the WebRTC states (data-* attributes are a test contract). */
+/**
+ * Where the page stands, in plain words: the phase (data-phase is a test
+ * contract), the call's media quality, and in a call how the connection to the
+ * partner is doing (the WebRTC state names stay on data-* attributes).
+ * The quality badge is measured from the call's media (getStats, see
+ * stats.ts judgeMedia), never from the socket, and never "excellent" while the
+ * page is offline or reconnecting.
+ */
 export function StatusBar({ state }: { state: RoomState | null }) {
   const call = state?.call;
   const phase = call ? dataPhase(call) : 'idle';
-  const online = state?.socketConnected ?? false;
-  const label = !online ? 'offline' : call?.phase === 'searching' ? `searching${call.queuePosition ? ` · #${call.queuePosition}` : ''}` : phase;
+  const link = state?.link ?? 'connecting';
+  const away = linkWords(link);
+  const label = away ?? (call?.phase === 'searching' ? searchWords(call.queuePosition) : call?.phase === 'matched' ? `In a call with ${call.partnerName}` : 'Ready');
+  const inCall = call?.phase === 'matched' && call.session !== null;
+  const quality = away ? (link === 'offline' ? 'offline' : 'reconnecting') : inCall ? (call.mediaQuality ?? null) : null;
   return (
     <div className="status-bar">
-      <span className={`pill phase-${online ? phase : 'offline'}`} data-testid="status" data-phase={phase} role="status" aria-live="polite">
+      <span className={`pill phase-${away ? 'offline' : phase}`} data-testid="status" data-phase={phase} data-link={link} role="status" aria-live="polite">
         {label}
       </span>
-      {state?.quality ? (
-        <span className={`pill quality-${state.quality}`} title={state.latencyMs !== null ? `Server round trip ${state.latencyMs} ms` : undefined} data-testid="quality">
-          {state.quality}
+      {quality ? (
+        <span
+          className={`pill quality-${quality === 'offline' || quality === 'reconnecting' ? 'poor' : quality}`}
+          title={inCall ? 'Call quality, from round-trip time and packet loss' : 'The connection to the server is down'}
+          data-testid="quality"
+          data-quality={quality}
+        >
+          {quality === 'excellent' ? 'Excellent' : quality === 'good' ? 'Good' : quality === 'poor' ? 'Poor' : quality === 'offline' ? 'Offline' : 'Reconnecting'}
         </span>
       ) : null}
-      {call?.phase === 'matched' ? (
+      {inCall ? (
         <span
           className={`pill peer peer-${call.connectionState}`}
           data-testid="peer-state"
           data-connection-state={call.connectionState}
           data-ice-state={call.iceConnectionState}
-          title="WebRTC connection state / ICE connection state"
+          title="The connection to your partner"
         >
           <span className="dot" aria-hidden="true" />
-          {call.connectionState} · ice {call.iceConnectionState}
+          {peerWords(call.connectionState, call.restarting ?? false)}
         </span>
       ) : null}
     </div>

@@ -5,6 +5,9 @@ import type { LocalCamera } from '../lib/camera';
 import { loadInterests } from '../lib/interests';
 import { loadMode } from '../lib/mode';
 import { loadPrivacy } from '../lib/privacy';
+import { loadConnectTimeout } from '../lib/connectSettings';
+import { browserNotifier } from '../lib/notifications';
+import { attachPage, testDropIce } from '../lib/recovery';
 import { peerRegistry } from '../lib/runtime';
 
 const NO_SUBSCRIPTION = () => () => {};
@@ -18,18 +21,25 @@ export function useCallController(token: string, camera: LocalCamera, onRefused:
   const [controller, setController] = useState<CallController | null>(null);
 
   useEffect(() => {
-    const socket = io(window.location.origin + '/random-chat', { transports: ['websocket'], auth: { token } });
+    const socket = io(window.location.origin + '/random-chat', { transports: ['websocket'], auth: { token, recover: true } });
+    const notifier = browserNotifier(window);
     const stored = loadInterests(window.localStorage);
     const ctrl = new CallController({
       socket,
       createPeerConnection: peerRegistry.wrap((config) => new RTCPeerConnection(config)),
       getLocalStream: () => camera.stream,
       onRefused,
+      onMatch: (name) => notifier.match(name),
+      connectTimeoutMs: () => loadConnectTimeout(window.localStorage) * 1000,
+      dropCandidates: testDropIce(window),
       preferences: { ...stored, privacy: loadPrivacy(window.localStorage), mode: loadMode(window.localStorage) },
       log: (...args) => console.debug('[randomchat]', ...args),
     });
     setController(ctrl);
+    const detachPage = attachPage(window, socket, () => notifier.prime());
     return () => {
+      detachPage();
+      notifier.dispose();
       ctrl.dispose();
       socket.removeAllListeners();
       socket.disconnect();

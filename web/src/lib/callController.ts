@@ -5,10 +5,11 @@
 // it with fakes. The WebRTC work of a match is in its CallSession; the text
 // chat in ChatController; toasts and heartbeats in their own small classes.
 
-import { CallSession } from './callSession';
+import { CallSession, type FailReason } from './callSession';
 import { banned, idle, matched, matchedText, queued, readMatch, searching, withNotice, withPeer, type CallState, type SearchRequest } from './callState';
 import { ChatController, type ChatState } from './chat';
 import { Heartbeat } from './heartbeat';
+import { mediaStillUp, readResume, RESUME_TIMEOUT_MS, willReconnect, type Link, type ResumeTicket } from './recovery';
 import { searchPayload } from './interests';
 import { parseMediaState } from './mediaState';
 import { withMode } from './mode';
@@ -37,6 +38,8 @@ export interface RoomState {
   quality: Quality | null;
   /** socket round trip from heartbeat/heartbeat-ack, ms */
   latencyMs: number | null;
+  /** the signaling link: a call and a search outlive 'reconnecting' and 'resuming' (recovery.ts) */
+  link: Link;
   /** search again when a partner leaves or the call fails */
   autoSearch: boolean;
   /** normalised tags sent with find-partner / next (see interests.ts) */
@@ -82,6 +85,12 @@ export interface CallDeps {
   /** retries of getStats() while the selected pair is not known yet */
   statsRetries?: number;
   statsRetryDelayMs?: number;
+  /** give up a call without media after this long (read at each match; 0: never) */
+  connectTimeoutMs?: () => number;
+  /** a match arrived (notifications) */
+  onMatch?: (partnerName: string) => void;
+  /** test only: ICE cannot succeed (CallSessionDeps.dropCandidates) */
+  dropCandidates?: boolean;
   /** chat options (typing throttle etc.), mostly for tests */
   chat?: { typingThrottleMs?: number; typingIdleMs?: number; partnerTypingTimeoutMs?: number; ackTimeoutMs?: number };
   log?: (...args: unknown[]) => void;
@@ -98,6 +107,9 @@ export class CallController {
   private readonly heartbeat: Heartbeat;
   private readonly detach: () => void;
   private callSeq = 0;
+  /** the current call's resume ticket (from match-found), and the wait for call-resumed */
+  private resume: ResumeTicket | null = null;
+  private resumeTimer: unknown = null;
   /** what we send (camera / mic on), told to each partner when the call connects and on every change */
   private localMedia: MediaState = { video: true, audio: true };
   /** the call whose partner has been told localMedia since the call connected */
@@ -118,6 +130,7 @@ export class CallController {
       socketConnected: deps.socket.connected,
       quality: null,
       latencyMs: null,
+      link: deps.socket.connected ? 'online' : 'connecting',
       autoSearch: true,
       interests: [...(deps.preferences?.interests ?? [])],
       strict: deps.preferences?.strict ?? false,
@@ -153,6 +166,7 @@ export class CallController {
         this.toasts.show('info', 'Report sent. Thank you.', { ttlMs: 5000 });
       },
       'block-partner-ack': () => this.deps.log?.('block acknowledged'),
+      'call-resumed': (d) => this.onCallResumed(d?.callId),
       'media-state': (d) => {
         const media = parseMediaState(d);
         if (media && this.state.call.phase === 'matched') this.set({ partnerMedia: media });
@@ -275,6 +289,12 @@ export class CallController {
     return true;
   }
 
+  /** Another camera for the live call (the device picker, the front/back switch). */
+  async replaceTrack(track: MediaStreamTrack): Promise<boolean> {
+    const call = this.state.call;
+    return call.phase === 'matched' && call.session ? call.session.replaceTrack(track) : false;
+  }
+
   dismissToast(): void {
     this.toasts.clear();
   }
@@ -291,6 +311,7 @@ export class CallController {
     const call = this.state.call;
     if (call.phase === 'matched') call.session?.close();
     this.clearRetry();
+    this.clearResumeWait();
     this.chat.dispose();
     this.heartbeat.stop();
     this.toasts.dispose();
@@ -308,6 +329,7 @@ export class CallController {
   private enter(next: CallState): void {
     const prev = this.state.call;
     if (prev.phase === 'matched' && (next.phase !== 'matched' || next.session !== prev.session)) prev.session?.close();
+    if (prev.phase === 'matched' && (next.phase !== 'matched' || next.callId !== prev.callId)) this.clearResumeWait();
     const request = prev.phase === 'searching' ? prev.unanswered : null;
     if (next.phase !== 'searching' || next.unanswered !== request) this.clearRetry();
     this.set({ call: next });
@@ -338,9 +360,54 @@ export class CallController {
   }
 
   private onConnect(): void {
-    this.set({ socketConnected: true });
+    const back = this.state.link === 'reconnecting';
+    this.set({ socketConnected: true, link: 'online' });
     this.toasts.clear('connection');
     this.heartbeat.start();
+    // First connect, or the server kept our socket (and replayed what we missed): nothing was lost.
+    if (!back || this.socket.recovered) return;
+    // A new socket (the server restarted, or we were away too long): it knows nothing of us.
+    const call = this.state.call;
+    if (call.phase === 'searching') {
+      this.search('find-partner', 'Reconnected. Looking for someone…');
+    } else if (call.phase === 'matched') {
+      const ticket = this.resume;
+      if (ticket && ticket.callSeq === call.callId && mediaStillUp(call)) {
+        this.clearResumeWait();
+        send(this.socket, 'resume-call', { callId: ticket.callId, resume: ticket.resume });
+        this.set({ link: 'resuming' });
+        this.resumeTimer = this.timers.setTimeout(() => {
+          this.resumeTimer = null;
+          this.resumeFailed('Stranger did not come back.');
+        }, RESUME_TIMEOUT_MS);
+      } else {
+        this.resumeFailed('The connection to your partner was lost too.');
+      }
+    }
+  }
+
+  private onCallResumed(callId: unknown): void {
+    const call = this.state.call;
+    if (call.phase !== 'matched' || !this.resume || callId !== this.resume.callId) return;
+    this.clearResumeWait();
+    this.set({ link: 'online' });
+    this.chat.system('Reconnected. The call goes on.');
+  }
+
+  /** The server could not give us our call back: say so and move on (auto-search) or stop. */
+  private resumeFailed(why: string): void {
+    this.clearResumeWait();
+    this.set({ link: this.state.socketConnected ? 'online' : this.state.link });
+    const call = this.state.call;
+    if (call.phase !== 'matched') return;
+    this.chat.endCall(`The call could not be resumed after the connection to the server was lost. ${why}`);
+    this.afterCall(`The call could not be resumed after the connection to the server was lost. ${why}`, 'Looking for someone new…', 'Press Start to meet someone new.');
+  }
+
+  private clearResumeWait(): void {
+    if (this.resumeTimer !== null) this.timers.clearTimeout(this.resumeTimer);
+    this.resumeTimer = null;
+    if (this.state.link === 'resuming') this.set({ link: this.state.socketConnected ? 'online' : 'reconnecting' });
   }
 
   private onDisconnect(reason: string): void {
@@ -349,6 +416,15 @@ export class CallController {
     this.set({ socketConnected: false });
     const call = this.state.call;
     if (call.phase === 'banned') return; // the server closes a banned user's connection: not an outage
+    if (willReconnect(reason, this.socket)) {
+      // The call's media flows peer to peer and a search can be sent again: keep both
+      // and see what the reconnection brings (onConnect).
+      this.clearResumeWait();
+      this.set({ link: 'reconnecting' });
+      this.toasts.show('error', 'Lost connection to the server. Reconnecting…', { ttlMs: 0, topic: 'connection' });
+      return;
+    }
+    this.set({ link: 'offline' });
     if (call.phase === 'matched') this.chat.endCall('The connection to the server was lost.');
     const notice = {
       idle: call.phase === 'idle' ? call.notice : null,
@@ -388,6 +464,7 @@ export class CallController {
     const phase = this.state.call.phase;
     if (phase !== 'searching' && phase !== 'matched') return;
     const match = readMatch(d);
+    this.resume = readResume(d, this.callSeq + 1); // the next session's id, as CallSession.id
     this.set({ partnerMedia: null });
     if (match.mode === 'text' || this.state.mode === 'text') return this.onTextMatch(match);
     let pc: RTCPeerConnection;
@@ -412,6 +489,8 @@ export class CallController {
         createMediaStream: this.deps.createMediaStream,
         statsRetries: this.deps.statsRetries ?? 5,
         statsRetryDelayMs: this.deps.statsRetryDelayMs ?? 300,
+        connectTimeoutMs: this.deps.connectTimeoutMs?.() ?? 0,
+        dropCandidates: this.deps.dropCandidates,
         log: this.deps.log,
       },
       {
@@ -425,7 +504,7 @@ export class CallController {
             send(this.socket, 'media-state', { ...this.localMedia });
           }
         },
-        onFailed: () => this.onCallFailed(),
+        onFailed: (why) => this.onCallFailed(why),
       },
     );
     const { partnerName, commonInterests } = match;
@@ -435,6 +514,7 @@ export class CallController {
     );
     this.set({ moderationTarget: { name: partnerName, callId: session.id } });
     this.enter(matched(session, match));
+    this.deps.onMatch?.(match.partnerName);
     void session.start(this.deps.getLocalStream());
   }
 
@@ -458,12 +538,15 @@ export class CallController {
   }
 
   /** The current call's connection failed (its session already sent call-stats {outcome: 'failed'}). */
-  private onCallFailed(): void {
-    this.chat.endCall('The connection to your partner failed.');
-    this.toasts.show('error', 'The connection to your partner failed.', { ttlMs: 6000 });
+  private onCallFailed(why: FailReason): void {
+    const call = this.state.call;
+    const name = call.phase === 'matched' ? call.partnerName : 'your partner';
+    const what = why === 'timeout' ? `Could not connect to ${name}.` : `The connection to ${name} failed.`;
+    this.chat.endCall(what);
+    this.toasts.show('error', what, { ttlMs: 6000 });
     // 'next' ends the call on the server and searches again at once
     if (!this.state.autoSearch) send(this.socket, 'leave');
-    this.afterCall('Connection failed.', 'Looking for someone new…', 'Press Start to try again.', 'next');
+    this.afterCall(what, 'Finding someone else…', 'Press Start to try again.', 'next');
   }
 
   /** After block/report: the server ended the call; move on like after partner-left. */
@@ -516,6 +599,7 @@ export class CallController {
     const message = d?.message || 'Something went wrong on the server.';
     // the server answers a connection's events in order: the oldest unanswered message is the one refused
     if (event === 'chat-message' && this.chat.refuseOldest(`Not sent: ${sentence(withoutEventPrefix(message, event))}`)) return;
+    if (event === 'resume-call') return this.resumeFailed(sentence(message));
     const call = this.state.call;
     if (call.phase === 'searching' && call.unanswered?.action === event) {
       if (d?.code === 'refused') {

@@ -15,8 +15,18 @@
 // wire) and then added in order; a candidate the browser refuses is logged,
 // not fatal. The browser's own signalingState says whether an answer is
 // expected.
+//
+// Honest connection states. A call that carries no media within
+// `connectTimeoutMs` of match-found is given up ('timeout': the page says it
+// could not connect and moves on). A call that did connect and then loses its
+// path is not given up at once: after `disconnectGraceMs` in 'disconnected',
+// or at once on 'failed', the initiator restarts ICE (restartIce and a new
+// offer with iceRestart through the same signaling; the receiver answers it as
+// any offer), at most `MAX_ICE_RESTARTS` times; only then does the call fail.
+// While media flows, getStats() is read every `qualityIntervalMs` and the
+// round trip and packet loss make the quality badge (stats.ts judgeMedia).
 
-import { selectedPairInfo } from './stats';
+import { judgeMedia, mediaSample, selectedPairInfo, type MediaQuality, type MediaSample } from './stats';
 import { send, type CallFailed, type CallStats, type Role, type SignalingSocket } from './protocol';
 import type { Timers } from './timers';
 
@@ -25,7 +35,16 @@ export interface PeerView {
   remoteStream: MediaStream | null;
   connectionState: RTCPeerConnectionState;
   iceConnectionState: RTCIceConnectionState;
+  /** from getStats() while media flows; null before the first reading */
+  mediaQuality?: MediaQuality | null;
+  /** an ICE restart is under way */
+  restarting?: boolean;
 }
+
+/** Why a call ended without media: ICE failed (or negotiation threw), or nothing came in time. */
+export type FailReason = 'failed' | 'timeout';
+
+export const MAX_ICE_RESTARTS = 2;
 
 export interface CallSessionDeps {
   socket: SignalingSocket;
@@ -36,14 +55,22 @@ export interface CallSessionDeps {
   /** retries of getStats() while the selected pair is not known yet */
   statsRetries: number;
   statsRetryDelayMs: number;
+  /** give up a call that carries no media this long after match-found (0: never) */
+  connectTimeoutMs?: number;
+  /** how long 'disconnected' may last before an ICE restart */
+  disconnectGraceMs?: number;
+  /** getStats() period for the quality badge while connected (0: off) */
+  qualityIntervalMs?: number;
+  /** test only: send no candidates and ignore the partner's, so ICE cannot succeed */
+  dropCandidates?: boolean;
   log?: (...args: unknown[]) => void;
 }
 
 export interface CallSessionOwner {
   /** the remote stream or a connection state changed */
   onChange(view: PeerView): void;
-  /** ICE failed for good, or negotiation threw: this call will carry no media */
-  onFailed(): void;
+  /** ICE failed for good, negotiation threw, or no media in time: this call is over */
+  onFailed(why: FailReason): void;
 }
 
 export class CallSession {
@@ -53,6 +80,12 @@ export class CallSession {
   /** call-stats is sent once per call: the first frame's figures or the failure */
   private statsSent = false;
   private statsTimer: unknown = null;
+  private connectTimer: unknown = null;
+  private disconnectTimer: unknown = null;
+  private qualityTimer: unknown = null;
+  private lastSample: MediaSample | null = null;
+  private everConnected = false;
+  private restarts = 0;
   private view: PeerView;
   /** when match-found arrived (time to media is counted from here) */
   readonly startedAt: number;
@@ -69,11 +102,15 @@ export class CallSession {
     this.view = { remoteStream: null, connectionState: pc.connectionState ?? 'new', iceConnectionState: pc.iceConnectionState ?? 'new' };
     pc.onicecandidate = (ev) => this.onLocalCandidate(ev.candidate);
     pc.ontrack = (ev) => this.onTrack(ev);
-    pc.onconnectionstatechange = () => {
-      this.update({ connectionState: pc.connectionState });
-      if (pc.connectionState === 'failed') this.fail('ICE failed');
-    };
+    pc.onconnectionstatechange = () => this.onConnectionState(pc.connectionState);
     pc.oniceconnectionstatechange = () => this.update({ iceConnectionState: pc.iceConnectionState });
+    const timeout = deps.connectTimeoutMs ?? 0;
+    if (timeout > 0) {
+      this.connectTimer = deps.timers.setTimeout(() => {
+        this.connectTimer = null;
+        if (!this.everConnected) this.fail('no media in time', undefined, 'timeout');
+      }, timeout);
+    }
   }
 
   get closed(): boolean {
@@ -102,8 +139,7 @@ export class CallSession {
       if (this.isClosed) return;
       await this.pc.setLocalDescription(offer);
       if (this.isClosed) return;
-      const desc = this.pc.localDescription ?? offer;
-      send(this.deps.socket, 'signal-offer', { offer: { type: 'offer', sdp: desc.sdp ?? '' } });
+      this.sendDescription('signal-offer', this.pc.localDescription ?? offer);
     } catch (err) {
       this.fail('negotiation', err);
     }
@@ -121,8 +157,7 @@ export class CallSession {
       if (this.isClosed) return;
       await this.pc.setLocalDescription(answer);
       if (this.isClosed) return;
-      const desc = this.pc.localDescription ?? answer;
-      send(this.deps.socket, 'signal-answer', { answer: { type: 'answer', sdp: desc.sdp ?? '' } });
+      this.sendDescription('signal-answer', this.pc.localDescription ?? answer);
     } catch (err) {
       this.fail('negotiation', err);
     }
@@ -142,7 +177,7 @@ export class CallSession {
 
   /** Trickled candidates from the partner; kept until the remote description is applied. */
   addRemoteCandidates(candidates: RTCIceCandidateInit[]): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.deps.dropCandidates) return;
     const valid = candidates.filter((c) => c && typeof c === 'object');
     if (this.queued) this.queued.push(...valid);
     else for (const c of valid) void this.addCandidate(c);
@@ -150,6 +185,7 @@ export class CallSession {
 
   /** The page showed the first remote frame: report how the call connected, once. */
   firstFrame(): void {
+    this.clearTimer('connectTimer');
     if (this.isClosed || this.statsSent) return;
     this.statsSent = true;
     const timeToMediaMs = Math.max(0, Math.round(this.deps.now() - this.startedAt));
@@ -161,8 +197,7 @@ export class CallSession {
     if (this.isClosed) return;
     this.isClosed = true;
     this.queued = null;
-    if (this.statsTimer !== null) this.deps.timers.clearTimeout(this.statsTimer);
-    this.statsTimer = null;
+    for (const timer of ['statsTimer', 'connectTimer', 'disconnectTimer', 'qualityTimer'] as const) this.clearTimer(timer);
     const pc = this.pc;
     pc.onicecandidate = null;
     pc.ontrack = null;
@@ -176,10 +211,103 @@ export class CallSession {
     this.view.remoteStream?.getTracks().forEach((t) => t.stop());
   }
 
+  /** Put another camera (or microphone) into the live call; false when nothing sends that kind. */
+  async replaceTrack(track: MediaStreamTrack): Promise<boolean> {
+    if (this.isClosed) return false;
+    const senders = typeof this.pc.getSenders === 'function' ? this.pc.getSenders() : [];
+    const sender = senders.find((s) => s.track?.kind === track.kind);
+    if (!sender) return false;
+    await sender.replaceTrack(track);
+    return true;
+  }
+
   // ---- inside ----------------------------------------------------------------
 
+  private onConnectionState(state: RTCPeerConnectionState): void {
+    if (this.isClosed) return;
+    if (state === 'connected') {
+      this.everConnected = true;
+      this.clearTimer('connectTimer');
+      this.clearTimer('disconnectTimer');
+      this.update({ connectionState: state, restarting: false });
+      if (this.qualityTimer === null) this.scheduleQuality(1000); // a first reading soon
+      return;
+    }
+    this.update({ connectionState: state });
+    if (!this.everConnected) {
+      if (state === 'failed') this.fail('ICE failed');
+      return;
+    }
+    // A call that had media lost its path: let ICE try briefly, then restart it.
+    if (state === 'disconnected' && this.disconnectTimer === null) {
+      this.disconnectTimer = this.deps.timers.setTimeout(() => {
+        this.disconnectTimer = null;
+        if (this.pc.connectionState === 'disconnected') this.restartIce();
+      }, this.deps.disconnectGraceMs ?? 3000);
+    } else if (state === 'failed') {
+      this.clearTimer('disconnectTimer');
+      if (this.restarts < MAX_ICE_RESTARTS) this.restartIce();
+      else this.fail('ICE failed after restarts');
+    }
+  }
+
+  /** A new ICE negotiation on the same connection; the initiator offers, as at the start. */
+  private restartIce(): void {
+    if (this.isClosed) return;
+    this.restarts += 1;
+    this.update({ restarting: true, mediaQuality: 'poor' });
+    if (this.role !== 'initiator') return; // the receiver answers the initiator's restart offer
+    this.deps.log?.('ICE restart', this.restarts);
+    void (async () => {
+      try {
+        this.pc.restartIce?.();
+        const offer = await this.pc.createOffer({ iceRestart: true });
+        if (this.isClosed) return;
+        await this.pc.setLocalDescription(offer);
+        if (this.isClosed) return;
+        this.sendDescription('signal-offer', this.pc.localDescription ?? offer);
+      } catch (err) {
+        this.fail('ICE restart', err);
+      }
+    })();
+  }
+
+  private sendDescription(event: 'signal-offer' | 'signal-answer', desc: RTCSessionDescriptionInit): void {
+    const sdp = this.deps.dropCandidates ? withoutCandidates(desc.sdp ?? '') : desc.sdp ?? '';
+    if (event === 'signal-offer') send(this.deps.socket, 'signal-offer', { offer: { type: 'offer', sdp } });
+    else send(this.deps.socket, 'signal-answer', { answer: { type: 'answer', sdp } });
+  }
+
+  private scheduleQuality(delayMs: number): void {
+    const period = this.deps.qualityIntervalMs ?? 2000;
+    if (period <= 0 || this.isClosed) return;
+    this.qualityTimer = this.deps.timers.setTimeout(() => void this.readQuality(), Math.min(delayMs, period));
+  }
+
+  private async readQuality(): Promise<void> {
+    this.qualityTimer = null;
+    if (this.isClosed || this.pc.connectionState !== 'connected') return; // resumes on 'connected'
+    try {
+      const sample = mediaSample(await this.pc.getStats());
+      if (this.isClosed) return;
+      const reading = judgeMedia(this.lastSample, sample);
+      this.lastSample = sample;
+      if (reading.quality !== this.view.mediaQuality) this.update({ mediaQuality: reading.quality });
+    } catch (err) {
+      if (this.isClosed) return;
+      this.deps.log?.('getStats failed', err);
+    }
+    this.scheduleQuality(this.deps.qualityIntervalMs ?? 2000);
+  }
+
+  private clearTimer(name: 'statsTimer' | 'connectTimer' | 'disconnectTimer' | 'qualityTimer'): void {
+    const handle = this[name];
+    if (handle !== null) this.deps.timers.clearTimeout(handle);
+    this[name] = null;
+  }
+
   private onLocalCandidate(candidate: RTCIceCandidate | null): void {
-    if (this.isClosed || !candidate) return; // null: gathering is complete
+    if (this.isClosed || !candidate || this.deps.dropCandidates) return; // null: gathering is complete
     const c = candidate as RTCIceCandidate & { toJSON?: () => RTCIceCandidateInit };
     const init = typeof c.toJSON === 'function' ? c.toJSON() : { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
     send(this.deps.socket, 'signal-ice-candidate', { candidate: { ...init, candidate: init.candidate ?? '' } });
@@ -197,7 +325,7 @@ export class CallSession {
     this.owner.onChange(this.view);
   }
 
-  private fail(what: string, err?: unknown): void {
+  private fail(what: string, err?: unknown, why: FailReason = 'failed'): void {
     if (this.isClosed) return; // e.g. setRemoteDescription refused because we closed
     if (err !== undefined) this.deps.log?.(`${what} error`, err);
     if (!this.statsSent) {
@@ -206,7 +334,7 @@ export class CallSession {
       const failed: CallFailed = { outcome: 'failed' };
       send(this.deps.socket, 'call-stats', failed);
     }
-    this.owner.onFailed();
+    this.owner.onFailed(why);
   }
 
   private async addQueuedCandidates(): Promise<void> {
@@ -248,4 +376,12 @@ export class CallSession {
       }, this.deps.statsRetryDelayMs);
     }
   }
+}
+
+/** An SDP without its candidate lines (the test-only dropCandidates flag). */
+function withoutCandidates(sdp: string): string {
+  return sdp
+    .split('\r\n')
+    .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
+    .join('\r\n');
 }

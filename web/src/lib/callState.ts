@@ -119,7 +119,14 @@ export function matchedText(callId: number, match: MatchDetails): Matched {
 
 /** The same call with news from its connection. */
 export function withPeer(m: Matched, view: PeerView): Matched {
-  return { ...m, remoteStream: view.remoteStream, connectionState: view.connectionState, iceConnectionState: view.iceConnectionState };
+  return {
+    ...m,
+    remoteStream: view.remoteStream,
+    connectionState: view.connectionState,
+    iceConnectionState: view.iceConnectionState,
+    mediaQuality: view.mediaQuality ?? null,
+    restarting: view.restarting ?? false,
+  };
 }
 
 export function banned(ban: BanInfo): Banned {

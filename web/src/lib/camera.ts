@@ -87,6 +87,23 @@ export class LocalCamera {
     this.applyToggles();
   }
 
+  /**
+   * Another camera (devices.ts): its track replaces the video of the current
+   * stream, in a new stream object so that the preview follows; the old video
+   * track is stopped. False (and the track stopped) without a stream.
+   */
+  replaceVideoTrack(track: MediaStreamTrack, makeStream: (tracks: MediaStreamTrack[]) => MediaStream = (t) => new MediaStream(t)): boolean {
+    const stream = this.state.stream;
+    if (!stream) {
+      track.stop();
+      return false;
+    }
+    stream.getVideoTracks().forEach((old) => old.stop());
+    track.enabled = this.state.camOn;
+    this.set({ stream: makeStream([...stream.getAudioTracks(), track]) });
+    return true;
+  }
+
   dismissError(): void {
     this.set({ error: null });
   }

@@ -78,6 +78,8 @@ export interface SignalingSocket {
   readonly connected: boolean;
   /** false once socket.io-client gave up reconnecting (the server refused us) */
   readonly active?: boolean;
+  /** after a reconnection: the server kept our socket and replayed what we missed (recovery.ts) */
+  readonly recovered?: boolean;
   on(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;
   emit(event: string, ...args: any[]): unknown;

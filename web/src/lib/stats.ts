@@ -47,3 +47,57 @@ export function selectedPairInfo(report: StatsLike): SelectedPairInfo | null {
   const rttMs = typeof rtt === 'number' && Number.isFinite(rtt) ? Math.round(rtt * 1000 * 10) / 10 : null;
   return { candidateType: type as CandidateType, rttMs };
 }
+
+// ---- media quality -----------------------------------------------------------
+
+/** The quality badge: judged from the call's media, never from the signaling socket. */
+export type MediaQuality = 'excellent' | 'good' | 'poor';
+
+/** Counters from one getStats() report. */
+export interface MediaSample {
+  /** round trip of the selected candidate pair, ms */
+  rttMs: number | null;
+  /** received and lost RTP packets, all inbound streams (cumulative) */
+  packetsReceived: number;
+  packetsLost: number;
+}
+
+export interface MediaReading {
+  quality: MediaQuality;
+  rttMs: number | null;
+  /** share of packets lost since the previous sample, 0–1 (null: nothing received meanwhile) */
+  loss: number | null;
+}
+
+/**
+ * Thresholds, from ITU-T G.114 (under 150 ms one way is good for conversation;
+ * we use the round trip, which is stricter) and from what WebRTC's own
+ * bandwidth estimation tolerates (a few per cent of loss are concealed, past
+ * 5 % video freezes and audio breaks up).
+ */
+const EXCELLENT = { rttMs: 150, loss: 0.01 };
+const GOOD = { rttMs: 400, loss: 0.05 };
+
+export function mediaSample(report: StatsLike): MediaSample {
+  let packetsReceived = 0;
+  let packetsLost = 0;
+  report.forEach((s) => {
+    if (s?.type === 'inbound-rtp') {
+      packetsReceived += Number(s.packetsReceived) || 0;
+      packetsLost += Math.max(0, Number(s.packetsLost) || 0);
+    }
+  });
+  return { rttMs: selectedPairInfo(report)?.rttMs ?? null, packetsReceived, packetsLost };
+}
+
+/** Judge the interval between two samples (the first sample of a call: since its start). */
+export function judgeMedia(prev: MediaSample | null, cur: MediaSample): MediaReading {
+  const received = cur.packetsReceived - (prev?.packetsReceived ?? 0);
+  const lost = cur.packetsLost - (prev?.packetsLost ?? 0);
+  const loss = received + lost > 0 ? Math.max(0, lost) / (received + Math.max(0, lost)) : null;
+  const rtt = cur.rttMs;
+  const within = (limit: { rttMs: number; loss: number }) => (rtt === null || rtt <= limit.rttMs) && (loss === null || loss <= limit.loss);
+  // nothing arrived during the interval: the media stalled
+  const quality: MediaQuality = received <= 0 && prev !== null ? 'poor' : within(EXCELLENT) ? 'excellent' : within(GOOD) ? 'good' : 'poor';
+  return { quality, rttMs: rtt, loss };
+}
