@@ -43,6 +43,7 @@ class Waiting:
     widened: bool = False
     previous: str | None = None  # user id of their last partner when they queued
     mode: str = VIDEO  # only users of the same mode meet
+    privacy: bool = False  # asked for a relay-only call (not a matching rule: the call's policy)
 
     @property
     def accepts_anyone(self) -> bool:
@@ -62,6 +63,7 @@ class Seeker:
     recent: frozenset[str] = EMPTY  # user ids met within the repeat window: excluded too
     previous: str | None = None
     mode: str = VIDEO
+    privacy: bool = False
 
     @property
     def accepts_anyone(self) -> bool:
@@ -77,6 +79,7 @@ class Seeker:
             self.widened,
             self.previous,
             self.mode,
+            self.privacy,
         )
 
 

@@ -31,7 +31,7 @@ from randomchat.core.quality import ConnectionMetrics
 from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
 from randomchat.lobby.chat import MEDIA, Chat
-from randomchat.lobby.connections import Connections
+from randomchat.lobby.connections import Connection, Connections
 from randomchat.lobby.context import CHAT, FIND, REPORT, TYPING, Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater, Kick
 from randomchat.lobby.moderation import Moderation
@@ -168,7 +168,7 @@ class Lobby:
         conn.address = address
         try:
             await ctx.blocks.excluded(identity.user_id)  # loaded once, before any search
-            await self.store.join(Member(sid, identity.user_id, identity.username))
+            await self.store.join(self._member(sid, conn))
         except BaseException:
             ctx.connections.remove(sid)
             raise
@@ -177,7 +177,11 @@ class Lobby:
 
     def members(self) -> list[Member]:
         """The connections this process holds, as the store knows them."""
-        return [Member(sid, c.user_id, c.username) for sid, c in self.ctx.connections.items()]
+        return [self._member(sid, conn) for sid, conn in self.ctx.connections.items()]
+
+    @staticmethod
+    def _member(sid: str, conn: Connection) -> Member:
+        return Member(sid, conn.user_id, conn.username, conn.address if conn.guest else None)
 
     async def disconnect(self, sid: str) -> list[Effect]:
         self.ctx.connections.remove(sid)

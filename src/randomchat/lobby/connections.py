@@ -25,7 +25,6 @@ class Connection:
     token_expires: float | None  # Unix seconds; TURN credentials never outlive the token
     metrics: ConnectionMetrics
     options: SearchOptions = SearchOptions()
-    stats_due: bool = False  # one call-stats report per call
     guest: bool = False  # a guest token: address bans and report weighting apply
     issued_at: float | None = None  # the token's iat (Unix seconds)
     address: str = ""  # keyed hash of ``network`` (moderation.address_hash), set by the lobby

@@ -106,6 +106,7 @@ class Search:
             recent=await meetings.recent(conn.user_id, now),
             previous=await meetings.previous(conn.user_id),
             mode=conn.options.mode,
+            privacy=conn.options.privacy,
         )
 
     async def _search(self, sid: str, conn: Connection, options: SearchOptions) -> list[Effect]:
@@ -122,11 +123,11 @@ class Search:
         ctx = self.ctx
         partner = result.partner
         other = ctx.connections.get(partner.sid)
-        asked = me.options.privacy or (other is not None and other.options.privacy)
+        asked = me.options.privacy or result.partner_privacy
         policy = ctx.rules.ice.policy_for(asked)
         relay = policy == "relay"
         await ctx.meetings.record(me.user_id, partner.user_id, now)
-        theirs_at = other.address if other is not None and other.guest else None
+        theirs_at = partner.address
         mine_at = me.address if me.guest else None
         await ctx.calls.start(
             sid, CallRecord(partner.sid, partner.user_id, relay, partner_address=theirs_at)
@@ -134,9 +135,6 @@ class Search:
         await ctx.calls.start(
             partner.sid, CallRecord(sid, me.user_id, relay, partner_address=mine_at)
         )
-        me.stats_due = True
-        if other is not None:
-            other.stats_due = True
         ctx.metrics.matches.inc()
         ctx.metrics.wait_time.observe(result.partner_waited)
         stamp = ctx.clock.wall_ms()
@@ -145,8 +143,30 @@ class Search:
         call = (call_id, ticket_for(ctx, call_id, (me.user_id, partner.user_id), relay))
         log.info("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
         mode: Mode = "text" if me.options.mode == "text" else "video"  # both sides' mode
-        mine = self._match(me, "initiator", partner.username, stamp, policy, common, call, mode)
-        theirs = self._match(other, "receiver", me.username, stamp, policy, common, call, mode)
+        mine = self._match(
+            me.user_id,
+            me.token_expires,
+            "initiator",
+            partner.username,
+            stamp,
+            policy,
+            common,
+            call,
+            mode,
+        )
+        # The partner may be on another node: TURN credentials for its user id, bounded by
+        # its token's expiry when this node holds it.
+        theirs = self._match(
+            partner.user_id,
+            other.token_expires if other is not None else None,
+            "receiver",
+            me.username,
+            stamp,
+            policy,
+            common,
+            call,
+            mode,
+        )
         return [
             Emit(sid, ServerEvent.MATCH_FOUND, mine),
             Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs),
@@ -154,7 +174,8 @@ class Search:
 
     def _match(
         self,
-        who: Connection | None,
+        user_id: str,
+        token_expires: float | None,
         role: Role,
         partner_name: str,
         stamp: int,
@@ -164,11 +185,7 @@ class Search:
         mode: Mode,
     ) -> MatchFound:
         """One side's ``match-found``: TURN credentials are minted for that user."""
-        servers = self.ctx.rules.ice.servers(
-            who.user_id if who is not None else "",
-            self.ctx.wall(),
-            who.token_expires if who is not None else None,
-        )
+        servers = self.ctx.rules.ice.servers(user_id, self.ctx.wall(), token_expires)
         return MatchFound(
             role=role,
             partnerName=partner_name,

@@ -30,10 +30,9 @@ class Telemetry:
 
     async def call_stats(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         stats = signaling.call_stats(args)
-        conn = self.ctx.count(sid)
-        if not conn.stats_due:
+        self.ctx.count(sid)
+        if not await self.ctx.calls.claim(sid, "stats"):  # shared: the match may be another node's
             raise IllegalMove("One report per call, after a match")
-        conn.stats_due = False
         metrics = self.ctx.metrics
         metrics.call_outcomes.labels(stats.outcome).inc()
         if stats.time_to_media_ms is not None:

@@ -24,6 +24,8 @@ class Member:
     sid: str
     user_id: str
     username: str
+    # A guest's keyed address hash (a report of them can ban the address); None otherwise.
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Matched:
     partner: Member
     partner_waited: float  # seconds the partner spent in the queue
     common: frozenset[str] = frozenset()
+    partner_privacy: bool = False  # the partner asked for a relay-only call
 
 
 @dataclass(frozen=True, slots=True)

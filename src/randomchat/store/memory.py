@@ -53,7 +53,9 @@ class MemoryStore:
         self._phases[other] = advance(self._phases[other], Move.MATCH)
         self._pairs[sid] = other
         self._pairs[other] = sid
-        return Matched(self._members[other], now - found.entry.since, found.common)
+        return Matched(
+            self._members[other], now - found.entry.since, found.common, found.entry.privacy
+        )
 
     async def pair(self, a: str, b: str) -> bool:
         if a == b or self._phases.get(a) is not Phase.IDLE or self._phases.get(b) is not Phase.IDLE:

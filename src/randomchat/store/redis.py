@@ -91,12 +91,13 @@ local function finish(p, sid, m)
 end
 """
 
-# KEYS none (all derived from ARGV[1], the prefix). ARGV: prefix, sid, user, name, node
+# KEYS none (all derived from ARGV[1], the prefix). ARGV: prefix, sid, user, name, node,
+# address hash ('' for none)
 _JOIN = """
 local p, sid = ARGV[1], ARGV[2]
 local m = p..'m:'..sid
 if redis.call('EXISTS', m) == 0 then redis.call('HINCRBY', p..'stats', 'connected', 1) end
-redis.call('HSET', m, 'u', ARGV[3], 'n', ARGV[4], 'nd', ARGV[5], 'ph', 'i', 'pt', '')
+redis.call('HSET', m, 'u', ARGV[3], 'n', ARGV[4], 'nd', ARGV[5], 'ad', ARGV[6], 'ph', 'i', 'pt', '')
 redis.call('SADD', p..'sids:'..ARGV[5], sid)
 return 1
 """
@@ -137,14 +138,14 @@ if sp ~= ARGV[3] then return {-1, sp or ''} end
 for i = 4, #ARGV, 2 do
   local cand = ARGV[i]
   local mc = p..'m:'..cand
-  local c = redis.call('HMGET', mc, 'ph', 'seq', 'u', 'n', 'since')
+  local c = redis.call('HMGET', mc, 'ph', 'seq', 'u', 'n', 'since', 'ad', 'pr')
   if c[1] == 'w' and c[2] == ARGV[i + 1] then
     unqueue(p, cand, mc)
     if sp == 'w' then unqueue(p, sid, ms) end
     redis.call('HSET', mc, 'ph', 'm', 'pt', sid)
     redis.call('HSET', ms, 'ph', 'm', 'pt', cand)
     redis.call('HINCRBY', p..'stats', 'pairs', 1)
-    return {1, cand, c[3], c[4], c[5]}
+    return {1, cand, c[3], c[4], c[5], c[6] or '', c[7] or '0'}
   end
 end
 return {0}
@@ -252,7 +253,8 @@ class RedisStore:
     @unavailable
     async def join(self, member: Member) -> None:
         p = self.prefix
-        await self._join(args=[p, member.sid, member.user_id, member.username, self.node])
+        address = member.address or ""
+        await self._join(args=[p, member.sid, member.user_id, member.username, self.node, address])
 
     @unavailable
     async def part(self, sid: str) -> Member | None:
@@ -317,8 +319,9 @@ class RedisStore:
             if code == 1:
                 sid = _text(reply[1])
                 best = next(best for best, _ in ranked if best.entry.sid == sid)
-                partner = Member(sid, _text(reply[2]), _text(reply[3]))
-                return Matched(partner, max(0.0, now - float(reply[4])), best.common)
+                partner = Member(sid, _text(reply[2]), _text(reply[3]), _text(reply[5]) or None)
+                waited = max(0.0, now - float(reply[4]))
+                return Matched(partner, waited, best.common, _text(reply[6]) == "1")
             if code == -1:
                 check_can_search(_PHASES.get(_text(reply[1]), Phase.IDLE))
                 raise _lost()
@@ -335,7 +338,7 @@ class RedisStore:
                 int(seeker.strict),
                 int(seeker.widened),
                 seeker.previous or "",
-                0,
+                int(seeker.privacy),
             ]
         )
         code = int(reply[0])

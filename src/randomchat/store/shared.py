@@ -33,7 +33,7 @@ from randomchat.core.ratelimit import Limit, RateLimiter
 from randomchat.db import ChatLine, Database
 
 CHAT_LINES_KEPT = 20
-Flag = Literal["reported", "blocked"]
+Flag = Literal["reported", "blocked", "stats"]
 
 
 @dataclass(slots=True)
@@ -49,6 +49,7 @@ class CallRecord:
     chat: deque[ChatLine] = field(default_factory=lambda: deque(maxlen=CHAT_LINES_KEPT))
     reported: bool = False  # one report per reporter per call
     blocked: bool = False  # blocking again changes nothing: no second database write
+    stats: bool = False  # one call-stats report per side per call
 
 
 class Meetings(Protocol):
