@@ -224,6 +224,9 @@ async def test_reports_newest_first_with_paging_and_filter(harness: Harness) -> 
         "note": "rude",
         "chat": [{"sender": "b", "text": "go away", "sentAt": now - 3}],
         "createdAt": now - 2,
+        "weight": 1.0,  # issue 15: a report's weight and the keyed hashes of the addresses
+        "reporterAddress": None,
+        "reportedAddress": None,
     }
     page = await harness.client.get(
         "/api/admin/reports?limit=1&offset=1", headers=harness.headers()

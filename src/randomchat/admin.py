@@ -3,7 +3,10 @@
     GET    /api/admin/reports?limit&offset&user_id   reports, newest first
     GET    /api/admin/bans?limit&offset              active bans, newest first
     POST   /api/admin/bans    {userId, hours, reason} -> 201 the ban
+    POST   /api/admin/bans    {reportId, hours, reason} -> 201: the reported user and the
+                                                 address they were reported from
     DELETE /api/admin/bans/{user_id}                 -> 204, or 404 without an active ban
+    DELETE /api/admin/address-bans/{address_hash}    -> 204 (the bans that cover it), or 404
     GET    /api/admin/stats                          counts
 
 No token or a refused one gives 401 with ``WWW-Authenticate: Bearer``; a valid
@@ -20,7 +23,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from randomchat import auth
 from randomchat.config import Settings
-from randomchat.db import Ban, Database, Report, StorageError
+from randomchat.db import Ban, Database, Report, StorageError, safety
 from randomchat.errors import AuthError
 from randomchat.http import BodyError, read_json
 
@@ -53,7 +62,8 @@ Handler = Callable[[Request, auth.Identity], Awaitable[Response]]
 class BanRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel)
 
-    user_id: UserId
+    user_id: UserId | None = None
+    report_id: int | None = Field(None, ge=1, le=2**63 - 1)  # ban by the address of a report
     hours: float = Field(ge=MIN_BAN_HOURS, le=MAX_BAN_HOURS, allow_inf_nan=False)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -80,6 +90,7 @@ def ban_json(ban: Ban) -> dict[str, Any]:
         "createdAt": ban.created_at,
         "until": ban.until,
         "createdBy": ban.created_by,
+        "addressHash": ban.address_hash,  # a guest's network (keyed hash), banned too
     }
 
 
@@ -95,6 +106,9 @@ def report_json(report: Report) -> dict[str, Any]:
             for line in report.chat
         ],
         "createdAt": report.created_at,
+        "weight": report.weight,
+        "reporterAddress": report.reporter_address,
+        "reportedAddress": report.reported_address,
     }
 
 
@@ -177,13 +191,32 @@ def admin_routes(
             req = BanRequest.model_validate(body)
         except ValidationError as exc:
             return _invalid(exc)
+        if (req.user_id is None) == (req.report_id is None):
+            return _problem(422, "userId: give either userId or reportId")
+        if req.report_id is not None:
+            report = await safety.report_by_id(db, req.report_id)
+            if report is None:
+                return _problem(404, f"no report {req.report_id}")
+            if report.reported_address is None:
+                return _problem(
+                    422,
+                    f"report {req.report_id} has no address: the reported user was not a "
+                    "guest, or the report predates addresses; ban the user instead",
+                )
+            user_id = report.reported
+            address: str | None = report.reported_address
+        else:
+            assert req.user_id is not None  # one of the two, checked by BanRequest
+            # A guest's ban covers the address they were last reported from, if any.
+            user_id, address = req.user_id, await safety.latest_address(db, req.user_id)
         now = time.time()
         ban = await db.ban(
-            req.user_id,
+            user_id,
             until=now + req.hours * HOUR,
             reason=req.reason,
             created_by=f"admin:{identity.user_id}",
             now=now,
+            address_hash=address,
         )
         log.info("banned", extra={"user": ban.user_id, "by": identity.user_id, "until": ban.until})
         try:
@@ -207,6 +240,22 @@ def admin_routes(
                 log.exception("could not act on an unban", extra={"user": user_id})
         return Response(status_code=204)
 
+    async def delete_address_ban(request: Request, identity: auth.Identity) -> Response:
+        address = request.path_params["address_hash"]
+        if not 1 <= len(address) <= 64:
+            return _problem(422, "address_hash: 1 to 64 characters")
+        users = await safety.unban_address(db, address, time.time())
+        if not users:
+            return _problem(404, f"{address!r} has no active ban")
+        log.info("address unbanned", extra={"users": users, "by": identity.user_id})
+        if on_unban is not None:
+            for user_id in users:
+                try:
+                    await on_unban(user_id)
+                except Exception:
+                    log.exception("could not act on an unban", extra={"user": user_id})
+        return Response(status_code=204)
+
     async def stats(request: Request, _: auth.Identity) -> Response:
         return JSONResponse(stats_json(await db.stats(time.time())))
 
@@ -218,5 +267,6 @@ def admin_routes(
         route("/api/admin/bans", list_bans, "GET"),
         route("/api/admin/bans", create_ban, "POST"),
         route("/api/admin/bans/{user_id:path}", delete_ban, "DELETE"),
+        route("/api/admin/address-bans/{address_hash}", delete_address_ban, "DELETE"),
         route("/api/admin/stats", stats, "GET"),
     ]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from randomchat import __version__, admin, auth, config, logs
 from randomchat.client import commands as client_commands
 from randomchat.console import commands as console_commands
-from randomchat.db import Database, StorageError
+from randomchat.db import Database, StorageError, safety
 from randomchat.errors import ConfigError
 
 GC_THRESHOLD = 20_000
@@ -70,7 +70,15 @@ def _add_moderation_commands(commands: argparse._SubParsersAction[argparse.Argum
     reports.add_argument("--json", dest="reports_json", action="store_true", help="print JSON")
     ban = commands.add_parser("ban", help="ban a user; a running server disconnects them")
     config.add_arguments(ban)
-    ban.add_argument("ban_user", metavar="USER", type=_user_id, help="the user id (a token's sub)")
+    ban.add_argument(
+        "ban_user", metavar="USER", type=_user_id, nargs="?", help="the user id (a token's sub)"
+    )
+    ban.add_argument(
+        "--report",
+        dest="ban_report",
+        type=_bounded_int(1, 2**63 - 1),
+        help="instead of USER: the reported user of this report and their address",
+    )
     ban.add_argument(
         "--hours",
         dest="ban_for_hours",
@@ -82,7 +90,10 @@ def _add_moderation_commands(commands: argparse._SubParsersAction[argparse.Argum
     unban = commands.add_parser("unban", help="lift a user's ban")
     config.add_arguments(unban)
     unban.add_argument(
-        "unban_user", metavar="USER", type=_user_id, help="the user id (a token's sub)"
+        "unban_user", metavar="USER", type=_user_id, nargs="?", help="the user id (a token's sub)"
+    )
+    unban.add_argument(
+        "--address", dest="unban_address", help="instead of USER: an address hash (as listed)"
     )
 
 
@@ -279,24 +290,64 @@ def list_reports(
     return _moderate(settings, action)
 
 
-def ban_user(settings: config.Settings, user_id: str, *, hours: float, reason: str) -> int:
-    """Ban ``user_id`` for ``hours``; a running server disconnects them within seconds."""
+def ban_user(
+    settings: config.Settings,
+    user_id: str | None,
+    *,
+    hours: float,
+    reason: str,
+    report_id: int | None = None,
+) -> int:
+    """Ban ``user_id`` (or the reported user of ``report_id`` with the address they were
+    reported from) for ``hours``; a running server disconnects them within seconds.
+
+    A guest's ban also covers the address they were last reported from, if any.
+    """
 
     async def action(db: Database) -> int:
+        if report_id is not None:
+            report = await safety.report_by_id(db, report_id)
+            if report is None or report.reported_address is None:
+                why = "no such report" if report is None else "the report has no address"
+                print(f"randomchat: report {report_id}: {why}", file=sys.stderr)
+                return EXIT_CONFIG
+            target = report.reported
+            address: str | None = report.reported_address
+        elif user_id is not None:
+            target, address = user_id, await safety.latest_address(db, user_id)
+        else:
+            print("randomchat: ban needs USER or --report ID", file=sys.stderr)
+            return EXIT_CONFIG
         now = time.time()
         ban = await db.ban(
-            user_id, until=now + hours * 3600, reason=reason, created_by=f"cli:{_login()}", now=now
+            target,
+            until=now + hours * 3600,
+            reason=reason,
+            created_by=f"cli:{_login()}",
+            now=now,
+            address_hash=address,
         )
-        print(f"banned {shown(ban.user_id)} until {_when(ban.until)}: {shown(ban.reason)}")
+        also = f" and address {ban.address_hash}" if ban.address_hash else ""
+        print(f"banned {shown(ban.user_id)}{also} until {_when(ban.until)}: {shown(ban.reason)}")
         return EXIT_OK
 
     return _moderate(settings, action)
 
 
-def unban_user(settings: config.Settings, user_id: str) -> int:
-    """Lift the ban of ``user_id``; exit 1 if there was none."""
+def unban_user(settings: config.Settings, user_id: str | None, address: str | None = None) -> int:
+    """Lift the ban of ``user_id``, or the bans covering ``address``; exit 1 if there was none."""
 
     async def action(db: Database) -> int:
+        if address is not None:
+            users = await safety.unban_address(db, address, time.time())
+            if users:
+                print(f"unbanned address {shown(address)} ({', '.join(map(shown, users))})")
+                return EXIT_OK
+            print(f"randomchat: address {shown(address)} has no active ban", file=sys.stderr)
+            return EXIT_NO_BAN
+        if user_id is None:
+            print("randomchat: unban needs USER or --address HASH", file=sys.stderr)
+            return EXIT_CONFIG
         if await db.unban(user_id, time.time()):
             print(f"unbanned {shown(user_id)}")
             return EXIT_OK
@@ -326,10 +377,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if command == "ban":
             return ban_user(
-                settings, args["ban_user"], hours=args["ban_for_hours"], reason=args["ban_reason"]
+                settings,
+                args["ban_user"],
+                hours=args["ban_for_hours"],
+                reason=args["ban_reason"],
+                report_id=args["ban_report"],
             )
         if command == "unban":
-            return unban_user(settings, args["unban_user"])
+            return unban_user(settings, args["unban_user"], args["unban_address"])
         if command == "admin":
             return _moderate(settings, lambda db: console_commands.run(db, args, _login()))
         settings, _ = config.with_secret(settings)
