@@ -57,7 +57,9 @@ def content_security_policy(host: str | None) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self'",
+            # 'wasm-unsafe-eval': WebAssembly compilation only (the nudity classifier's
+            # TensorFlow.js backend, our own hashed .wasm assets), never eval of JS.
+            "script-src 'self' 'wasm-unsafe-eval'",
             "style-src 'self'",
             "img-src 'self' data: blob:",
             "media-src 'self' blob: mediastream:",

@@ -353,6 +353,33 @@ describe('frame sampler', () => {
     expect(answers).toHaveLength(3);
   });
 
+  it('a slow classifier is given at most a quarter of the time', async () => {
+    let now = 0;
+    let calls = 0;
+    const sampler = new FrameSampler({
+      classifier: {
+        classify: async () => {
+          calls += 1;
+          now += 600; // each frame takes 600 ms
+          return { nudity: false, scores: {}, ms: 600 };
+        },
+        dispose: () => {},
+      },
+      grab: async () => frame(),
+      onVerdict: () => {},
+      timers: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) },
+      now: () => now,
+      intervalMs: 1000,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1799); // 2400 ms after the start of the first, less its 600 ms
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(2);
+    sampler.stop();
+  });
+
   it('no frame yet: tries again later; errors are counted, not thrown', async () => {
     let calls = 0;
     const sampler = new FrameSampler({

@@ -1,10 +1,18 @@
 // nsfwjs (MobileNetV2, the smallest of its models) in a worker: the model is
 // part of our bundle (dynamic imports of the nsfwjs model files, served from
-// /assets on our origin), TensorFlow.js runs on WebGL where the worker has it
-// (OffscreenCanvas) and on the CPU otherwise. One frame at a time (the page
-// never sends the next before the answer).
+// /assets on our origin). TensorFlow.js runs on its WebAssembly backend (SIMD
+// where the browser has it), whose .wasm files are our own hashed assets too:
+// the plain-JS CPU backend took ~26 s to load and >12 s per frame on the test
+// machine, and WebGL is missing or software-emulated in many workers. The page's
+// CSP allows this with script-src 'wasm-unsafe-eval' (WebAssembly compilation
+// only, no eval of JS). One frame at a time (the page never sends the next
+// before the answer).
 
 import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { load, type NSFWJS } from 'nsfwjs/core';
 import { MobileNetV2Model } from 'nsfwjs/models/mobilenet_v2';
 import type { Prediction } from './classifier';
@@ -15,10 +23,12 @@ export type ClassifyReply = { id: number; predictions: Prediction[]; ms: number;
 let model: Promise<NSFWJS> | null = null;
 
 async function loadModel(): Promise<NSFWJS> {
+  // (the threaded build is used only on a cross-origin isolated page, which ours is not)
+  setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
   try {
-    if (!(await tf.setBackend('webgl'))) throw new Error('no webgl');
+    if (!(await tf.setBackend('wasm'))) throw new Error('no wasm');
   } catch {
-    await tf.setBackend('cpu');
+    await tf.setBackend('cpu'); // slow, but a verdict late is better than none
   }
   await tf.ready();
   return load('MobileNetV2', { modelDefinitions: [MobileNetV2Model] });

@@ -1,6 +1,7 @@
 // Samples the partner's video for the classifier: one frame at most every
-// `intervalMs`, never two in flight (a slow classifier lowers the rate instead
-// of piling up frames), scaled down to the model's 224x224 by
+// `intervalMs`, never two in flight, and the classifier busy at most `maxDuty`
+// of the time (a frame that took 600 ms waits 2.4 s at 0.25 for the next: a
+// slow machine classifies less often instead of losing the call's CPU), scaled down to the model's 224x224 by
 // createImageBitmap so that only a small bitmap crosses to the worker.
 // Keeps the figures docs/performance.md reports (frames, busy time, time to
 // the first verdict).
@@ -33,6 +34,8 @@ export interface SamplerDeps {
   timers: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
   now: () => number;
   intervalMs?: number;
+  /** the most of the time the classifier may be busy (0..1]; default 0.25 */
+  maxDuty?: number;
 }
 
 export class FrameSampler {
@@ -66,7 +69,7 @@ export class FrameSampler {
 
   private async tick(): Promise<void> {
     const began = this.deps.now();
-    const interval = this.deps.intervalMs ?? 1000;
+    let interval = this.deps.intervalMs ?? 1000;
     try {
       const t0 = this.deps.now();
       const frame = await this.deps.grab();
@@ -78,6 +81,7 @@ export class FrameSampler {
       this.stats.frames += 1;
       this.stats.busyMs += verdict.ms;
       this.stats.lastVerdict = verdict;
+      interval = Math.max(interval, verdict.ms / (this.deps.maxDuty ?? 0.25));
       if (this.stats.firstVerdictMs === null) this.stats.firstVerdictMs = this.deps.now() - this.startedAt;
       this.deps.onVerdict(verdict);
     } catch (err) {
