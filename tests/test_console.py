@@ -552,10 +552,11 @@ def test_calls_per_minute_from_samples() -> None:
 # -- the admin command -------------------------------------------------------------------
 
 
-def _cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _command(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``randomchat ARGS --data-dir DATA_DIR`` in a real process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RANDOMCHAT_")}
     return subprocess.run(
-        [sys.executable, "-m", "randomchat", "admin", *args, "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "randomchat", *args, "--data-dir", str(data_dir)],
         input=stdin,
         capture_output=True,
         text=True,
@@ -564,6 +565,10 @@ def _cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedPro
         timeout=60,
         check=False,
     )
+
+
+def _cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return _command(tmp_path, "admin", *args, stdin=stdin)
 
 
 async def test_the_admin_command_manages_accounts(tmp_path: Path) -> None:
@@ -602,3 +607,33 @@ async def test_the_admin_command_manages_accounts(tmp_path: Path) -> None:
         assert all(e.actor.startswith("cli:") for e in await audit.entries(db, limit=10))
     finally:
         await db.close()
+
+
+async def test_the_admin_api_and_the_ban_commands_are_audited(
+    console: Console, tmp_path: Path
+) -> None:
+    async with console.client() as client:
+        body = {"userId": "troll", "hours": 1, "reason": "by script"}
+        answer = await client.post("/api/admin/bans", json=body, headers=bearer("admin"))
+        assert answer.status_code == 201
+        answer = await client.delete("/api/admin/bans/troll", headers=bearer("admin"))
+        assert answer.status_code == 204
+    entries = await audit.entries(console.db, limit=5)
+    assert [(e.actor, e.action, e.target, e.reason) for e in entries] == [
+        ("admin:script-1", "unban", "troll", ""),
+        ("admin:script-1", "ban", "troll", "by script"),
+    ]
+
+    for args in (["ban", "u9", "--hours", "1", "--reason", "from a shell"], ["unban", "u9"]):
+        done = _command(tmp_path / "cli", *args)
+        assert done.returncode == 0, done.stderr
+    db = await Database.open(Settings(data_dir=tmp_path / "cli").database)
+    try:
+        entries = await audit.entries(db, limit=5)
+    finally:
+        await db.close()
+    assert [(e.action, e.target, e.reason) for e in entries] == [
+        ("unban", "u9", ""),
+        ("ban", "u9", "from a shell"),
+    ]
+    assert all(e.actor.startswith("cli:") for e in entries)
