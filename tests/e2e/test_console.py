@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     INSTRUMENT,
     MESSAGES,
     ROOT,
+    WEB,
     browser,
     chromium,
     contexts,
@@ -74,6 +77,18 @@ def add_account(server: Any, name: str, role: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module", autouse=True)
+def console_built(web_dist: Path) -> Path:
+    """The console's page: rebuilt when an older build in web/dist lacks it."""
+    page = web_dist / "admin.html"
+    if not page.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("web/dist/admin.html is not built and npm is not installed")
+        subprocess.run([npm, "run", "build"], cwd=WEB, check=True)
+    return page
 
 
 def open_console(browser: Browser, contexts: list[BrowserContext], url: str) -> Page:
