@@ -60,6 +60,7 @@ class App:
     gateway: Gateway
     db: Database
     refresh_bans: Callable[[], Awaitable[None]]  # run every BAN_REFRESH_SECONDS
+    drain: Callable[[], Awaitable[None]]  # on SIGTERM, before uvicorn shuts down
 
 
 def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
@@ -140,8 +141,14 @@ def create_app(
         *admin.admin_routes(settings, db, on_ban=kick, on_unban=unbanned),
         # The console (and its page at /admin) before http's catch-all mount of the page.
         *console_routes(settings, db, store, metrics, on_ban=kick, on_unban=unbanned),
-        *http.routes(settings, store, metrics, lobby.moderation.address_ban),
+        *http.routes(
+            settings, store, metrics, lobby.moderation.address_ban, lambda: gateway.draining
+        ),
     ]
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     asgi = wrap(gateway.asgi(web), settings)
-    return App(asgi, lobby, store, metrics, gateway, db, refresh_bans)
+
+    async def drain() -> None:
+        await gateway.drain(settings.drain_seconds)
+
+    return App(asgi, lobby, store, metrics, gateway, db, refresh_bans, drain)

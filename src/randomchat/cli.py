@@ -201,11 +201,10 @@ def tune_gc() -> None:
 
 
 async def _serve(settings: config.Settings) -> None:
-    import uvicorn
 
     from randomchat.app import create_app
     from randomchat.db import Database
-    from randomchat.httpserver import uvicorn_config
+    from randomchat.httpserver import DrainingServer, uvicorn_config
 
     db = await Database.open(settings.database)
     try:
@@ -218,7 +217,7 @@ async def _serve(settings: config.Settings) -> None:
                 "web_dir": str(settings.web_dir),
             },
         )
-        server = uvicorn.Server(uvicorn_config(settings, app.asgi))
+        server = DrainingServer(uvicorn_config(settings, app.asgi), app.drain)
         await server.serve()
     finally:
         await db.close()

@@ -27,9 +27,18 @@ from randomchat.errors import (
 )
 from randomchat.lobby import Effect, Emit, FlushLater, Handler, Kick, Lobby
 from randomchat.metrics import Metrics
-from randomchat.protocol import NAMESPACE, BanInfo, ErrorCode, ServerError, ServerEvent
+from randomchat.protocol import (
+    NAMESPACE,
+    BanInfo,
+    ClientEvent,
+    ErrorCode,
+    ServerError,
+    ServerEvent,
+)
 
 log = logging.getLogger(__name__)
+
+NEGOTIATION_SECONDS = 10.0  # a drain lets calls this fresh finish their offer/answer/ICE
 
 
 def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
@@ -83,6 +92,7 @@ class Gateway:
         self.delivery: Delivery = LocalDelivery(self.sio, NAMESPACE, metrics)
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
+        self.draining = False  # set by drain(): no new connections or searches here
         self.sio.on("connect", self._connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
         for event, handler in lobby.handlers().items():
@@ -90,6 +100,8 @@ class Gateway:
         self.sio.on("*", self._unknown, namespace=NAMESPACE)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
+        if self.draining:
+            raise self._refuse(sid, "draining", "Server restarting: connect again")
         network = proxy.network_of(environ.get("REMOTE_ADDR", ""))
         try:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
@@ -130,7 +142,13 @@ class Gateway:
         await self.apply(await self.lobby.disconnect(sid))
 
     def _wrap(self, event: str, handler: Handler) -> Callable[..., Awaitable[None]]:
+        searches = event in (ClientEvent.FIND_PARTNER, ClientEvent.NEXT)
+
         async def run(sid: str, *args: Any) -> None:
+            if searches and self.draining:
+                message = f"{event}: this server is restarting; connect again to search"
+                await self.apply([_error_emit(sid, event, "unavailable", message)])
+                return
             try:
                 effects = await handler(sid, args)
             except (InvalidPayload, IllegalMove, StorageError) as exc:
@@ -179,6 +197,27 @@ class Gateway:
                 log.info("kicked", extra={"sid": effect.sid, "user": effect.ban.user_id})
                 await self.delivery.emit(effect.sid, ServerEvent.BANNED, payload)
                 await self.delivery.disconnect(effect.sid)
+
+    async def drain(self, seconds: float) -> None:
+        """Stop taking connections and searches; close every socket once fresh calls negotiated.
+
+        A call matched less than ``NEGOTIATION_SECONDS`` ago is still exchanging
+        its offer, answer and candidates through this node: the drain waits for
+        those (at most ``seconds``), then disconnects everyone, so that clients
+        reconnect (through the load balancer) to another node.
+        """
+        self.draining = True
+        log.info("draining", extra={"seconds": seconds})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline and self.lobby.negotiating(NEGOTIATION_SECONDS):  # noqa: ASYNC110 (polls the lobby's clock, no event to wait on)
+            await asyncio.sleep(0.1)
+        sids = [sid for sid, _ in self.lobby.ctx.connections.items()]
+        for sid in sids:
+            # As a lost transport, not a DISCONNECT: socket.io-client reconnects by itself,
+            # and a page's socket is held so that its call can resume (sio.Server.drop).
+            await self.sio.drop(sid, namespace=NAMESPACE)
+        log.info("drained", extra={"closed": len(sids)})
 
     def asgi(self, other_asgi_app: Any) -> sio.ASGIApp:
         """The ASGI app: Socket.IO at ``/socket.io/``, everything else to ``other_asgi_app``."""

@@ -215,6 +215,7 @@ def routes(
     store: Store,
     metrics: Metrics,
     address_ban: Callable[[str], Ban | None] | None = None,
+    draining: Callable[[], bool] = lambda: False,
 ) -> list[BaseRoute]:
     """The HTTP routes; ``address_ban`` finds the ban of a network's keyed hash, if any."""
     rate = settings.sessions_per_minute / 60
@@ -309,6 +310,8 @@ def routes(
         return JSONResponse(pow_.challenge(time.time()), headers={"Cache-Control": "no-store"})
 
     async def healthz(request: Request) -> Response:
+        if draining():  # a load balancer stops sending new clients here
+            return JSONResponse({"status": "draining"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def ice_servers(request: Request) -> Response:

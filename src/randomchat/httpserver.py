@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -139,6 +143,44 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._disarm()
         self.transport.write(_431)
         self.transport.close()
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, with a drain before a SIGTERM stops it (a rolling deploy).
+
+    The first SIGTERM runs ``drain`` (the app stops taking connections and
+    searches, lets fresh calls finish negotiating, closes its sockets) and then
+    lets uvicorn shut down as usual; a second signal, or SIGINT, stops at once.
+    """
+
+    def __init__(self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(config)
+        self.drain = drain
+        self._draining: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM and self._draining is None and self._loop is not None:
+            # A signal handler runs between two bytecodes of the loop's thread: hand over.
+            self._loop.call_soon_threadsafe(self._start_drain, sig, frame)
+            return
+        super().handle_exit(sig, frame)
+
+    def _start_drain(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining is None:
+            self._draining = asyncio.ensure_future(self._drain_then_exit(sig, frame))
+
+    async def _drain_then_exit(self, sig: int, frame: FrameType | None) -> None:
+        try:
+            await self.drain()
+        except Exception:
+            log.exception("drain failed; stopping anyway")
+        finally:
+            super().handle_exit(sig, frame)
 
 
 def uvicorn_config(settings: Settings, asgi: Any) -> uvicorn.Config:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -191,3 +192,40 @@ async def test_redis_down_means_unavailable_then_pairing_resumes(
     for node in (one, two):
         assert "Traceback" not in node.log() or "storage failed" in node.log()
         assert node.process.poll() is None  # still serving
+
+
+async def test_a_drained_node_sends_its_clients_to_another_node(
+    cluster: Cluster,
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    one, two = cluster(2, drain_seconds=5)
+    alice = await ready(one.url, "alice")
+    bob = await ready(two.url, "bob")
+    carol = await ready(one.url, "carol")
+    await match(bob, carol)  # carol's call is fresh: the drain lets it negotiate
+    await alice.emit_raw("find-partner")
+    await alice.expect("waiting-for-partner")
+    one.process.send_signal(signal.SIGTERM)
+
+    async def draining() -> bool:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(one.url + "/healthz")
+        return response.status_code == 503 and response.json() == {"status": "draining"}
+
+    await eventually(draining)
+    # While it drains: no new connections, no searches; the other node is untouched.
+    with pytest.raises(Exception, match="failed to connect"):
+        await ready(one.url, "late")
+    assert "draining" in one.log()  # the refusal's reason
+    await alice.emit_raw("next")
+    assert (await alice.expect("error"))["code"] == "unavailable"
+    await asyncio.wait_for(alice.disconnected.wait(), 20)
+    assert one.process.wait(timeout=20) is not None
+    # alice reconnects through the load balancer: here, to the other node.
+    alice = await ready(two.url, "alice")
+    await bob.expect("partner-disconnected", timeout=10)  # carol's node closed her socket
+    found_bob, _ = await match(alice, bob)
+    assert found_bob["partnerName"] == "alice"
+    for peer in (alice, bob):
+        await peer.close()
+    assert "Traceback" not in two.log()

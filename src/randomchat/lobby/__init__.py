@@ -175,6 +175,11 @@ class Lobby:
         quality = ConnectionQuality(quality="excellent")
         return [Emit(sid, ServerEvent.CONNECTION_QUALITY, quality)]
 
+    def negotiating(self, seconds: float) -> bool:
+        """Whether a connection here was matched less than ``seconds`` ago."""
+        since = self.clock.monotonic() - seconds
+        return any(conn.matched_at > since for _, conn in self.ctx.connections.items())
+
     def members(self) -> list[Member]:
         """The connections this process holds, as the store knows them."""
         return [self._member(sid, conn) for sid, conn in self.ctx.connections.items()]

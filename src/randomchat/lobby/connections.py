@@ -28,6 +28,7 @@ class Connection:
     guest: bool = False  # a guest token: address bans and report weighting apply
     issued_at: float | None = None  # the token's iat (Unix seconds)
     address: str = ""  # keyed hash of ``network`` (moderation.address_hash), set by the lobby
+    matched_at: float = float("-inf")  # clock time of its latest match (a drain waits for it)
 
 
 class Connections:

@@ -135,6 +135,9 @@ class Search:
         await ctx.calls.start(
             partner.sid, CallRecord(sid, me.user_id, relay, partner_address=mine_at)
         )
+        me.matched_at = now
+        if other is not None:
+            other.matched_at = now
         ctx.metrics.matches.inc()
         ctx.metrics.wait_time.observe(result.partner_waited)
         stamp = ctx.clock.wall_ms()
