@@ -112,6 +112,13 @@ async (n) => {
 }
 """
 
+# A server on which one report bans (all reporters here share 127.0.0.1 and are fresh guests).
+ONE_REPORT_BANS = {
+    "report_threshold": 1,
+    "report_min_addresses": 1,
+    "report_full_weight_minutes": 0,
+}
+
 REMOTE = "document.querySelector('[data-testid=remote-video]')"
 LOCAL = "document.querySelector('[data-testid=local-video]')"
 
@@ -342,7 +349,8 @@ def heap_used(page: Page) -> int:
 def test_soak_thirty_nexts(
     server_factory: Any, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
-    srv = server_factory(find_rate_limit_ms=0)
+    # repeat window 0: with two partners, every Next meets one of them again
+    srv = server_factory(find_rate_limit_ms=0, repeat_window_minutes=0)
     main = join(browser, contexts, srv.url, "Soak")
     partners = [join(browser, contexts, srv.url, f"Partner{i}") for i in (1, 2)]
     # main waits, Partner1 meets main, Partner2 waits for main's first Next
@@ -465,7 +473,7 @@ def test_chat_typing_report_and_ban(
     """Chat both ways in order, the typing indicator, then Report through the
     dialog: with a threshold of one report the reported user is banned at once,
     sees the banned screen, and is refused again after reloading."""
-    srv = server_factory(report_threshold=1, find_rate_limit_ms=0)
+    srv = server_factory(**ONE_REPORT_BANS, find_rate_limit_ms=0)
     alice = join(browser, contexts, srv.url, "Alice")
     bob = join(browser, contexts, srv.url, "Bob")
     start_call(alice, bob, "Alice", "Bob")

@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     INSTRUMENT,
     MESSAGES,
+    ONE_REPORT_BANS,
     ROOT,
     WEB,
     browser,
@@ -164,7 +165,7 @@ def test_zwj_emoji_and_rtl_text_arrive_intact_and_take_their_direction(
 def test_no_axe_violations_idle_searching_in_call_dialog_and_banned(
     server_factory: Any, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
-    srv = server_factory(report_threshold=1, find_rate_limit_ms=0)
+    srv = server_factory(**ONE_REPORT_BANS, find_rate_limit_ms=0)
     alice = visit_with_axe(browser, contexts, srv.url, "Alice")
     assert_accessible(alice, "idle")
 

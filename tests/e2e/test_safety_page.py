@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     INSTRUMENT,
     MESSAGES,
+    ONE_REPORT_BANS,
     accept_rules_and_join,
     browser,
     chromium,
@@ -368,12 +369,7 @@ def test_banned_guest_in_a_fresh_context_sees_the_banned_screen(
 ) -> None:
     """Banned after one report; a fresh context (new guest) from the same address is
     refused at POST /api/session with 403 banned: the banned screen, not the room."""
-    srv = server_factory(
-        report_threshold=1,
-        report_min_addresses=1,
-        report_full_weight_minutes=0,
-        find_rate_limit_ms=0,
-    )
+    srv = server_factory(**ONE_REPORT_BANS, find_rate_limit_ms=0)
     ivy = open_and_join(visitor(browser, contexts), srv.url, "Ivy")
     jon = open_and_join(visitor(browser, contexts), srv.url, "Jon")
     start_call(ivy, jon, "Ivy", "Jon")
