@@ -58,6 +58,7 @@ def _start(tmp: Path, **overrides: Any) -> RunningServer:
         "web_dir": ROOT / "web" / "dist",
         **overrides,
     }
+    port = int(flags["port"])  # a test may ask for a given port (a restart on the same one)
     args = [sys.executable, "-m", "randomchat", "serve"]
     for key, value in flags.items():
         flag = {"cors_origins": "cors-origin", "stun_urls": "stun-url"}.get(key, key)

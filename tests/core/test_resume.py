@@ -82,6 +82,7 @@ async def test_both_sides_resume_and_the_call_works_again(clock: FakeClock, db: 
         Emit("b2", "call-resumed", resumed),
     ]
     assert await lobby.store.partner_of("a2") == "b2"
+    assert await lobby.ctx.meetings.previous("u-a") == "u-b"  # the repeat rules know they met
     # chat flows again, and next ends it for the other side as usual
     effects = await lobby.chat.chat_message("a2", ({"text": "still here", "id": 1},))
     assert Emit("a2", "chat-message-ack", {"id": 1}) in effects

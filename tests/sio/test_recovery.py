@@ -253,3 +253,18 @@ async def test_a_pid_for_another_namespace_or_a_stranger_gets_a_new_socket() -> 
     _, reply = await connect(rec, {"recover": True, "pid": "not-a-pid", "offset": "1"})
     assert reply["sid"] and reply["pid"] != "not-a-pid"
     assert rec.connected == [reply["sid"]]
+
+
+async def test_drop_closes_the_transport_without_a_goodbye_and_holds_a_recoverable_socket() -> None:
+    """What a draining server does: the client reconnects by itself and resumes."""
+    hand = HandClock()
+    rec = recorder(hand)
+    ws, reply = await connect(rec, {"recover": True})
+    plain, plain_reply = await connect(rec, {})
+    await rec.server.drop(reply["sid"], namespace="/ns")
+    await rec.server.drop(plain_reply["sid"], namespace="/ns")
+    await eventually(lambda: ws.closed is not None and plain.closed is not None)
+    assert rec.disconnected == [(plain_reply["sid"], "transport close")]  # no DISCONNECT packet
+    assert reply["pid"] in rec.server.holds
+    _, again = await connect(rec, {"recover": True, "pid": reply["pid"], "offset": None})
+    assert again["sid"] == reply["sid"]

@@ -155,6 +155,8 @@ class Resume:
         if not await self.ctx.store.pair(other.sid, sid):
             # The other socket left or searched meanwhile (it was told nothing yet).
             return [Emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty())]
+        # They met (again): the new process's repeat rules must know, as after a match.
+        await self.ctx.meetings.record(other.user_id, conn.user_id, now)
         await self.ctx.calls.start(sid, CallRecord(other.sid, other.user_id, ticket.relay))
         await self.ctx.calls.start(other.sid, CallRecord(sid, conn.user_id, ticket.relay))
         resumed = CallResumed(callId=call_id)

@@ -333,6 +333,19 @@ class Server:
         if not client.sockets:
             await session.close("server disconnect", linger=True)
 
+    async def drop(self, sid: str, namespace: str | None = None) -> None:
+        """Close ``sid``'s connection as a failed transport would: no DISCONNECT packet.
+
+        For a server going away (a drain before a restart): socket.io-client
+        reconnects by itself after this (after a DISCONNECT from the server it
+        does not), and a socket that asked for recovery is held rather than left,
+        so its partner is not told it left (``recovery``). Others leave as usual.
+        """
+        socket = self.sockets.get(sid)
+        if socket is None or socket.namespace != (namespace or "/") or socket.session is None:
+            return
+        await socket.session.close("transport close")
+
     # -- Engine.IO handler -----------------------------------------------------------
 
     def on_open(self, session: Session) -> None:

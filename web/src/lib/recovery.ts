@@ -69,7 +69,7 @@ export const RESUME_TIMEOUT_MS = 40_000;
  */
 export function attachPage(
   win: Window,
-  socket: { disconnect(): unknown; io?: { engine?: { close(): unknown } } },
+  socket: { disconnect(): unknown; readonly id?: string; readonly recovered?: boolean; io?: { engine?: { close(): unknown } } },
   prime: () => void,
 ): () => void {
   const goodbye = () => socket.disconnect();
@@ -77,12 +77,20 @@ export function attachPage(
   win.addEventListener('pointerdown', prime, { once: true, capture: true });
   win.addEventListener('keydown', prime, { once: true, capture: true });
   const debug = (win as unknown as { __rc?: Record<string, unknown> }).__rc;
-  if (debug) debug.dropSocket = () => socket.io?.engine?.close();
+  if (debug) {
+    debug.dropSocket = () => socket.io?.engine?.close();
+    debug.socketId = () => socket.id ?? null;
+    debug.socketRecovered = () => socket.recovered === true;
+  }
   return () => {
     win.removeEventListener('pagehide', goodbye);
     win.removeEventListener('pointerdown', prime, { capture: true });
     win.removeEventListener('keydown', prime, { capture: true });
-    if (debug) delete debug.dropSocket;
+    if (debug) {
+      delete debug.dropSocket;
+      delete debug.socketId;
+      delete debug.socketRecovered;
+    }
   };
 }
 
