@@ -27,7 +27,7 @@ from randomchat.admin import admin_routes
 from randomchat.config import Settings
 from randomchat.console import console_routes, sessions
 from randomchat.console.live import RateSampler
-from randomchat.console.routes import ADDRESS_BANS
+from randomchat.console.shapes import ADDRESS_BANS
 from randomchat.db import Ban, ChatLine, Database, audit
 from randomchat.db import accounts as account_store
 from randomchat.metrics import Metrics

@@ -1,7 +1,10 @@
 """The moderation console: the page at ``/admin`` and its API under ``/api/console``.
 
 sessions.py   passwords (argon2), the signed session cookie, sign-in limits
-routes.py     the HTTP API: sign-in, report queue, bans, now, audit, accounts
+gate.py       who is calling (session or admin token), roles, sign-in and out
+shapes.py     request models, answers and the JSON shapes of the API
+routes.py     the HTTP API: report queue, bans, now, audit, accounts; the page
+commands.py   randomchat admin add|list|remove|password
 live.py       the "now" figures from the store's counts and the metrics
 export.py     the audit log as JSON lines or CSV
 """

@@ -17,11 +17,12 @@ from typing import Any, TextIO
 
 from randomchat import config
 from randomchat.console import sessions
+from randomchat.console.shapes import NAME_PATTERN
 from randomchat.db import Database, audit
 from randomchat.db import accounts as account_store
 from randomchat.db.accounts import ROLES, AccountExists
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME = re.compile(NAME_PATTERN)
 EXIT_OK = 0
 EXIT_FAILED = 1  # no such account, name taken, password refused
 
