@@ -415,3 +415,42 @@ async def test_an_operator_token_with_a_bare_search_is_a_video_user(live: Live) 
     assert found["mode"] == "video" and found["partnerName"] == "Ann"
     for p in (a, b):
         await p.close()
+
+
+def test_cli_bans_by_the_address_of_a_report_and_lifts_it(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from randomchat import cli
+    from randomchat.db import Database
+
+    url = f"sqlite:///{tmp_path / 'rc.db'}"
+    flags = ["--database-url", url, "--data-dir", str(tmp_path)]
+
+    async def setup() -> int:
+        db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'rc.db'}")
+        try:
+            plain = await db.report("r1", "op-user", reason="spam", note="", chat=[], now=1.0)
+            await db.report(
+                "r2", "g-bad", reason="nudity", note="", chat=[], now=2.0, reported_address="h" * 32
+            )
+            return plain.id
+        finally:
+            await db.close()
+
+    plain_id = asyncio.run(setup())
+    assert (
+        cli.main(["ban", "--report", str(plain_id), "--hours", "1", "--reason", "x", *flags]) == 2
+    )
+    assert "the report has no address" in capsys.readouterr().err
+    assert (
+        cli.main(["ban", "--report", str(plain_id + 1), "--hours", "1", "--reason", "x", *flags])
+        == 0
+    )
+    assert f"banned g-bad and address {'h' * 32}" in capsys.readouterr().out
+    # A later ban of the user alone still covers the address they were reported from.
+    assert cli.main(["ban", "g-bad", "--hours", "2", "--reason", "again", *flags]) == 0
+    assert "and address" in capsys.readouterr().out
+    assert cli.main(["unban", "--address", "h" * 32, *flags]) == 0
+    assert "unbanned address" in capsys.readouterr().out
+    assert cli.main(["unban", "--address", "h" * 32, *flags]) == 1
+    assert cli.main(["ban", "--hours", "1", "--reason", "x", *flags]) == 2
