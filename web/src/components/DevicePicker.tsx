@@ -65,6 +65,7 @@ export function DevicePicker({ camera, cam, controller }: { camera: LocalCamera;
       {cameras.length > 1 ? (
         <button
           type="button"
+          className="btn small"
           data-testid="camera-switch"
           onClick={() => {
             const next = otherSide(facing);
