@@ -343,10 +343,14 @@ async def test_a_banned_guest_stays_out_from_the_same_address_until_the_ban_ends
     async with live_server(report_full_weight_minutes=0, **PROXY) as live:
         bad_at = "2001:db8:1:2:aaaa::1"
         victim = await peer(live, "bad", bad_at, await guest(live, bad_at, "Bad"))
+        # A second guest identity of the same person, idle in another tab of that /64.
+        second = await peer(live, "bad2", "2001:db8:1:2::2", await guest(live, bad_at, "Bad2"))
         for n in range(3):
             await report_from(live, victim, f"198.51.100.{n + 1}")
         banned = await victim.expect("banned")
         assert banned["reason"] == "reported by 3 users"
+        assert await second.expect("banned") == banned  # it goes too
+        await asyncio.wait_for(second.disconnected.wait(), 5)
         ban = (await live.app.db.reports())[0]
         assert ban.reported_address is not None and ":" not in ban.reported_address
         # A fresh browser context from the same /64: no session, no socket.

@@ -93,6 +93,15 @@ class Connections:
         """The user's connections on this process, in a stable order."""
         return sorted(self._by_user.get(user_id, ()))
 
+    def guests_at(self, address: str) -> list[str]:
+        """Guest connections from the network with this keyed hash, in a stable order.
+
+        A scan of every connection: it runs only when a ban with an address is new.
+        """
+        return sorted(
+            sid for sid, conn in self._by_sid.items() if conn.guest and conn.address == address
+        )
+
     def users(self) -> set[str]:
         return set(self._by_user)
 

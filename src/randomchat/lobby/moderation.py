@@ -74,9 +74,15 @@ class Moderation:
         self._bans.remove(user_id)
 
     def kick_user(self, ban: Ban) -> list[Effect]:
-        """Remember the ban; effects that tell every local connection of the user and close it."""
+        """Remember the ban; effects that tell every local connection of the user, and every
+        local guest connection from the banned network, and close them."""
+        known = self._bans.active(ban.user_id, self.ctx.wall()) == ban
         self._bans.add(ban)
         sids = self.ctx.connections.sids_of(ban.user_id)
+        # A second guest identity of the same person goes too. The scan runs once per ban,
+        # not at every refresh that reads the ban again.
+        if ban.address_hash and not known:
+            sids = sorted({*sids, *self.ctx.connections.guests_at(ban.address_hash)})
         if sids:
             self.ctx.metrics.bans.inc()
         return [Kick(sid, ban) for sid in sids]
