@@ -60,7 +60,8 @@ export const RESUME_TIMEOUT_MS = 40_000;
  * The page's side of a clean goodbye and of the test hooks:
  * - on `pagehide` the socket says goodbye (a Socket.IO DISCONNECT), so the
  *   server ends the call at once instead of holding it for a reconnection
- *   that will not come;
+ *   that will not come (a page restored from the back/forward cache connects
+ *   again);
  * - the first gesture primes the notifier's audio (browsers allow sound only
  *   after one);
  * - `window.__rc.dropSocket()` closes the transport without a goodbye, as a
@@ -69,11 +70,14 @@ export const RESUME_TIMEOUT_MS = 40_000;
  */
 export function attachPage(
   win: Window,
-  socket: { disconnect(): unknown; readonly id?: string; readonly recovered?: boolean; io?: { engine?: { close(): unknown } } },
+  socket: { disconnect(): unknown; connect?(): unknown; readonly id?: string; readonly recovered?: boolean; io?: { engine?: { close(): unknown } } },
   prime: () => void,
 ): () => void {
   const goodbye = () => socket.disconnect();
+  // back from the back/forward cache: the goodbye was said, connect again
+  const back = (e: Event) => void ((e as PageTransitionEvent).persisted && socket.connect?.());
   win.addEventListener('pagehide', goodbye);
+  win.addEventListener('pageshow', back);
   win.addEventListener('pointerdown', prime, { once: true, capture: true });
   win.addEventListener('keydown', prime, { once: true, capture: true });
   const debug = (win as unknown as { __rc?: Record<string, unknown> }).__rc;
@@ -84,6 +88,7 @@ export function attachPage(
   }
   return () => {
     win.removeEventListener('pagehide', goodbye);
+    win.removeEventListener('pageshow', back);
     win.removeEventListener('pointerdown', prime, { capture: true });
     win.removeEventListener('keydown', prime, { capture: true });
     if (debug) {
