@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest web web-test node-deps system-deps bench bench-page clean screenshot protocol
+.PHONY: run cluster test lint typecheck pytest web web-test node-deps system-deps bench bench-page clean screenshot protocol
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ web: web/dist/index.html
 
 run: $(STAMP) web
 	$(PY) -m randomchat serve
+
+# Two nodes on one Redis (REDIS_URL, default redis://127.0.0.1:6379/0) on ports 3000 and
+# 3001, in the foreground; Ctrl-C stops both. docs/scaling.md says how the cluster works.
+cluster: $(STAMP) web
+	PY=$(PY) bash scripts/cluster.sh
 
 tests/js/node_modules/.package-lock.json: tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
