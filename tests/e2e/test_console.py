@@ -136,6 +136,7 @@ def test_admin_triages_a_real_report_bans_lifts_and_audits(
     bob = join(browser, contexts, srv.url, "Bob")
     start_call(alice, bob, "Alice", "Bob")
     say(bob, "send me your number")
+    expect(alice.locator(MESSAGES)).to_have_text(["send me your number"])
     say(alice, "no thanks")
     expect(alice.locator(MESSAGES)).to_have_text(["send me your number", "no thanks"])
     report_partner(alice, "harassment", "kept asking")
