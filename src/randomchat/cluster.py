@@ -97,14 +97,22 @@ class ClusterDelivery:
     """``Delivery`` for a cluster node: local sockets directly, others through Redis."""
 
     def __init__(
-        self, local: LocalDelivery, redis: Redis, node: str, prefix: str, metrics: Metrics
+        self,
+        local: LocalDelivery,
+        redis: Redis,
+        node: str,
+        prefix: str,
+        metrics: Metrics,
+        partner_of: Callable[[str], Awaitable[str | None]],
     ) -> None:
         self.local = local
+        self.partner_of = partner_of
         self.redis = redis
         self.node = node
         self.prefix = prefix
         self.metrics = metrics
-        self._out: deque[tuple[str, str, str, bytes]] = deque()  # node, sid, event, data
+        # node, sid, event, data, source (the relaying partner, or "")
+        self._out: deque[tuple[str, str, str, bytes, str]] = deque()
         self._wake = asyncio.Event()
         self._last_id = "$"
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,25 +123,25 @@ class ClusterDelivery:
     def holds(self, sid: str) -> bool:
         return sid in self.local.server.sockets
 
-    async def emit(self, sid: str, event: str, data: Any = None) -> bool:
+    async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
         node = node_of(sid)
         if node is None or node == self.node or self.holds(sid):
             return await self.local.emit(sid, event, data)
-        return self._send(node, sid, event, orjson.dumps(data))
+        return self._send(node, sid, event, orjson.dumps(data), source or "")
 
     async def disconnect(self, sid: str) -> None:
         node = node_of(sid)
         if node is None or node == self.node or self.holds(sid):
             await self.local.disconnect(sid)
         else:
-            self._send(node, sid, DISCONNECT, b"null")
+            self._send(node, sid, DISCONNECT, b"null", "")
 
-    def _send(self, node: str, sid: str, event: str, data: bytes) -> bool:
+    def _send(self, node: str, sid: str, event: str, data: bytes, source: str) -> bool:
         if len(self._out) >= OUTBOX_MAX:
             self.metrics.undelivered.labels(event).inc()
             log.warning("cross-node outbox full", extra={"sid": sid, "event_name": event})
             return False
-        self._out.append((node, sid, event, data))
+        self._out.append((node, sid, event, data, source))
         self._wake.set()
         return True
 
@@ -157,10 +165,10 @@ class ClusterDelivery:
                 batch = [self._out[i] for i in range(min(len(self._out), READ_BATCH))]
                 try:
                     async with self.redis.pipeline(transaction=False) as pipe:
-                        for node, sid, event, data in batch:
+                        for node, sid, event, data, source in batch:
                             pipe.xadd(
                                 self.inbox(node),
-                                {"s": sid, "e": event, "d": data},
+                                {"s": sid, "e": event, "d": data, "f": source},
                                 maxlen=INBOX_MAX,
                                 approximate=True,
                             )
@@ -191,9 +199,14 @@ class ClusterDelivery:
     async def _deliver(self, fields: dict[bytes, bytes]) -> None:
         sid = _text(fields[b"s"])
         event = _text(fields[b"e"])
+        source = _text(fields.get(b"f", b""))
         try:
             if event == DISCONNECT:
                 await self.local.disconnect(sid)
+            elif source and await self.partner_of(sid) != source:
+                # Sent during a call that has ended since (the receiver pressed Next
+                # while this was on its way): never let it reach the next call.
+                self.metrics.undelivered.labels(event).inc()
             else:
                 await self.local.emit(sid, event, orjson.loads(fields[b"d"]))
         except Exception:
@@ -352,7 +365,9 @@ class Node:
         """Deliver through the cluster, and watch the other nodes."""
         local = gateway.delivery
         assert isinstance(local, LocalDelivery)
-        delivery = ClusterDelivery(local, self.redis, self.name, self.prefix, self.metrics)
+        delivery = ClusterDelivery(
+            local, self.redis, self.name, self.prefix, self.metrics, self.store.partner_of
+        )
         gateway.delivery = self.delivery = delivery
         self.liveness = Liveness(
             self.redis,

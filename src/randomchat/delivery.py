@@ -22,8 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class Delivery(Protocol):
-    async def emit(self, sid: str, event: str, data: Any = None) -> bool:
-        """Send ``event`` to socket ``sid``; False if it could not be delivered."""
+    async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
+        """Send ``event`` to socket ``sid``; False if it could not be delivered.
+
+        ``source``: the partner who sent it (relayed events); dropped if the two
+        are no longer paired when it arrives.
+        """
 
     async def disconnect(self, sid: str) -> None:
         """Close socket ``sid`` (after what was emitted to it before)."""
@@ -37,7 +41,8 @@ class LocalDelivery:
         self.namespace = namespace
         self.metrics = metrics
 
-    async def emit(self, sid: str, event: str, data: Any = None) -> bool:
+    async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
+        # On one process the lobby checked the pair just before: nothing waits in between.
         if await self.server.emit(event, data, to=sid, namespace=self.namespace):
             return True
         self.metrics.undelivered.labels(event).inc()

@@ -189,7 +189,7 @@ class Gateway:
         """Carry out effects: emits now, candidate flushes on the next loop turn, kicks."""
         for effect in effects:
             if isinstance(effect, Emit):
-                await self.delivery.emit(effect.to, effect.event, effect.data)
+                await self.delivery.emit(effect.to, effect.event, effect.data, effect.source)
             elif isinstance(effect, FlushLater):
                 asyncio.get_running_loop().call_soon(self._start_flush, effect.sid)
             elif isinstance(effect, Kick):

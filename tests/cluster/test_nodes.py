@@ -10,61 +10,20 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from tests.conftest import RunningServer
-from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
+from tests.cluster.conftest import NODE_TIMEOUT, Cluster, empty, eventually
+from tests.redisserver import RedisServer
 from tests.server.harness import match, ready
-
-NODE_TIMEOUT = 2.0  # short, so that the dead-node tests do not wait 10 s
-
-Cluster = Callable[..., list[RunningServer]]
-
-
-@pytest.fixture
-def cluster(server_factory: Any, redis_server: RedisServer, tmp_path: Path) -> Cluster:  # noqa: F811
-    def start(count: int, **overrides: Any) -> list[RunningServer]:
-        return [
-            server_factory(
-                redis_url=redis_server.url,
-                node_name=f"n{i + 1}",
-                node_timeout=NODE_TIMEOUT,
-                database_url=f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}",
-                **overrides,
-            )
-            for i in range(count)
-        ]
-
-    return start
-
-
-async def redis_counts(url: str) -> tuple[int, int, int]:
-    """Connected sockets, waiting users and pairs, as Redis holds them for the cluster."""
-    redis = Redis.from_url(url)
-    try:
-        connected, pairs = await redis.hmget("rc:stats", "connected", "pairs")
-        waiting = await redis.zcard("rc:q:video") + await redis.zcard("rc:q:text")
-        return int(connected or 0), int(waiting), int(pairs or 0)
-    finally:
-        await redis.aclose()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_users_on_two_nodes_pair_and_signal_in_order(
     cluster: Cluster,
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
 ) -> None:
     one, two = cluster(2)
     alice = await ready(one.url, "alice")
@@ -97,16 +56,9 @@ async def test_users_on_two_nodes_pair_and_signal_in_order(
     await eventually(empty(redis_server.url))
 
 
-def empty(url: str) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        return await redis_counts(url) == (0, 0, 0)
-
-    return check
-
-
 async def test_a_killed_node_is_evicted_and_leaves_no_ghost(
     cluster: Cluster,
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
 ) -> None:
     one, two = cluster(2)
     alice = await ready(one.url, "alice")
@@ -136,7 +88,7 @@ async def test_a_killed_node_is_evicted_and_leaves_no_ghost(
 async def test_a_node_restarted_with_its_name_inherits_nothing(
     cluster: Cluster,
     server_factory: Any,
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
     tmp_path: Path,
 ) -> None:
     one, two = cluster(2)
@@ -159,7 +111,7 @@ async def test_a_node_restarted_with_its_name_inherits_nothing(
 
 async def test_redis_down_means_unavailable_then_pairing_resumes(
     cluster: Cluster,
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
 ) -> None:
     one, two = cluster(2)
     alice = await ready(one.url, "alice")
@@ -196,7 +148,7 @@ async def test_redis_down_means_unavailable_then_pairing_resumes(
 
 async def test_a_drained_node_sends_its_clients_to_another_node(
     cluster: Cluster,
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
 ) -> None:
     one, two = cluster(2, drain_seconds=5)
     alice = await ready(one.url, "alice")

@@ -12,11 +12,11 @@ from redis.asyncio import Redis
 from randomchat.core.matching import Seeker
 from randomchat.store import Matched, Member
 from randomchat.store.redis import RedisStore
-from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
+from tests.redisserver import RedisServer
 
 
 @pytest.fixture
-async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisStore]]:  # noqa: F811
+async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisStore]]:
     # Two clients, as two processes have: their commands interleave in Redis.
     a, b = Redis.from_url(redis_server.url), Redis.from_url(redis_server.url)
     yield RedisStore(a, "n1"), RedisStore(b, "n2")

@@ -122,7 +122,7 @@ async def test_signals_reach_partner_only_with_acks(lobby: Lobby) -> None:
     await connect(lobby, "a", "b", "c")
     await pair(lobby, "a", "b")
     assert await lobby.relay.offer("b", (OFFER,)) == [
-        Emit("a", "signal-offer", OFFER),
+        Emit("a", "signal-offer", OFFER, "b"),  # source: the sender, checked on delivery
         Emit("b", "signal-offer-ack"),
     ]
     assert await lobby.relay.offer("c", (OFFER,)) == []  # no partner: goes nowhere
@@ -138,13 +138,14 @@ async def test_candidates_coalesce_in_order_and_flush_before_descriptions(lobby:
             "b",
             "signal-ice-candidates-batch",
             {"candidates": [cand(1)["candidate"], cand(2)["candidate"]]},
+            "a",
         )
     ]
     assert await lobby.relay.ice_candidate("a", (cand(3),)) == [FlushLater("a")]
     answer = {"answer": {"type": "answer", "sdp": "v=0"}}
     assert await lobby.relay.answer("a", (answer,)) == [
-        Emit("b", "signal-ice-candidate", {"candidate": cand(3)["candidate"]}),
-        Emit("b", "signal-answer", answer),
+        Emit("b", "signal-ice-candidate", {"candidate": cand(3)["candidate"]}, "a"),
+        Emit("b", "signal-answer", answer, "a"),
         Emit("a", "signal-answer-ack"),
     ]
     assert await lobby.relay.flush_candidates("a") == []
@@ -320,7 +321,7 @@ async def test_chat_relay_ack_and_rate_limit(lobby: Lobby, clock: FakeClock) -> 
     await pair(lobby, "a", "b")
     effects = await lobby.chat.chat_message("a", ({"text": " hi ", "id": "m1"},))
     assert effects == [
-        Emit("b", "chat-message", {"text": "hi", "id": "m1", "sentAt": 1_000_000}),
+        Emit("b", "chat-message", {"text": "hi", "id": "m1", "sentAt": 1_000_000}, "a"),
         Emit("a", "chat-message-ack", {"id": "m1"}),
     ]
     for n in range(9):
@@ -334,7 +335,7 @@ async def test_chat_relay_ack_and_rate_limit(lobby: Lobby, clock: FakeClock) -> 
         "id": 99,
     }
     assert await lobby.chat.typing("a", ({"active": True},)) == [
-        Emit("b", "typing", {"active": True})
+        Emit("b", "typing", {"active": True}, "a")
     ]
 
 
@@ -515,9 +516,8 @@ async def test_ordinary_calls_relay_every_candidate(clock: FakeClock, db: Databa
     effects = await lobby.relay.offer(
         "b", ({"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}},)
     )
-    assert Emit("a", "signal-offer", {"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}}) in (
-        effects
-    )
+    offer = {"offer": {"type": "offer", "sdp": SDP_WITH_CANDIDATES}}
+    assert Emit("a", "signal-offer", offer, "b") in (effects)
 
 
 async def test_turn_credentials_per_user_capped_at_their_token(

@@ -35,7 +35,7 @@ class Chat:
         ctx.metrics.chat_messages.inc()
         incoming = ChatIncoming(text=text, id=msg_id, sentAt=sent_at)
         return [
-            Emit(partner, ServerEvent.CHAT_MESSAGE, incoming),
+            Emit(partner, ServerEvent.CHAT_MESSAGE, incoming, sid),
             Emit(sid, ServerEvent.CHAT_MESSAGE_ACK, ChatAck(id=msg_id)),
         ]
 
@@ -48,7 +48,7 @@ class Chat:
         partner = await self.ctx.store.partner_of(sid)
         if partner is None:
             return []
-        return [Emit(partner, ServerEvent.TYPING, TypingEvent(active=active))]
+        return [Emit(partner, ServerEvent.TYPING, TypingEvent(active=active), sid)]
 
     async def media_state(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         """Relay what the sender is sending (camera, microphone) to the partner.
@@ -64,4 +64,5 @@ class Chat:
         partner = await self.ctx.store.partner_of(sid)
         if partner is None:
             return []
-        return [Emit(partner, ServerEvent.MEDIA_STATE, MediaState(video=video, audio=audio))]
+        media = MediaState(video=video, audio=audio)
+        return [Emit(partner, ServerEvent.MEDIA_STATE, media, sid)]

@@ -16,6 +16,9 @@ class Emit:
     to: str
     event: ServerEvent
     data: Any = None  # a protocol payload; None: the event carries none (the acks)
+    # For what a partner relays (signals, chat, typing, media state): the sender. A
+    # delivery that takes time (to another node) drops it if the two are no longer paired.
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,11 @@ class Relay:
             data = {**data, key: {**desc, "sdp": signaling.relay_only_sdp(desc["sdp"])}}
         self.ctx.metrics.signals.labels(event.removeprefix("signal-")).inc()
         # Candidates sent before this description leave before it: order is kept per sender.
-        return [*self._flush(sid, partner), Emit(partner, event, data), Emit(sid, _ACKS[event])]
+        return [
+            *self._flush(sid, partner),
+            Emit(partner, event, data, sid),
+            Emit(sid, _ACKS[event]),
+        ]
 
     async def ice_candidate(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         candidate = signaling.ice_candidate(args)
@@ -84,9 +88,9 @@ class Relay:
             return []
         if len(pending) == 1:
             one = SignalCandidate(candidate=pending[0])
-            return [Emit(partner, ServerEvent.SIGNAL_ICE_CANDIDATE, one)]
+            return [Emit(partner, ServerEvent.SIGNAL_ICE_CANDIDATE, one, sid)]
         batch = SignalCandidateBatch(candidates=pending)
-        return [Emit(partner, ServerEvent.SIGNAL_ICE_CANDIDATES_BATCH, batch)]
+        return [Emit(partner, ServerEvent.SIGNAL_ICE_CANDIDATES_BATCH, batch, sid)]
 
     async def _relay_only(self, sid: str, partner: str) -> bool:
         """Whether ``sid``'s current call (with ``partner``) is relay-only."""

@@ -25,7 +25,7 @@ from randomchat.protocol import (
     ServerEvent,
     WaitingForPartner,
 )
-from randomchat.store import Matched, SearchResult
+from randomchat.store import Matched, SearchResult, Taken
 from randomchat.store.shared import CallRecord
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ class Search:
     async def _result(
         self, sid: str, me: Connection, result: SearchResult, now: float
     ) -> list[Effect]:
+        if isinstance(result, Taken):
+            return []
         if not isinstance(result, Matched):
             return [self._waiting(sid, result.position)]
         ctx = self.ctx

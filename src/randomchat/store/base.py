@@ -41,7 +41,13 @@ class Queued:
     position: int
 
 
-SearchResult = Matched | Queued
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A cluster only: while this search looked again, another node paired the seeker
+    (and tells it so): nothing to answer here."""
+
+
+SearchResult = Matched | Queued | Taken
 
 
 @dataclass(frozen=True, slots=True)

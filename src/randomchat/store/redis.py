@@ -50,7 +50,7 @@ from redis.exceptions import RedisError
 from randomchat.core.matching import MODES, Pick, Seeker, Waiting, pick
 from randomchat.core.state import Phase, check_can_search
 from randomchat.errors import IllegalMove, StorageError
-from randomchat.store.base import Counts, Matched, Member, Queued, SearchResult
+from randomchat.store.base import Counts, Matched, Member, Queued, SearchResult, Taken
 
 SCAN_LIMIT = 500  # entries read per index list per search: the oldest of each
 MAX_CLAIMS = 16  # claim scripts one search may run before it waits (see _pair)
@@ -291,8 +291,10 @@ class RedisStore:
         """The seeker waits: pair it with whoever queued meanwhile, if anyone."""
         try:
             matched = await self._pair(seeker, "w", now)
-        except IllegalMove:
-            matched = None  # claimed by another seeker meanwhile: its node tells both sides
+        except (IllegalMove, StorageError):
+            # No longer waiting: another seeker claimed it meanwhile (its node sends both
+            # match-found), and that call may even have ended already.
+            return Taken()
         if matched is not None:
             return matched
         if position is None:
