@@ -341,8 +341,6 @@ def local_nginx_conf(
     for old, new in (
         ("listen 80;", f"listen 127.0.0.1:{http_port};"),
         ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
-        ("listen [::]:80;\n", ""),
-        ("listen [::]:443 ssl;\n", ""),
         ("/etc/nginx/tls/", f"{directory}/"),
         ("pid /tmp/nginx.pid;", f"pid {directory / 'nginx.pid'};"),
         ("include /etc/nginx/mime.types;", f"include {directory / 'mime.types'};"),
