@@ -157,9 +157,11 @@ function pct(sorted, p) {
 }
 function round(x, d = 2) { return x == null ? null : Math.round(x * 10 ** d) / 10 ** d; }
 
+// --url may list several servers (a cluster's nodes, comma-separated): user i uses url i mod n.
+const urls = args.url.split(',');
 function connect(i, tok) {
   stats.connects++;
-  return io(args.url + args.namespace, {
+  return io(urls[i % urls.length] + args.namespace, {
     transports: ['websocket'], auth: { token: tok }, forceNew: true, reconnection: false,
     timeout: args.stepTimeout,
     // 'on' (default): offer permessage-deflate as browsers and the Node client do; the server decides
