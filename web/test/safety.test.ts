@@ -380,7 +380,7 @@ describe('frame sampler', () => {
     sampler.stop();
   });
 
-  it('no frame yet: tries again later; errors are counted, not thrown', async () => {
+  it('no frame yet: tries again later; errors are counted, not thrown, and back off', async () => {
     let calls = 0;
     const sampler = new FrameSampler({
       classifier: { classify: async () => Promise.reject(new Error('model failed')), dispose: () => {} },
@@ -390,9 +390,17 @@ describe('frame sampler', () => {
       now: () => 0,
       intervalMs: 1000,
     });
-    await vi.advanceTimersByTimeAsync(2500);
+    await vi.advanceTimersByTimeAsync(1000); // no frame at 0, a failure at 1000
+    expect(calls).toBe(2);
+    expect(sampler.getStats()).toMatchObject({ frames: 0, errors: 1, lastError: 'model failed' });
+    await vi.advanceTimersByTimeAsync(1999); // backs off: 2 s after one failure
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
     expect(calls).toBe(3);
-    expect(sampler.getStats()).toMatchObject({ frames: 0, errors: 2, lastError: 'model failed' });
+    await vi.advanceTimersByTimeAsync(3999); // then 4 s
+    expect(calls).toBe(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(4);
     sampler.stop();
   });
 });

@@ -10,6 +10,8 @@ import type { FrameClassifier, Verdict } from './classifier';
 import type { Timers } from './timers';
 
 export const MODEL_SIZE = 224;
+/** the longest wait after failures in a row */
+export const MAX_BACKOFF_MS = 30_000;
 
 export interface SamplerStats {
   frames: number;
@@ -41,6 +43,8 @@ export interface SamplerDeps {
 export class FrameSampler {
   private timer: unknown = null;
   private stopped = false;
+  /** failures in a row: each doubles the wait (a model that cannot load is not retried every second) */
+  private failures = 0;
   private readonly startedAt: number;
   private stats: Omit<SamplerStats, 'runningMs'> = { frames: 0, busyMs: 0, grabMs: 0, firstVerdictMs: null, errors: 0, lastError: null, lastVerdict: null };
 
@@ -81,12 +85,15 @@ export class FrameSampler {
       this.stats.frames += 1;
       this.stats.busyMs += verdict.ms;
       this.stats.lastVerdict = verdict;
+      this.failures = 0;
       interval = Math.max(interval, verdict.ms / (this.deps.maxDuty ?? 0.25));
       if (this.stats.firstVerdictMs === null) this.stats.firstVerdictMs = this.deps.now() - this.startedAt;
       this.deps.onVerdict(verdict);
     } catch (err) {
       this.stats.errors += 1;
       this.stats.lastError = String((err as Error)?.message ?? err);
+      this.failures += 1;
+      interval = Math.min(MAX_BACKOFF_MS, interval * 2 ** Math.min(this.failures, 10));
     } finally {
       // the next frame `interval` after this one began (or at once if it took longer)
       this.schedule(Math.max(0, interval - (this.deps.now() - began)));
