@@ -48,6 +48,14 @@ navigator.mediaDevices.getUserMedia = async () => {
 };
 """
 
+# Whether the proof-of-work progress was ever on the page (it may last a moment only).
+POW_SEEN = """
+new MutationObserver(() => {
+  const shown = document.querySelector('[data-testid=pow-progress]');
+  if (shown) window.__powSeen = shown.getAttribute('role');
+}).observe(document, { childList: true, subtree: true });
+"""
+
 # TEST-ONLY classifier double (the page's documented window.__rcTestHooks):
 # reports nudity while the test sets window.__nude.
 NUDITY_DOUBLE = """
@@ -173,13 +181,15 @@ def test_proof_of_work_is_solved_in_the_page(
     """--pow always: the first POST is refused with pow-required, the page fetches a
     challenge from our server, solves it with altcha-lib in a worker, and joins."""
     srv = server_factory(pow="always", pow_max_number=20_000)
-    page = visitor(browser, contexts).new_page()
+    page = visitor(browser, contexts, scripts=(POW_SEEN,)).new_page()
     page.add_init_script(INSTRUMENT)
     posted = session_requests(page)
     page.goto(srv.url)
     accept_rules_and_join(page, "Worker")
     expect(page.get_by_test_id("start")).to_be_enabled(timeout=30_000)
     assert [("altcha" in body) for body in posted] == [False, True]
+    # the progress was shown while it ran (however short), as a status for screen readers
+    assert page.evaluate("() => window.__powSeen") == "status"
 
 
 def test_video_needs_a_camera_and_text_users_meet_each_other(
