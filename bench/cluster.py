@@ -63,13 +63,14 @@ def redis_cli(port: int, *args: str) -> str:
     ).stdout
 
 
-def redis_commands(port: int) -> int:
-    total = 0
+def redis_commands(port: int) -> dict[str, int]:
+    calls = {}
     for line in redis_cli(port, "INFO", "commandstats").splitlines():
         if line.startswith("cmdstat_"):
-            stats = dict(kv.split("=") for kv in line.split(":", 1)[1].split(","))
-            total += int(stats["calls"])
-    return total
+            name, rest = line[len("cmdstat_"):].split(":", 1)
+            stats = dict(kv.split("=") for kv in rest.split(","))
+            calls[name] = int(stats["calls"])
+    return calls
 
 
 def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
@@ -101,7 +102,7 @@ def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
             servers.append(subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT))
             procs.append(servers[-1])
             wait_http(f"http://127.0.0.1:{port}/healthz")
-        commands0 = redis_commands(redis_port) if nodes else 0
+        commands0 = redis_commands(redis_port) if nodes else {}
         redis_cpu0 = cpu_ms(procs[0].pid) if nodes else 0.0
         out = subprocess.run(
             [
@@ -131,9 +132,12 @@ def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
         }
         if nodes:
             row["redis_cpu_ms_per_setup"] = round((cpu_ms(procs[0].pid) - redis_cpu0) / setups, 3)
-            row["redis_commands_per_setup"] = round(
-                (redis_commands(redis_port) - commands0) / setups, 1
-            )
+            commands = redis_commands(redis_port)
+            per = {k: (v - commands0.get(k, 0)) / setups for k, v in commands.items()}
+            row["redis_commands_per_setup"] = round(sum(per.values()), 1)
+            row["top_commands_per_setup"] = {
+                k: round(v, 1) for k, v in sorted(per.items(), key=lambda kv: -kv[1])[:8]
+            }
         return row
     finally:
         for p in reversed(procs):

@@ -112,6 +112,11 @@ def _rank(seeker: Seeker, entry: Waiting, common: frozenset[str]) -> tuple[bool,
     )
 
 
+def ideal(seeker: Seeker, found: Pick) -> bool:
+    """Whether nothing could rank above ``found``: a reader of the queue may stop there."""
+    return _rank(seeker, found.entry, found.common) == (False, not seeker.interests)
+
+
 def pick(seeker: Seeker, queue: Iterable[Waiting]) -> Pick | None:
     """The best compatible entry of ``queue`` (in arrival order) for ``seeker``, or None.
 

@@ -29,6 +29,10 @@ class Relay:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._batcher = CandidateBatcher()  # per connection, this process only
+        # sid -> (partner sid, relay-only?) of its current call: fixed for a call, so read
+        # from the shared call record once per call, not once per signal. An entry per
+        # connection of this process, dropped with the call.
+        self._relay: dict[str, tuple[str, bool]] = {}
 
     def __len__(self) -> int:
         return len(self._batcher)
@@ -36,6 +40,7 @@ class Relay:
     def drop(self, sid: str) -> None:
         """Forget ``sid``'s pending candidates (its call ended)."""
         self._batcher.take(sid)
+        self._relay.pop(sid, None)
 
     async def offer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         return await self._description(sid, ServerEvent.SIGNAL_OFFER, signaling.offer(args))
@@ -94,5 +99,15 @@ class Relay:
 
     async def _relay_only(self, sid: str, partner: str) -> bool:
         """Whether ``sid``'s current call (with ``partner``) is relay-only."""
+        known = self._relay.get(sid)
+        if known is not None and known[0] == partner:
+            return known[1]
         call = await self.ctx.calls.get(sid)
-        return call is not None and call.partner_sid == partner and call.relay
+        if call is None or call.partner_sid != partner:
+            # No record of this call (not written yet by the node that matched it, or
+            # expired): fail closed to the policy this side asked for; not remembered.
+            conn = self.ctx.connections.get(sid)
+            asked = conn is not None and conn.options.privacy
+            return self.ctx.rules.ice.policy_for(asked) == "relay"
+        self._relay[sid] = (partner, call.relay)
+        return call.relay

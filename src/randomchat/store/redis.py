@@ -47,12 +47,13 @@ from typing import Any, ParamSpec, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from randomchat.core.matching import MODES, Pick, Seeker, Waiting, pick
+from randomchat.core.matching import MODES, Pick, Seeker, Waiting, ideal, pick
 from randomchat.core.state import Phase, check_can_search
 from randomchat.errors import IllegalMove, StorageError
 from randomchat.store.base import Counts, Matched, Member, Queued, SearchResult, Taken
 
-SCAN_LIMIT = 500  # entries read per index list per search: the oldest of each
+SCAN_LIMIT = 512  # entries read per index list per search at most: the oldest of each
+PAGE = 32  # entries read per index list at a time
 MAX_CLAIMS = 16  # claim scripts one search may run before it waits (see _pair)
 CLAIM_BATCH = 16  # candidates one claim script tries, best first
 SEP = "\x1f"  # between interests in an entry (cleaned interests never contain it)
@@ -351,23 +352,37 @@ class RedisStore:
         return code
 
     async def _read(self, seeker: Seeker) -> list[tuple[int, Waiting]]:
-        """The waiting entries ``seeker`` could match, oldest first, read from Redis."""
+        """The waiting entries ``seeker`` could match, oldest first, read from Redis.
+
+        Page by page (``PAGE`` of each index list): usually the first page holds an
+        entry nothing could rank above, and the read stops there; at most
+        ``SCAN_LIMIT`` of each list are read.
+        """
         mode = seeker.mode
         keys = [self._key("qi", mode, tag) for tag in sorted(seeker.interests)]
         if seeker.accepts_anyone:
             keys.append(self._key("qa", mode))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zrange(key, 0, SCAN_LIMIT - 1)
-            lists: list[list[Any]] = await pipe.execute()
-        sids = sorted({_text(s) for found in lists for s in found} - {seeker.sid})
-        if not sids:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for sid in sids:
-                pipe.hmget(self._key("m", sid), *_FIELDS)
-            rows: list[list[Any]] = await pipe.execute()
-        return sorted(_entries(sids, rows), key=lambda pair: pair[0])
+        entries: list[tuple[int, Waiting]] = []
+        seen = {seeker.sid}
+        for start in range(0, SCAN_LIMIT, PAGE):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.zrange(key, start, start + PAGE - 1)
+                lists: list[list[Any]] = await pipe.execute()
+            sids = sorted({_text(s) for found in lists for s in found} - seen)
+            seen.update(sids)
+            if sids:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for sid in sids:
+                        pipe.hmget(self._key("m", sid), *_FIELDS)
+                    rows: list[list[Any]] = await pipe.execute()
+                entries += _entries(sids, rows)
+            if all(len(found) < PAGE for found in lists):
+                break  # every list read to its end
+            best = pick(seeker, (entry for _, entry in sorted(entries, key=lambda e: e[0])))
+            if best is not None and ideal(seeker, best):
+                break
+        return sorted(entries, key=lambda pair: pair[0])
 
     @unavailable
     async def partner_of(self, sid: str) -> str | None:
