@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
-from randomchat import __version__, admin, auth, config, logs
+from randomchat import __version__, admin, auth, config, logs, workers
 from randomchat.client import commands as client_commands
 from randomchat.console import commands as console_commands
 from randomchat.db import Database, StorageError, safety
@@ -30,6 +30,7 @@ MAX_REASON = 500
 MAX_TOKEN_HOURS = 24 * 365
 
 EXIT_OK = 0
+WORKER_ENV = "RANDOMCHAT_WORKER"  # set by ``serve --workers N`` for each worker (0..N-1)
 EXIT_CONFIG = 2
 EXIT_NO_BAN = 1  # unban: the user had no active ban
 EXIT_STORAGE = 3  # reports, ban, unban: the database failed
@@ -163,6 +164,13 @@ def serve(settings: config.Settings) -> int:
     settings, generated = config.with_secret(settings)
     if generated:
         log.info("generated a JWT secret", extra={"path": str(settings.data_dir / "jwt-secret")})
+    worker = os.environ.get(WORKER_ENV)
+    if settings.workers > 1 and worker is None:
+        return workers.supervise(settings.workers, WORKER_ENV)
+    if worker is not None:
+        from randomchat.cluster import node_name
+
+        settings = settings.model_copy(update={"node_name": f"{node_name(settings)}-w{worker}"})
     raise_descriptor_limit()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(settings))
@@ -218,7 +226,10 @@ async def _serve(settings: config.Settings) -> None:
             },
         )
         server = DrainingServer(uvicorn_config(settings, app.asgi), app.drain)
-        await server.serve()
+        if os.environ.get(WORKER_ENV) is None:
+            await server.serve()
+        else:  # one of --workers: the port is shared with the sibling workers
+            await server.serve(sockets=[workers.listening_socket(settings.host, settings.port)])
     finally:
         await db.close()
 

@@ -101,6 +101,7 @@ class Settings(BaseModel):
     node_timeout: float = Field(10.0, ge=1, le=600)
     redis_prefix: str = Field("rc:", pattern=r"^[A-Za-z0-9_:-]{1,32}$")
     drain_seconds: float = Field(10.0, ge=0, le=600)
+    workers: int = Field(1, ge=1, le=64)
 
     @field_validator("jwt_secret")
     @classmethod
@@ -153,6 +154,8 @@ class Settings(BaseModel):
             raise ValueError("--ice-policy relay needs --turn-url and --turn-secret")
         if bool(self.turn_urls) != bool(self.turn_secrets):
             raise ValueError("--turn-url and --turn-secret go together")
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError("--workers needs --redis-url: the workers share their state there")
         return self
 
     @field_validator("trusted_proxies")
@@ -283,6 +286,7 @@ _OPTIONS = (
     _Option("node_timeout", "seconds after which a silent node is evicted by the others"),
     _Option("redis_prefix", "prefix of every Redis key (several deployments on one Redis)"),
     _Option("drain_seconds", "on SIGTERM: seconds for new calls to finish negotiating"),
+    _Option("workers", "node processes on this port (needs --redis-url; WebSocket clients only)"),
 )
 
 

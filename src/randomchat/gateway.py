@@ -87,6 +87,9 @@ class Gateway:
             events_per_second=settings.events_per_second,
             event_burst=settings.event_burst,
             sid_prefix=sid_prefix,
+            # Workers share one port without sticky sessions: a polling session's
+            # requests would reach different processes (docs/scaling.md).
+            polling=settings.workers == 1,
             recovery_window=settings.recovery_window,
         )
         self.delivery: Delivery = LocalDelivery(self.sio, NAMESPACE, metrics)

@@ -483,6 +483,7 @@ class Engine:
         upgrade_timeout: float = 10.0,
         packets_per_second: float = 0.0,
         packet_burst: int = 60,
+        polling: bool = True,
         clock: Callable[[], float] = time.monotonic,
         call_later: CallLater | None = None,
     ) -> None:
@@ -495,6 +496,7 @@ class Engine:
         self.upgrade_timeout = upgrade_timeout
         self.packets_per_second = packets_per_second
         self.packet_burst = packet_burst
+        self.polling = polling
         self.clock = clock
         self.call_later: CallLater = call_later or _loop_call_later
         self.sessions: dict[str, Session] = {}
@@ -526,6 +528,8 @@ class Engine:
             return query, "Unsupported protocol version"
         if query.get("transport") != transport:
             return query, "Transport unknown"
+        if transport == "polling" and not self.polling:
+            return query, POLLING_REFUSED
         if not self._origin_ok(scope):
             return query, "Not allowed origin"
         return query, None
@@ -821,6 +825,14 @@ async def _close_ws(send: Send, code: int) -> None:
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_FRAME_GRACE):
             await send({"type": "websocket.close", "code": code})
+
+
+# Without sticky sessions (several workers on one port) the requests of one long-polling
+# session would reach different processes: refused up front, with the way out.
+POLLING_REFUSED = (
+    "Long-polling is off on this server (it runs several workers without sticky sessions): "
+    "connect with transports: [websocket]"
+)
 
 
 def _error_body(message: str) -> bytes:

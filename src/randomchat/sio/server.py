@@ -184,6 +184,8 @@ class Server:
       ("rate limit").
     - ``sid_prefix`` (""): put before every socket id; a cluster node puts its
       name there, so any node knows where a socket lives without asking Redis.
+    - ``polling`` (True): False refuses long-polling with a message saying why
+      (WebSocket only), for workers sharing a port without sticky sessions.
     - ``clock``, ``call_later`` (the event loop's): what the engine reads the time
       from and arms its timers with; tests pass a hand-driven pair.
     - ``recovery_window`` (0.0 s: off): how long a dropped socket that asked for
@@ -210,6 +212,7 @@ class Server:
         recovery_packets: int = 500,
         recovery_bytes: int = 256 * 1024,
         sid_prefix: str = "",
+        polling: bool = True,
     ) -> None:
         self.sid_prefix = sid_prefix
         self.engine = Engine(
@@ -224,6 +227,7 @@ class Server:
             packet_burst=event_burst,
             clock=clock,
             call_later=call_later,
+            polling=polling,
         )
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
