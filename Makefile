@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run cluster test lint typecheck pytest web web-test node-deps system-deps bench bench-page clean screenshot protocol
+.PHONY: run cluster test lint typecheck pytest web web-test node-deps system-deps bench bench-page bench-cluster clean screenshot protocol
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench/node_modules/.package-lock.json: bench/package-lock.json
 # Side by side with the seed's Node gateway (../shared/anchor); see docs/performance.md.
 bench: $(STAMP) bench/node_modules/.package-lock.json
 	bench/run --duration 20
+
+# 1, 2 and 4 nodes on one redis-server beside one process without Redis; docs/scaling.md.
+bench-cluster: $(STAMP) bench/node_modules/.package-lock.json
+	$(PY) bench/cluster.py
 
 # The page's first load on a slow phone profile (bytes on the wire, first paint); docs/performance.md.
 bench-page: $(STAMP) web
