@@ -3,6 +3,7 @@ import { BannedScreen } from './components/BannedScreen';
 import { Brand } from './components/Brand';
 import { ChatRoom } from './components/ChatRoom';
 import { JoinForm } from './components/JoinForm';
+import { LanguageSwitch } from './components/LanguageSwitch';
 import { Toasts } from './components/Toasts';
 import { fetchAndSolve } from './lib/pow';
 import type { BanInfo } from './lib/protocol';
@@ -62,6 +63,7 @@ export function App() {
         <>
           <header className="topbar">
             <Brand />
+            <LanguageSwitch />
           </header>
           <BannedScreen ban={sessionBan} onRetry={() => setSessionBan(null)} />
         </>
@@ -71,6 +73,7 @@ export function App() {
         <>
           <header className="topbar">
             <Brand />
+            <LanguageSwitch />
           </header>
           <main className="join-page">
             <JoinForm key={rulesEpoch} onJoin={(nickname, rules) => void join(nickname, rules)} busy={joining} progress={{ pow }} nameError={nameError} />

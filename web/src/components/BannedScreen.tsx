@@ -1,9 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
 import { formatTimeLeft } from '../lib/moderation';
 import type { BanInfo } from '../lib/protocol';
+import { language, useT } from '../i18n';
 
 /** Shown instead of the room while the server bans this user. */
 export function BannedScreen({ ban, onRetry }: { ban: BanInfo; onRetry: () => void }) {
+  const t = useT();
   const [now, setNow] = useState(() => Date.now());
   const heading = useRef<HTMLHeadingElement | null>(null);
   // focus the heading so that screen readers read the screen once (the clock
@@ -19,25 +21,25 @@ export function BannedScreen({ ban, onRetry }: { ban: BanInfo; onRetry: () => vo
   return (
     <main className="join-page">
       <section className="card banned" data-testid="banned" aria-labelledby="banned-title">
-        <h1 id="banned-title" ref={heading} tabIndex={-1}>{over ? 'Your ban has ended' : 'You are banned'}</h1>
+        <h1 id="banned-title" ref={heading} tabIndex={-1}>{over ? t('ban.ended') : t('ban.banned')}</h1>
         <p>
-          Reason: <strong data-testid="banned-reason">{ban.reason}</strong>
+          {t('ban.reason')} <strong data-testid="banned-reason">{ban.reason}</strong>
         </p>
         {known ? (
           <p>
-            {over ? 'You can chat again.' : 'Time left: '}
+            {over ? t('ban.canChat') : `${t('ban.timeLeft')} `}
             {over ? null : (
               <strong data-testid="banned-time-left">
                 {formatTimeLeft(left)}
               </strong>
             )}
-            <span className="muted-inline"> (until {new Date(ban.until).toLocaleString()})</span>
+            <span className="muted-inline"> {t('ban.until', { date: new Date(ban.until).toLocaleString(language()) })}</span>
           </p>
         ) : (
-          <p>The server did not say until when.</p>
+          <p>{t('ban.unknownEnd')}</p>
         )}
         <button type="button" className="btn primary" data-testid="banned-retry" disabled={known && !over} onClick={onRetry}>
-          {over ? 'Reconnect' : 'Reconnect when the ban is over'}
+          {over ? t('ban.reconnect') : t('ban.reconnectLater')}
         </button>
       </section>
     </main>

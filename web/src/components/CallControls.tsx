@@ -2,6 +2,7 @@ import type { CameraState } from '../lib/camera';
 import type { RoomState } from '../lib/callController';
 import type { Mode } from '../lib/mode';
 import { SHORTCUT_LABELS } from '../lib/shortcuts';
+import { useT } from '../i18n';
 
 export interface CallActions {
   start(): void;
@@ -30,55 +31,56 @@ export function CallControls({
   /** blur the partner's video until revealed (safeview.ts) */
   safeView?: boolean;
 }) {
+  const t = useT();
   const phase = state?.call.phase ?? 'idle';
   const hasMedia = Boolean(cam.stream) && mode === 'video';
   return (
-    <nav className="controls" aria-label="Call controls">
+    <nav className="controls" aria-label={t('controls.label')}>
       <div className="main-buttons">
         <button
           type="button"
           className="btn primary"
           data-testid="start"
-          aria-label="Start: find a partner"
+          aria-label={t('controls.startLabel')}
           disabled={!state?.socketConnected || phase !== 'idle' || cam.busy}
           onClick={actions.start}
         >
-          Start
+          {t('controls.start')}
         </button>
         <button
           type="button"
           className="btn"
           data-testid="next"
-          title="End this call and find someone new"
+          title={t('controls.nextTitle')}
           aria-keyshortcuts={SHORTCUT_LABELS.next.aria}
           disabled={phase !== 'matched'}
           onClick={actions.next}
         >
-          Next <kbd>{SHORTCUT_LABELS.next.key}</kbd>
+          {t('controls.next')} <kbd>{SHORTCUT_LABELS.next.key}</kbd>
         </button>
         <button
           type="button"
           className="btn danger"
           data-testid="stop"
-          title="End everything and turn the camera off"
+          title={t('controls.stopTitle')}
           aria-keyshortcuts={SHORTCUT_LABELS.stop.aria}
           disabled={phase === 'idle' && !hasMedia}
           onClick={actions.stop}
         >
-          Stop <kbd>{SHORTCUT_LABELS.stop.key}</kbd>
+          {t('controls.stop')} <kbd>{SHORTCUT_LABELS.stop.key}</kbd>
         </button>
       </div>
       <div className="toggles">
         {phase !== 'matched' ? (
           <fieldset className="mode-choice" disabled={phase !== 'idle'}>
-            <legend>Chat by</legend>
+            <legend>{t('controls.chatBy')}</legend>
             <label className="check">
               <input type="radio" name="mode" value="video" data-testid="mode-video" checked={mode === 'video'} onChange={() => actions.setMode('video')} />
-              Video
+              {t('controls.video')}
             </label>
             <label className="check">
               <input type="radio" name="mode" value="text" data-testid="mode-text" checked={mode === 'text'} onChange={() => actions.setMode('text')} />
-              Text only
+              {t('controls.textOnly')}
             </label>
           </fieldset>
         ) : null}
@@ -88,37 +90,37 @@ export function CallControls({
           type="button"
           className={`btn toggle ${cam.micOn ? '' : 'off'}`}
           data-testid="mute"
-          title={cam.micOn ? 'Your partner hears you' : 'Your microphone is muted'}
+          title={cam.micOn ? t('controls.micOnTitle') : t('controls.micOffTitle')}
           disabled={!hasMedia}
           onClick={() => actions.setMic(!cam.micOn)}
         >
           {/* the label names the action, so it is the accessible name too (no aria-pressed on a changing label) */}
-          {cam.micOn ? 'Mute' : 'Unmute'}
+          {cam.micOn ? t('controls.mute') : t('controls.unmute')}
         </button>
         <button
           type="button"
           className={`btn toggle ${cam.camOn ? '' : 'off'}`}
           data-testid="camera"
-          title={cam.camOn ? 'Your partner sees you' : 'Your camera is off'}
+          title={cam.camOn ? t('controls.camOnTitle') : t('controls.camOffTitle')}
           disabled={!hasMedia}
           onClick={() => actions.setCamera(!cam.camOn)}
         >
-          {cam.camOn ? 'Stop video' : 'Start video'}
+          {cam.camOn ? t('controls.stopVideo') : t('controls.startVideo')}
         </button>
           </>
         ) : null}
         <label className="check">
           <input type="checkbox" data-testid="auto-search" checked={state?.autoSearch ?? true} onChange={(e) => actions.setAutoSearch(e.target.checked)} />
-          Search again when a partner leaves
+          {t('controls.autoSearch')}
         </label>
-        <label className="check" title="Calls go through the relay server, so partners cannot learn your IP address (may cost a little quality). Applies from the next search.">
+        <label className="check" title={t('controls.privacyTitle')}>
           <input type="checkbox" data-testid="privacy" checked={state?.privacy ?? false} onChange={(e) => actions.setPrivacy(e.target.checked)} />
-          Hide my IP (relay only)
+          {t('controls.privacy')}
         </label>
         {mode === 'video' ? (
-          <label className="check" title="Your partner's video stays blurred until you choose to see it; video that looks like nudity is blurred again.">
+          <label className="check" title={t('controls.safeViewTitle')}>
             <input type="checkbox" data-testid="safe-view" checked={safeView} onChange={(e) => actions.setSafeView(e.target.checked)} />
-            Safe view (blur until I tap)
+            {t('controls.safeView')}
           </label>
         ) : null}
       </div>

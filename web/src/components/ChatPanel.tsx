@@ -1,12 +1,14 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ChatLine, ChatState } from '../lib/chat';
 import { MAX_CHAT_LENGTH } from '../lib/chat';
+import { language, useT } from '../i18n';
 
 function time(at: number): string {
-  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return new Date(at).toLocaleTimeString(language(), { hour: '2-digit', minute: '2-digit' });
 }
 
 function Line({ line, partnerName }: { line: ChatLine; partnerName: string }) {
+  const t = useT();
   if (line.kind === 'system') {
     return (
       <li className="chat-line system" data-kind="system">
@@ -18,7 +20,7 @@ function Line({ line, partnerName }: { line: ChatLine; partnerName: string }) {
   return (
     <li className={`chat-line ${own ? 'own' : 'theirs'} ${line.status ?? ''}`} data-kind={line.kind} data-status={line.status}>
       <span className="sr-only">
-        <bdi>{own ? 'You' : partnerName}</bdi>:{' '}
+        <bdi>{own ? t('room.you') : partnerName}</bdi>:{' '}
       </span>
       {/* dir="auto": each message takes the direction of its own first strong letter */}
       <span className="chat-text" dir="auto">
@@ -26,15 +28,32 @@ function Line({ line, partnerName }: { line: ChatLine; partnerName: string }) {
       </span>
       <span className="chat-meta">
         {time(line.at)}
-        {own && line.status === 'sending' ? ' · sending…' : null}
-        {own && line.status === 'sent' ? <span aria-label="delivered"> · ✓</span> : null}
+        {own && line.status === 'sending' ? t('chat.sending') : null}
+        {own && line.status === 'sent' ? <span aria-label={t('chat.delivered')}> · ✓</span> : null}
       </span>
       {own && line.status === 'failed' ? (
         <span className="chat-failed" role="status">
-          {line.error ?? 'Not sent.'}
+          {line.error ?? t('chat.notSent')}
         </span>
       ) : null}
     </li>
+  );
+}
+
+/**
+ * "<name> is typing…" in any language: the sentence is translated with a
+ * marker where the name goes, and the name is put there in a <bdi> (its own
+ * direction, never mixed with the sentence's).
+ */
+function TypingLine({ name }: { name: string }) {
+  const t = useT();
+  const [before, after = ''] = t('chat.typing', { name: '\u0000' }).split('\u0000');
+  return (
+    <>
+      {before}
+      <bdi>{name}</bdi>
+      {after}
+    </>
   );
 }
 
@@ -57,10 +76,11 @@ export function ChatPanel({
   moderationTarget: string | null;
   disabled: boolean;
 }) {
+  const t = useT();
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
   const logRef = useRef<HTMLOListElement | null>(null);
-  const partnerName = chat.partnerName ?? 'Stranger';
+  const partnerName = chat.partnerName ?? t('call.stranger');
   const open = chat.open && !disabled;
 
   useEffect(() => {
@@ -84,9 +104,9 @@ export function ChatPanel({
   };
 
   return (
-    <aside className="chat card" aria-label="Text chat">
+    <aside className="chat card" aria-label={t('chat.label')}>
       <div className="chat-head">
-        <h2 className="chat-title">Chat</h2>
+        <h2 className="chat-title">{t('chat.title')}</h2>
         <div className="chat-actions">
           <button
             type="button"
@@ -94,9 +114,9 @@ export function ChatPanel({
             data-testid="report"
             disabled={!moderationTarget || disabled}
             onClick={onReport}
-            aria-label={moderationTarget ? `Report ${moderationTarget}` : 'Report (nobody to report)'}
+            aria-label={moderationTarget ? t('chat.reportLabel', { name: moderationTarget }) : t('chat.reportNobody')}
           >
-            Report
+            {t('chat.report')}
           </button>
           <button
             type="button"
@@ -104,16 +124,16 @@ export function ChatPanel({
             data-testid="block"
             disabled={!moderationTarget || disabled}
             onClick={onBlock}
-            aria-label={moderationTarget ? `Block ${moderationTarget}: never meet them again` : 'Block (nobody to block)'}
+            aria-label={moderationTarget ? t('chat.blockLabel', { name: moderationTarget }) : t('chat.blockNobody')}
           >
-            Block
+            {t('chat.block')}
           </button>
         </div>
       </div>
       {/* role="log" on a wrapper: on the <ol> itself it would take the list's role and orphan its items */}
-      <div className="chat-log-frame" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
-        <ol className="chat-log" data-testid="chat-log" ref={logRef} aria-label="Messages" tabIndex={0}>
-          {chat.lines.length === 0 ? <li className="chat-line system">Messages you exchange with your partner appear here.</li> : null}
+      <div className="chat-log-frame" role="log" aria-live="polite" aria-relevant="additions" aria-label={t('chat.messages')}>
+        <ol className="chat-log" data-testid="chat-log" ref={logRef} aria-label={t('chat.messages')} tabIndex={0}>
+          {chat.lines.length === 0 ? <li className="chat-line system">{t('chat.empty')}</li> : null}
           {chat.lines.map((line) => (
             <Line key={line.key} line={line} partnerName={partnerName} />
           ))}
@@ -121,14 +141,12 @@ export function ChatPanel({
       </div>
       <div className="typing" data-testid="typing" aria-live="polite">
         {chat.open && chat.partnerTyping ? (
-          <>
-            <bdi>{partnerName}</bdi> is typing…
-          </>
+          <TypingLine name={partnerName} />
         ) : null}
       </div>
       <form className="chat-form" onSubmit={submit}>
         <label htmlFor="chat-input" className="sr-only">
-          Message
+          {t('chat.message')}
         </label>
         <input
           id="chat-input"
@@ -138,7 +156,7 @@ export function ChatPanel({
           maxLength={MAX_CHAT_LENGTH}
           autoComplete="off"
           enterKeyHint="send"
-          placeholder={open ? `Message ${partnerName}…` : 'Chat opens in a call'}
+          placeholder={open ? t('chat.placeholder', { name: partnerName }) : t('chat.closed')}
           disabled={!open}
           aria-describedby={error ? 'chat-error' : undefined}
           onChange={(e) => {
@@ -148,7 +166,7 @@ export function ChatPanel({
           onBlur={onBlur}
         />
         <button type="submit" className="btn primary" data-testid="chat-send" disabled={!open || !draft.trim()}>
-          Send
+          {t('chat.send')}
         </button>
       </form>
       {error ? (

@@ -17,12 +17,15 @@ import { DevicePicker } from './DevicePicker';
 import { SettingsPanel } from './SettingsPanel';
 import { StatusBar } from './StatusBar';
 import { Toasts, type ToastItem } from './Toasts';
+import { useT } from '../i18n';
+import { LanguageSwitch } from './LanguageSwitch';
 
 const NO_CHAT = { lines: [], open: false, partnerName: null, partnerTyping: false };
 
 /** The page after joining: one socket, one controller and one camera for its lifetime. */
 export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSignOut: (reason: string | null) => void; onReconnect: () => void }) {
   // video or text chat (mode.ts): text mode asks for no camera at all
+  const t = useT();
   const [mode, setMode] = useState<Mode>(() => loadMode(window.localStorage));
   const { camera, camState } = useCamera(mode === 'video');
   const { controller, state } = useCallController(session.token, camera, onSignOut);
@@ -100,6 +103,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
       <>
         <header className="topbar">
           <Brand />
+          <LanguageSwitch />
         </header>
         <BannedScreen ban={call.ban} onRetry={onReconnect} />
       </>
@@ -122,8 +126,8 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
         <Brand heading />
         <StatusBar state={state} />
         <div className="who">
-          <span className="who-name" title="Your nickname" dir="auto">
-            {session.username ?? 'You'}
+          <span className="who-name" title={t('room.yourNickname')} dir="auto">
+            {session.username ?? t('room.you')}
           </span>
           <button
             type="button"
@@ -132,11 +136,12 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
               stop();
               onSignOut(null);
             }}
-            aria-label="Change nickname"
+            aria-label={t('room.changeNickname')}
           >
-            Change
+            {t('room.change')}
           </button>
         </div>
+        <LanguageSwitch />
       </header>
 
       <main className={`room ${call?.phase === 'matched' ? 'in-call' : 'out-of-call'}${textMode ? ' text-mode' : ''}`} id="room" tabIndex={-1}>
@@ -145,16 +150,16 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
             <div className="text-partner" data-testid="text-stage">
               {call?.phase === 'matched' ? (
                 <>
-                  <span className="partner-label">Chatting with</span> <strong data-testid="partner-name" dir="auto">{call.partnerName}</strong>
+                  <span className="partner-label">{t('stage.chattingWith')}</span> <strong data-testid="partner-name" dir="auto">{call.partnerName}</strong>
                   {call.commonInterests.length ? (
                     <span className="common" data-testid="common-interests">
                       {' '}
-                      · you both like {call.commonInterests.join(', ')}
+                      {t('stage.bothLike', { interests: call.commonInterests.join(', ') })}
                     </span>
                   ) : null}
                 </>
               ) : (
-                <span className="partner-label">{call?.phase === 'searching' ? 'Looking for someone to chat with…' : 'Text chat: press Start to meet a stranger.'}</span>
+                <span className="partner-label">{call?.phase === 'searching' ? t('stage.textSearching') : t('stage.textIdle')}</span>
               )}
             </div>
           ) : (
@@ -169,7 +174,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
                 flagged: veilState.flagged,
                 onReveal: () => dispatchVeil({ type: 'reveal' }),
                 onReportNudity: () => {
-                  if (!controller?.report('nudity', '', callId)) setNotSent('Report not sent: you met someone new.');
+                  if (!controller?.report('nudity', '', callId)) setNotSent(t('report.notSentNewPartner'));
                 },
                 onVerdict: (v) => dispatchVeil({ type: 'verdict', nudity: v.nudity }),
               }}
@@ -180,7 +185,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
             <div className="notice camera-required" data-testid="camera-required" role="alert">
               <p>{videoBlocker(camState)}</p>
               <button type="button" className="btn" data-testid="use-text-mode" onClick={() => chooseMode('text')}>
-                Use text chat
+                {t('stage.useText')}
               </button>
             </div>
           ) : null}
@@ -217,7 +222,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
         <ChatPanel
           chat={state?.chat ?? NO_CHAT}
           disabled={!state?.socketConnected}
-          onSend={(text) => controller?.sendChat(text) ?? { ok: false, error: 'Not connected.' }}
+          onSend={(text) => controller?.sendChat(text) ?? { ok: false, error: t('chat.notConnected') }}
           onInput={(value) => controller?.chatInput(value)}
           onBlur={() => controller?.chatBlur()}
           moderationTarget={moderationTarget?.name ?? null}
@@ -243,7 +248,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
           target={reportFor.name}
           onClose={() => setReportFor(null)}
           onSubmit={(reason, note) => {
-            if (!controller?.report(reason, note, reportFor.callId)) setNotSent(`Report not sent: ${reportFor.name} can no longer be reported (you met someone new).`);
+            if (!controller?.report(reason, note, reportFor.callId)) setNotSent(t('report.notSentGone', { name: reportFor.name }));
             setReportFor(null);
           }}
         />

@@ -3,6 +3,7 @@ import type { CallController } from '../lib/callController';
 import type { CameraState, LocalCamera } from '../lib/camera';
 import './options.css';
 import { listCameras, openVideo, otherSide, videoConstraints, type CameraChoice, type Facing } from '../lib/devices';
+import { useT } from '../i18n';
 
 /**
  * The camera picker (every camera the browser lists) and, where there are
@@ -10,6 +11,7 @@ import { listCameras, openVideo, otherSide, videoConstraints, type CameraChoice,
  * preview's track and, in a call, the track the partner receives.
  */
 export function DevicePicker({ camera, cam, controller }: { camera: LocalCamera; cam: CameraState; controller: CallController | null }) {
+  const t = useT();
   const [cameras, setCameras] = useState<CameraChoice[]>([]);
   const [current, setCurrent] = useState<string>('');
   const [facing, setFacing] = useState<Facing>('user');
@@ -43,17 +45,17 @@ export function DevicePicker({ camera, cam, controller }: { camera: LocalCamera;
         await controller?.replaceTrack(track);
         setCurrent(track.getSettings?.().deviceId ?? '');
       } catch (err) {
-        setError(`Could not switch the camera: ${(err as Error)?.message ?? err}`);
+        setError(t('devices.failed', { error: String((err as Error)?.message ?? err) }));
       }
     },
-    [camera, controller],
+    [camera, controller, t],
   );
 
   if (!stream || cameras.length === 0) return null;
   return (
     <div className="device-picker">
       <label>
-        <span>Camera</span>
+        <span>{t('devices.camera')}</span>
         <select data-testid="camera-select" value={current} onChange={(e) => void use(videoConstraints({ deviceId: e.target.value }))}>
           {cameras.map((c) => (
             <option key={c.deviceId} value={c.deviceId}>
@@ -73,7 +75,7 @@ export function DevicePicker({ camera, cam, controller }: { camera: LocalCamera;
             void use(videoConstraints({ facing: next }));
           }}
         >
-          Switch camera
+          {t('devices.switch')}
         </button>
       ) : null}
       {error ? (

@@ -1,5 +1,6 @@
 import { useState, type KeyboardEvent } from 'react';
 import { addInterests, MAX_INTERESTS } from '../lib/interests';
+import { useT } from '../i18n';
 
 /**
  * Interest chips: type a tag and press Enter or a comma; × or Backspace in the
@@ -16,6 +17,7 @@ export function InterestsInput({
   strict: boolean;
   onStrictChange: (strict: boolean) => void;
 }) {
+  const t = useT();
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
 
@@ -43,17 +45,17 @@ export function InterestsInput({
   return (
     <section className="interests" aria-labelledby="interests-label">
       <label id="interests-label" htmlFor="interests-input">
-        Interests <span className="hint">(optional, up to {MAX_INTERESTS}; Enter or comma adds one)</span>
+        {t('interests.label')} <span className="hint">{t('interests.hint', { max: MAX_INTERESTS })}</span>
       </label>
       <div className="chips-field">
-        <ul className="chips" aria-label="Your interests">
+        <ul className="chips" aria-label={t('interests.yours')}>
           {interests.map((tag, i) => (
             <li key={tag} className="chip" data-testid="interest-chip">
               <span className="chip-text">{tag}</span>
               <button
                 type="button"
                 className="chip-remove"
-                aria-label={`Remove interest ${tag}`}
+                aria-label={t('interests.remove', { tag })}
                 onClick={() => onChange(interests.filter((_, j) => j !== i))}
               >
                 ×
@@ -66,7 +68,7 @@ export function InterestsInput({
           data-testid="interests"
           type="text"
           value={draft}
-          placeholder={full ? `That is all ${MAX_INTERESTS}` : interests.length ? 'Add another…' : 'e.g. music, chess, travel'}
+          placeholder={full ? t('interests.full', { max: MAX_INTERESTS }) : interests.length ? t('interests.another') : t('interests.placeholder')}
           autoComplete="off"
           enterKeyHint="done"
           aria-describedby="interests-help"
@@ -87,11 +89,11 @@ export function InterestsInput({
         />
       </div>
       <p id="interests-help" className={`field-help ${error ? 'field-error' : ''}`} aria-live="polite">
-        {error ?? 'You meet people who share one first; changes apply to your next search.'}
+        {error ?? t('interests.help')}
       </p>
       <label className="check">
         <input type="checkbox" data-testid="strict" checked={strict} disabled={interests.length === 0} onChange={(e) => onStrictChange(e.target.checked)} />
-        Only people who share an interest
+        {t('interests.strict')}
       </label>
     </section>
   );

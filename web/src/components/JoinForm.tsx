@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { fetchRules, paragraphs, readParagraph, wasAccepted, type Rules } from '../lib/rules';
 import './safety.css';
+import { useT } from '../i18n';
 
 export interface JoinProgress {
   /** proof of work running: share done (0..1), or null while it has no known end */
@@ -24,6 +25,7 @@ export function JoinForm({
   /** the server refused the nickname (name-refused): shown at the field */
   nameError?: string | null;
 }) {
+  const t = useT();
   const [nickname, setNickname] = useState('');
   const [rules, setRules] = useState<Rules | null>(null);
   const [rulesError, setRulesError] = useState<string | null>(null);
@@ -57,7 +59,7 @@ export function JoinForm({
     e.preventDefault();
     if (!rules) return;
     if (!accepted) {
-      setGateError(`Please confirm that you are ${rules.minimumAge} or older and accept the rules.`);
+      setGateError(t('join.acceptRequired', { age: rules.minimumAge }));
       acceptRef.current?.focus();
       return;
     }
@@ -67,15 +69,15 @@ export function JoinForm({
 
   const pow = progress?.pow;
   return (
-    <form className="card join" onSubmit={submit} aria-label="Join">
-      <h1>Talk to a stranger</h1>
-      <p className="muted">Read the rules, allow your camera and microphone (or choose text chat), and press Start. Press Next to meet someone else.</p>
+    <form className="card join" onSubmit={submit} aria-label={t('join.form')}>
+      <h1>{t('join.title')}</h1>
+      <p className="muted">{t('join.intro')}</p>
 
       <section className="rules" aria-labelledby="rules-title" data-testid="rules">
-        <h2 id="rules-title">Rules</h2>
+        <h2 id="rules-title">{t('join.rules')}</h2>
         {rules ? (
           // focusable so that keyboard users can scroll a long text
-          <div className="rules-text" tabIndex={0} role="region" aria-label="Rules text" data-testid="rules-text" data-version={rules.version}>
+          <div className="rules-text" tabIndex={0} role="region" aria-label={t('join.rulesText')} data-testid="rules-text" data-version={rules.version}>
             {paragraphs(rules.text).map(readParagraph).map((p, i) => (
               <p key={i} dir="auto" className={p.heading ? 'rules-heading' : undefined}>
                 {p.runs.map((r, j) => (r.strong ? <strong key={j}>{r.text}</strong> : r.text))}
@@ -86,19 +88,19 @@ export function JoinForm({
           <p className="field-error" role="alert">
             {rulesError}{' '}
             <button type="button" className="link" data-testid="rules-retry" onClick={() => setAttempt((n) => n + 1)}>
-              Try again
+              {t('join.tryAgain')}
             </button>
           </p>
         ) : (
           <p className="muted" role="status">
-            Loading the rules…
+            {t('join.loadingRules')}
           </p>
         )}
       </section>
 
       {rules?.nicknames !== false ? (
         <>
-          <label htmlFor="nickname">Nickname</label>
+          <label htmlFor="nickname">{t('join.nickname')}</label>
           <input
             id="nickname"
             ref={nameRef}
@@ -109,7 +111,7 @@ export function JoinForm({
             autoComplete="nickname"
             autoFocus
             required
-            placeholder="e.g. Sam"
+            placeholder={t('join.nicknamePlaceholder')}
             aria-invalid={nameError ? true : undefined}
             aria-describedby={nameError ? 'nickname-error' : undefined}
           />
@@ -121,7 +123,7 @@ export function JoinForm({
         </>
       ) : (
         <p className="field-help" data-testid="nicknames-off">
-          Everyone is shown as “Stranger” here.
+          {t('join.nicknamesOff')}
         </p>
       )}
 
@@ -138,7 +140,7 @@ export function JoinForm({
           }}
           aria-describedby={gateError ? 'gate-error' : undefined}
         />
-        I am {rules?.minimumAge ?? 18} or older and I accept these rules
+        {t('join.accept', { age: rules?.minimumAge ?? 18 })}
       </label>
       {gateError ? (
         <p id="gate-error" className="field-help field-error" data-testid="rules-required" role="alert">
@@ -148,13 +150,16 @@ export function JoinForm({
 
       {pow !== undefined ? (
         <div className="pow" role="status" data-testid="pow-progress">
-          <span>Checking that you are a person…{pow !== null ? ` ${Math.round(pow * 100)} %` : ''}</span>
-          <progress max={1} value={pow ?? undefined} aria-label="Check progress" />
+          <span>
+            {t('join.pow')}
+            {pow !== null ? ` ${Math.round(pow * 100)} %` : ''}
+          </span>
+          <progress max={1} value={pow ?? undefined} aria-label={t('join.powProgress')} />
         </div>
       ) : null}
 
-      <button type="submit" className="btn primary" data-testid="join" disabled={busy || !rules} aria-label={rules?.nicknames === false ? 'Join' : 'Join with this nickname'}>
-        {busy ? 'Joining…' : 'Join'}
+      <button type="submit" className="btn primary" data-testid="join" disabled={busy || !rules} aria-label={rules?.nicknames === false ? t('join.join') : t('join.joinWithNickname')}>
+        {busy ? t('join.joining') : t('join.join')}
       </button>
     </form>
   );

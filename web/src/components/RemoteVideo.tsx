@@ -4,6 +4,7 @@ import { FrameSampler, grabVideoFrame } from '../lib/frameSampler';
 import { browserTimers } from '../lib/timers';
 import { describePartnerMedia, isStalled, partnerVideoStatus, type ArrivingVideo, type MediaState } from '../lib/mediaState';
 import './safety.css';
+import { useT } from '../i18n';
 
 type VideoWithFrameCallback = HTMLVideoElement & {
   requestVideoFrameCallback?: (cb: () => void) => number;
@@ -31,7 +32,7 @@ export function RemoteVideo({
   stream,
   callId,
   onFirstFrame,
-  partnerName = 'Your partner',
+  partnerName,
   declared = null,
   safe,
 }: {
@@ -43,6 +44,7 @@ export function RemoteVideo({
   declared?: MediaState | null;
   safe?: SafeViewProps;
 }) {
+  const t = useT();
   const ref = useRef<VideoWithFrameCallback>(null);
   const [blockedAudio, setBlockedAudio] = useState(false);
   const [arriving, setArriving] = useState<ArrivingVideo>(FLOWING);
@@ -154,32 +156,32 @@ export function RemoteVideo({
   const veiled = Boolean(stream && safe?.veiled && !status);
   return (
     <>
-      <video ref={ref} data-testid="remote-video" className={`remote${veiled ? ' veiled' : ''}`} data-veiled={veiled ? 'true' : 'false'} autoPlay playsInline aria-label="Your partner’s video" />
+      <video ref={ref} data-testid="remote-video" className={`remote${veiled ? ' veiled' : ''}`} data-veiled={veiled ? 'true' : 'false'} autoPlay playsInline aria-label={t('remote.video')} />
       {status ? (
         <div className="partner-off" data-testid="partner-video-state">
-          {status}
+          {status === 'Camera off' ? t('remote.cameraOff') : t('remote.videoPaused')}
         </div>
       ) : null}
       {muted ? (
         <div className="partner-badges">
           <span className="partner-badge" data-testid="partner-muted">
-            Muted
+            {t('remote.muted')}
           </span>
         </div>
       ) : null}
       <p className="sr-only" aria-live="polite" data-testid="partner-media-live">
-        {stream ? describePartnerMedia(partnerName, declared, status) : ''}
+        {stream ? describePartnerMedia(partnerName ?? t('remote.yourPartner'), declared, status) : ''}
       </p>
       {veiled && safe ? (
         <div className={`veil${safe.flagged ? ' flagged' : ''}`} data-testid="safe-view-veil">
-          <p role={safe.flagged ? 'alert' : undefined}>{safe.flagged ? 'This video may show nudity, so it is blurred.' : 'Safe view: the video is blurred until you choose to see it.'}</p>
+          <p role={safe.flagged ? 'alert' : undefined}>{safe.flagged ? t('remote.flagged') : t('remote.veiled')}</p>
           <div className="veil-buttons">
             <button type="button" className="btn" data-testid="safe-view-reveal" onClick={safe.onReveal}>
-              {safe.flagged ? 'Show anyway' : 'Show video'}
+              {safe.flagged ? t('remote.showAnyway') : t('remote.show')}
             </button>
             {safe.flagged ? (
               <button type="button" className="btn danger" data-testid="report-nudity" onClick={safe.onReportNudity}>
-                Report nudity
+                {t('remote.reportNudity')}
               </button>
             ) : null}
           </div>
@@ -187,7 +189,7 @@ export function RemoteVideo({
       ) : null}
       {!veiled && stream && safe?.flagged ? (
         <button type="button" className="btn danger unmute" data-testid="report-nudity" onClick={safe.onReportNudity}>
-          Report nudity
+          {t('remote.reportNudity')}
         </button>
       ) : null}
       {blockedAudio && stream && !(safe?.flagged && !veiled) ? (
@@ -203,7 +205,7 @@ export function RemoteVideo({
             setBlockedAudio(false);
           }}
         >
-          Tap to hear your partner
+          {t('remote.tapToHear')}
         </button>
       ) : null}
     </>

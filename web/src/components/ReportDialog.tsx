@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { REPORT_REASON_LABELS, validateReport } from '../lib/moderation';
+import { REPORT_REASON_KEYS, validateReport } from '../lib/moderation';
 import { MAX_REPORT_NOTE, REPORT_REASONS, type ReportReason } from '../lib/protocol';
+import { useT } from '../i18n';
 
 /**
  * Where focus goes when the dialog closes: the control that opened it, or the
@@ -25,6 +26,7 @@ export function ReportDialog({
   onSubmit: (reason: ReportReason, note: string) => void;
   onClose: () => void;
 }) {
+  const t = useT();
   const ref = useRef<HTMLDialogElement | null>(null);
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
@@ -62,21 +64,21 @@ export function ReportDialog({
       }}
     >
       <form onSubmit={submit} className="dialog-form">
-        <h2 id="report-title">Report {target}</h2>
-        <p className="muted">The call ends, and moderators see your report with the last chat lines.</p>
-        <label htmlFor="report-reason">Reason</label>
+        <h2 id="report-title">{t('report.title', { name: target })}</h2>
+        <p className="muted">{t('report.intro')}</p>
+        <label htmlFor="report-reason">{t('report.reason')}</label>
         <select id="report-reason" data-testid="report-reason" value={reason} required onChange={(e) => setReason(e.target.value)}>
           <option value="" disabled>
-            Choose a reason…
+            {t('report.choose')}
           </option>
           {REPORT_REASONS.map((r) => (
             <option key={r} value={r}>
-              {REPORT_REASON_LABELS[r]}
+              {t(REPORT_REASON_KEYS[r])}
             </option>
           ))}
         </select>
         <label htmlFor="report-note">
-          Note <span className="hint">(optional)</span>
+          {t('report.note')} <span className="hint">{t('report.optional')}</span>
         </label>
         <textarea id="report-note" data-testid="report-note" value={note} maxLength={MAX_REPORT_NOTE} rows={3} onChange={(e) => setNote(e.target.value)} />
         {error ? (
@@ -86,10 +88,10 @@ export function ReportDialog({
         ) : null}
         <div className="dialog-buttons">
           <button type="button" className="btn" data-testid="report-cancel" onClick={onClose}>
-            Cancel
+            {t('report.cancel')}
           </button>
           <button type="submit" className="btn danger" data-testid="report-submit">
-            Send report
+            {t('report.send')}
           </button>
         </div>
       </form>

@@ -1,22 +1,24 @@
 import { useState } from 'react';
 import { CONNECT_TIMEOUT_CHOICES, loadConnectTimeout, saveConnectTimeout } from '../lib/connectSettings';
 import { loadNotify, saveNotify, type NotifyChoices } from '../lib/notifications';
+import { useT, type MessageKey } from '../i18n';
 
-const NOTIFY_LABELS: Record<keyof NotifyChoices, string> = {
-  sound: 'Sound when someone is found (tab in the background)',
-  title: 'Show it in the tab title',
-  vibrate: 'Vibrate (phones)',
+const NOTIFY_LABELS: Record<keyof NotifyChoices, MessageKey> = {
+  sound: 'settings.sound',
+  title: 'settings.titleChange',
+  vibrate: 'settings.vibrate',
 };
 
 /** Notifications on a match and the connect timeout; each choice is kept in localStorage. */
 export function SettingsPanel({ storage = window.localStorage }: { storage?: Storage }) {
+  const t = useT();
   const [notify, setNotify] = useState<NotifyChoices>(() => loadNotify(storage));
   const [timeout, setTimeoutS] = useState<number>(() => loadConnectTimeout(storage));
   return (
     <details className="settings" data-testid="settings">
-      <summary>Settings</summary>
+      <summary>{t('settings.title')}</summary>
       <fieldset>
-        <legend>When someone is found</legend>
+        <legend>{t('settings.whenFound')}</legend>
         {(Object.keys(NOTIFY_LABELS) as (keyof NotifyChoices)[]).map((key) => (
           <label key={key} className="check">
             <input
@@ -29,12 +31,12 @@ export function SettingsPanel({ storage = window.localStorage }: { storage?: Sto
                 saveNotify(storage, next);
               }}
             />
-            {NOTIFY_LABELS[key]}
+            {t(NOTIFY_LABELS[key])}
           </label>
         ))}
       </fieldset>
       <label>
-        <span>Give up connecting after</span>
+        <span>{t('settings.giveUp')}</span>
         <select
           data-testid="connect-timeout"
           value={timeout}
@@ -46,7 +48,7 @@ export function SettingsPanel({ storage = window.localStorage }: { storage?: Sto
         >
           {CONNECT_TIMEOUT_CHOICES.map((s) => (
             <option key={s} value={s}>
-              {s} seconds
+              {t('settings.seconds', { count: s })}
             </option>
           ))}
         </select>

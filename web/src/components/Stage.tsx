@@ -5,6 +5,7 @@ import { isBotName } from '../lib/protocol';
 import type { MediaState } from '../lib/mediaState';
 import { LocalVideo } from './LocalVideo';
 import { RemoteVideo, type SafeViewProps } from './RemoteVideo';
+import { t, useT } from '../i18n';
 
 /** A swipe counts when the finger moves this far sideways, and mostly sideways. */
 const SWIPE_PX = 80;
@@ -50,12 +51,13 @@ export function Stage({
   /** safe view and the classifier (see RemoteVideo) */
   safe?: SafeViewProps;
 }) {
+  useT(); // render again when the language changes
   const inCall = call?.phase === 'matched' ? call : null;
   const swipe = useSwipeLeft(() => {
     if (inCall) onSwipeNext();
   });
   return (
-    <section className="stage" aria-label="Video" data-testid="stage" {...swipe}>
+    <section className="stage" aria-label={t('stage.label')} data-testid="stage" {...swipe}>
       <RemoteVideo
         stream={inCall?.remoteStream ?? null}
         callId={inCall?.callId ?? 0}
@@ -67,23 +69,23 @@ export function Stage({
       <div className="stage-overlay">
         {inCall ? (
           <div className="partner">
-            <span className="partner-label">Talking to</span> <strong data-testid="partner-name" dir="auto">{inCall.partnerName}</strong>
+            <span className="partner-label">{t('stage.talkingTo')}</span> <strong data-testid="partner-name" dir="auto">{inCall.partnerName}</strong>
             {isBotName(inCall.partnerName) ? (
-              <span className="bot-badge" data-testid="bot-badge" title="An automatic partner: the echo bot sends you your own video and sound back">
+              <span className="bot-badge" data-testid="bot-badge" title={t('stage.botTitle')}>
                 {' '}
-                bot
+                {t('stage.bot')}
               </span>
             ) : null}
             {inCall.iceTransportPolicy === 'relay' ? (
-              <span className="relay-badge" data-testid="relay-badge" title="This call goes through the relay server: your partner cannot see your IP address">
+              <span className="relay-badge" data-testid="relay-badge" title={t('stage.ipHiddenTitle')}>
                 {' '}
-                · IP hidden
+                {t('stage.ipHidden')}
               </span>
             ) : null}
             {inCall.commonInterests.length ? (
               <span className="common" data-testid="common-interests">
                 {' '}
-                · you both like {inCall.commonInterests.join(', ')}
+                {t('stage.bothLike', { interests: inCall.commonInterests.join(', ') })}
               </span>
             ) : null}
           </div>
@@ -102,10 +104,10 @@ export function Stage({
 function placeholder(call: CallState | null): string {
   switch (call?.phase) {
     case 'searching':
-      return `Looking for someone…${call.queuePosition ? ` You are #${call.queuePosition} in the queue.` : ''}`;
+      return call.queuePosition ? t('stage.searchingAt', { position: call.queuePosition }) : t('stage.searching');
     case 'matched':
-      return 'Connecting…';
+      return t('stage.connecting');
     default:
-      return 'Press Start to meet a stranger.';
+      return t('stage.pressStart');
   }
 }

@@ -1,6 +1,7 @@
 import type { RoomState } from '../lib/callController';
 import { dataPhase } from '../lib/callState';
 import { linkWords, peerWords, searchWords } from '../lib/connectionWords';
+import { useT } from '../i18n';
 
 /**
  * Where the page stands, in plain words: the phase (data-phase is a test
@@ -11,11 +12,12 @@ import { linkWords, peerWords, searchWords } from '../lib/connectionWords';
  * page is offline or reconnecting.
  */
 export function StatusBar({ state }: { state: RoomState | null }) {
+  const t = useT();
   const call = state?.call;
   const phase = call ? dataPhase(call) : 'idle';
   const link = state?.link ?? 'connecting';
   const away = linkWords(link);
-  const label = away ?? (call?.phase === 'searching' ? searchWords(call.queuePosition) : call?.phase === 'matched' ? `In a call with ${call.partnerName}` : 'Ready');
+  const label = away ?? (call?.phase === 'searching' ? searchWords(call.queuePosition) : call?.phase === 'matched' ? t('status.inCall', { name: call.partnerName }) : t('status.ready'));
   const inCall = call?.phase === 'matched' && call.session !== null;
   const quality = away ? (link === 'offline' ? 'offline' : 'reconnecting') : inCall ? (call.mediaQuality ?? null) : null;
   return (
@@ -26,11 +28,11 @@ export function StatusBar({ state }: { state: RoomState | null }) {
       {quality ? (
         <span
           className={`pill quality-${quality === 'offline' || quality === 'reconnecting' ? 'poor' : quality}`}
-          title={inCall ? 'Call quality, from round-trip time and packet loss' : 'The connection to the server is down'}
+          title={inCall ? t('quality.titleCall') : t('quality.titleServer')}
           data-testid="quality"
           data-quality={quality}
         >
-          {quality === 'excellent' ? 'Excellent' : quality === 'good' ? 'Good' : quality === 'poor' ? 'Poor' : quality === 'offline' ? 'Offline' : 'Reconnecting'}
+          {t(`quality.${quality}`)}
         </span>
       ) : null}
       {inCall ? (
@@ -39,7 +41,7 @@ export function StatusBar({ state }: { state: RoomState | null }) {
           data-testid="peer-state"
           data-connection-state={call.connectionState}
           data-ice-state={call.iceConnectionState}
-          title="The connection to your partner"
+          title={t('peer.title')}
         >
           <span className="dot" aria-hidden="true" />
           {peerWords(call.connectionState, call.restarting ?? false)}

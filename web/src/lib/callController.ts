@@ -31,6 +31,7 @@ import {
 } from './protocol';
 import { formatSeconds, sentence, ToastSlot, type Toast } from './toasts';
 import { browserTimers, type Timers } from './timers';
+import { t } from '../i18n';
 
 export interface RoomState {
   call: CallState;
@@ -152,18 +153,18 @@ export class CallController {
       'signal-answer': (d) => d?.answer && void this.session()?.acceptAnswer(d.answer),
       'signal-ice-candidate': (d) => this.session()?.addRemoteCandidates(d?.candidate ? [d.candidate] : []),
       'signal-ice-candidates-batch': (d) => this.session()?.addRemoteCandidates(Array.isArray(d?.candidates) ? d.candidates : []),
-      'partner-left': (d) => this.onPartnerGone(d?.reason === 'leave' ? 'left the chat.' : 'skipped to someone new.'),
-      'partner-disconnected': () => this.onPartnerGone('disconnected.'),
+      'partner-left': (d) => this.onPartnerGone(d?.reason === 'leave' ? 'call.partnerLeft' : 'call.partnerSkipped'),
+      'partner-disconnected': () => this.onPartnerGone('call.partnerDisconnected'),
       'rate-limited': (d) => this.onRateLimited(d),
       error: (d) => this.onServerError(d),
       'heartbeat-ack': (d) => {
         const latencyMs = this.heartbeat.latencyOf(d);
         if (latencyMs !== null) this.set({ latencyMs });
       },
-      banned: (d) => this.onBanned(parseBan(d) ?? { until: Number.NaN, reason: 'No reason given' }),
+      banned: (d) => this.onBanned(parseBan(d) ?? { until: Number.NaN, reason: t('ban.noReason') }),
       'report-partner-ack': (d) => {
         this.deps.log?.('report acknowledged', d?.reportId);
-        this.toasts.show('info', 'Report sent. Thank you.', { ttlMs: 5000 });
+        this.toasts.show('info', t('call.reportThanks'), { ttlMs: 5000 });
       },
       'block-partner-ack': () => this.deps.log?.('block acknowledged'),
       'call-resumed': (d) => this.onCallResumed(d?.callId),
@@ -198,7 +199,7 @@ export class CallController {
     const call = this.state.call;
     if (call.phase === 'idle') return this.start();
     if (call.phase !== 'matched') return; // searching already keeps its place; banned stays banned
-    this.chat.endCall('You moved on.');
+    this.chat.endCall(t('call.movedOn'));
     this.search('next', null);
   }
 
@@ -206,7 +207,7 @@ export class CallController {
   stop(): void {
     const call = this.state.call;
     if (this.disposed || call.phase === 'banned') return;
-    if (call.phase === 'matched') this.chat.endCall('You left the chat.');
+    if (call.phase === 'matched') this.chat.endCall(t('call.youLeft'));
     if (call.phase !== 'idle') send(this.socket, 'leave');
     this.enter(idle());
   }
@@ -248,7 +249,7 @@ export class CallController {
 
   /** Send a chat message to the partner; false (with a reason) when it cannot go. */
   sendChat(text: string): { ok: true } | { ok: false; error: string } {
-    if (this.disposed) return { ok: false, error: 'Closed.' };
+    if (this.disposed) return { ok: false, error: t('call.closed') };
     return this.chat.send(text);
   }
 
@@ -271,7 +272,7 @@ export class CallController {
     const target = this.moderationTarget(forCallId);
     if (!target) return false;
     send(this.socket, 'block-partner');
-    this.afterModeration(`You blocked ${target}.`, 'You will not be paired again.');
+    this.afterModeration(t('call.blocked', { name: target }), t('call.blockedDetail'));
     return true;
   }
 
@@ -285,7 +286,7 @@ export class CallController {
     if (!target) return false;
     const trimmed = note.trim();
     send(this.socket, 'report-partner', trimmed ? { reason, note: trimmed } : { reason });
-    this.afterModeration(`You reported ${target}.`, 'Thank you: a moderator will look at it.');
+    this.afterModeration(t('call.reported', { name: target }), t('call.reportedDetail'));
     return true;
   }
 
@@ -369,7 +370,7 @@ export class CallController {
     // A new socket (the server restarted, or we were away too long): it knows nothing of us.
     const call = this.state.call;
     if (call.phase === 'searching') {
-      this.search('find-partner', 'Reconnected. Looking for someone…');
+      this.search('find-partner', t('call.reconnectedSearching'));
     } else if (call.phase === 'matched') {
       const ticket = this.resume;
       if (ticket && ticket.callSeq === call.callId && mediaStillUp(call)) {
@@ -378,10 +379,10 @@ export class CallController {
         this.set({ link: 'resuming' });
         this.resumeTimer = this.timers.setTimeout(() => {
           this.resumeTimer = null;
-          this.resumeFailed('Stranger did not come back.');
+          this.resumeFailed(t('call.partnerNotBack', { name: call.partnerName }));
         }, RESUME_TIMEOUT_MS);
       } else {
-        this.resumeFailed('The connection to your partner was lost too.');
+        this.resumeFailed(t('call.partnerLostToo'));
       }
     }
   }
@@ -391,7 +392,7 @@ export class CallController {
     if (call.phase !== 'matched' || !this.resume || callId !== this.resume.callId) return;
     this.clearResumeWait();
     this.set({ link: 'online' });
-    this.chat.system('Reconnected. The call goes on.');
+    this.chat.system(t('call.goesOn'));
   }
 
   /** The server could not give us our call back: say so and move on (auto-search) or stop. */
@@ -400,8 +401,9 @@ export class CallController {
     this.set({ link: this.state.socketConnected ? 'online' : this.state.link });
     const call = this.state.call;
     if (call.phase !== 'matched') return;
-    this.chat.endCall(`The call could not be resumed after the connection to the server was lost. ${why}`);
-    this.afterCall(`The call could not be resumed after the connection to the server was lost. ${why}`, 'Looking for someone new…', 'Press Start to meet someone new.');
+    const what = t('call.notResumed', { why });
+    this.chat.endCall(what);
+    this.afterCall(what, t('call.lookingNew'), t('call.pressStartNew'));
   }
 
   private clearResumeWait(): void {
@@ -421,28 +423,28 @@ export class CallController {
       // and see what the reconnection brings (onConnect).
       this.clearResumeWait();
       this.set({ link: 'reconnecting' });
-      this.toasts.show('error', 'Lost connection to the server. Reconnecting…', { ttlMs: 0, topic: 'connection' });
+      this.toasts.show('error', t('call.lostReconnecting'), { ttlMs: 0, topic: 'connection' });
       return;
     }
     this.set({ link: 'offline' });
-    if (call.phase === 'matched') this.chat.endCall('The connection to the server was lost.');
+    if (call.phase === 'matched') this.chat.endCall(t('call.serverLost'));
     const notice = {
       idle: call.phase === 'idle' ? call.notice : null,
-      searching: 'The search stopped because the connection to the server was lost.',
-      matched: 'The call ended because the connection to the server was lost.',
+      searching: t('call.searchStopped'),
+      matched: t('call.callEnded'),
     }[call.phase];
     this.enter(idle(notice));
-    if (reason === 'io server disconnect') this.toasts.show('error', 'The server closed the connection. Reload the page to try again.', { ttlMs: 0, topic: 'connection' });
-    else if (reason !== 'io client disconnect') this.toasts.show('error', 'Lost connection to the server. Reconnecting…', { ttlMs: 0, topic: 'connection' });
+    if (reason === 'io server disconnect') this.toasts.show('error', t('call.serverClosed'), { ttlMs: 0, topic: 'connection' });
+    else if (reason !== 'io client disconnect') this.toasts.show('error', t('call.lostReconnecting'), { ttlMs: 0, topic: 'connection' });
   }
 
   private onConnectError(err: unknown): void {
     const ban = banFromConnectError(err);
     if (ban) return this.onBanned(ban);
     const message = (err as { message?: unknown } | null)?.message;
-    const why = typeof message === 'string' && message ? message : 'The server refused the connection.';
-    if (this.socket.active === false) this.deps.onRefused?.(`${sentence(why)} Please join again.`);
-    else this.toasts.show('error', `Cannot reach the server (${why}). Retrying…`, { ttlMs: 0, topic: 'connection' });
+    const why = typeof message === 'string' && message ? message : t('call.serverRefused');
+    if (this.socket.active === false) this.deps.onRefused?.(t('call.joinAgain', { why: sentence(why) }));
+    else this.toasts.show('error', t('call.cannotReach', { why }), { ttlMs: 0, topic: 'connection' });
   }
 
   private onBanned(ban: BanInfo): void {
@@ -475,7 +477,7 @@ export class CallController {
       this.deps.log?.('RTCPeerConnection failed', err);
       send(this.socket, 'leave');
       this.enter(idle());
-      this.toasts.show('error', `Could not start a call in this browser: ${(err as Error)?.message ?? err}`, { ttlMs: 10000 });
+      this.toasts.show('error', t('call.noCallHere', { error: String((err as Error)?.message ?? err) }), { ttlMs: 10000 });
       return;
     }
     const session = new CallSession(
@@ -510,7 +512,7 @@ export class CallController {
     const { partnerName, commonInterests } = match;
     this.chat.startCall(
       partnerName,
-      commonInterests.length ? `You are talking to ${partnerName}. You both like ${commonInterests.join(', ')}.` : `You are talking to ${partnerName}. Say hi!`,
+      commonInterests.length ? t('call.talkingToLike', { name: partnerName, interests: commonInterests.join(', ') }) : t('call.talkingTo', { name: partnerName }),
     );
     this.set({ moderationTarget: { name: partnerName, callId: session.id } });
     this.enter(matched(session, match));
@@ -524,29 +526,29 @@ export class CallController {
     const { partnerName, commonInterests } = match;
     this.chat.startCall(
       partnerName,
-      commonInterests.length ? `You are chatting with ${partnerName}. You both like ${commonInterests.join(', ')}.` : `You are chatting with ${partnerName}. Say hi!`,
+      commonInterests.length ? t('call.chattingWithLike', { name: partnerName, interests: commonInterests.join(', ') }) : t('call.chattingWith', { name: partnerName }),
     );
     this.set({ moderationTarget: { name: partnerName, callId } });
     this.enter(matchedText(callId, match));
   }
 
-  private onPartnerGone(what: string): void {
+  private onPartnerGone(what: 'call.partnerLeft' | 'call.partnerSkipped' | 'call.partnerDisconnected'): void {
     const call = this.state.call;
     if (call.phase !== 'matched') return; // we already moved on (e.g. pressed Next too)
-    this.chat.endCall(`${call.partnerName} ${what}`);
-    this.afterCall(`Stranger ${what}`, 'Looking for someone new…', 'Press Start to meet someone new.');
+    this.chat.endCall(t(what, { name: call.partnerName }));
+    this.afterCall(t(what, { name: t('call.stranger') }), t('call.lookingNew'), t('call.pressStartNew'));
   }
 
   /** The current call's connection failed (its session already sent call-stats {outcome: 'failed'}). */
   private onCallFailed(why: FailReason): void {
     const call = this.state.call;
-    const name = call.phase === 'matched' ? call.partnerName : 'your partner';
-    const what = why === 'timeout' ? `Could not connect to ${name}.` : `The connection to ${name} failed.`;
+    const name = call.phase === 'matched' ? call.partnerName : t('call.yourPartner');
+    const what = why === 'timeout' ? t('call.couldNotConnect', { name }) : t('call.connectionFailed', { name });
     this.chat.endCall(what);
     this.toasts.show('error', what, { ttlMs: 6000 });
     // 'next' ends the call on the server and searches again at once
     if (!this.state.autoSearch) send(this.socket, 'leave');
-    this.afterCall(what, 'Finding someone else…', 'Press Start to try again.', 'next');
+    this.afterCall(what, t('call.findingElse'), t('call.pressStartRetry'), 'next');
   }
 
   /** After block/report: the server ended the call; move on like after partner-left. */
@@ -555,7 +557,7 @@ export class CallController {
     const call = this.state.call;
     if (call.phase === 'matched') {
       this.chat.endCall(what);
-      this.afterCall(what, 'Looking for someone new…', `${detail} Press Start to meet someone new.`);
+      this.afterCall(what, t('call.lookingNew'), `${detail} ${t('call.pressStartNew')}`);
     } else if (call.phase !== 'banned') {
       // the call had already ended: the log of that call (if still shown) says so
       this.chat.system(what);
@@ -572,33 +574,33 @@ export class CallController {
 
   private onRateLimited(d: Untrusted<RateLimited>): void {
     const retryAfter = Math.max(0, Number(d?.retryAfter) || 1000);
-    const message = sentence(d?.message || 'You are going too fast');
+    const message = sentence(d?.message || t('call.tooFast'));
     const timing = { ttlMs: retryAfter + 1500, retryAt: this.now() + retryAfter };
     if (d?.event === 'chat-message') {
       // the message was not relayed: mark it failed
-      this.chat.refuse(d.id, `Not sent: ${message}`);
-      this.toasts.show('rate-limit', `${message} Try again in ${formatSeconds(retryAfter)}.`, timing);
+      this.chat.refuse(d.id, t('chat.refused', { reason: message }));
+      this.toasts.show('rate-limit', t('call.tryAgainIn', { message, time: formatSeconds(retryAfter) }), timing);
       return;
     }
     const call = this.state.call;
     const request = call.phase === 'searching' ? call.unanswered : null;
     if (request && request.action === d?.event) {
       this.clearRetry();
-      this.toasts.show('rate-limit', `${message} Retrying in ${formatSeconds(retryAfter)}.`, timing);
+      this.toasts.show('rate-limit', t('call.retryingIn', { message, time: formatSeconds(retryAfter) }), timing);
       this.retryTimer = this.timers.setTimeout(() => {
         this.retryTimer = null;
         this.emitSearch(request); // enter() clears this timer when the request is moot
       }, retryAfter);
       return;
     }
-    this.toasts.show('rate-limit', `${message} Try again in ${formatSeconds(retryAfter)}.`, timing);
+    this.toasts.show('rate-limit', t('call.tryAgainIn', { message, time: formatSeconds(retryAfter) }), timing);
   }
 
   private onServerError(d: Untrusted<ServerError>): void {
     const event = d?.event;
-    const message = d?.message || 'Something went wrong on the server.';
+    const message = d?.message || t('call.serverError');
     // the server answers a connection's events in order: the oldest unanswered message is the one refused
-    if (event === 'chat-message' && this.chat.refuseOldest(`Not sent: ${sentence(withoutEventPrefix(message, event))}`)) return;
+    if (event === 'chat-message' && this.chat.refuseOldest(t('chat.refused', { reason: sentence(withoutEventPrefix(message, event)) }))) return;
     if (event === 'resume-call') return this.resumeFailed(sentence(message));
     const call = this.state.call;
     if (call.phase === 'searching' && call.unanswered?.action === event) {

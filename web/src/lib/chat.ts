@@ -5,6 +5,7 @@
 import { listen, send, type ChatAck, type ChatIncoming, type MessageId, type SignalingSocket, type TypingEvent, type Untrusted } from './protocol';
 import type { Timers } from './timers';
 import { removeUnwanted } from './text';
+import { t } from '../i18n';
 
 export const MAX_CHAT_LENGTH = 1000;
 
@@ -59,8 +60,8 @@ interface Pending {
 /** Trim, drop the characters the server drops, and check the length. */
 export function prepareChatText(raw: string): { ok: true; text: string } | { ok: false; error: string } {
   const text = removeUnwanted(raw.replace(/[\t\n\r]/g, ' ')).trim();
-  if (!text) return { ok: false, error: 'Type a message first.' };
-  if ([...text].length > MAX_CHAT_LENGTH) return { ok: false, error: `Messages are limited to ${MAX_CHAT_LENGTH} characters.` };
+  if (!text) return { ok: false, error: t('chat.typeFirst') };
+  if ([...text].length > MAX_CHAT_LENGTH) return { ok: false, error: t('chat.tooLong', { count: MAX_CHAT_LENGTH }) };
   return { ok: true, text };
 }
 
@@ -93,7 +94,7 @@ export class ChatController {
 
   /** A new partner: a fresh log that starts with `intro`. */
   startCall(partnerName: string, intro: string): void {
-    this.failAllPending('The call ended before the server confirmed it.');
+    this.failAllPending(t('chat.endedUnconfirmed'));
     this.stopTyping(false);
     this.clearPartnerTyping();
     this.set({ lines: [this.systemLine(intro)], open: true, partnerName, partnerTyping: false });
@@ -114,7 +115,7 @@ export class ChatController {
 
   /** The socket went away: nothing pending will be answered. */
   connectionLost(): void {
-    this.failAllPending('Not sent: the connection to the server was lost.');
+    this.failAllPending(t('chat.lostConnection'));
     this.typingActive = false;
     this.clearTypingIdle();
   }
@@ -140,7 +141,7 @@ export class ChatController {
   // ---- driven by the page --------------------------------------------------
 
   send(raw: string): SendResult {
-    if (!this.state.open) return { ok: false, error: 'There is nobody to send it to.' };
+    if (!this.state.open) return { ok: false, error: t('chat.nobody') };
     const prepared = prepareChatText(raw);
     if (!prepared.ok) return prepared;
     const id = `m${++this.seq}`;
@@ -151,7 +152,7 @@ export class ChatController {
       const i = this.pending.findIndex((p) => p.id === id);
       if (i < 0) return;
       this.pending.splice(i, 1);
-      this.updateLine(key, { status: 'failed', error: 'Not sent: no answer from the server.' });
+      this.updateLine(key, { status: 'failed', error: t('chat.noAnswer') });
     }, this.deps.ackTimeoutMs ?? 10000);
     this.pending.push({ id, key, timer });
     this.set({ lines: this.trim([...this.state.lines, { key, kind: 'own', text: prepared.text, at: this.deps.now(), status: 'sending' }]) });

@@ -2,18 +2,19 @@
 // names. The WebRTC states stay on data-* attributes for tests and debugging.
 
 import type { Link } from './recovery';
+import { t } from '../i18n';
 
 /** The signaling link, when it is not simply up. */
 export function linkWords(link: Link): string | null {
   switch (link) {
     case 'connecting':
-      return 'Connecting to the server…';
+      return t('status.connectingServer');
     case 'reconnecting':
-      return 'Reconnecting…';
+      return t('status.reconnecting');
     case 'resuming':
-      return 'Reconnected, resuming the call…';
+      return t('status.resuming');
     case 'offline':
-      return 'Offline';
+      return t('status.offline');
     case 'online':
       return null;
   }
@@ -24,19 +25,19 @@ export function peerWords(state: RTCPeerConnectionState, restarting = false): st
   switch (state) {
     case 'new':
     case 'connecting':
-      return 'Connecting…';
+      return t('peer.connecting');
     case 'connected':
-      return 'Connected';
+      return t('peer.connected');
     case 'disconnected':
-      return restarting ? 'Connection interrupted, restoring…' : 'Connection interrupted…';
+      return restarting ? t('peer.restoring') : t('peer.interrupted');
     case 'failed':
-      return 'Could not connect';
+      return t('peer.failed');
     case 'closed':
-      return 'Call ended';
+      return t('peer.closed');
   }
 }
 
 /** The searching pill. */
 export function searchWords(queuePosition: number | null): string {
-  return queuePosition ? `Looking for someone… (#${queuePosition})` : 'Looking for someone…';
+  return queuePosition ? t('status.searchingAt', { position: queuePosition }) : t('status.searching');
 }

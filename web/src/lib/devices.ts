@@ -4,6 +4,8 @@
 // call (LocalCamera.replaceVideoTrack, then RTCRtpSender.replaceTrack: no
 // renegotiation, the partner sees the other camera at once).
 
+import { t } from '../i18n';
+
 export interface CameraChoice {
   deviceId: string;
   label: string;
@@ -16,7 +18,7 @@ export async function listCameras(media: Pick<MediaDevices, 'enumerateDevices'>)
   const devices = await media.enumerateDevices();
   return devices
     .filter((d) => d.kind === 'videoinput' && d.deviceId)
-    .map((d, i) => ({ deviceId: d.deviceId, label: d.label || `Camera ${i + 1}` }));
+    .map((d, i) => ({ deviceId: d.deviceId, label: d.label || t('devices.cameraN', { n: i + 1 }) }));
 }
 
 /** Constraints for one camera, by id, or by the side it faces. */
@@ -29,7 +31,7 @@ export function videoConstraints(choice: { deviceId: string } | { facing: Facing
 export async function openVideo(media: Pick<MediaDevices, 'getUserMedia'>, constraints: MediaTrackConstraints): Promise<MediaStreamTrack> {
   const stream = await media.getUserMedia({ video: constraints, audio: false });
   const [track] = stream.getVideoTracks();
-  if (!track) throw new Error('The camera gave no video.');
+  if (!track) throw new Error(t('devices.noVideo'));
   return track;
 }
 

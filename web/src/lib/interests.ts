@@ -2,6 +2,7 @@
 // requests.py): trimmed, lower-case, 1–30 printable characters, at most 10.
 
 import type { SearchOptions } from './protocol';
+import { t } from '../i18n';
 
 export const MAX_INTERESTS = 10;
 export const MAX_INTEREST_LENGTH = 30;
@@ -16,12 +17,12 @@ export type InterestCheck = { ok: true; tag: string } | { ok: false; error: stri
 /** Normalise one tag, or say why it is refused. */
 export function normaliseInterest(raw: string): InterestCheck {
   const tag = raw.trim().toLowerCase();
-  if (!tag) return { ok: false, error: 'An interest cannot be empty.' };
+  if (!tag) return { ok: false, error: t('interests.empty') };
   // length in code points, like Python's len()
   if ([...tag].length > MAX_INTEREST_LENGTH) {
-    return { ok: false, error: `"${tag}" is longer than ${MAX_INTEREST_LENGTH} characters.` };
+    return { ok: false, error: t('interests.tooLong', { tag, max: MAX_INTEREST_LENGTH }) };
   }
-  if (UNPRINTABLE.test(tag)) return { ok: false, error: `"${tag}" contains characters that are not allowed.` };
+  if (UNPRINTABLE.test(tag)) return { ok: false, error: t('interests.unprintable', { tag }) };
   return { ok: true, tag };
 }
 
@@ -47,7 +48,7 @@ export function addInterests(current: readonly string[], input: string): AddResu
     }
     if (interests.includes(checked.tag)) continue;
     if (interests.length >= MAX_INTERESTS) {
-      error ??= `At most ${MAX_INTERESTS} interests.`;
+      error ??= t('interests.atMost', { count: MAX_INTERESTS });
       continue;
     }
     interests.push(checked.tag);

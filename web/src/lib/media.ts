@@ -1,5 +1,7 @@
 // Camera/microphone access with a human message for each failure.
 
+import { t } from '../i18n';
+
 export interface MediaEnv {
   isSecureContext: boolean;
   mediaDevices?: { getUserMedia(c: MediaStreamConstraints): Promise<MediaStream> } | undefined;
@@ -18,19 +20,19 @@ export function describeMediaError(err: unknown): string {
     case 'NotAllowedError':
     case 'PermissionDeniedError':
     case 'SecurityError':
-      return 'Camera and microphone access was blocked. Allow them in your browser’s site settings, then press Start again.';
+      return t('media.blocked');
     case 'NotFoundError':
     case 'DevicesNotFoundError':
     case 'OverconstrainedError':
-      return 'No camera or microphone was found. Plug one in, then press Start again.';
+      return t('media.notFound');
     case 'NotReadableError':
     case 'TrackStartError':
     case 'AbortError':
-      return 'Your camera or microphone is in use by another app (or failed to start). Close the other app, then press Start again.';
+      return t('media.inUse');
     case 'InsecureContext':
-      return 'Camera access needs a secure page: open this site over https:// (or on localhost).';
+      return t('media.insecure');
     default:
-      return `Could not start camera or microphone${(err as Error)?.message ? `: ${(err as Error).message}` : '.'}`;
+      return (err as Error)?.message ? t('media.failedWhy', { error: (err as Error).message }) : t('media.failed');
   }
 }
 

@@ -5,6 +5,7 @@
 // picture that stopped as "Video paused": never a frozen frame that looks live.
 
 import type { MediaState } from './protocol';
+import { t } from '../i18n';
 
 export type { MediaState };
 
@@ -35,9 +36,9 @@ export function partnerVideoStatus(declared: MediaState | null, arriving: Arrivi
 /** The sentence for screen readers (one aria-live region says it once per change). */
 export function describePartnerMedia(name: string, declared: MediaState | null, video: ReturnType<typeof partnerVideoStatus>): string {
   const parts: string[] = [];
-  if (video === 'Camera off') parts.push(`${name} turned the camera off.`);
-  else if (video === 'Video paused') parts.push(`${name}’s video is not arriving.`);
-  if (declared && !declared.audio) parts.push(`${name} is muted.`);
+  if (video === 'Camera off') parts.push(t('remote.saysCameraOff', { name }));
+  else if (video === 'Video paused') parts.push(t('remote.saysPaused', { name }));
+  if (declared && !declared.audio) parts.push(t('remote.saysMuted', { name }));
   return parts.join(' ');
 }
 

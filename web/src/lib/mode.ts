@@ -6,6 +6,7 @@
 
 import type { CameraState } from './camera';
 import type { Mode, SearchOptions } from './protocol';
+import { t } from '../i18n';
 
 export type { Mode };
 
@@ -48,7 +49,7 @@ export function hasCameraTrack(stream: MediaStream | null): boolean {
 /** Why a video search cannot start now, for people; null when it can. */
 export function videoBlocker(cam: Pick<CameraState, 'stream' | 'busy' | 'error'>): string | null {
   if (hasCameraTrack(cam.stream)) return null;
-  if (cam.busy) return 'Waiting for your camera…';
+  if (cam.busy) return t('camera.waiting');
   const why = cam.error ? ` ${cam.error}` : '';
-  return `Video chat needs your camera: strangers are only paired when both can be seen.${why} You can use text chat instead.`;
+  return `${t('camera.required')}${why} ${t('camera.useText')}`;
 }

@@ -1,13 +1,15 @@
 // Bans as the page sees them: from the 'banned' event or a refused connect.
 
 import { CONNECT_REFUSED_BANNED, MAX_REPORT_NOTE, REPORT_REASONS, type BanInfo, type ReportReason } from './protocol';
+import { t, type MessageKey } from '../i18n';
 
-export const REPORT_REASON_LABELS: Record<ReportReason, string> = {
-  nudity: 'Nudity or sexual content',
-  harassment: 'Harassment or hate',
-  spam: 'Spam or advertising',
-  underage: 'Looks under age',
-  other: 'Something else',
+/** The label of each report reason, in the page's language (the value sent is the reason itself). */
+export const REPORT_REASON_KEYS: Record<ReportReason, MessageKey> = {
+  nudity: 'report.reason.nudity',
+  harassment: 'report.reason.harassment',
+  spam: 'report.reason.spam',
+  underage: 'report.reason.underage',
+  other: 'report.reason.other',
 };
 
 /** A ban payload ({until: Unix ms, reason}) checked, or null when it is not one. */
@@ -16,7 +18,7 @@ export function parseBan(data: unknown): BanInfo | null {
   if (!d || typeof d !== 'object') return null;
   const until = Number(d.until);
   if (!Number.isFinite(until)) return null;
-  const reason = typeof d.reason === 'string' && d.reason.trim() ? d.reason.trim() : 'No reason given';
+  const reason = typeof d.reason === 'string' && d.reason.trim() ? d.reason.trim() : t('ban.noReason');
   return { until, reason };
 }
 
@@ -28,12 +30,12 @@ export function parseBan(data: unknown): BanInfo | null {
 export function banFromConnectError(err: unknown): BanInfo | null {
   const e = err as { message?: unknown; data?: unknown } | null;
   if (!e || e.message !== CONNECT_REFUSED_BANNED) return null;
-  return parseBan(e.data) ?? { until: Number.NaN, reason: 'No reason given' };
+  return parseBan(e.data) ?? { until: Number.NaN, reason: t('ban.noReason') };
 }
 
 /** "3 d 5 h 00 min", "23 h 04 min 09 s", "4 min 09 s", "12 s"; "0 s" once the time is up. */
 export function formatTimeLeft(ms: number): string {
-  if (!Number.isFinite(ms)) return 'unknown';
+  if (!Number.isFinite(ms)) return t('ban.unknown');
   const total = Math.max(0, Math.ceil(ms / 1000));
   // whole days only from two days on: a default 24 h ban reads "24 h 00 min 00 s"
   const days = total >= 2 * 86400 ? Math.floor(total / 86400) : 0;
@@ -41,16 +43,16 @@ export function formatTimeLeft(ms: number): string {
   const minutes = Math.floor((total % 3600) / 60);
   const seconds = total % 60;
   const pad = (n: number) => String(n).padStart(2, '0');
-  if (days > 0) return `${days} d ${hours} h ${pad(minutes)} min`;
-  if (hours > 0) return `${hours} h ${pad(minutes)} min ${pad(seconds)} s`;
-  if (minutes > 0) return `${minutes} min ${pad(seconds)} s`;
-  return `${seconds} s`;
+  if (days > 0) return t('time.days', { d: days, h: hours, m: pad(minutes) });
+  if (hours > 0) return t('time.hours', { h: hours, m: pad(minutes), s: pad(seconds) });
+  if (minutes > 0) return t('time.minutes', { m: minutes, s: pad(seconds) });
+  return t('time.seconds', { s: seconds });
 }
 
 /** Check a report before sending it. */
 export function validateReport(reason: string, note: string): { ok: true; reason: ReportReason; note: string } | { ok: false; error: string } {
-  if (!(REPORT_REASONS as readonly string[]).includes(reason)) return { ok: false, error: 'Choose a reason.' };
+  if (!(REPORT_REASONS as readonly string[]).includes(reason)) return { ok: false, error: t('report.chooseError') };
   const trimmed = note.trim();
-  if ([...trimmed].length > MAX_REPORT_NOTE) return { ok: false, error: `The note is limited to ${MAX_REPORT_NOTE} characters.` };
+  if ([...trimmed].length > MAX_REPORT_NOTE) return { ok: false, error: t('report.noteTooLong', { count: MAX_REPORT_NOTE }) };
   return { ok: true, reason: reason as ReportReason, note: trimmed };
 }

@@ -6,6 +6,8 @@
 // (`prime`), and vibrate() is allowed only with user activation too: where it
 // is not, the call is a no-op.
 
+import { t } from '../i18n';
+
 export interface NotifyChoices {
   sound: boolean;
   title: boolean;
@@ -79,7 +81,7 @@ export class MatchNotifier {
         this.savedTitle = this.env.doc.title;
         this.env.doc.addEventListener('visibilitychange', this.restore);
       }
-      this.env.doc.title = `● New partner: ${partnerName}`;
+      this.env.doc.title = t('notify.title', { name: partnerName });
       done.title = true;
     }
     return done;

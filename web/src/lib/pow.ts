@@ -5,6 +5,7 @@
 
 import type { PowReply } from './pow.worker';
 import { parseChallenge, type AltchaChallenge } from './powChallenge';
+import { t } from '../i18n';
 
 /** fraction of the work done (0..1), or null while it has no known end */
 export type PowProgress = (fraction: number | null) => void;
@@ -27,7 +28,7 @@ export const solveInWorker: ChallengeSolver = (challenge, onProgress) => {
     };
     worker.onerror = (e) => {
       finish();
-      reject(new Error(e.message || 'The proof of work failed in this browser.'));
+      reject(new Error(e.message || t('pow.failed')));
     };
     worker.postMessage({ challenge });
   });
@@ -41,12 +42,12 @@ export async function fetchAndSolve(onProgress: PowProgress, fetchFn: typeof fet
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     data = await res.json();
   } catch {
-    throw new Error('Could not get a check from the server. Please try again.');
+    throw new Error(t('pow.unreachable'));
   }
   const challenge = parseChallenge(data);
-  if (!challenge) throw new Error('The server sent a check this page cannot solve. Please reload.');
+  if (!challenge) throw new Error(t('pow.unsolvable'));
   onProgress(challenge.v === 1 ? 0 : null);
   const payload = await solver(challenge, onProgress);
-  if (!payload) throw new Error('The check could not be solved. Please try again.');
+  if (!payload) throw new Error(t('pow.notSolved'));
   return payload;
 }

@@ -3,6 +3,8 @@
 // POST /api/session (rulesVersion) and is remembered here per version, so a
 // changed text is shown (and accepted) again.
 
+import { t } from '../i18n';
+
 export interface Rules {
   /** 12 hex chars: the server's hash of the text */
   version: string;
@@ -41,16 +43,16 @@ export async function fetchRules(fetchFn: typeof fetch = fetch): Promise<Rules> 
   try {
     res = await fetchFn('/api/rules', { headers: { Accept: 'application/json' } });
   } catch {
-    throw new Error('Cannot reach the server to load the rules. Check your connection and try again.');
+    throw new Error(t('rules.unreachable'));
   }
-  if (!res.ok) throw new Error(`The server could not send its rules (HTTP ${res.status}). Please reload.`);
+  if (!res.ok) throw new Error(t('rules.httpError', { status: res.status }));
   let rules: Rules | null = null;
   try {
     rules = parseRules(await res.json());
   } catch {
     rules = null;
   }
-  if (!rules) throw new Error('The server sent rules the page cannot read. Please reload.');
+  if (!rules) throw new Error(t('rules.unreadable'));
   return rules;
 }
 

@@ -3,6 +3,7 @@
 
 import type { BanInfo } from './protocol';
 import { hasUnwanted } from './text';
+import { t } from '../i18n';
 
 export interface Session {
   token: string;
@@ -53,9 +54,9 @@ export function clearSession(storage: StorageLike): void {
 
 export function validateNickname(raw: string): string | null {
   const name = raw.trim();
-  if (!name) return 'Please enter a nickname.';
-  if ([...name].length > 32) return 'Nicknames are at most 32 characters.';
-  if (hasUnwanted(name)) return 'Nicknames cannot contain control characters or direction overrides.';
+  if (!name) return t('session.enterNickname');
+  if ([...name].length > 32) return t('session.nicknameTooLong', { max: 32 });
+  if (hasUnwanted(name)) return t('session.nicknameUnwanted');
   return null;
 }
 
@@ -121,7 +122,7 @@ async function postSession(fetchFn: typeof fetch, body: Record<string, string>):
       body: JSON.stringify(body),
     });
   } catch {
-    throw new SessionError('Cannot reach the server. Check your connection and try again.', 'unreachable');
+    throw new SessionError(t('session.unreachable'), 'unreachable');
   }
   let data: any = null;
   try {
@@ -130,7 +131,7 @@ async function postSession(fetchFn: typeof fetch, body: Record<string, string>):
     data = null;
   }
   if (res.status === 201 || res.ok) {
-    if (!data?.token) throw new SessionError('The server sent an unexpected reply.', 'other');
+    if (!data?.token) throw new SessionError(t('session.unexpected'), 'other');
     return { token: data.token, username: data.username ?? body.username ?? null, expiresAt: data.expiresAt != null ? String(data.expiresAt) : null };
   }
   const detail = typeof data?.detail === 'string' ? data.detail : Array.isArray(data?.detail) ? data.detail.map((d: any) => d?.msg ?? String(d)).join('; ') : null;
@@ -138,32 +139,32 @@ async function postSession(fetchFn: typeof fetch, body: Record<string, string>):
   switch (code) {
     case 'banned': {
       const until = data?.until == null ? Number.NaN : Number(data.until);
-      const reason = typeof data?.reason === 'string' && data.reason.trim() ? data.reason.trim() : 'No reason given';
-      return new SessionError(detail ?? 'You are banned.', code, { until, reason });
+      const reason = typeof data?.reason === 'string' && data.reason.trim() ? data.reason.trim() : t('ban.noReason');
+      return new SessionError(detail ?? t('session.banned'), code, { until, reason });
     }
     case 'rules-not-accepted':
       return new SessionError(
-        detail ?? 'Please read and accept the rules first.',
+        detail ?? t('session.rulesFirst'),
         code,
         null,
         typeof data?.rulesVersion === 'string' ? data.rulesVersion : null,
       );
     case 'name-refused':
-      return new SessionError(detail ?? 'That nickname is not allowed. Please pick another one.', code);
+      return new SessionError(detail ?? t('session.nameRefused'), code);
     case 'pow-required':
     case 'pow-invalid':
-      return new SessionError(detail ?? 'The server could not check that you are not a robot. Please try again.', code);
+      return new SessionError(detail ?? t('session.powFailed'), code);
     case 'rate-limited': {
       const retry = Number(res.headers?.get?.('Retry-After'));
-      const wait = Number.isFinite(retry) && retry > 0 ? ` Try again in ${Math.ceil(retry)} s.` : '';
+      const wait = Number.isFinite(retry) && retry > 0;
       // the server's detail already says how long; our own words need the header's figure
-      return new SessionError(detail ?? `Too many attempts.${wait}`, code);
+      return new SessionError(detail ?? (wait ? t('session.tooManyWait', { count: Math.ceil(retry) }) : t('session.tooMany')), code);
     }
     default:
       break;
   }
-  if (res.status === 403) return new SessionError(detail ?? 'Guest sessions are disabled on this server.', 'other');
-  if (res.status === 422) return new SessionError(detail ?? 'That nickname is not allowed.', 'other');
-  if (res.status === 429) return new SessionError(detail ?? 'Too many attempts. Wait a moment and try again.', 'rate-limited');
-  return new SessionError(detail ?? `The server refused to join (HTTP ${res.status}).`, 'other');
+  if (res.status === 403) return new SessionError(detail ?? t('session.guestsOff'), 'other');
+  if (res.status === 422) return new SessionError(detail ?? t('session.nameNotAllowed'), 'other');
+  if (res.status === 429) return new SessionError(detail ?? t('session.tooManyLater'), 'rate-limited');
+  return new SessionError(detail ?? t('session.refused', { status: res.status }), 'other');
 }

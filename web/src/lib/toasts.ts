@@ -2,6 +2,7 @@
 // replaces it), gone after its time to live or when dismissed.
 
 import type { Timers } from './timers';
+import { t } from '../i18n';
 
 /** What a toast is about, so that the news that ends it can clear it. */
 export type ToastTopic = 'connection';
@@ -61,7 +62,7 @@ export class ToastSlot {
 
 /** "0.8 s", "12 s" */
 export function formatSeconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10000 ? 1 : 0)} s`;
+  return t('call.seconds', { n: (ms / 1000).toFixed(ms < 10000 ? 1 : 0) });
 }
 
 /** The server's message as a sentence: it ends with a full stop. */

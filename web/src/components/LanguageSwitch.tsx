@@ -1,0 +1,23 @@
+import { language, LANGUAGES, setLanguage, SUPPORTED, useT, type Language } from '../i18n';
+
+/**
+ * The page's language: a small labelled <select> (keyboard accessible as any
+ * select). Each language is named in itself, with its own `lang`, so a screen
+ * reader says "Español" and "العربية" properly. The choice is remembered on
+ * this device (setLanguage) and wins over the browser's languages.
+ */
+export function LanguageSwitch() {
+  const t = useT();
+  return (
+    <label className="language-switch">
+      <span className="sr-only">{t('language.label')}</span>
+      <select data-testid="language" value={language()} title={t('language.label')} onChange={(e) => setLanguage(e.target.value as Language)}>
+        {SUPPORTED.map((lng) => (
+          <option key={lng} value={lng} lang={lng}>
+            {LANGUAGES[lng].name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
