@@ -1,7 +1,8 @@
-// Spanish. Typed against English: a missing or extra key fails tsc.
-import type { Translation } from './languages';
+// Spanish. Typed against English: a missing or extra key fails tsc. CLDR gives
+// Spanish a `many` form ("1 millón de segundos"), used for round millions.
+import type { TranslationWithPlurals } from './languages';
 
-export const es: Translation = {
+export const es: TranslationWithPlurals = {
   'language.label': 'Idioma',
 
   'join.form': 'Entrar',
@@ -33,6 +34,7 @@ export const es: Translation = {
   'session.powFailed': 'El servidor no pudo comprobar que no eres un robot. Inténtalo de nuevo.',
   'session.tooManyWait_one': 'Demasiados intentos. Vuelve a intentarlo en {{count}} s.',
   'session.tooManyWait_other': 'Demasiados intentos. Vuelve a intentarlo en {{count}} s.',
+  'session.tooManyWait_many': 'Demasiados intentos. Vuelve a intentarlo en {{count}} s.',
   'session.tooMany': 'Demasiados intentos.',
   'session.guestsOff': 'Este servidor no admite sesiones de invitado.',
   'session.nameNotAllowed': 'Ese apodo no está permitido.',
@@ -145,6 +147,7 @@ export const es: Translation = {
   'settings.giveUp': 'Dejar de intentar conectar tras',
   'settings.seconds_one': '{{count}} segundo',
   'settings.seconds_other': '{{count}} segundos',
+  'settings.seconds_many': '{{count}} segundos',
   'notify.title': '● Nueva pareja: {{name}}',
 
   'chat.label': 'Chat de texto',
@@ -168,6 +171,7 @@ export const es: Translation = {
   'chat.typeFirst': 'Escribe un mensaje primero.',
   'chat.tooLong_one': 'Los mensajes tienen como máximo {{count}} carácter.',
   'chat.tooLong_other': 'Los mensajes tienen como máximo {{count}} caracteres.',
+  'chat.tooLong_many': 'Los mensajes tienen como máximo {{count}} caracteres.',
   'chat.endedUnconfirmed': 'La llamada terminó antes de que el servidor lo confirmara.',
   'chat.lostConnection': 'No enviado: se perdió la conexión con el servidor.',
   'chat.nobody': 'No hay nadie a quien enviarlo.',
@@ -189,6 +193,7 @@ export const es: Translation = {
   'interests.unprintable': '“{{tag}}” contiene caracteres no permitidos.',
   'interests.atMost_one': 'Como máximo {{count}} interés.',
   'interests.atMost_other': 'Como máximo {{count}} intereses.',
+  'interests.atMost_many': 'Como máximo {{count}} intereses.',
 
   'report.title': 'Denunciar a {{name}}',
   'report.intro': 'La llamada termina y los moderadores ven tu denuncia con las últimas líneas del chat.',
@@ -206,6 +211,7 @@ export const es: Translation = {
   'report.chooseError': 'Elige un motivo.',
   'report.noteTooLong_one': 'La nota tiene como máximo {{count}} carácter.',
   'report.noteTooLong_other': 'La nota tiene como máximo {{count}} caracteres.',
+  'report.noteTooLong_many': 'La nota tiene como máximo {{count}} caracteres.',
   'report.notSentNewPartner': 'Denuncia no enviada: ya conociste a otra persona.',
   'report.notSentGone': 'Denuncia no enviada: ya no se puede denunciar a {{name}} (conociste a otra persona).',
 
