@@ -128,6 +128,7 @@ def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
             "p99_ms": result["latency_ms"]["p99"],
             "node_cpu_ms_per_setup": result["server_cpu_ms_per_setup"],
             "errors": result.get("errors", 0),
+            "error_kinds": result.get("error_kinds", {}),
             "broken": result.get("broken_calls", 0),
         }
         if nodes:

@@ -300,6 +300,13 @@ class RedisStore:
             return matched
         if position is None:
             position = await self.position_of(seeker.sid)
+        # Last, with nothing awaited after it until the lobby emits waiting-for-partner:
+        # a seeker claimed before this read answers nothing (the claimer's match-found is
+        # on its way), one claimed after it gets its match-found through this node's
+        # stream reader, which cannot run before that emit. So waiting never follows
+        # match-found.
+        if await self.redis.hget(self._key("m", seeker.sid), "ph") not in (b"w", "w"):
+            return Taken()
         return Queued(position or 1)
 
     async def _pair(self, seeker: Seeker, phase: str, now: float) -> Matched | None:
