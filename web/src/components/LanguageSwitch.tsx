@@ -9,15 +9,20 @@ import { language, LANGUAGES, setLanguage, SUPPORTED, useT, type Language } from
 export function LanguageSwitch() {
   const t = useT();
   return (
-    <label className="language-switch">
-      <span className="sr-only">{t('language.label')}</span>
-      <select data-testid="language" value={language()} title={t('language.label')} onChange={(e) => setLanguage(e.target.value as Language)}>
-        {SUPPORTED.map((lng) => (
-          <option key={lng} value={lng} lang={lng}>
-            {LANGUAGES[lng].name}
-          </option>
-        ))}
-      </select>
-    </label>
+    // named by aria-label alone: a wrapping <label> would add the chosen option to the name
+    <select
+      className="language-switch"
+      data-testid="language"
+      value={language()}
+      aria-label={t('language.label')}
+      title={t('language.label')}
+      onChange={(e) => setLanguage(e.target.value as Language)}
+    >
+      {SUPPORTED.map((lng) => (
+        <option key={lng} value={lng} lang={lng}>
+          {LANGUAGES[lng].name}
+        </option>
+      ))}
+    </select>
   );
 }
