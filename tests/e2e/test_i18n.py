@@ -130,8 +130,8 @@ def test_arabic_on_a_phone_mirrors_and_keeps_the_video_full_screen(
     for test_id in ("next", "stop", "mute", "camera", "chat-send"):
         found = phone.get_by_test_id(test_id).bounding_box()
         assert found is not None, test_id
-        assert 0 <= found["x"] and found["x"] + found["width"] <= PHONE["width"], test_id
-        assert 0 <= found["y"] and found["y"] + found["height"] <= PHONE["height"], test_id
+        assert 0 <= found["x"] <= found["x"] + found["width"] <= PHONE["width"], test_id
+        assert 0 <= found["y"] <= found["y"] + found["height"] <= PHONE["height"], test_id
     expect(phone.get_by_test_id("next")).to_contain_text("التالي")
     assert_accessible(phone, "Arabic in-call on a phone")
 
