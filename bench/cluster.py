@@ -118,6 +118,9 @@ def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
         if not found:
             raise SystemExit(f"load generator failed:\n{out.stderr[-2000:]}")
         result = json.loads(found[-1])
+        for line in out.stderr.splitlines():
+            if " error: " in line:
+                print(line, file=sys.stderr)  # the load generator's first errors of each kind
         if "fatal" in result:
             raise SystemExit(f"load generator failed: {result['fatal']}")
         setups = max(1, int(result["setups_total"]))
