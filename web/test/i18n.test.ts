@@ -81,6 +81,8 @@ describe('messages built on the page', () => {
     expect(t('settings.seconds', { count: 1 })).toBe('1 second');
     expect(t('settings.seconds', { count: 15 })).toBe('15 seconds');
     expect(t('chat.typing', { name: 'Ann & <b>' })).toBe('Ann & <b> is typing…'); // React escapes, i18next must not
+    // a hostile name is text: never a nested key or a placeholder
+    expect(t('chat.typing', { name: '$t(controls.start) {{name}}' })).toBe('$t(controls.start) {{name}} is typing…');
     await i18n.changeLanguage('ar');
     expect(t('settings.seconds', { count: 2 })).toBe('ثانيتين');
     expect(t('settings.seconds', { count: 3 })).toBe('3 ثوانٍ');
