@@ -263,6 +263,7 @@ class Liveness:
                 "node name was alive recently; evicting its state", extra={"node": self.node}
             )
         await self._evict(self.node)
+        await self.redis.srem(f"{self.prefix}nodes", self.node)
         await self.beat()
         self._task = asyncio.create_task(self._run())
 
@@ -277,17 +278,23 @@ class Liveness:
         with contextlib.suppress(RedisError):
             await self.redis.delete(self._key(self.node))
 
-    async def beat(self) -> None:
+    async def beat(self) -> bool:
+        """Refresh the heartbeat; False if the others had evicted this node meanwhile."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(self._key(self.node), self.boot, px=int(self.timeout * 1000))
             pipe.sadd(f"{self.prefix}nodes", self.node)
-            await pipe.execute()
+            _, added = await pipe.execute()
+        return not added
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.timeout / 3)
             try:
-                await self.beat()
+                if not await self.beat():
+                    # Its heartbeat came later than --node-timeout (a blocked or overloaded
+                    # process): the others ended its users' searches and calls. The check
+                    # below registers its sockets again, idle.
+                    log.error("this node was evicted by the others", extra={"node": self.node})
                 await self.check()
             except RedisError:
                 log.warning("cluster check failed (Redis unreachable?)", exc_info=True)
@@ -315,6 +322,7 @@ class Liveness:
         for sid in known:
             if self.holds(sid):
                 continue
+            log.info("parting a socket this node no longer holds", extra={"sid": sid})
             partner = await self.store.part(sid)
             if partner is not None:
                 await self.tell_partner(partner.sid)

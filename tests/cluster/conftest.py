@@ -22,11 +22,11 @@ Cluster = Callable[..., list[RunningServer]]
 @pytest.fixture
 def cluster(server_factory: Any, redis_server: RedisServer, tmp_path: Path) -> Cluster:  # noqa: F811
     def start(count: int, **overrides: Any) -> list[RunningServer]:
+        overrides.setdefault("node_timeout", NODE_TIMEOUT)
         return [
             server_factory(
                 redis_url=redis_server.url,
                 node_name=f"n{i + 1}",
-                node_timeout=NODE_TIMEOUT,
                 database_url=f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}",
                 **overrides,
             )

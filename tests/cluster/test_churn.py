@@ -123,7 +123,9 @@ async def test_churn_across_three_nodes(
     cluster: Cluster,
     redis_server: RedisServer,
 ) -> None:
-    nodes = cluster(3, find_rate_limit_ms=0)
+    # every client comes from 127.0.0.1: the per-address cap (per node) would refuse the full size
+    # and the default node timeout: three busy nodes on two cores must not evict each other
+    nodes = cluster(3, find_rate_limit_ms=0, max_sockets_per_address=1000, node_timeout=10)
     urls = [node.url for node in nodes]
     stop = time.monotonic() + SECONDS
     logs = await asyncio.gather(

@@ -97,9 +97,10 @@ end
 _JOIN = """
 local p, sid = ARGV[1], ARGV[2]
 local m = p..'m:'..sid
-if redis.call('EXISTS', m) == 0 then redis.call('HINCRBY', p..'stats', 'connected', 1) end
-redis.call('HSET', m, 'u', ARGV[3], 'n', ARGV[4], 'nd', ARGV[5], 'ad', ARGV[6], 'ph', 'i', 'pt', '')
 redis.call('SADD', p..'sids:'..ARGV[5], sid)
+if redis.call('EXISTS', m) == 1 then return 0 end  -- known: its phase and partner stand
+redis.call('HINCRBY', p..'stats', 'connected', 1)
+redis.call('HSET', m, 'u', ARGV[3], 'n', ARGV[4], 'nd', ARGV[5], 'ad', ARGV[6], 'ph', 'i', 'pt', '')
 return 1
 """
 
