@@ -24,6 +24,7 @@ from tests.server.harness import Peer
 
 USERS = int(os.environ.get("RANDOMCHAT_CHURN_USERS", "45"))
 SECONDS = float(os.environ.get("RANDOMCHAT_CHURN_SECONDS", "12"))
+NODES = int(os.environ.get("RANDOMCHAT_CHURN_NODES", "3"))
 CANDIDATES = 5
 
 
@@ -34,6 +35,7 @@ class Log:
     previous: str | None = None  # what was in flight from it may still arrive, in order
     call: int = 0
     stale: int = 0
+    connect_failures: int = 0
     problems: list[str] = field(default_factory=list)
     matches: int = 0
     signals: int = 0
@@ -49,7 +51,13 @@ async def user(name: str, urls: list[str], rng: random.Random, stop: float) -> L
     while time.monotonic() < stop:
         if peer is None:
             peer = Peer(name)
-            await peer.connect(rng.choice(urls))
+            try:
+                await peer.connect(rng.choice(urls))
+            except Exception:  # a loaded node answered too slowly: try again, as a page does
+                log.connect_failures += 1
+                peer = None
+                await asyncio.sleep(0.5)
+                continue
             log.partner = None
         action = rng.choices(["find", "next", "leave", "drop", "wait"], [4, 3, 1, 1, 3])[0]
         if action == "find":
@@ -125,7 +133,7 @@ async def test_churn_across_three_nodes(
 ) -> None:
     # every client comes from 127.0.0.1: the per-address cap (per node) would refuse the full size
     # and the default node timeout: three busy nodes on two cores must not evict each other
-    nodes = cluster(3, find_rate_limit_ms=0, max_sockets_per_address=1000, node_timeout=10)
+    nodes = cluster(NODES, find_rate_limit_ms=0, max_sockets_per_address=1000, node_timeout=10)
     urls = [node.url for node in nodes]
     stop = time.monotonic() + SECONDS
     logs = await asyncio.gather(
@@ -137,7 +145,8 @@ async def test_churn_across_three_nodes(
     stale = sum(log.stale for log in logs)
     print(
         f"{USERS} users, {SECONDS:.0f} s, 3 nodes: {matches} match-found, {signals} offers, "
-        f"{stale} signals of a call the receiver had just ended, before its next match"
+        f"{stale} signals of a call the receiver had just ended, before its next match, "
+        f"{sum(log.connect_failures for log in logs)} connects retried"
     )
     kinds = sorted({p.split(": ", 1)[1][:40] for p in problems})
     assert not problems, (len(problems), kinds[:30])
