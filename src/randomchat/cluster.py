@@ -41,6 +41,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
@@ -49,6 +50,7 @@ from randomchat.config import Settings
 from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
 from randomchat.delivery import LocalDelivery
+from randomchat.errors import StorageError
 from randomchat.gateway import Gateway
 from randomchat.lobby import Lobby, Shared
 from randomchat.metrics import Metrics
@@ -69,11 +71,19 @@ DISCONNECT = "!disconnect"  # the stream's event name for "close this socket"
 
 
 def connect(url: str) -> Redis:
-    """A client that retries with back-off on a dropped connection (redis-py's own retry)."""
+    """A client that retries with back-off when it cannot reach Redis (redis-py's own retry).
+
+    Only connection errors are retried, not timeouts: a command that timed out may have
+    run, and the scripts that pair users are not idempotent (the claim script recognises
+    its own retry; the others answer ``unavailable`` rather than run twice).
+    """
     return Redis.from_url(
         url,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
-        retry_on_error=[ConnectionError, TimeoutError],
+        retry=Retry(
+            ExponentialBackoff(cap=2.0, base=0.05),
+            retries=3,
+            supported_errors=(RedisConnectionError,),
+        ),
         socket_timeout=5.0,
         socket_connect_timeout=2.0,
         health_check_interval=10,
@@ -399,7 +409,7 @@ class Node:
         """Leave the cluster cleanly: the partners of this node's users are told at once."""
         assert self.delivery is not None and self.liveness is not None
         await self.liveness.stop()
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(RedisError, StorageError):  # Redis gone: the others evict
             await self.liveness.evict_self()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):

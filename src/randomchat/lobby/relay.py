@@ -33,6 +33,10 @@ class Relay:
         # from the shared call record once per call, not once per signal. An entry per
         # connection of this process, dropped with the call.
         self._relay: dict[str, tuple[str, bool]] = {}
+        # sid -> the partner its pending candidates were sent for. On a cluster a call can
+        # end on another node (the partner's Next), which cannot drop this batch: it is
+        # then dropped here, never flushed to the sender's next partner.
+        self._pending_for: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._batcher)
@@ -41,6 +45,7 @@ class Relay:
         """Forget ``sid``'s pending candidates (its call ended)."""
         self._batcher.take(sid)
         self._relay.pop(sid, None)
+        self._pending_for.pop(sid, None)
 
     async def offer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         return await self._description(sid, ServerEvent.SIGNAL_OFFER, signaling.offer(args))
@@ -78,17 +83,23 @@ class Relay:
             self.ctx.metrics.signals.labels("dropped-non-relay").inc()
             return []
         self.ctx.metrics.signals.labels("ice-candidate").inc()
+        if self._pending_for.get(sid, partner) != partner:
+            self._batcher.take(sid)  # left from a call that ended elsewhere
+        self._pending_for[sid] = partner
         return [FlushLater(sid)] if self._batcher.add(sid, candidate) else []
 
     async def flush_candidates(self, sid: str) -> list[Effect]:
         partner = await self.ctx.store.partner_of(sid)
         if partner is None:
             self._batcher.take(sid)
+            self._pending_for.pop(sid, None)
             return []
         return self._flush(sid, partner)
 
     def _flush(self, sid: str, partner: str) -> list[Effect]:
         pending: Any = self._batcher.take(sid)
+        if self._pending_for.pop(sid, partner) != partner:
+            return []  # sent during a call that has ended since
         if not pending:
             return []
         if len(pending) == 1:
