@@ -136,6 +136,17 @@ _CLAIM = (
 local p, sid = ARGV[1], ARGV[2]
 local ms = p..'m:'..sid
 local sp = redis.call('HGET', ms, 'ph')
+if sp == 'm' then
+  -- A retry of a claim whose reply was lost: the first attempt paired the seeker with
+  -- one of these candidates. Answer as it would have (the wait is not known any more).
+  local pt = redis.call('HGET', ms, 'pt')
+  for i = 4, #ARGV, 2 do
+    if ARGV[i] == pt then
+      local c = redis.call('HMGET', p..'m:'..pt, 'u', 'n', 'ad', 'pr')
+      return {1, pt, c[1], c[2], '', c[3] or '', c[4] or '0'}
+    end
+  end
+end
 if sp ~= ARGV[3] then return {-1, sp or ''} end
 for i = 4, #ARGV, 2 do
   local cand = ARGV[i]
@@ -331,7 +342,8 @@ class RedisStore:
                 sid = _text(reply[1])
                 best = next(best for best, _ in ranked if best.entry.sid == sid)
                 partner = Member(sid, _text(reply[2]), _text(reply[3]), _text(reply[5]) or None)
-                waited = max(0.0, now - float(reply[4]))
+                since = _text(reply[4])
+                waited = max(0.0, now - float(since)) if since else 0.0
                 return Matched(partner, waited, best.common, _text(reply[6]) == "1")
             if code == -1:
                 check_can_search(_PHASES.get(_text(reply[1]), Phase.IDLE))
