@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from randomchat.core.moderation import (
     AUTO_BANNED_BY,
     auto_ban_reason,
+    ban_address,
     counting_since,
     should_auto_ban,
     tally,
@@ -58,7 +59,8 @@ async def record_report(
     )
     latest = await db.latest_ban(reported)
     since = counting_since(now, rules.report_window, None if latest is None else latest.created_at)
-    counted = tally(await counted_reports(db, reported, since))
+    reports = await counted_reports(db, reported, since)
+    counted = tally(reports)
     if not should_auto_ban(counted, rules.report_threshold, rules.report_min_addresses):
         return report, None
     until = now + rules.ban_seconds
@@ -71,7 +73,7 @@ async def record_report(
         reason=auto_ban_reason(counted.reporters),
         created_by=AUTO_BANNED_BY,
         now=now,
-        address_hash=reported_address,
+        address_hash=ban_address(reported_address, reports),
     )
     log.info(
         "banned automatically",
