@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from randomchat.core.moderation import (
     AUTO_BANNED_BY,
     auto_ban_reason,
-    ban_address,
     counting_since,
     should_auto_ban,
     tally,
@@ -59,8 +58,7 @@ async def record_report(
     )
     latest = await db.latest_ban(reported)
     since = counting_since(now, rules.report_window, None if latest is None else latest.created_at)
-    reports = await counted_reports(db, reported, since)
-    counted = tally(reports)
+    counted = tally(await counted_reports(db, reported, since))
     if not should_auto_ban(counted, rules.report_threshold, rules.report_min_addresses):
         return report, None
     until = now + rules.ban_seconds
@@ -73,7 +71,7 @@ async def record_report(
         reason=auto_ban_reason(counted.reporters),
         created_by=AUTO_BANNED_BY,
         now=now,
-        address_hash=ban_address(reported_address, reports),
+        address_hash=reported_address,
     )
     log.info(
         "banned automatically",

@@ -55,6 +55,7 @@ async def user(name: str, urls: list[str], rng: random.Random, stop: float) -> L
                 await peer.connect(rng.choice(urls))
             except Exception:  # a loaded node answered too slowly: try again, as a page does
                 log.connect_failures += 1
+                await peer.close()  # its half-open transport, so nothing leaks
                 peer = None
                 await asyncio.sleep(0.5)
                 continue

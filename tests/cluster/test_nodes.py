@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 
 from tests.cluster.conftest import NODE_TIMEOUT, Cluster, empty, eventually
 from tests.redisserver import RedisServer
-from tests.server.harness import match, ready
+from tests.server.harness import Peer, match, ready
 
 
 async def test_users_on_two_nodes_pair_and_signal_in_order(
@@ -80,7 +81,7 @@ async def test_a_killed_node_is_evicted_and_leaves_no_ghost(
     await alice.emit_raw("find-partner")
     assert (await alice.expect("match-found"))["partnerName"] == "carol"
     await carol.expect("match-found")
-    for peer in (alice, carol):
+    for peer in (alice, carol, bob, ghost):  # bob's and ghost's node is dead: just release
         await peer.close()
     await eventually(empty(redis_server.url))
 
@@ -107,6 +108,7 @@ async def test_a_node_restarted_with_its_name_inherits_nothing(
     await alice.emit_raw("find-partner")
     assert (await alice.expect("waiting-for-partner"))["queuePosition"] == 1
     await alice.close()
+    await stale.close()
 
 
 async def test_redis_down_means_unavailable_then_pairing_resumes(
@@ -124,20 +126,24 @@ async def test_redis_down_means_unavailable_then_pairing_resumes(
     assert (await bob.expect("error", timeout=20))["code"] == "unavailable"
     redis_server.start()  # empty: the nodes register their sockets again
 
-    async def searchable() -> bool:
-        await alice.emit_raw("find-partner")
-        event, data = await asyncio.wait_for(alice.events.get(), 20)
-        if event == "waiting-for-partner":
-            return True
-        if event == "rate-limited":
-            await asyncio.sleep(1.0)
-            return False
-        assert event == "error" and data["code"] == "unavailable", (event, data)
-        return False
+    def searches(peer: Peer, answer: str) -> Callable[[], Awaitable[bool]]:
+        """Search until the answer is ``answer`` (its node has registered it again)."""
 
-    await eventually(searchable, timeout=30)
-    await bob.emit_raw("find-partner")
-    await bob.expect("match-found", timeout=10)
+        async def check() -> bool:
+            await peer.emit_raw("find-partner")
+            event, data = await asyncio.wait_for(peer.events.get(), 20)
+            if event == answer:
+                return True
+            if event == "rate-limited":
+                await asyncio.sleep(1.0)
+                return False
+            assert event == "error" and data["code"] == "unavailable", (event, data)
+            return False
+
+        return check
+
+    await eventually(searches(alice, "waiting-for-partner"), timeout=30)
+    await eventually(searches(bob, "match-found"), timeout=30)
     await alice.expect("match-found")
     for peer in (alice, bob):
         await peer.close()
@@ -166,18 +172,21 @@ async def test_a_drained_node_sends_its_clients_to_another_node(
 
     await eventually(draining)
     # While it drains: no new connections, no searches; the other node is untouched.
+    late = Peer("late")
     with pytest.raises(Exception, match="failed to connect"):
-        await ready(one.url, "late")
+        await late.connect(one.url)
+    await late.close()
     assert "draining" in one.log()  # the refusal's reason
     await alice.emit_raw("next")
     assert (await alice.expect("error"))["code"] == "unavailable"
     await asyncio.wait_for(alice.disconnected.wait(), 20)
     assert one.process.wait(timeout=20) is not None
+    await alice.close()
     # alice reconnects through the load balancer: here, to the other node.
     alice = await ready(two.url, "alice")
     await bob.expect("partner-disconnected", timeout=10)  # carol's node closed her socket
     found_bob, _ = await match(alice, bob)
     assert found_bob["partnerName"] == "alice"
-    for peer in (alice, bob):
+    for peer in (alice, bob, carol):
         await peer.close()
     assert "Traceback" not in two.log()

@@ -248,13 +248,3 @@ def test_rules_version_follows_the_text(tmp_path: object) -> None:
     path.write_text("Be kind.\n")
     mine = RulesDocument.load(Settings(rules_file=path, minimum_age=21))
     assert mine.version != default.version and mine.minimum_age == 21
-
-
-def test_an_automatic_ban_spares_an_address_a_reporter_shares() -> None:
-    from randomchat.core.moderation import Counted, ban_address
-
-    elsewhere = [Counted("r1", "addr-1", 1.0), Counted("r2", "addr-2", 1.0)]
-    assert ban_address("addr-x", elsewhere) == "addr-x"
-    assert ban_address(None, elsewhere) is None  # not a guest
-    shared = [*elsewhere, Counted("r3", "addr-x", 1.0)]  # a reporter on the same network
-    assert ban_address("addr-x", shared) is None

@@ -98,15 +98,6 @@ def tally(reports: Iterable[Counted]) -> Tally:
     return Tally(len(by_reporter), len(by_address), sum(by_address.values()))
 
 
-def ban_address(reported_address: str | None, reports: Iterable[Counted]) -> str | None:
-    """The address an automatic ban also covers: the reported guest's, unless one of the
-    reporters reported from it too. A shared network (a home, a school, carrier-grade
-    NAT) must not lock out the people who asked for help, nor their own open pages."""
-    if reported_address is None or any(r.address == reported_address for r in reports):
-        return None
-    return reported_address
-
-
 def should_auto_ban(counted: Tally, threshold: float, min_addresses: int) -> bool:
     """Whether the reports within the window earn an automatic ban."""
     # A small tolerance: three weights of 1/3 must reach a threshold of 1.

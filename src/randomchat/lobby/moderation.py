@@ -73,16 +73,22 @@ class Moderation:
     def forget_ban(self, user_id: str) -> None:
         self._bans.remove(user_id)
 
-    def kick_user(self, ban: Ban) -> list[Effect]:
+    def kick_user(self, ban: Ban, spare: str | None = None) -> list[Effect]:
         """Remember the ban; effects that tell every local connection of the user, and every
-        local guest connection from the banned network, and close them."""
+        local guest connection from the banned network, and close them.
+
+        ``spare``: the user whose report made the ban. On a shared network (a home, a
+        school, carrier-grade NAT) the one who asked for help keeps their page.
+        """
         known = self._bans.active(ban.user_id, self.ctx.wall()) == ban
         self._bans.add(ban)
         sids = self.ctx.connections.sids_of(ban.user_id)
         # A second guest identity of the same person goes too. The scan runs once per ban,
         # not at every refresh that reads the ban again.
         if ban.address_hash and not known:
-            sids = sorted({*sids, *self.ctx.connections.guests_at(ban.address_hash)})
+            guests = self.ctx.connections.guests_at(ban.address_hash)
+            others = (s for s in guests if self.ctx.connections[s].user_id != spare)
+            sids = sorted({*sids, *others})
         if sids:
             self.ctx.metrics.bans.inc()
         return [Kick(sid, ban) for sid in sids]
@@ -136,7 +142,7 @@ class Moderation:
         if await ctx.calls.claim(sid, "blocked"):
             await ctx.blocks.add(conn.user_id, call.partner_user, now)
         if ban is not None:
-            effects += self.kick_user(ban)
+            effects += self.kick_user(ban, spare=conn.user_id)
         return effects
 
     async def _last_call(self, sid: str) -> CallRecord:
