@@ -67,6 +67,7 @@ INBOX_MAX = 100_000  # entries kept in a node's stream (approximate trimming)
 OUTBOX_MAX = 100_000  # events waiting for the writer
 READ_BATCH = 1000
 READ_BLOCK_MS = 2000
+SENDERS_KEPT = 1024  # sender lives whose last sequence number a reader remembers
 DISCONNECT = "!disconnect"  # the stream's event name for "close this socket"
 
 
@@ -121,11 +122,18 @@ class ClusterDelivery:
         self.node = node
         self.prefix = prefix
         self.metrics = metrics
-        # node, sid, event, data, source (the relaying partner, or "")
-        self._out: deque[tuple[str, str, str, bytes, str]] = deque()
+        # node, sid, event, data, source (the relaying partner, or ""), sequence number
+        self._out: deque[tuple[str, str, str, bytes, str, int]] = deque()
         self._wake = asyncio.Event()
         self._last_id = "$"
         self._tasks: list[asyncio.Task[None]] = []
+        # A batch whose XADD failed is sent again, and may have been stored the first
+        # time (a timeout after the write): each event carries its sender's life and a
+        # sequence number, and the reader skips what it has seen (one entry per sender
+        # life, the oldest forgotten past SENDERS_KEPT).
+        self._origin = f"{node}:{secrets.token_hex(4)}"
+        self._seq = 0
+        self._seen: dict[str, int] = {}
 
     def inbox(self, node: str) -> str:
         return f"{self.prefix}inbox:{node}"
@@ -151,7 +159,8 @@ class ClusterDelivery:
             self.metrics.undelivered.labels(event).inc()
             log.warning("cross-node outbox full", extra={"sid": sid, "event_name": event})
             return False
-        self._out.append((node, sid, event, data, source))
+        self._seq += 1
+        self._out.append((node, sid, event, data, source, self._seq))
         self._wake.set()
         return True
 
@@ -175,10 +184,18 @@ class ClusterDelivery:
                 batch = [self._out[i] for i in range(min(len(self._out), READ_BATCH))]
                 try:
                     async with self.redis.pipeline(transaction=False) as pipe:
-                        for node, sid, event, data, source in batch:
+                        for node, sid, event, data, source, seq in batch:
+                            fields: dict[str | bytes, str | bytes | int] = {
+                                "s": sid,
+                                "e": event,
+                                "d": data,
+                                "f": source,
+                                "o": self._origin,
+                                "q": seq,
+                            }
                             pipe.xadd(
                                 self.inbox(node),
-                                {"s": sid, "e": event, "d": data, "f": source},
+                                fields,  # type: ignore[arg-type]
                                 maxlen=INBOX_MAX,
                                 approximate=True,
                             )
@@ -206,7 +223,20 @@ class ClusterDelivery:
                     self._last_id = _text(entry_id)
                     await self._deliver(fields)
 
+    def _first_time(self, fields: dict[bytes, bytes]) -> bool:
+        origin = _text(fields.get(b"o", b""))
+        seq = int(fields.get(b"q", b"0"))
+        if seq <= self._seen.get(origin, 0):
+            return False
+        self._seen.pop(origin, None)  # most recent last: the oldest are forgotten first
+        self._seen[origin] = seq
+        while len(self._seen) > SENDERS_KEPT:
+            del self._seen[next(iter(self._seen))]
+        return True
+
     async def _deliver(self, fields: dict[bytes, bytes]) -> None:
+        if not self._first_time(fields):
+            return  # sent again after a failed write that had been stored
         sid = _text(fields[b"s"])
         event = _text(fields[b"e"])
         source = _text(fields.get(b"f", b""))

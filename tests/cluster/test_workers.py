@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis
 
 from tests.conftest import ROOT, SECRET, free_port
 from tests.redisserver import RedisServer
@@ -42,8 +43,16 @@ async def test_workers_share_one_port_and_refuse_polling_with_a_reason(
             polling = await client.get(url + "/socket.io/?EIO=4&transport=polling")
         assert polling.status_code == 400
         assert "several workers" in polling.json()["message"]
+        redis = Redis.from_url(redis_server.url)
+        try:  # both workers are up (each lists itself in the cluster's nodes)
+            deadline = time.monotonic() + 60
+            while len(await redis.smembers("rc:nodes")) < 2:
+                assert time.monotonic() < deadline, "the second worker did not start"
+                await asyncio.sleep(0.1)
+        finally:
+            await redis.aclose()
         # Many WebSocket users: the kernel spreads them over both workers, which pair them.
-        peers = [await ready(url, f"user{i}") for i in range(8)]
+        peers = [await ready(url, f"user{i}") for i in range(16)]
         for a, b in zip(peers[::2], peers[1::2], strict=True):
             found, _ = await match(a, b)
             assert found["partnerName"] == a.name
