@@ -57,6 +57,7 @@ from randomchat.db.schema import bans, blocks, reports
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATE_ATTEMPTS = 6  # busy timeouts a first open waits for another process's migrations
 DAY = 24 * 3600.0
 # The latest time a ban may end: 9999-12-31 23:59:59 UTC, still a datetime.
 MAX_UNTIL = 253_402_300_799.0
@@ -213,8 +214,20 @@ class Database:
             raise StorageError(f"cannot open {shown}: {_describe(exc)}") from exc
         db = cls(engine)
         try:
-            async with db._transaction(f"migrate {shown}", write=True) as conn:
-                await conn.run_sync(migrate.upgrade)
+            for attempt in range(1, MIGRATE_ATTEMPTS + 1):
+                try:
+                    async with db._transaction(f"migrate {shown}", write=True) as conn:
+                        await conn.run_sync(migrate.upgrade)
+                    break
+                except StorageError as exc:
+                    # Another process opening the same fresh SQLite file holds the write
+                    # lock for all its migrations, which on a loaded machine can take
+                    # longer than one busy timeout: wait again rather than fail.
+                    if "database is locked" not in str(exc) or attempt == MIGRATE_ATTEMPTS:
+                        raise
+                    log.info(
+                        "database locked by another process; waiting", extra={"attempt": attempt}
+                    )
         except BaseException:
             await engine.dispose()
             raise
