@@ -58,6 +58,7 @@ from randomchat.protocol import Empty, ServerEvent
 from randomchat.rules import Rules
 from randomchat.store import Member
 from randomchat.store.redis import RedisStore
+from randomchat.store.redis_base import text
 from randomchat.store.redis_shared import RedisBlocks, RedisCalls, RedisLimits, RedisMeetings
 
 log = logging.getLogger(__name__)
@@ -220,11 +221,11 @@ class ClusterDelivery:
                 continue
             for _, entries in replies:
                 for entry_id, fields in entries:
-                    self._last_id = _text(entry_id)
+                    self._last_id = text(entry_id)
                     await self._deliver(fields)
 
     def _first_time(self, fields: dict[bytes, bytes]) -> bool:
-        origin = _text(fields.get(b"o", b""))
+        origin = text(fields.get(b"o", b""))
         seq = int(fields.get(b"q", b"0"))
         if seq <= self._seen.get(origin, 0):
             return False
@@ -237,9 +238,9 @@ class ClusterDelivery:
     async def _deliver(self, fields: dict[bytes, bytes]) -> None:
         if not self._first_time(fields):
             return  # sent again after a failed write that had been stored
-        sid = _text(fields[b"s"])
-        event = _text(fields[b"e"])
-        source = _text(fields.get(b"f", b""))
+        sid = text(fields[b"s"])
+        event = text(fields[b"e"])
+        source = text(fields.get(b"f", b""))
         try:
             if event == DISCONNECT:
                 await self.local.disconnect(sid)
@@ -261,10 +262,6 @@ class ClusterDelivery:
         """Skip what the stream held before this node started: it was for a previous life."""
         await self.redis.delete(self.inbox(self.node))
         self._last_id = "0-0"
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Liveness:
@@ -341,7 +338,7 @@ class Liveness:
 
     async def check(self) -> None:
         """Evict the nodes whose heartbeat expired; part this node's closed sockets."""
-        nodes = {_text(n) for n in await self.redis.smembers(f"{self.prefix}nodes")}
+        nodes = {text(n) for n in await self.redis.smembers(f"{self.prefix}nodes")}
         for node in sorted(nodes - {self.node}):
             if await self.redis.exists(self._key(node)):
                 continue

@@ -39,18 +39,17 @@ Keys (``prefix`` is ``rc:`` by default; all keys live on one Redis shard):
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from randomchat.core.matching import MODES, Pick, Seeker, Waiting, ideal, pick
 from randomchat.core.state import Phase, check_can_search
 from randomchat.errors import IllegalMove, StorageError
 from randomchat.store.base import Counts, Matched, Member, Queued, SearchResult, Taken
+from randomchat.store.redis_base import text, unavailable
 
 SCAN_LIMIT = 512  # entries read per index list per search at most: the oldest of each
 PAGE = 32  # entries read per index list at a time
@@ -223,26 +222,6 @@ if not rank then return nil end
 return rank + 1
 """
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def unavailable(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Redis failures become ``StorageError`` (the client gets ``code: unavailable``)."""
-
-    @functools.wraps(method)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except RedisError as exc:
-            raise StorageError(f"shared state unavailable: {type(exc).__name__}") from exc
-
-    return run
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
 
 class RedisStore:
     """``Store`` for a cluster: every node's store talks to the same Redis."""
@@ -292,7 +271,7 @@ class RedisStore:
     @unavailable
     async def due_to_widen(self, now: float, wait: float) -> list[str]:
         due = await self.redis.zrangebyscore(self._key("qw", self.node), "-inf", now - wait)
-        return [_text(sid) for sid in due]
+        return [text(sid) for sid in due]
 
     @unavailable
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
@@ -339,14 +318,14 @@ class RedisStore:
             reply = await self._claim(args=args)
             code = int(reply[0])
             if code == 1:
-                sid = _text(reply[1])
+                sid = text(reply[1])
                 best = next(best for best, _ in ranked if best.entry.sid == sid)
-                partner = Member(sid, _text(reply[2]), _text(reply[3]), _text(reply[5]) or None)
-                since = _text(reply[4])
+                partner = Member(sid, text(reply[2]), text(reply[3]), text(reply[5]) or None)
+                since = text(reply[4])
                 waited = max(0.0, now - float(since)) if since else 0.0
-                return Matched(partner, waited, best.common, _text(reply[6]) == "1")
+                return Matched(partner, waited, best.common, text(reply[6]) == "1")
             if code == -1:
-                check_can_search(_PHASES.get(_text(reply[1]), Phase.IDLE))
+                check_can_search(_PHASES.get(text(reply[1]), Phase.IDLE))
                 raise _lost()
         return None
 
@@ -368,7 +347,7 @@ class RedisStore:
         if code == -1:
             raise _lost()
         if code == -2:
-            check_can_search(_PHASES[_text(reply[1])])
+            check_can_search(_PHASES[text(reply[1])])
         return code
 
     async def _read(self, seeker: Seeker) -> list[tuple[int, Waiting]]:
@@ -389,7 +368,7 @@ class RedisStore:
                 for key in keys:
                     pipe.zrange(key, start, start + PAGE - 1)
                 lists: list[list[Any]] = await pipe.execute()
-            sids = sorted({_text(s) for found in lists for s in found} - seen)
+            sids = sorted({text(s) for found in lists for s in found} - seen)
             seen.update(sids)
             if sids:
                 async with self.redis.pipeline(transaction=False) as pipe:
@@ -407,12 +386,12 @@ class RedisStore:
     @unavailable
     async def partner_of(self, sid: str) -> str | None:
         phase, partner = await self.redis.hmget(self._key("m", sid), "ph", "pt")
-        return _text(partner) if phase is not None and _text(phase) == "m" and partner else None
+        return text(partner) if phase is not None and text(phase) == "m" and partner else None
 
     @unavailable
     async def phase_of(self, sid: str) -> Phase | None:
         phase = await self.redis.hget(self._key("m", sid), "ph")
-        return None if phase is None else _PHASES[_text(phase)]
+        return None if phase is None else _PHASES[text(phase)]
 
     @unavailable
     async def position_of(self, sid: str) -> int | None:
@@ -433,7 +412,7 @@ class RedisStore:
 
     @unavailable
     async def sids_of(self, node: str) -> set[str]:
-        return {_text(sid) for sid in await self.redis.smembers(self._key("sids", node))}
+        return {text(sid) for sid in await self.redis.smembers(self._key("sids", node))}
 
     @unavailable
     async def evict_node(self, node: str) -> list[Member]:
@@ -456,7 +435,7 @@ def _lost() -> StorageError:
 def _partner(reply: list[Any]) -> Member | None:
     if not reply:
         return None
-    return Member(_text(reply[0]), _text(reply[1]), _text(reply[2]))
+    return Member(text(reply[0]), text(reply[1]), text(reply[2]))
 
 
 def _ranked(seeker: Seeker, entries: list[tuple[int, Waiting]]) -> list[tuple[Pick, int]]:
@@ -476,7 +455,7 @@ def _ranked(seeker: Seeker, entries: list[tuple[int, Waiting]]) -> list[tuple[Pi
 def _entries(sids: Iterable[str], rows: Iterable[list[Any]]) -> Iterable[tuple[int, Waiting]]:
     for sid, row in zip(sids, rows, strict=True):
         phase, seq, since, interests, strict, widened, previous, mode, user, _ = (
-            None if v is None else _text(v) for v in row
+            None if v is None else text(v) for v in row
         )
         if phase != "w" or seq is None or user is None:
             continue  # taken or gone since the index was read

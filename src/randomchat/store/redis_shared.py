@@ -46,19 +46,18 @@ forgotten there, so a ledger here could only grow.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-from collections.abc import Callable, Coroutine, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 from redis.typing import EncodableT, FieldT
 
 from randomchat.core.ratelimit import Limit
 from randomchat.db import ChatLine, Database
-from randomchat.errors import StorageError
+from randomchat.store.redis_base import text, unavailable
 from randomchat.store.shared import CHAT_LINES_KEPT, CallRecord, Flag
 
 if TYPE_CHECKING:
@@ -74,9 +73,6 @@ BLOCKS_TTL = 3600.0  # a cached set is reloaded from the database after this
 # far beyond any call plus its report, and bounds what a dead node leaves behind.
 CALLS_TTL = 24 * 3600.0
 LOADED = ""  # marks a block set loaded from the database (user ids are never empty)
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 # KEYS: met, prev. ARGV: other, now, cutoff (out of the window at or below), met ttl
 # in ms (0: no window, keep no meetings), prev ttl in ms.
@@ -144,25 +140,6 @@ return {'0', string.format('%.17g', full_in)}
 """
 
 
-def _unavailable(
-    method: Callable[P, Coroutine[Any, Any, T]],
-) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Redis failures become ``StorageError`` (the client gets ``code: unavailable``)."""
-
-    @functools.wraps(method)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except RedisError as exc:
-            raise StorageError(f"shared state unavailable: {type(exc).__name__}") from exc
-
-    return run
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _ms(seconds: float) -> int:
     """A positive expiry in milliseconds (PEXPIRE 0 would delete the key)."""
     return max(1, int(seconds * 1000))
@@ -202,7 +179,7 @@ async def _each(
         except NoScriptError:
             if attempt:
                 raise
-            script.sha = _text(await redis.script_load(script.script))
+            script.sha = text(await redis.script_load(script.script))
     raise AssertionError("unreachable")
 
 
@@ -216,7 +193,7 @@ class RedisMeetings:
         self._record = redis.register_script(_LUA_RECORD)
         self._ledger: dict[str, float] = {}  # user -> last meeting recorded here
 
-    @_unavailable
+    @unavailable
     async def record(self, a: str, b: str, now: float) -> None:
         met_ttl = _ms(self.window) if self.window > 0 else 0
         args = (_num(now), _num(now - self.window), met_ttl, _ms(self.window + PREVIOUS_GRACE))
@@ -230,7 +207,7 @@ class RedisMeetings:
         )
         self._ledger[a] = self._ledger[b] = now
 
-    @_unavailable
+    @unavailable
     async def recent(self, user_id: str, now: float) -> frozenset[str]:
         if self.window <= 0:
             return frozenset()
@@ -238,12 +215,12 @@ class RedisMeetings:
         found = await self.redis.zrangebyscore(
             self._keys.user(user_id, "met"), f"({_num(now - self.window)}", "+inf"
         )
-        return frozenset(_text(member) for member in found)
+        return frozenset(text(member) for member in found)
 
-    @_unavailable
+    @unavailable
     async def previous(self, user_id: str) -> str | None:
         found = await self.redis.get(self._keys.user(user_id, "prev"))
-        return None if found is None else _text(found)
+        return None if found is None else text(found)
 
     async def prune(self, now: float) -> None:
         """Forget this node's ledger entries out of the window (Redis expires the keys)."""
@@ -274,18 +251,18 @@ class RedisBlocks:
         self._keys = _Keys(prefix)
         self._add = redis.register_script(_LUA_BLOCKS_ADD)
 
-    @_unavailable
+    @unavailable
     async def excluded(self, user_id: str) -> frozenset[str]:
         key = self._keys.user(user_id, "blocks")
-        found = {_text(member) for member in await self.redis.smembers(key)}
+        found = {text(member) for member in await self.redis.smembers(key)}
         if LOADED not in found:
             loaded = await self.db.blocked_with(user_id)
             members = await self._add(keys=[key], args=[_ms(self.ttl), LOADED, *loaded])
-            found = {_text(member) for member in members}
+            found = {text(member) for member in members}
         found.discard(LOADED)
         return frozenset(found)
 
-    @_unavailable
+    @unavailable
     async def add(self, blocker: str, blocked: str, now: float) -> None:
         await self.db.block(blocker, blocked, now)
         await _each(
@@ -321,7 +298,7 @@ class RedisCalls:
     def _pair(self, sid: str) -> tuple[str, str]:
         return self._keys.sid(sid, "call"), self._keys.sid(sid, "chat")
 
-    @_unavailable
+    @unavailable
     async def start(self, sid: str, record: CallRecord) -> None:
         call, chat = self._pair(sid)
         fields: dict[FieldT, EncodableT] = {
@@ -338,7 +315,7 @@ class RedisCalls:
         pipe.pexpire(chat, ttl)
         await pipe.execute()
 
-    @_unavailable
+    @unavailable
     async def get(self, sid: str) -> CallRecord | None:
         call, chat = self._pair(sid)
         ttl = _ms(self.ttl)
@@ -350,22 +327,22 @@ class RedisCalls:
         stored, lines, _, _ = await pipe.execute()
         if not stored:
             return None
-        values = {_text(k): json.loads(_text(v)) for k, v in stored.items()}
+        values = {text(k): json.loads(text(v)) for k, v in stored.items()}
         record = CallRecord(**{k: v for k, v in values.items() if k in _RECORD_FIELDS})
-        record.chat.extend(ChatLine(**json.loads(_text(line))) for line in lines)
+        record.chat.extend(ChatLine(**json.loads(text(line))) for line in lines)
         return record
 
-    @_unavailable
+    @unavailable
     async def add_chat(self, sids: tuple[str, ...], line: ChatLine) -> None:
         encoded = json.dumps(dataclasses.asdict(line))
         args = (encoded, CHAT_LINES_KEPT, _ms(self.ttl))
         await _each(self.redis, self._chat, [(self._pair(sid), args) for sid in sids])
 
-    @_unavailable
+    @unavailable
     async def claim(self, sid: str, flag: Flag) -> bool:
         return bool(await self._claim(keys=[self._keys.sid(sid, "call")], args=[flag]))
 
-    @_unavailable
+    @unavailable
     async def forget(self, sid: str) -> None:
         await self.redis.delete(*self._pair(sid))
 
@@ -383,7 +360,7 @@ class RedisLimits:
         self._take = redis.register_script(_LUA_TAKE)
         self._ledger: dict[tuple[str, str], float] = {}  # bucket taken here -> when full
 
-    @_unavailable
+    @unavailable
     async def take(self, name: str, key: str, now: float) -> float:
         limit = self.limits[name]
         if not limit.enabled:
@@ -392,9 +369,9 @@ class RedisLimits:
             keys=[self._keys.user(key, f"lim:{name}")],
             args=[limit.burst, _num(limit.rate), _num(now)],
         )
-        if float(_text(wait)) > 0:
-            return float(_text(wait))
-        self._ledger[name, key] = now + float(_text(full_in))
+        if float(text(wait)) > 0:
+            return float(text(wait))
+        self._ledger[name, key] = now + float(text(full_in))
         return 0.0
 
     async def prune(self, now: float) -> None:
