@@ -37,8 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from randomchat import auth
 from randomchat.config import Settings
-from randomchat.db import Ban, Database, Report, StorageError, safety
-from randomchat.db.audit import record as audit_record
+from randomchat.db import Ban, Database, Report, StorageError, audit, safety
 from randomchat.errors import AuthError
 from randomchat.http import BodyError, read_json
 
@@ -220,15 +219,7 @@ def admin_routes(
             address_hash=address,
         )
         log.info("banned", extra={"user": ban.user_id, "by": identity.user_id, "until": ban.until})
-        await audit_record(
-            db,
-            actor=ban.created_by,
-            action="ban",
-            target=ban.user_id,
-            reason=ban.reason,
-            now=ban.created_at,
-            detail={"until": ban.until, "via": "api"},
-        )
+        await audit.record_ban(db, ban, via="api")
         try:
             await on_ban(ban)
         except Exception:
@@ -243,15 +234,7 @@ def admin_routes(
         if not await db.unban(user_id, time.time()):
             return _problem(404, f"{user_id!r} has no active ban")
         log.info("unbanned", extra={"user": user_id, "by": identity.user_id})
-        await audit_record(
-            db,
-            actor=f"admin:{identity.user_id}",
-            action="unban",
-            target=user_id,
-            reason="",
-            now=time.time(),
-            detail={"via": "api"},
-        )
+        await audit.record_unbans(db, f"admin:{identity.user_id}", [user_id], via="api")
         if on_unban is not None:
             try:
                 await on_unban(user_id)
@@ -267,16 +250,8 @@ def admin_routes(
         if not users:
             return _problem(404, f"{address!r} has no active ban")
         log.info("address unbanned", extra={"users": users, "by": identity.user_id})
-        for user_id in users:
-            await audit_record(
-                db,
-                actor=f"admin:{identity.user_id}",
-                action="unban",
-                target=user_id,
-                reason="",
-                now=time.time(),
-                detail={"via": "api", "address": True},
-            )
+        actor = f"admin:{identity.user_id}"
+        await audit.record_unbans(db, actor, users, via="api", address=True)
         if on_unban is not None:
             for user_id in users:
                 try:

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from randomchat import __version__, admin, auth, config, logs, workers
 from randomchat.client import commands as client_commands
 from randomchat.console import commands as console_commands
-from randomchat.db import Database, StorageError, safety
-from randomchat.db.audit import record as audit_record
+from randomchat.db import Database, StorageError, audit, safety
 from randomchat.errors import ConfigError
 
 GC_THRESHOLD = 20_000
@@ -339,15 +338,7 @@ def ban_user(
             address_hash=address,
         )
         also = f" and address {ban.address_hash}" if ban.address_hash else ""
-        await audit_record(
-            db,
-            actor=ban.created_by,
-            action="ban",
-            target=ban.user_id,
-            reason=ban.reason,
-            now=ban.created_at,
-            detail={"until": ban.until, "via": "cli"},
-        )
+        await audit.record_ban(db, ban, via="cli")
         print(f"banned {shown(ban.user_id)}{also} until {_when(ban.until)}: {shown(ban.reason)}")
         return EXIT_OK
 
@@ -360,16 +351,7 @@ def unban_user(settings: config.Settings, user_id: str | None, address: str | No
     async def action(db: Database) -> int:
         if address is not None:
             users = await safety.unban_address(db, address, time.time())
-            for unbanned in users:
-                await audit_record(
-                    db,
-                    actor=f"cli:{_login()}",
-                    action="unban",
-                    target=unbanned,
-                    reason="",
-                    now=time.time(),
-                    detail={"via": "cli", "address": True},
-                )
+            await audit.record_unbans(db, f"cli:{_login()}", users, via="cli", address=True)
             if users:
                 print(f"unbanned address {shown(address)} ({', '.join(map(shown, users))})")
                 return EXIT_OK
@@ -379,15 +361,7 @@ def unban_user(settings: config.Settings, user_id: str | None, address: str | No
             print("randomchat: unban needs USER or --address HASH", file=sys.stderr)
             return EXIT_CONFIG
         if await db.unban(user_id, time.time()):
-            await audit_record(
-                db,
-                actor=f"cli:{_login()}",
-                action="unban",
-                target=user_id,
-                reason="",
-                now=time.time(),
-                detail={"via": "cli"},
-            )
+            await audit.record_unbans(db, f"cli:{_login()}", [user_id], via="cli")
             print(f"unbanned {shown(user_id)}")
             return EXIT_OK
         print(f"randomchat: {shown(user_id)} has no active ban", file=sys.stderr)
