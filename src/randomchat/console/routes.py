@@ -146,45 +146,35 @@ def console_routes(
         found = await _report_or_404(request)
         return found if isinstance(found, Response) else ok(queued_json(found))
 
-    async def dismiss(request: Request, actor: Actor) -> Response:
+    async def _review(
+        request: Request, actor: Actor, model: type[Decision | Warning_], status: str, action: str
+    ) -> Response:
+        """Mark a report ``status`` (dismissed, warned), with its audit entry ``action``."""
         found = await _report_or_404(request)
         if isinstance(found, Response):
             return found
-        body = await parse_body(request, Decision)
+        body = await parse_body(request, model)
         if isinstance(body, Response):
             return body
         now = time.time()
-        await triage.review(db, found.report.id, "dismissed", actor.label, now)
+        await triage.review(db, found.report.id, status, actor.label, now)
         await audit.record(
             db,
             actor=actor.label,
-            action="dismiss",
+            action=action,
             target=found.report.reported,
             reason=body.reason,
             now=now,
             detail={"reportId": found.report.id},
         )
-        return ok({"status": "dismissed"})
+        return ok({"status": status})
+
+    async def dismiss(request: Request, actor: Actor) -> Response:
+        return await _review(request, actor, Decision, "dismissed", "dismiss")
 
     async def warn(request: Request, actor: Actor) -> Response:
-        found = await _report_or_404(request)
-        if isinstance(found, Response):
-            return found
-        body = await parse_body(request, Warning_)
-        if isinstance(body, Response):
-            return body
-        now = time.time()
-        await triage.review(db, found.report.id, "warned", actor.label, now)
-        await audit.record(
-            db,
-            actor=actor.label,
-            action="warn",
-            target=found.report.reported,
-            reason=body.reason,
-            now=now,
-            detail={"reportId": found.report.id},
-        )
-        return ok({"status": "warned"})
+        # A warning is recorded (shown in the user's history), not sent: see the README.
+        return await _review(request, actor, Warning_, "warned", "warn")
 
     async def _ban(
         actor: Actor,
