@@ -123,7 +123,8 @@ class ClusterDelivery:
         self.node = node
         self.prefix = prefix
         self.metrics = metrics
-        # node, sid, event, data, source (the relaying partner, or ""), sequence number
+        # node, sid, event, data, source (the relaying partner, or ""), sequence number.
+        # At most OUTBOX_MAX events (``_send``): past it an event is counted undelivered.
         self._out: deque[tuple[str, str, str, bytes, str, int]] = deque()
         self._wake = asyncio.Event()
         self._last_id = "$"

@@ -60,6 +60,7 @@ class Outbox:
     def __init__(self, max_packets: int, max_bytes: int) -> None:
         self.max_packets = max_packets
         self.max_bytes = max_bytes
+        # At most max_packets events and max_bytes: past either the oldest go (``add``).
         self._sent: deque[_Sent] = deque()
         self._bytes = 0
         self._last = 0  # the newest offset issued
