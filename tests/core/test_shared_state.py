@@ -93,6 +93,38 @@ async def blocks(request: Any, tmp_path: Any) -> AsyncIterator[Blocks]:
     await db.close()
 
 
+async def test_blocks_written_before_the_store_existed_apply(tmp_path: Any) -> None:
+    db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
+    try:
+        await db.block("a", "b", 0.0)  # an earlier run of the server
+        blocks = MemoryBlocks(db)
+        assert await blocks.excluded("b") == {"a"} and await blocks.excluded("a") == {"b"}
+    finally:
+        await db.close()
+
+
+class _CountingDatabase(Database):
+    reads = 0
+
+    async def blocked_with(self, user_id: str) -> frozenset[str]:
+        self.reads += 1
+        return await super().blocked_with(user_id)
+
+
+async def test_users_in_no_block_need_no_database_read(tmp_path: Any) -> None:
+    db = await _CountingDatabase.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
+    try:
+        await db.block("a", "b", 0.0)
+        blocks = MemoryBlocks(db)
+        found = await asyncio.gather(*(blocks.excluded(f"fresh-{i}") for i in range(200)))
+        assert found == [frozenset()] * 200 and db.reads == 0
+        assert await blocks.excluded("a") == {"b"} and db.reads == 1
+        await blocks.add("c", "fresh-1", 1.0)  # made here: the filter learns it at once
+        assert await blocks.excluded("fresh-1") == {"c"} and db.reads == 2
+    finally:
+        await db.close()
+
+
 async def test_meetings_window_and_previous(meetings: Meetings) -> None:
     await meetings.record("a", "b", 100.0)
     await meetings.record("a", "c", 200.0)

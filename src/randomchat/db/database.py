@@ -380,6 +380,13 @@ class Database:
         async with self._transaction("record a block", write=True) as conn:
             await conn.execute(statement)
 
+    async def users_in_blocks(self) -> AsyncIterator[str]:
+        """Every user who blocked or was blocked by someone (repeats possible), streamed."""
+        query = select(blocks.c.blocker).union_all(select(blocks.c.blocked))
+        async with self._transaction("read who is in blocks") as conn:
+            async for row in await conn.stream(query):
+                yield row[0]
+
     async def blocked_with(self, user_id: str) -> frozenset[str]:
         """Users ``user_id`` blocked or was blocked by: never to be paired with them."""
         query = (
