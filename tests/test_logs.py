@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from randomchat.logs import JsonFormatter, scrub
+from randomchat.logs import JsonFormatter, configure, scrub
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 
@@ -36,3 +36,17 @@ def test_query_strings_and_jwts_are_scrubbed() -> None:
     assert line["event"] == '1.2.3.4:5 - "WebSocket /socket.io/?..." [accepted]'
     assert line["note"] == "Bearer [redacted]"
     assert scrub("nothing to see") == "nothing to see"
+
+
+def test_uvicorn_lines_per_websocket_are_only_written_at_debug() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure("info")
+        assert not logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
+        configure("debug")
+        assert logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        logging.getLogger("uvicorn.error").setLevel(logging.NOTSET)

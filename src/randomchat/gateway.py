@@ -127,7 +127,7 @@ class Gateway:
             raise self._refuse(
                 sid, f"too_many_per_{exc.scope}", f"Too many connections: {exc}"
             ) from None
-        log.info("connected", extra={"sid": sid, "user": identity.user_id})
+        log.debug("connected", extra={"sid": sid, "user": identity.user_id})
         await self.apply(effects)
 
     def _refuse(
@@ -141,7 +141,7 @@ class Gateway:
         user = self.lobby.user_of(sid)
         if user is None:
             return  # refused at connect: nothing was registered
-        log.info("disconnected", extra={"sid": sid, "user": user, "reason": str(reason)})
+        log.debug("disconnected", extra={"sid": sid, "user": user, "reason": str(reason)})
         await self.apply(await self.lobby.disconnect(sid))
 
     def _wrap(self, event: str, handler: Handler) -> Callable[..., Awaitable[None]]:

@@ -262,6 +262,30 @@ async def test_next_and_leave(live: Live) -> None:
     await live.assert_empty()
 
 
+async def test_an_operator_gets_one_info_line_per_finished_call(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    a, b = await matched_pair(live)
+    c = await Peer("carol").connect(live.url)
+    await c.expect("connection-quality")
+    await c.emit_raw("find-partner")
+    await c.expect("waiting-for-partner")
+    await b.emit_raw("next")  # ends the call with alice, and meets carol
+    await a.expect("partner-left")
+    await c.expect("match-found")
+    await b.close()
+    await c.expect("partner-disconnected")
+    lines = [r for r in caplog.records if r.name.startswith("randomchat")]
+    ended = [(getattr(r, "reason", None), getattr(r, "user", None)) for r in lines]
+    assert ended == [("next", "u-bob"), ("disconnect", "u-bob")]
+    assert all(r.getMessage() == "call ended" for r in lines)
+    assert all(isinstance(getattr(r, "seconds", None), float) for r in lines)
+    for p in (a, c):
+        await p.close()
+    await live.assert_empty()
+
+
 async def test_heartbeat_ack(live: Live) -> None:
     a = await Peer("hb").connect(live.url)
     await a.expect("connection-quality")

@@ -189,10 +189,11 @@ class Lobby:
         return Member(sid, conn.user_id, conn.username, conn.address if conn.guest else None)
 
     async def disconnect(self, sid: str) -> list[Effect]:
+        conn = self.ctx.connections.get(sid)
         self.ctx.connections.remove(sid)
         self.resume.forget(sid)
         await self.ctx.calls.forget(sid)
-        return await self.search.disconnected(sid)
+        return await self.search.disconnected(sid, conn)
 
     async def housekeeping(self) -> None:
         """Drop state that has become equivalent to none."""

@@ -98,7 +98,7 @@ class Moderation:
         ctx = self.ctx
         conn = ctx.count(sid)
         call = await self._last_call(sid)
-        effects = await self._end_for_moderation(sid, call)
+        effects = await self._end_for_moderation(sid, call, "block")
         if await ctx.calls.claim(sid, "blocked"):
             await ctx.blocks.add(conn.user_id, call.partner_user, ctx.wall())
             log.info("blocked", extra={"user": conn.user_id, "blocked": call.partner_user})
@@ -116,7 +116,7 @@ class Moderation:
             return limited
         if not await ctx.calls.claim(sid, "reported"):
             raise IllegalMove("This call was already reported")
-        effects = await self._end_for_moderation(sid, call)
+        effects = await self._end_for_moderation(sid, call, "report")
         now = ctx.wall()
         age = now - conn.issued_at if conn.guest and conn.issued_at is not None else None
         report, ban = await record_report(
@@ -151,8 +151,8 @@ class Moderation:
             raise IllegalMove("No partner in this call or the last one")
         return call
 
-    async def _end_for_moderation(self, sid: str, call: CallRecord) -> list[Effect]:
+    async def _end_for_moderation(self, sid: str, call: CallRecord, why: str) -> list[Effect]:
         """End the call if it is still on; the partner sees an ordinary ``partner-left``."""
         if await self.ctx.store.partner_of(sid) == call.partner_sid:
-            return await self.search.end(sid, "leave")
+            return await self.search.end(sid, why)
         return []

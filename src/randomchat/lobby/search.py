@@ -62,24 +62,39 @@ class Search:
         return await self.end(sid, "leave")
 
     async def end(self, sid: str, reason: str) -> list[Effect]:
-        """Stop waiting or end the call; the partner (if any) gets ``partner-left``."""
+        """Stop waiting or end the call; the partner (if any) gets ``partner-left``.
+
+        ``reason`` (next, leave, block, report) is logged; the partner sees ``next``
+        or, for the others, ``leave``.
+        """
         self.relay.drop(sid)
         partner = await self.ctx.store.leave(sid)
         if partner is None:
             return []
         self.relay.drop(partner.sid)
-        log.info("call ended", extra={"sid": sid, "reason": reason})
+        self._ended(sid, partner.sid, reason, self.ctx.connections.get(sid))
         left = PartnerLeft(reason="next" if reason == "next" else "leave")
         return [Emit(partner.sid, ServerEvent.PARTNER_LEFT, left)]
 
-    async def disconnected(self, sid: str) -> list[Effect]:
-        """``sid`` is gone: out of the queue or the call; the partner is told."""
+    async def disconnected(self, sid: str, conn: Connection | None) -> list[Effect]:
+        """``sid`` (``conn`` here, as it was) is gone: out of the queue or the call;
+        the partner is told."""
         self.relay.drop(sid)
         partner = await self.ctx.store.part(sid)
         if partner is None:
             return []
         self.relay.drop(partner.sid)
+        self._ended(sid, partner.sid, "disconnect", conn)
         return [Emit(partner.sid, ServerEvent.PARTNER_DISCONNECTED, Empty())]
+
+    def _ended(self, sid: str, partner_sid: str, reason: str, conn: Connection | None) -> None:
+        """The one line an operator gets per call (connects and matches are debug lines)."""
+        seconds = None
+        if conn is not None and conn.matched_at > float("-inf"):
+            seconds = round(self.ctx.clock.monotonic() - conn.matched_at, 1)
+        user = conn.user_id if conn is not None else None
+        extra = {"sid": sid, "user": user, "partner_sid": partner_sid, "seconds": seconds}
+        log.info("call ended", extra={**extra, "reason": reason})
 
     async def widen_waiting(self) -> list[Effect]:
         """Widen users with interests who waited long enough, and pair them if possible."""
@@ -146,7 +161,7 @@ class Search:
         common = sorted(result.common)
         call_id = new_call_id()  # and the ticket to resume the call after a restart
         call = (call_id, ticket_for(ctx, call_id, (me.user_id, partner.user_id), relay))
-        log.info("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
+        log.debug("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
         mode: Mode = "text" if me.options.mode == "text" else "video"  # both sides' mode
         mine = self._match(
             me.user_id,
