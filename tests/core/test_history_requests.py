@@ -3,6 +3,8 @@ import unicodedata
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from randomchat.core import requests
 from randomchat.core.history import PairHistory
@@ -22,6 +24,31 @@ def test_pair_history_is_symmetric_and_windowed() -> None:
     assert history.previous("a") == "c"
     history.prune(1000.0)
     assert len(history) == 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcde"), st.sampled_from("abcde"), st.floats(0, 5)),
+        max_size=40,
+    ),
+    st.floats(0, 3),
+)
+def test_pair_history_reads_only_the_window_yet_answers_as_a_full_scan(
+    steps: list[tuple[str, str, float]], window: float
+) -> None:
+    history, last = PairHistory(window), {}
+    now = 0.0
+    for a, b, gap in steps:
+        if a == b:
+            continue
+        now += gap  # time passed in only grows
+        history.record(a, b, now)
+        last[a, b] = last[b, a] = now
+        if gap > 4:
+            history.prune(now)
+        for user in "abcde":
+            naive = {o for (u, o), at in last.items() if u == user and now - at < window}
+            assert history.recent(user, now) == naive
 
 
 def test_search_options_normalise_interests() -> None:

@@ -1,7 +1,9 @@
 """Who was paired with whom recently, per user id, with time passed in.
 
 Pairings are recorded on both sides, so a seeker's own history answers
-"have these two met?" for either of them.
+"have these two met?" for either of them. Each user's pairings are kept oldest
+first (a repeat pairing moves to the end), so reading the window and dropping
+what left it touch only the pairings inside it, plus one.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ class PairHistory:
         return len(self._met)
 
     def record(self, a: str, b: str, now: float) -> None:
-        self._met.setdefault(a, {})[b] = now
-        self._met.setdefault(b, {})[a] = now
+        for one, other in ((a, b), (b, a)):
+            met = self._met.setdefault(one, {})
+            met.pop(other, None)
+            met[other] = now
         self._previous[a] = b
         self._previous[b] = a
 
@@ -27,7 +31,12 @@ class PairHistory:
         met = self._met.get(user_id)
         if not met:
             return frozenset()
-        return frozenset(other for other, at in met.items() if now - at < self.window)
+        inside = []
+        for other, at in reversed(met.items()):
+            if now - at >= self.window:
+                break
+            inside.append(other)
+        return frozenset(inside)
 
     def previous(self, user_id: str) -> str | None:
         return self._previous.get(user_id)
@@ -42,8 +51,9 @@ class PairHistory:
         if met is None:
             return
         for other, at in list(met.items()):
-            if now - at >= self.window:
-                del met[other]
+            if now - at < self.window:
+                break
+            del met[other]
         if not met:
             del self._met[user_id]
             self._previous.pop(user_id, None)
