@@ -4,12 +4,13 @@
 //
 // Normally started by bench/run (which pins it to CPU core 1 and the server to core 0).
 //
-//   node loadgen.js --mode load --url http://127.0.0.1:3901 --secret S --concurrency 50 --duration 20
+//   node loadgen.js --mode load --url http://127.0.0.1:3901 --secret S --concurrency 50 --duration 20 [--shape returning]
 //   node loadgen.js --mode idle --url http://127.0.0.1:3901 --secret S --n 2000
 //
 // Output: progress on stderr; machine-readable lines on stdout:
-//   "HELD {json}"    (idle mode: all N connections are up; waits for a line on stdin or stdin EOF)
-//   "RESULT {json}"  (last line, both modes)
+//   "HELD {json}"     (idle mode: all N connections are up; then reads stdin: "search" or "release")
+//   "WAITING {json}"  (idle mode after "search": every connection is waiting in the queue; then "release")
+//   "RESULT {json}"   (last line, both modes)
 //
 // One call cycle per virtual user (VU):
 //   connect with a JWT -> 'connection-quality' -> emit 'find-partner' (t0)
@@ -20,8 +21,28 @@
 //              'signal-answer-ack' and the partner's 8 candidates
 //   candidates may arrive as 'signal-ice-candidate' {candidate} or 'signal-ice-candidates-batch' {candidates}
 //   set-up latency = t0 -> partner's SDP, all its candidates and our own ack received
-//   hold the call (300 ms); the initiator disconnects; the receiver must get 'partner-disconnected'
-//   and then disconnects too; both start over with a fresh connection.
+//   hold the call (300 ms); the initiator hangs up; the receiver must see it, and both start over.
+//
+// Load shapes (--shape):
+//   returning  each VU has one token (one `sub`) for the whole run and reconnects with it every call;
+//              the initiator hangs up by disconnecting, the receiver gets 'partner-disconnected' and
+//              disconnects too.
+//   fresh      as returning, but every connection is a never-seen user: a new `sub` and a token signed
+//              just before connecting.
+//   polling    as returning, but a share of the VUs (--polling-share) use transports ['polling']
+//              (HTTP long-polling only, no upgrade).
+//   session    a VU stays connected across calls. With --session-next on (our server): after the hold
+//              the initiator emits 'next' (t0 of its next search); the receiver gets 'partner-left'
+//              {reason: 'next'} and emits 'find-partner' on the same connection. With --session-next
+//              off (the seed's gateway, which has no 'next'): the initiator disconnects and reconnects
+//              with its token; the receiver gets 'partner-disconnected', stays connected and emits
+//              'find-partner' again.
+//
+// A VU still alone in the queue when the run ends gets --grace ms for a partner; if by then it has
+// waited longer than --grace + --stall-ms in all, the queue had stalled (nobody it may meet is
+// coming: e.g. a repeat window that excludes every other user) and it counts as an error
+// 'stalled-in-queue'; otherwise it leaves as 'unmatched_at_stop'. During the run any wait longer
+// than --step-timeout is an error ('timeout-match' and so on).
 'use strict';
 
 const fs = require('fs');
@@ -31,11 +52,13 @@ const { io } = require('socket.io-client');
 const jwt = require('jsonwebtoken');
 
 // ---------------------------------------------------------------- arguments
+const SHAPES = ['returning', 'fresh', 'session', 'polling'];
 function parseArgs(argv) {
   const a = {
     mode: 'load', url: 'http://127.0.0.1:3901', namespace: '/random-chat', secret: 'secret',
     concurrency: 10, duration: 20, hold: 300, candidates: 8, stepTimeout: 10000, grace: 3000,
-    n: 2000, connectParallel: 200, serverPids: '', label: '', sdpBytes: 2048, deflate: 'on',
+    stallMs: 3000, n: 2000, connectParallel: 200, serverPids: '', label: '', sdpBytes: 2048,
+    deflate: 'on', shape: 'returning', pollingShare: 0.25, sessionNext: 'on',
   };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i];
@@ -47,6 +70,9 @@ function parseArgs(argv) {
     a[key] = typeof a[key] === 'number' ? Number(v) : v;
     if (typeof a[key] === 'number' && !Number.isFinite(a[key])) throw new Error('bad number for ' + k);
   }
+  if (!SHAPES.includes(a.shape)) throw new Error('unknown --shape ' + a.shape + ' (one of ' + SHAPES.join(', ') + ')');
+  if (!(a.pollingShare >= 0 && a.pollingShare <= 1)) throw new Error('--polling-share must be within 0..1');
+  if (a.sessionNext !== 'on' && a.sessionNext !== 'off') throw new Error('--session-next is on or off');
   return a;
 }
 const args = parseArgs(process.argv);
@@ -85,10 +111,10 @@ function serverCpuMs() {
 
 // ---------------------------------------------------------------- payloads
 const RUN_ID = crypto.randomBytes(4).toString('hex');
-function token(i) {
-  return jwt.sign({ sub: `bench-${RUN_ID}-${i}`, username: `vu${i}` }, args.secret,
-    { algorithm: 'HS256', expiresIn: '6h' });
+function signToken(sub, name) {
+  return jwt.sign({ sub, username: name }, args.secret, { algorithm: 'HS256', expiresIn: '6h' });
 }
+function token(i) { return signToken(`bench-${RUN_ID}-${i}`, `vu${i}`); }
 function rnd(n) { return crypto.randomBytes(n).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, n); }
 function fingerprint() { return crypto.randomBytes(32).toString('hex').toUpperCase().match(/../g).join(':'); }
 // A browser-like SDP (audio + video + data channel, BUNDLE), padded/truncated to about sdpBytes.
@@ -159,10 +185,10 @@ function round(x, d = 2) { return x == null ? null : Math.round(x * 10 ** d) / 1
 
 // --url may list several servers (a cluster's nodes, comma-separated): user i uses url i mod n.
 const urls = args.url.split(',');
-function connect(i, tok) {
+function connect(i, tok, polling) {
   stats.connects++;
   return io(urls[i % urls.length] + args.namespace, {
-    transports: ['websocket'], auth: { token: tok }, forceNew: true, reconnection: false,
+    transports: polling ? ['polling'] : ['websocket'], auth: { token: tok }, forceNew: true, reconnection: false,
     timeout: args.stepTimeout,
     // 'on' (default): offer permessage-deflate as browsers and the Node client do; the server decides
     ...(args.deflate === 'off' ? { perMessageDeflate: false } : {}),
@@ -172,23 +198,64 @@ function connect(i, tok) {
 // ---------------------------------------------------------------- load mode
 let stopping = false;
 let tStop = Infinity;
+const session = args.shape === 'session';
+const sessionNext = session && args.sessionNext === 'on';
 
+// The token for the VU's next connection: 'fresh' signs a new user each time (its cost is the load
+// generator's, as a real login would be), the other shapes reuse the VU's one token.
+function tokenFor(vu) {
+  if (args.shape !== 'fresh') return vu.token;
+  vu.gen++;
+  return signToken(`bench-${RUN_ID}-${vu.i}-${vu.gen}`, `vu${vu.i}`);
+}
+
+// The VU's socket outlives a cycle in the session shape, so its listeners dispatch to whichever
+// cycle is current (vu.handler); an event while no cycle runs is an error.
+function openSocket(vu) {
+  const sock = connect(vu.i, tokenFor(vu), vu.polling);
+  vu.sock = sock;
+  sock.on('connect_error', (e) => {
+    if (vu.handler) vu.handler.fail('connect_error', e && e.message); else err('connect_error', e && e.message);
+  });
+  sock.on('disconnect', (reason) => {
+    if (vu.sock !== sock) return;
+    vu.sock = null;
+    if (vu.handler) vu.handler.fail('unexpected-disconnect', `vu${vu.i} reason=${reason}`);
+    else if (!stopping) err('unexpected-disconnect', `vu${vu.i} between calls, reason=${reason}`);
+  });
+  sock.onAny((ev, data) => {
+    stats.eventsIn++;
+    if (vu.handler) vu.handler.event(ev, data); else err('unexpected-event-between-calls', ev);
+  });
+}
+function closeSocket(vu) {
+  const s = vu.sock;
+  if (!s) return;
+  vu.sock = null;
+  s.offAny(); s.removeAllListeners();
+  s.disconnect();
+}
+
+// One call cycle. Starts from a new connection, or (session shape) on the VU's open connection by
+// emitting vu.carry ('find-partner' or 'next'). Resolves when the call is over (or failed).
 function runCycle(vu) {
   return new Promise((resolve) => {
     stats.cycles++;
-    const sock = connect(vu.i, vu.token);
     const st = { state: 'connecting', role: null, gotSdp: false, acked: false, cands: 0, t0: 0, matched: false };
     let timer = null, graceTimer = null, done = false;
-    const arm = (ms, what) => {
+    const what = () => `vu${vu.i} state=${st.state} role=${st.role} sdp=${st.gotSdp} ack=${st.acked} cands=${st.cands}`;
+    const arm = (ms, w) => {
       clearTimeout(timer);
-      timer = setTimeout(() => fail('timeout-' + what, `vu${vu.i} state=${st.state} role=${st.role} sdp=${st.gotSdp} ack=${st.acked} cands=${st.cands}`), ms);
+      timer = setTimeout(() => fail('timeout-' + w, what()), ms);
     };
-    const finish = () => {
+    // keep: the connection stays open for the next cycle (session shape), which starts with `carry`
+    const finish = (keep, carry) => {
       if (done) return;
       done = true;
       clearTimeout(timer); clearTimeout(graceTimer);
-      sock.offAny(); sock.removeAllListeners();
-      sock.disconnect();
+      vu.handler = null; vu.onStop = null;
+      vu.carry = keep ? carry : null;
+      if (!keep) closeSocket(vu);
       resolve();
     };
     function fail(kind, detail) {
@@ -196,52 +263,67 @@ function runCycle(vu) {
       err(kind, detail);
       if (st.matched) stats.brokenCalls++;
       vu.failed = true;
-      finish();
+      finish(false);
     }
-    const isIn = () => st.state !== 'done';
+    function search(ev) {
+      st.state = 'searching';
+      st.t0 = performance.now();
+      vu.sock.emit(ev); stats.eventsOut++;
+      arm(args.stepTimeout, 'match');
+    }
+    function callOver() {
+      st.state = 'done'; stats.callsCompleted++;
+    }
     function checkComplete() {
       if (st.state !== 'signaling' || !st.gotSdp || !st.acked || st.cands < args.candidates) return;
       const now = performance.now();
       stats.latencies.push(now - st.t0);
       stats.sidesCompleted++;
+      st.state = 'incall';
       if (st.role === 'initiator') {
         stats.setups++;
         if (now <= tStop) stats.setupsInWindow++;
-        st.state = 'incall';
         clearTimeout(timer);
-        timer = setTimeout(() => { st.state = 'done'; stats.callsCompleted++; finish(); }, args.hold);
+        timer = setTimeout(() => {
+          callOver();
+          // our server: 'next' ends the call and searches again at once, on this connection
+          if (sessionNext && !stopping) return finish(true, 'next');
+          finish(false); // hang up by disconnecting (the next cycle connects again)
+        }, args.hold);
       } else {
-        st.state = 'incall';
-        arm(args.hold + args.stepTimeout, 'partner-disconnected');
+        arm(args.hold + args.stepTimeout, 'partner-hangup');
       }
     }
     function onStopWhileSearching() {
       // Called when the run ends while this VU sits in the queue: give a partner that already
-      // searched a chance to arrive, then leave without counting an error.
+      // searched a chance to arrive, then leave; an error only if the queue had stalled.
       if (st.state !== 'searching' || graceTimer) return;
       graceTimer = setTimeout(() => {
-        if (st.state === 'searching' && !st.matched) { stats.unmatchedAtStop++; st.state = 'done'; finish(); }
+        if (st.state !== 'searching' || st.matched) return;
+        const waited = performance.now() - st.t0;
+        if (waited > args.grace + args.stallMs) {
+          return fail('stalled-in-queue', `vu${vu.i} alone in the queue for ${Math.round(waited)} ms (nobody it may meet came)`);
+        }
+        stats.unmatchedAtStop++; st.state = 'done'; finish(false);
       }, args.grace);
     }
     vu.onStop = onStopWhileSearching;
+    vu.handler = { fail, event: onEvent };
 
-    arm(args.stepTimeout, 'connect');
-    sock.on('connect_error', (e) => fail('connect_error', e && e.message));
-    sock.on('disconnect', (reason) => {
-      if (done) return;
-      fail('unexpected-disconnect', `vu${vu.i} state=${st.state} reason=${reason}`);
-    });
-    sock.onAny((ev, data) => {
-      stats.eventsIn++;
+    if (vu.sock && vu.carry) {
+      search(vu.carry);
+    } else {
+      closeSocket(vu);
+      openSocket(vu);
+      arm(args.stepTimeout, 'connect');
+    }
+
+    function onEvent(ev, data) {
       switch (ev) {
         case 'connection-quality':
-          if (st.state !== 'connecting') return err('unexpected-connection-quality');
-          if (stopping) { stats.abortedAtStop++; st.state = 'done'; return finish(); }
-          st.state = 'searching';
-          st.t0 = performance.now();
-          sock.emit('find-partner'); stats.eventsOut++;
-          arm(args.stepTimeout, 'match');
-          return;
+          if (st.state !== 'connecting') return err('unexpected-connection-quality', st.state);
+          if (stopping) { stats.abortedAtStop++; st.state = 'done'; return finish(false); }
+          return search('find-partner');
         case 'waiting-for-partner':
           if (st.state !== 'searching') return err('unexpected-waiting', st.state);
           if (stopping) onStopWhileSearching();
@@ -253,8 +335,8 @@ function runCycle(vu) {
           clearTimeout(graceTimer);
           arm(args.stepTimeout, 'signaling');
           if (st.role === 'initiator') {
-            sock.emit('signal-offer', { offer: { type: 'offer', sdp: vu.offer } }); stats.eventsOut++;
-            for (const c of vu.cands) { sock.emit('signal-ice-candidate', { candidate: c }); stats.eventsOut++; }
+            vu.sock.emit('signal-offer', { offer: { type: 'offer', sdp: vu.offer } }); stats.eventsOut++;
+            for (const c of vu.cands) { vu.sock.emit('signal-ice-candidate', { candidate: c }); stats.eventsOut++; }
           }
           return;
         }
@@ -262,8 +344,8 @@ function runCycle(vu) {
           if (st.state !== 'signaling' || st.role !== 'receiver' || st.gotSdp) return fail('unexpected-signal-offer', st.state + '/' + st.role);
           if (!data || !data.offer || data.offer.type !== 'offer' || typeof data.offer.sdp !== 'string' || data.offer.sdp.length < 100) return fail('bad-offer');
           st.gotSdp = true;
-          sock.emit('signal-answer', { answer: { type: 'answer', sdp: vu.answer } }); stats.eventsOut++;
-          for (const c of vu.cands) { sock.emit('signal-ice-candidate', { candidate: c }); stats.eventsOut++; }
+          vu.sock.emit('signal-answer', { answer: { type: 'answer', sdp: vu.answer } }); stats.eventsOut++;
+          for (const c of vu.cands) { vu.sock.emit('signal-ice-candidate', { candidate: c }); stats.eventsOut++; }
           return checkComplete();
         case 'signal-answer':
           if (st.state !== 'signaling' || st.role !== 'initiator' || st.gotSdp) return fail('unexpected-signal-answer', st.state + '/' + st.role);
@@ -290,22 +372,39 @@ function runCycle(vu) {
           return checkComplete();
         }
         case 'partner-disconnected':
-          if (st.state === 'incall' && st.role === 'receiver') { st.state = 'done'; stats.callsCompleted++; return finish(); }
-          return fail('early-partner-disconnected', `vu${vu.i} state=${st.state} role=${st.role} sdp=${st.gotSdp} ack=${st.acked} cands=${st.cands}`);
+          // the receiver's end of a call, except on our server in the session shape, where the
+          // initiator leaves with 'next' (it disconnects only when the run has ended)
+          if (st.state === 'incall' && st.role === 'receiver' && (!sessionNext || stopping)) {
+            callOver();
+            return session && !stopping ? finish(true, 'find-partner') : finish(false);
+          }
+          return fail('early-partner-disconnected', what());
+        case 'partner-left':
+          if (sessionNext && st.state === 'incall' && st.role === 'receiver' && data && data.reason === 'next') {
+            callOver();
+            return stopping ? finish(false) : finish(true, 'find-partner');
+          }
+          return fail('unexpected-partner-left', what() + ' ' + JSON.stringify(data));
         case 'error':
         case 'rate-limited':
           return fail('server-' + ev, JSON.stringify(data));
         default:
           return fail('unexpected-event-' + ev);
       }
-    });
+    }
   });
 }
 
 async function loadMode() {
   const vus = [];
+  // polling shape: the first round(share x N) users poll (users pair in queue order, so they meet
+  // websocket users and each other alike)
+  const nPolling = args.shape === 'polling' ? Math.round(args.pollingShare * args.concurrency) : 0;
   for (let i = 0; i < args.concurrency; i++) {
-    vus.push({ i, token: token(i), offer: makeSdp('offer'), answer: makeSdp('answer'), cands: makeCandidates(args.candidates, i), onStop: null });
+    vus.push({
+      i, token: token(i), gen: 0, polling: i < nPolling, sock: null, carry: null, handler: null,
+      offer: makeSdp('offer'), answer: makeSdp('answer'), cands: makeCandidates(args.candidates, i), onStop: null,
+    });
   }
   const eld = monitorEventLoopDelay({ resolution: 10 }); eld.enable();
   const cpu0 = process.cpuUsage();
@@ -325,6 +424,7 @@ async function loadMode() {
       await runCycle(vu);
       if (vu.failed) await new Promise((r) => setTimeout(r, 100)); // don't hammer a failing server
     }
+    closeSocket(vu);
   }));
   clearTimeout(stopTimer); clearInterval(progress);
   const t1 = performance.now();
@@ -337,8 +437,9 @@ async function loadMode() {
   const lgCpuMs = (cpu1.user + cpu1.system) / 1000;
   const errorsTotal = Object.values(stats.errors).reduce((a, b) => a + b, 0);
   return {
-    mode: 'load', label: args.label, url: args.url, concurrency: args.concurrency, duration_s: args.duration,
+    mode: 'load', shape: args.shape, label: args.label, url: args.url, concurrency: args.concurrency, duration_s: args.duration,
     hold_ms: args.hold, candidates: args.candidates, sdp_bytes: vus[0].offer.length,
+    polling_users: nPolling, session_next: session ? args.sessionNext : null,
     wall_s: round(wallMs / 1000, 3),
     setups_total: stats.setups, setups_in_window: stats.setupsInWindow,
     setups_per_s: round(stats.setupsInWindow / args.duration, 2),
@@ -358,20 +459,37 @@ async function loadMode() {
 }
 
 // ---------------------------------------------------------------- idle mode
-function waitStdinRelease(maxMs) {
+// Commands from the driver on stdin, one per line ("search", "release"); EOF counts as "release".
+const stdinLines = [];
+let stdinWaiter = null, stdinEnded = false;
+function readCommand(maxMs) {
+  if (stdinLines.length) return Promise.resolve(stdinLines.shift());
+  if (stdinEnded) return Promise.resolve('release');
   return new Promise((resolve) => {
-    let t = setTimeout(() => { log('no release from driver; closing'); resolve(); }, maxMs);
-    const fin = () => { clearTimeout(t); resolve(); };
-    process.stdin.on('data', fin); process.stdin.on('end', fin); process.stdin.on('error', fin);
-    process.stdin.resume();
+    const t = setTimeout(() => { stdinWaiter = null; log('no command from the driver; releasing'); resolve('release'); }, maxMs);
+    stdinWaiter = (line) => { clearTimeout(t); stdinWaiter = null; resolve(line); };
   });
+}
+function listenStdin() {
+  let buf = '';
+  const push = (line) => { if (stdinWaiter) stdinWaiter(line); else stdinLines.push(line); };
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (d) => {
+    buf += d;
+    let k;
+    while ((k = buf.indexOf('\n')) >= 0) { const line = buf.slice(0, k).trim(); buf = buf.slice(k + 1); if (line) push(line); }
+  });
+  const end = () => { stdinEnded = true; push('release'); };
+  process.stdin.on('end', end); process.stdin.on('error', end);
+  process.stdin.resume();
 }
 
 async function idleMode() {
   const N = args.n;
   const tok = Array.from({ length: N }, (_, i) => token(100000 + i)); // one user (and token) per connection
-  const socks = [];
+  const all = [], socks = []; // every socket opened; the ones that are up
   let dropped = 0, next = 0, up = 0;
+  let releasing = false;
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpuMs();
   const t0 = performance.now();
@@ -379,30 +497,49 @@ async function idleMode() {
     while (next < N) {
       const i = next++;
       await new Promise((resolve) => {
-        const s = connect(i, tok[i]);
-        socks.push(s);
-        const to = setTimeout(() => { err('timeout-idle-connect'); resolve(); }, args.stepTimeout);
+        const s = connect(i, tok[i], false);
+        all.push(s);
         s.on('connect_error', (e) => { clearTimeout(to); err('connect_error', e && e.message); resolve(); });
-        s.on('connection-quality', () => { clearTimeout(to); up++; resolve(); });
+        const to = setTimeout(() => { err('timeout-idle-connect'); resolve(); }, args.stepTimeout);
+        s.on('connection-quality', () => { clearTimeout(to); up++; socks.push(s); resolve(); });
         s.on('disconnect', (reason) => { if (!releasing) { dropped++; err('idle-disconnect', reason); } });
       });
     }
   }
-  let releasing = false;
+  listenStdin();
   await Promise.all(Array.from({ length: Math.min(args.connectParallel, N) }, worker));
   const tUp = performance.now();
   const srvUp = serverCpuMs();
   log(`${up}/${N} idle connections up in ${((tUp - t0) / 1000).toFixed(2)} s`);
   process.stdout.write('HELD ' + JSON.stringify({ up, n: N }) + '\n');
-  await waitStdinRelease(10 * 60 * 1000);
+  let cmd = await readCommand(10 * 60 * 1000);
+  let waiting = null;
+  if (cmd === 'search') {
+    // Every held user searches in a way that cannot match: strict mode with an interest nobody
+    // else has, so each stays in the queue (`waiting-for-partner`) until released.
+    let n = 0, matched = 0;
+    const tw = performance.now();
+    await Promise.all(socks.map((s, i) => new Promise((resolve) => {
+      const to = setTimeout(() => { err('timeout-waiting'); resolve(); }, args.stepTimeout);
+      s.once('waiting-for-partner', () => { clearTimeout(to); n++; resolve(); });
+      s.on('match-found', () => { matched++; err('idle-matched'); });
+      s.on('error', (d) => { clearTimeout(to); err('server-error', JSON.stringify(d)); resolve(); });
+      s.on('rate-limited', (d) => { clearTimeout(to); err('server-rate-limited', JSON.stringify(d)); resolve(); });
+      s.emit('find-partner', { interests: [`w${RUN_ID}-${i}`], strict: true });
+    })));
+    waiting = { waiting: n, matched, search_s: round((performance.now() - tw) / 1000, 3) };
+    log(`${n}/${socks.length} users waiting in ${waiting.search_s} s`);
+    process.stdout.write('WAITING ' + JSON.stringify(waiting) + '\n');
+    cmd = await readCommand(10 * 60 * 1000);
+  }
   const heldMs = performance.now() - tUp;
   releasing = true;
-  for (const s of socks) s.disconnect();
+  for (const s of all) s.disconnect();
   const cpu1 = process.cpuUsage(cpu0);
   const errorsTotal = Object.values(stats.errors).reduce((a, b) => a + b, 0);
   return {
     mode: 'idle', label: args.label, url: args.url, n: N, up, dropped_while_held: dropped,
-    connect_s: round((tUp - t0) / 1000, 3), held_s: round(heldMs / 1000, 2),
+    connect_s: round((tUp - t0) / 1000, 3), held_s: round(heldMs / 1000, 2), waiting,
     server_cpu_ms_per_connect: up ? round((srvUp - srv0) / up, 3) : null,
     loadgen_cpu_pct_while_connecting: round(100 * ((cpu1.user + cpu1.system) / 1000) / (performance.now() - t0), 1),
     errors: errorsTotal, error_kinds: stats.errors,
