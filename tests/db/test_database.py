@@ -16,7 +16,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from randomchat.db import Ban, ChatLine, Database, StorageError
-from randomchat.db.migrate import alembic_config
+from randomchat.db.migrate import HEADS, alembic_config
 from randomchat.db.schema import metadata
 
 T0 = 1_700_000_000.0
@@ -39,6 +39,10 @@ def _head() -> str | None:
 
 
 # -- migrations -------------------------------------------------------------------
+
+
+def test_heads_named_in_code_are_the_revisions_heads() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == list(HEADS)
 
 
 async def test_open_migrates_a_fresh_database_to_head(database_url: str) -> None:

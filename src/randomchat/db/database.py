@@ -33,7 +33,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic.util import CommandError
 from sqlalchemy import (
     URL,
     Connection,
@@ -253,7 +252,7 @@ class Database:
                     await conn.execution_options(**{WRITE: True})
                 async with conn.begin():
                     yield conn
-        except (sa_exc.SQLAlchemyError, OSError, CommandError) as exc:
+        except (sa_exc.SQLAlchemyError, OSError, migrate.MigrationError) as exc:
             raise StorageError(f"cannot {action}: {_describe(exc)}") from exc
 
     def transaction(
