@@ -213,7 +213,7 @@ class Floor:
             inner = json.dumps(json.loads(payload).get("candidate"), separators=(",", ":"))
         if s.pending is None:
             s.pending = [inner]
-            asyncio.get_running_loop().call_soon(self.flush, s)
+            asyncio.get_running_loop().call_soon(self.start_flush, s)
         else:
             s.pending.append(inner)
 
@@ -224,14 +224,20 @@ class Floor:
             return ONE_CANDIDATE % pending[0]
         return BATCH % ",".join(pending)
 
-    def flush(self, s: Session) -> None:
+    def start_flush(self, s: Session) -> None:
+        # As ours (gateway.apply, FlushLater): a loop callback starts a task, and the task
+        # takes what is pending when it runs, so candidates that arrived meanwhile join the
+        # batch, and a description handled before it has already sent them (order kept).
+        self.spawn(self.flush(s))
+
+    async def flush(self, s: Session) -> None:
         if not s.pending:
             return  # sent before a description, or dropped when the call ended
         partner = s.partner
         if partner is None:
             s.pending = None
             return
-        self.spawn(partner.send(self.take(s)))
+        await partner.send(self.take(s))
 
     def leave(self, s: Session) -> None:
         self.waiting.pop(s, None)
