@@ -13,10 +13,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 
 from tests.conftest import ROOT, free_port
+from tests.rawclient import WsClient, connect_packet
 from tests.server.harness import Peer
 
 FLOOR = ROOT / "bench" / "floor.py"
@@ -129,3 +131,34 @@ async def test_a_waiting_socket_that_leaves_is_not_paired(pair: tuple[Peer, Peer
     await waiter.close()
     await seeker.emit_raw("find-partner")
     assert (await seeker.expect("waiting-for-partner"))["queuePosition"] == 1
+
+
+async def test_raw_frames_as_ours_sends_them(floor_url: str) -> None:
+    """The open packet and CONNECT reply have our server's shape; a candidate written with
+    other spacing than socket.io-client's is still relayed (decoded to find its object)."""
+    async with aiohttp.ClientSession() as http:
+        a, b = await WsClient.open(http, floor_url), await WsClient.open(http, floor_url)
+        assert set(a.handshake) == {"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}
+        assert (a.handshake["pingInterval"], a.handshake["pingTimeout"]) == (25000, 60000)
+        for ws in (a, b):
+            await ws.send(connect_packet("t"))
+            ack = await ws.recv()
+            assert isinstance(ack, str) and ack.startswith('40/random-chat,{"sid":"'), ack
+            assert (
+                await ws.recv() == '42/random-chat,["connection-quality",{"quality":"excellent"}]'
+            )
+        await a.send('42/random-chat,["find-partner"]')
+        assert str(await a.recv()).startswith('42/random-chat,["waiting-for-partner",')
+        await b.send('42/random-chat,["find-partner"]')
+        assert str(await b.recv()).startswith('42/random-chat,["match-found",{"role":"initiator",')
+        assert str(await a.recv()).startswith('42/random-chat,["match-found",{"role":"receiver",')
+        spaced = (
+            '42/random-chat,["signal-ice-candidate", {"candidate": {"candidate": "candidate:1"}}]'
+        )
+        await a.send(spaced)
+        assert await b.recv() == (
+            '42/random-chat,["signal-ice-candidate",{"candidate":{"candidate":"candidate:1"}}]'
+        )
+        await a.ws.close()
+        assert await b.recv() == '42/random-chat,["partner-disconnected",{}]'
+        await b.ws.close()
