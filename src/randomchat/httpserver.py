@@ -34,6 +34,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from randomchat.config import Settings
+from randomchat.wsprotocol import LeanWebSocketProtocol
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,8 @@ def uvicorn_config(settings: Settings, asgi: Any) -> uvicorn.Config:
         port=settings.port,
         loop="none",
         http=DeadlineProtocol.configured(settings.request_timeout, MAX_HEAD_BYTES),
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
+        ws_ping_interval=None,  # the Engine.IO heartbeat finds dead peers (wsprotocol.py)
         # Signaling messages are small and mostly unique SDP: compressing them
         # costs more CPU on both ends than it saves on the wire.
         ws_per_message_deflate=False,

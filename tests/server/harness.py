@@ -17,6 +17,7 @@ import uvicorn
 from randomchat.app import App, create_app
 from randomchat.config import Settings
 from randomchat.db import Database
+from randomchat.wsprotocol import LeanWebSocketProtocol
 from tests.conftest import SECRET, free_port
 
 NS = "/random-chat"
@@ -82,7 +83,8 @@ async def serving(asgi: Any, port: int, *, lifespan: str) -> AsyncIterator[str]:
         port=port,
         log_config=None,
         lifespan=lifespan,
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,  # as randomchat serve (httpserver.uvicorn_config)
+        ws_ping_interval=None,
         loop="none",
     )
     server = uvicorn.Server(config)

@@ -1,0 +1,100 @@
+"""uvicorn's websockets-sansio protocol, lighter per connection and per message.
+
+Measured with tracemalloc at 2,000 idle connections (docs/performance.md), uvicorn's
+protocol object held about half of each connection's 26 KB: an ``asyncio.Queue`` for
+inbound messages (four deques, about 3 KB) for what is at most a few messages, the
+handshake's request and response with their headers (about 2.5 KB) kept for the
+connection's life, and a keepalive ping timer. Per inbound message it also paused the
+socket's reading and resumed it on the next ``receive`` (two changes to the event
+loop's selector per message), so that at most one message waits.
+
+``LeanWebSocketProtocol`` changes only those:
+
+- ``Inbox`` stands in for the queue: a list and one waiter. Up to ``INBOX_PAUSE``
+  messages wait before reading is paused, and reading resumes once the reader has
+  taken them all; so a client that sends faster than its messages are handled is
+  still held back by TCP, as before, without a selector change per message.
+- the request and response are dropped once the handshake is sent;
+- no websocket-level keepalive pings (``ws_ping_interval=None`` in the config): the
+  Engine.IO heartbeat already closes a connection whose peer stopped answering.
+
+Everything else (framing, close handshake, limits) is uvicorn's and websockets'.
+The tests run every websocket client through this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+# Messages received but not yet taken by the app before the socket's reading pauses.
+INBOX_PAUSE = 8
+
+
+class Inbox(asyncio.Queue[Any]):
+    """The part of ``asyncio.Queue`` uvicorn's protocol uses: ``put_nowait``, ``get``, ``empty``."""
+
+    def __init__(self, protocol: LeanWebSocketProtocol) -> None:  # no super(): no deques
+        self._items: list[Any] = []
+        self._head = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._protocol = protocol
+        self._paused = False
+
+    def qsize(self) -> int:
+        return len(self._items) - self._head
+
+    def empty(self) -> bool:
+        return self._head == len(self._items)
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if not self._paused and self.qsize() >= INBOX_PAUSE:
+            transport = self._protocol.transport
+            if not transport.is_closing():
+                self._paused = True
+                transport.pause_reading()
+
+    async def get(self) -> Any:
+        while self.empty():
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items[self._head]
+        self._head += 1
+        if self._head == len(self._items):
+            self._items.clear()
+            self._head = 0
+            if self._paused:
+                self._paused = False
+                self._protocol.transport.resume_reading()
+        return item
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = Inbox(self)
+
+    # uvicorn pauses reading after every message unless it believes reading is paused
+    # already: the inbox decides instead (see the module's docstring).
+    @property
+    def read_paused(self) -> bool:
+        return True
+
+    @read_paused.setter
+    def read_paused(self, _value: bool) -> None:
+        pass
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # Only the handshake reads them; about 2.5 KB a connection otherwise.
+            del self.request, self.response
