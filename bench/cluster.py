@@ -95,6 +95,9 @@ def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
                 "--database-url", f"sqlite+aiosqlite:///{tmp}/n{nodes}.db",
                 "--max-sockets-per-address", "100000", "--stun-url", "none",
                 "--log-level", "warning",
+                # A fixed set of users meets again and again (the repeat window would
+                # leave them nobody to meet within minutes).
+                "--repeat-window-minutes", "0",
             ]
             if nodes:
                 cmd += ["--redis-url", f"redis://127.0.0.1:{redis_port}/0", "--node-name", f"n{i}"]

@@ -2,7 +2,7 @@
 
 What it is. An ASGI app served exactly as ``randomchat serve`` serves ours
 (uvicorn with ``loop="none"`` under a uvloop runner, httptools, the
-``websockets-sansio`` WebSocket implementation, per-message-deflate off, the
+same WebSocket protocol (``randomchat.wsprotocol``), per-message-deflate off, the
 same ``ws_max_size``, the same garbage-collector tuning) that speaks only as
 much Engine.IO v4 / Socket.IO v5 text framing over WebSocket as socket.io-client
 needs for one call set-up on the namespace ``/random-chat``:
@@ -44,8 +44,8 @@ signs a resume ticket: logic).
 
     .venv/bin/python bench/floor.py --port 3903 [--host 127.0.0.1]
 
-``GET /healthz`` answers 200 ``ok``. Standard library and uvicorn (with the
-uvloop it installs, as ours runs on) only.
+``GET /healthz`` answers 200 ``ok``. Standard library, uvicorn (with the uvloop
+it installs, as ours runs on) and our websocket protocol only.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+
+from randomchat.wsprotocol import LeanWebSocketProtocol
 
 # As ours: config ping_interval / ping_timeout (seconds), max_message_bytes.
 PING_INTERVAL = 25.0
@@ -272,7 +274,9 @@ def config(host: str, port: int) -> uvicorn.Config:
         port=port,
         loop="none",
         http="httptools",  # ours: a subclass adding a per-request deadline timer
-        ws="websockets-sansio",
+        # ours' websocket protocol (uvicorn's websockets-sansio, made leaner: wsprotocol.py)
+        ws=LeanWebSocketProtocol,
+        ws_ping_interval=None,
         ws_per_message_deflate=False,
         ws_max_size=MAX_PAYLOAD + 1024,
         proxy_headers=False,
