@@ -72,7 +72,7 @@ bench/node_modules/.package-lock.json: bench/package-lock.json
 
 # Side by side with the seed's Node gateway (../shared/anchor); see docs/performance.md.
 bench: $(STAMP) bench/node_modules/.package-lock.json
-	bench/run --duration 20 --short-duration 10 --saturation
+	bench/run --duration 20 --short-duration 10 --saturation --idle-n 10000
 
 # 1, 2 and 4 nodes on one redis-server beside one process without Redis; docs/scaling.md.
 bench-cluster: $(STAMP) bench/node_modules/.package-lock.json
