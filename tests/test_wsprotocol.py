@@ -7,8 +7,11 @@ from typing import Any
 
 import uvicorn
 from websockets.asyncio.client import connect
+from websockets.client import ClientProtocol
+from websockets.frames import Frame
+from websockets.uri import parse_uri
 
-from randomchat.wsprotocol import INBOX_PAUSE, Inbox, LeanWebSocketProtocol
+from randomchat.wsprotocol import INBOX_PAUSE, Inbox, LeanWebSocketProtocol, Writable
 from tests.conftest import free_port
 
 BURST = 5 * INBOX_PAUSE
@@ -67,3 +70,73 @@ async def test_a_burst_waits_in_a_bounded_inbox_and_arrives_whole_and_in_order()
     finally:
         server.should_exit = True
         await task
+
+
+class Flood:
+    """Sends ``count`` messages of ``size`` characters as fast as the socket lets it."""
+
+    def __init__(self, count: int, size: int) -> None:
+        self.count, self.size = count, size
+        self.sent = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        for i in range(self.count):
+            await send({"type": "websocket.send", "text": f"{i:06d}".ljust(self.size, "x")})
+            self.sent += 1
+        await receive()  # until the client closes
+
+
+async def test_a_client_that_does_not_read_holds_the_sender_back_until_it_reads() -> None:
+    app = Flood(count=200, size=64 * 1024)  # 12.5 MB: past the socket buffers on the way
+    port = free_port()
+    config = uvicorn.Config(
+        app, port=port, log_config=None, lifespan="off", ws=LeanWebSocketProtocol, loop="none"
+    )
+    config.ws_ping_interval = None
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(1000):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        # A client that shakes hands and then reads nothing (sans-I/O: it only parses).
+        client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/"), max_size=None)
+        client.send_request(client.connect())
+        writer.write(b"".join(client.data_to_send()))
+        for _ in range(300):  # until the server's socket is above its high-water mark
+            found = [p for p in server.server_state.connections if hasattr(p, "writable")]
+            if found and not found[0].writable.is_set():
+                break
+            await asyncio.sleep(0.01)
+        (protocol,) = server.server_state.connections
+        assert isinstance(protocol, LeanWebSocketProtocol)
+        assert not protocol.writable.is_set() and app.sent < app.count
+        got: list[str] = []
+        while len(got) < app.count:
+            client.receive_data(await reader.read(1 << 20))
+            got += [
+                bytes(e.data[:6]).decode() for e in client.events_received() if isinstance(e, Frame)
+            ]
+        assert got == [f"{i:06d}" for i in range(app.count)]
+        assert app.sent == app.count and protocol.writable.is_set()
+    finally:
+        writer.close()
+        server.should_exit = True
+        await task
+
+
+async def test_writable_wakes_every_waiter_even_when_one_is_cancelled() -> None:
+    writable = Writable()
+    writable.clear()
+    waiters = [asyncio.ensure_future(writable.wait()) for _ in range(3)]
+    await asyncio.sleep(0)
+    waiters[0].cancel()
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiters[1:])
+    writable.set()
+    assert await asyncio.gather(*waiters[1:]) == [True, True]
+    assert waiters[0].cancelled()

@@ -14,6 +14,8 @@ loop's selector per message), so that at most one message waits.
   messages wait before reading is paused, and reading resumes once the reader has
   taken them all; so a client that sends faster than its messages are handled is
   still held back by TCP, as before, without a selector change per message.
+- ``Writable`` stands in for the ``asyncio.Event`` that holds ``send`` back while the
+  socket is above its high-water mark: one shared future while it waits, no deque;
 - the request and response are dropped once the handshake is sent;
 - no websocket-level keepalive pings (``ws_ping_interval=None`` in the config): the
   Engine.IO heartbeat already closes a connection whose peer stopped answering.
@@ -25,7 +27,7 @@ The tests run every websocket client through this class.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -78,10 +80,40 @@ class Inbox(asyncio.Queue[Any]):
         return item
 
 
+class Writable(asyncio.Event):
+    """``asyncio.Event`` without its deque: waiters (in practice the app's one writer)
+    share one future, made only while the socket is above its high-water mark."""
+
+    def __init__(self) -> None:  # no super(): no deque of waiters
+        self._value = True
+        self._waiter: asyncio.Future[None] | None = None
+
+    def is_set(self) -> bool:
+        return self._value
+
+    def set(self) -> None:
+        self._value = True
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._value = False
+
+    async def wait(self) -> Literal[True]:
+        while not self._value:
+            if self._waiter is None:
+                self._waiter = asyncio.get_running_loop().create_future()
+            # shielded: one waiter cancelled does not cancel the others
+            await asyncio.shield(self._waiter)
+        return True
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox(self)
+        self.writable = Writable()
 
     # uvicorn pauses reading after every message unless it believes reading is paused
     # already: the inbox decides instead (see the module's docstring).
