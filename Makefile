@@ -49,8 +49,9 @@ web-test: web
 	cd web && npm run typecheck && npm test
 
 # One worker per core; a file's tests stay on one worker (they share its server fixtures).
+# The 15 slowest tests are listed at the end: where a faster make test would start.
 pytest: $(STAMP) node-deps web
-	$(VENV)/bin/pytest -ra -n auto --dist loadfile
+	$(VENV)/bin/pytest -ra -n auto --dist loadfile --durations=15
 
 test: system-deps $(STAMP) lint typecheck web-test pytest
 
