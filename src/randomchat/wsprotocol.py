@@ -10,10 +10,11 @@ loop's selector per message), so that at most one message waits.
 
 ``LeanWebSocketProtocol`` changes only those:
 
-- ``Inbox`` stands in for the queue: a list and one waiter. Up to ``INBOX_PAUSE``
-  messages wait before reading is paused, and reading resumes once the reader has
-  taken them all; so a client that sends faster than its messages are handled is
-  still held back by TCP, as before, without a selector change per message.
+- ``Inbox`` stands in for the queue: a list and one waiter. Reading pauses once
+  ``INBOX_PAUSE`` messages or ``INBOX_PAUSE_BYTES`` wait (uvicorn paused after every
+  message), and resumes once the reader has taken them all; so a client that sends
+  faster than its messages are handled is still held back by TCP, as before, without
+  a selector change per message.
 - ``Writable`` stands in for the ``asyncio.Event`` that holds ``send`` back while the
   socket is above its high-water mark: one shared future while it waits, no deque;
 - the request and response are dropped once the handshake is sent;
@@ -31,19 +32,27 @@ from typing import Any, Literal
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-# Messages received but not yet taken by the app before the socket's reading pauses.
-INBOX_PAUSE = 8
+# Received but not yet taken by the app: past either bound the socket's reading pauses.
+INBOX_PAUSE = 8  # messages
+INBOX_PAUSE_BYTES = 64 * 1024  # characters of text plus bytes of binary
 
 
 class Inbox(asyncio.Queue[Any]):
-    """The part of ``asyncio.Queue`` uvicorn's protocol uses: ``put_nowait``, ``get``, ``empty``."""
+    """The part of ``asyncio.Queue`` uvicorn's protocol uses: ``put_nowait``, ``get``, ``empty``.
+
+    ``tests/test_wsprotocol.py`` checks that uvicorn's protocol uses no other part.
+    """
 
     def __init__(self, protocol: LeanWebSocketProtocol) -> None:  # no super(): no deques
         self._items: list[Any] = []
         self._head = 0
+        self._bytes = 0
         self._waiter: asyncio.Future[None] | None = None
         self._protocol = protocol
         self._paused = False
+
+    def __repr__(self) -> str:
+        return f"<Inbox {self.qsize()} waiting, {self._bytes} bytes, paused={self._paused}>"
 
     def qsize(self) -> int:
         return len(self._items) - self._head
@@ -53,10 +62,11 @@ class Inbox(asyncio.Queue[Any]):
 
     def put_nowait(self, item: Any) -> None:
         self._items.append(item)
+        self._bytes += len(item.get("text") or item.get("bytes") or b"")
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if not self._paused and self.qsize() >= INBOX_PAUSE:
+        if not self._paused and (self.qsize() >= INBOX_PAUSE or self._bytes >= INBOX_PAUSE_BYTES):
             transport = self._protocol.transport
             if not transport.is_closing():
                 self._paused = True
@@ -70,10 +80,12 @@ class Inbox(asyncio.Queue[Any]):
             finally:
                 self._waiter = None
         item = self._items[self._head]
+        self._items[self._head] = None  # handled: not kept until the inbox empties
         self._head += 1
         if self._head == len(self._items):
             self._items.clear()
             self._head = 0
+            self._bytes = 0
             if self._paused:
                 self._paused = False
                 self._protocol.transport.resume_reading()
@@ -87,6 +99,9 @@ class Writable(asyncio.Event):
     def __init__(self) -> None:  # no super(): no deque of waiters
         self._value = True
         self._waiter: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Writable {'set' if self._value else 'unset'}>"
 
     def is_set(self) -> bool:
         return self._value
