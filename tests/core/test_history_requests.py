@@ -51,6 +51,13 @@ def test_pair_history_reads_only_the_window_yet_answers_as_a_full_scan(
             assert history.recent(user, now) == naive
 
 
+def test_a_pairing_recorded_late_never_hides_a_newer_one() -> None:
+    history = PairHistory(3.0)
+    history.record("a", "b", 10.0)
+    history.record("a", "c", 9.0)  # its clock was read before an await
+    assert history.recent("a", 12.5) == {"b", "c"}
+
+
 def test_search_options_normalise_interests() -> None:
     opts = requests.search_options("find-partner", ({"interests": [" Music ", "music", "ART"]},))
     assert opts.interests == frozenset({"music", "art"}) and not opts.strict

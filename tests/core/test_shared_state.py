@@ -125,6 +125,36 @@ async def test_users_in_no_block_need_no_database_read(tmp_path: Any) -> None:
         await db.close()
 
 
+class _GatedDatabase(Database):
+    gate: asyncio.Event | None = None
+    parked: asyncio.Event | None = None
+
+    async def blocked_with(self, user_id: str) -> frozenset[str]:
+        found = await super().blocked_with(user_id)
+        gate, self.gate = self.gate, None
+        if gate is not None and self.parked is not None:
+            self.parked.set()
+            await gate.wait()  # the read is done; let a block land before it returns
+        return found
+
+
+async def test_a_block_made_while_a_users_blocks_are_read_is_not_lost(tmp_path: Any) -> None:
+    db = await _GatedDatabase.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
+    try:
+        await db.block("a", "b", 0.0)
+        blocks = MemoryBlocks(db)
+        await blocks.excluded("nobody")  # the filter is read
+        gate, parked = db.gate, db.parked = asyncio.Event(), asyncio.Event()
+        reading = asyncio.ensure_future(blocks.excluded("a"))
+        await parked.wait()
+        await blocks.add("a", "c", 1.0)
+        gate.set()
+        assert await reading == {"b", "c"}
+        assert await blocks.excluded("a") == {"b", "c"}
+    finally:
+        await db.close()
+
+
 async def test_meetings_window_and_previous(meetings: Meetings) -> None:
     await meetings.record("a", "b", 100.0)
     await meetings.record("a", "c", 200.0)

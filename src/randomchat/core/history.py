@@ -22,7 +22,10 @@ class PairHistory:
         for one, other in ((a, b), (b, a)):
             met = self._met.setdefault(one, {})
             met.pop(other, None)
-            met[other] = now
+            # ``now`` may have been read before an await, so another pairing recorded
+            # meanwhile can be newer: keep the order (the window then ends a little later).
+            newest = next(reversed(met.values()), now) if met else now
+            met[other] = max(now, newest)
         self._previous[a] = b
         self._previous[b] = a
 
@@ -50,7 +53,8 @@ class PairHistory:
         met = self._met.get(user_id)
         if met is None:
             return
-        for other, at in list(met.items()):
+        while met:
+            other, at = next(iter(met.items()))
             if now - at < self.window:
                 break
             del met[other]

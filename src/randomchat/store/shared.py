@@ -148,6 +148,7 @@ class MemoryBlocks:
         self._sets: dict[str, frozenset[str]] = {}
         self._filter = Bloom(self.FILTER_USERS, 0.001)
         self._filled: asyncio.Task[None] | None = None
+        self._generation = 0  # blocks added by this process, to spot a read they overtook
 
     async def _fill(self) -> None:
         async for user_id in self.db.users_in_blocks():
@@ -164,11 +165,17 @@ class MemoryBlocks:
         await asyncio.shield(filled)
         if user_id not in self._filter:
             return frozenset()
-        found = self._sets[user_id] = await self.db.blocked_with(user_id)
-        return found
+        for _ in range(3):
+            generation = self._generation
+            loaded = await self.db.blocked_with(user_id)
+            if generation == self._generation:  # no block was added while reading
+                self._sets[user_id] = loaded
+                break
+        return loaded  # after three overtaken reads: the latest, not cached
 
     async def add(self, blocker: str, blocked: str, now: float) -> None:
         await self.db.block(blocker, blocked, now)
+        self._generation += 1
         for a, b in ((blocker, blocked), (blocked, blocker)):
             self._filter.add(a)
             if a in self._sets:
