@@ -41,12 +41,20 @@ def test_query_strings_and_jwts_are_scrubbed() -> None:
 def test_uvicorn_lines_per_websocket_are_only_written_at_debug() -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    uvicorn = logging.getLogger("uvicorn.error")
+
+    def kept(msg: str, *args: object) -> bool:
+        return uvicorn.filter(logging.LogRecord(uvicorn.name, logging.INFO, "", 0, msg, args, None))
+
     try:
         configure("info")
-        assert not logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
+        assert not kept("connection open") and not kept("connection closed")
+        assert not kept('%s - "WebSocket %s" [accepted]', "127.0.0.1:5", "/socket.io/")
+        assert kept("Uvicorn running on %s", "http://127.0.0.1:3000")
+        assert kept('%s - "WebSocket %s" 403', "127.0.0.1:5", "/socket.io/")
         configure("debug")
-        assert logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
+        assert kept("connection open")
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
-        logging.getLogger("uvicorn.error").setLevel(logging.NOTSET)
+        uvicorn.filters[:] = []

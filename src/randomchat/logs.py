@@ -73,8 +73,18 @@ def configure(level: str) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # At info, uvicorn would write "connection open" and "connection closed" for every
-    # websocket: two of about three lines per user per call, each costing CPU. Our own
-    # lines say what an operator needs (one per finished call, refusals, bans, reports).
-    quiet = root.level >= logging.INFO
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING if quiet else logging.NOTSET)
+    uvicorn_lines = logging.getLogger("uvicorn.error")
+    uvicorn_lines.filters[:] = [] if root.level < logging.INFO else [_per_websocket_lines]
+
+
+# At info, uvicorn and websockets write three lines for every websocket ("[accepted]",
+# "connection open", "connection closed"): most of a call's lines, each costing CPU. Our
+# own lines say what an operator needs (one per finished call, refusals, bans, reports);
+# uvicorn's other lines (start-up, shutdown, rejected handshakes) stay.
+_PER_WEBSOCKET = frozenset(
+    {'%s - "WebSocket %s" [accepted]', "connection open", "connection closed"}
+)
+
+
+def _per_websocket_lines(record: logging.LogRecord) -> bool:
+    return record.msg not in _PER_WEBSOCKET
