@@ -88,13 +88,18 @@ def _start(tmp: Path, **overrides: Any) -> RunningServer:
     raise RuntimeError(f"server did not become ready:\n{log_path.read_text()}")
 
 
-def _stop(server: RunningServer) -> None:
-    server.process.terminate()
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM (a server drains and exits), then SIGKILL after 10 s."""
+    process.terminate()
     try:
-        server.process.wait(timeout=10)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+        process.kill()
+        process.wait()
+
+
+def _stop(server: RunningServer) -> None:
+    stop_process(server.process)
 
 
 @pytest.fixture

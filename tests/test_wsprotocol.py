@@ -7,7 +7,6 @@ import inspect
 import re
 from typing import Any
 
-import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
@@ -16,6 +15,7 @@ from websockets.uri import parse_uri
 
 from randomchat.wsprotocol import INBOX_PAUSE, Inbox, LeanWebSocketProtocol, Writable
 from tests.conftest import free_port
+from tests.server.harness import running
 
 BURST = 5 * INBOX_PAUSE
 PIECE = 16 * 1024  # BURST pieces: 640 KB, more than one read of the socket takes
@@ -42,38 +42,27 @@ class SlowEcho:
 async def test_a_burst_waits_in_a_bounded_inbox_and_arrives_whole_and_in_order() -> None:
     app = SlowEcho()
     port = free_port()
-    config = uvicorn.Config(
-        app, port=port, log_config=None, lifespan="off", ws=LeanWebSocketProtocol, loop="none"
-    )
-    config.ws_ping_interval = None
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
-        async with connect(f"ws://127.0.0.1:{port}/", compression=None) as ws:
-            for i in range(BURST):
-                await ws.send(f"m{i:03d}".ljust(PIECE, "."))
-            (protocol,) = server.server_state.connections
-            assert isinstance(protocol, LeanWebSocketProtocol)
-            assert not hasattr(protocol, "request") and not hasattr(protocol, "response")
-            inbox = protocol.queue
-            assert isinstance(inbox, Inbox)
-            for _ in range(200):  # until the server has read what it will read
-                if not protocol.transport.is_reading():
-                    break
-                await asyncio.sleep(0.01)
-            assert not protocol.transport.is_reading()  # paused: TCP holds the rest
-            assert 0 < inbox.qsize() < BURST
-            app.go.set()
-            got = [str(await ws.recv())[:4] for _ in range(BURST)]
-            assert got == [f"m{i:03d}" for i in range(BURST)]
-            assert protocol.transport.is_reading() and inbox.empty()
-    finally:
-        server.should_exit = True
-        await task
+    async with (
+        running(app, port, lifespan="off") as server,
+        connect(f"ws://127.0.0.1:{port}/", compression=None) as ws,
+    ):
+        for i in range(BURST):
+            await ws.send(f"m{i:03d}".ljust(PIECE, "."))
+        (protocol,) = server.server_state.connections
+        assert isinstance(protocol, LeanWebSocketProtocol)
+        assert not hasattr(protocol, "request") and not hasattr(protocol, "response")
+        inbox = protocol.queue
+        assert isinstance(inbox, Inbox)
+        for _ in range(200):  # until the server has read what it will read
+            if not protocol.transport.is_reading():
+                break
+            await asyncio.sleep(0.01)
+        assert not protocol.transport.is_reading()  # paused: TCP holds the rest
+        assert 0 < inbox.qsize() < BURST
+        app.go.set()
+        got = [str(await ws.recv())[:4] for _ in range(BURST)]
+        assert got == [f"m{i:03d}" for i in range(BURST)]
+        assert protocol.transport.is_reading() and inbox.empty()
 
 
 class Flood:
@@ -95,42 +84,33 @@ class Flood:
 async def test_a_client_that_does_not_read_holds_the_sender_back_until_it_reads() -> None:
     app = Flood(count=200, size=64 * 1024)  # 12.5 MB: past the socket buffers on the way
     port = free_port()
-    config = uvicorn.Config(
-        app, port=port, log_config=None, lifespan="off", ws=LeanWebSocketProtocol, loop="none"
-    )
-    config.ws_ping_interval = None
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        # A client that shakes hands and then reads nothing (sans-I/O: it only parses).
-        client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/"), max_size=None)
-        client.send_request(client.connect())
-        writer.write(b"".join(client.data_to_send()))
-        for _ in range(300):  # until the server's socket is above its high-water mark
-            found = [p for p in server.server_state.connections if hasattr(p, "writable")]
-            if found and not found[0].writable.is_set():
-                break
-            await asyncio.sleep(0.01)
-        (protocol,) = server.server_state.connections
-        assert isinstance(protocol, LeanWebSocketProtocol)
-        assert not protocol.writable.is_set() and app.sent < app.count
-        got: list[str] = []
-        while len(got) < app.count:
-            client.receive_data(await reader.read(1 << 20))
-            got += [
-                bytes(e.data[:6]).decode() for e in client.events_received() if isinstance(e, Frame)
-            ]
-        assert got == [f"{i:06d}" for i in range(app.count)]
-        assert app.sent == app.count and protocol.writable.is_set()
-    finally:
-        writer.close()
-        server.should_exit = True
-        await task
+    async with running(app, port, lifespan="off") as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            # A client that shakes hands and then reads nothing (sans-I/O: it only parses).
+            client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/"), max_size=None)
+            client.send_request(client.connect())
+            writer.write(b"".join(client.data_to_send()))
+            for _ in range(300):  # until the server's socket is above its high-water mark
+                found = [p for p in server.server_state.connections if hasattr(p, "writable")]
+                if found and not found[0].writable.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            (protocol,) = server.server_state.connections
+            assert isinstance(protocol, LeanWebSocketProtocol)
+            assert not protocol.writable.is_set() and app.sent < app.count
+            got: list[str] = []
+            while len(got) < app.count:
+                client.receive_data(await reader.read(1 << 20))
+                got += [
+                    bytes(e.data[:6]).decode()
+                    for e in client.events_received()
+                    if isinstance(e, Frame)
+                ]
+            assert got == [f"{i:06d}" for i in range(app.count)]
+            assert app.sent == app.count and protocol.writable.is_set()
+        finally:
+            writer.close()
 
 
 async def test_writable_wakes_every_waiter_even_when_one_is_cancelled() -> None:

@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import jwt
 import socketio
@@ -74,9 +74,19 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
         await db.close()
 
 
+Lifespan = Literal["auto", "on", "off"]
+
+
 @contextlib.asynccontextmanager
-async def serving(asgi: Any, port: int, *, lifespan: str) -> AsyncIterator[str]:
+async def serving(asgi: Any, port: int, *, lifespan: Lifespan) -> AsyncIterator[str]:
     """Serve ``asgi`` with uvicorn in this event loop; yield its URL."""
+    async with running(asgi, port, lifespan=lifespan):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def running(asgi: Any, port: int, *, lifespan: Lifespan) -> AsyncIterator[uvicorn.Server]:
+    """``serving``, yielding uvicorn's server (its ``server_state`` holds the connections)."""
     config = uvicorn.Config(
         asgi,
         host="127.0.0.1",
@@ -94,7 +104,7 @@ async def serving(asgi: Any, port: int, *, lifespan: str) -> AsyncIterator[str]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield server
     finally:
         server.should_exit = True
         await task

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 
 TURNSERVER = "turnserver"
 REALM = "randomchat.test"
@@ -94,12 +94,7 @@ def running_coturn(directory: Path, secrets: tuple[str, ...] = (SECRET,)) -> Ite
         _wait_listening(turn)
         yield turn
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _wait_listening(turn: Coturn) -> None:
