@@ -24,7 +24,7 @@ class PairHistory:
             met.pop(other, None)
             # ``now`` may have been read before an await, so another pairing recorded
             # meanwhile can be newer: keep the order (the window then ends a little later).
-            newest = next(reversed(met.values()), now) if met else now
+            newest = next(reversed(met.values()), now)
             met[other] = max(now, newest)
         self._previous[a] = b
         self._previous[b] = a
