@@ -93,8 +93,16 @@ class Search:
         if conn is not None and conn.matched_at > float("-inf"):
             seconds = round(self.ctx.clock.monotonic() - conn.matched_at, 1)
         user = conn.user_id if conn is not None else None
-        extra = {"sid": sid, "user": user, "partner_sid": partner_sid, "seconds": seconds}
-        log.info("call ended", extra={**extra, "reason": reason})
+        log.info(
+            "call ended",
+            extra={
+                "sid": sid,
+                "user": user,
+                "partner_sid": partner_sid,
+                "seconds": seconds,
+                "reason": reason,
+            },
+        )
 
     async def widen_waiting(self) -> list[Effect]:
         """Widen users with interests who waited long enough, and pair them if possible."""
