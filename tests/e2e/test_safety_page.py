@@ -340,6 +340,7 @@ def test_classifier_double_reporting_nudity_reblurs_and_offers_a_report(
     assert [r["reason"] for r in answer.json()["reports"]] == ["nudity"]
 
 
+@pytest.mark.timeout(180)  # the model's first load takes tens of seconds on a busy machine
 def test_real_model_loads_from_our_origin_and_sees_no_nudity(
     server: Any, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
@@ -353,8 +354,11 @@ def test_real_model_loads_from_our_origin_and_sees_no_nudity(
     hal = open_and_join(visitor(browser, contexts), server.url, "Hal")
     start_call(gil, hal, "Gil", "Hal")
     wait_remote_playing(gil, deadline=time.monotonic() + 15)
+    # Two frames: the first verdict (worker, wasm and model loaded) and one in the steady
+    # state. On a busy machine a frame takes seconds and the 25 % duty cap waits 3x that,
+    # so five frames took more than two minutes in one CI run.
     gil.wait_for_function(
-        "() => (window.__rcSafety?.classifierStats()?.frames ?? 0) >= 5", timeout=120_000
+        "() => (window.__rcSafety?.classifierStats()?.frames ?? 0) >= 2", timeout=120_000
     )
     stats: dict[str, Any] = gil.evaluate("() => window.__rcSafety.classifierStats()")
     print(f"classifier in the page: {json.dumps(stats)}")
