@@ -115,10 +115,8 @@ class ClusterDelivery:
         node: str,
         prefix: str,
         metrics: Metrics,
-        partner_of: Callable[[str], Awaitable[str | None]],
     ) -> None:
         self.local = local
-        self.partner_of = partner_of
         self.redis = redis
         self.node = node
         self.prefix = prefix
@@ -146,7 +144,7 @@ class ClusterDelivery:
     async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
         node = node_of(sid)
         if node is None or node == self.node or self.holds(sid):
-            return await self.local.emit(sid, event, data)
+            return await self.local.emit(sid, event, data, source)
         return self._send(node, sid, event, orjson.dumps(data), source or "")
 
     async def disconnect(self, sid: str) -> None:
@@ -155,6 +153,9 @@ class ClusterDelivery:
             await self.local.disconnect(sid)
         else:
             self._send(node, sid, DISCONNECT, b"null", "")
+
+    def forget(self, sid: str) -> None:
+        self.local.forget(sid)  # the lobby only forgets the sockets of its own node
 
     def _send(self, node: str, sid: str, event: str, data: bytes, source: str) -> bool:
         if len(self._out) >= OUTBOX_MAX:
@@ -241,16 +242,14 @@ class ClusterDelivery:
             return  # sent again after a failed write that had been stored
         sid = text(fields[b"s"])
         event = text(fields[b"e"])
-        source = text(fields.get(b"f", b""))
+        # A partner's event that comes after its call ended (the receiver pressed Next
+        # while it was on its way) is dropped by ``local``: it never reaches the next call.
+        source = text(fields.get(b"f", b"")) or None
         try:
             if event == DISCONNECT:
                 await self.local.disconnect(sid)
-            elif source and await self.partner_of(sid) != source:
-                # Sent during a call that has ended since (the receiver pressed Next
-                # while this was on its way): never let it reach the next call.
-                self.metrics.undelivered.labels(event).inc()
             else:
-                await self.local.emit(sid, event, orjson.loads(fields[b"d"]))
+                await self.local.emit(sid, event, orjson.loads(fields[b"d"]), source)
         except Exception:
             log.exception("cross-node delivery failed", extra={"sid": sid, "event_name": event})
 
@@ -277,7 +276,7 @@ class Liveness:
         timeout: float,
         holds: Callable[[str], bool],
         members: Callable[[], list[Member]],
-        tell_partner: Callable[[str], Awaitable[None]],
+        tell_partner: Callable[[str, str], Awaitable[None]],
     ) -> None:
         self.redis = redis
         self.store = store
@@ -363,7 +362,7 @@ class Liveness:
             log.info("parting a socket this node no longer holds", extra={"sid": sid})
             partner = await self.store.part(sid)
             if partner is not None:
-                await self.tell_partner(partner.sid)
+                await self.tell_partner(partner.sid, sid)
         for member in self.members():
             if member.sid not in known:
                 await self.store.join(member)
@@ -372,13 +371,13 @@ class Liveness:
         await self._evict(self.node)
 
     async def _evict(self, node: str) -> None:
-        for partner in await self.store.evict_node(node):
-            await self.tell_partner(partner.sid)
+        for gone, partner in await self.store.evict_node(node):
+            await self.tell_partner(partner.sid, gone)
         await self.redis.delete(f"{self.prefix}inbox:{node}")
 
 
-async def partner_disconnected(delivery: ClusterDelivery, sid: str) -> None:
-    await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty())
+async def partner_disconnected(delivery: ClusterDelivery, sid: str, gone: str) -> None:
+    await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), gone)
 
 
 class Node:
@@ -411,9 +410,7 @@ class Node:
         """Deliver through the cluster, and watch the other nodes."""
         local = gateway.delivery
         assert isinstance(local, LocalDelivery)
-        delivery = ClusterDelivery(
-            local, self.redis, self.name, self.prefix, self.metrics, self.store.partner_of
-        )
+        delivery = ClusterDelivery(local, self.redis, self.name, self.prefix, self.metrics)
         gateway.delivery = self.delivery = delivery
         self.liveness = Liveness(
             self.redis,
@@ -423,7 +420,7 @@ class Node:
             self.timeout,
             holds=lambda sid: sid in lobby.ctx.connections,
             members=lobby.members,
-            tell_partner=lambda sid: partner_disconnected(delivery, sid),
+            tell_partner=lambda sid, gone: partner_disconnected(delivery, sid, gone),
         )
 
     async def start(self) -> None:

@@ -6,8 +6,19 @@ socket layer (which queues on the recipient's bounded buffer and never waits on
 it). A socket id it does not hold is not dropped silently: it is counted in
 ``randomchat_undelivered_events_total{event}`` and logged, since on one process
 it means the socket closed in the meantime, and in a cluster it means the
-event needs a cross-process delivery (the scale-out issue adds one behind this
-interface, publishing to the node that holds the socket).
+event needs a cross-process delivery (``randomchat.cluster`` adds one behind
+this interface, publishing to the node that holds the socket).
+
+What a partner sends (signals, chat, typing, media state, the end of the call)
+carries its sender, and reaches a socket only inside the call it belongs to, as
+that socket was told it: ``LocalDelivery`` keeps, per socket it holds, the
+partner of the last ``match-found`` or ``call-resumed`` written to it, until a
+``partner-left`` or ``partner-disconnected``. The check runs where the event is
+written, with no wait in between, so it holds however late the event comes: on
+a cluster a signal looked up before its call ended can reach the receiver's node
+after the receiver's next ``match-found`` (events of the two calls travel on
+different streams and tasks), and a stale ``partner-left`` must not end the new
+call on the page.
 """
 
 from __future__ import annotations
@@ -17,20 +28,30 @@ from typing import Any, Protocol
 
 from randomchat import sio
 from randomchat.metrics import Metrics
+from randomchat.protocol import ServerEvent
 
 log = logging.getLogger(__name__)
+
+# Written with the partner as ``source``: from then on, that partner's events reach the socket.
+CALL_OPENS = frozenset({ServerEvent.MATCH_FOUND, ServerEvent.CALL_RESUMED})
+# Written with the partner as ``source``: the call is over for the socket.
+CALL_CLOSES = frozenset({ServerEvent.PARTNER_LEFT, ServerEvent.PARTNER_DISCONNECTED})
 
 
 class Delivery(Protocol):
     async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
         """Send ``event`` to socket ``sid``; False if it could not be delivered.
 
-        ``source``: the partner who sent it (relayed events); dropped if the two
-        are no longer paired when it arrives.
+        ``source``: the partner it comes from, or whom a ``match-found`` or
+        ``call-resumed`` names; an event from a partner is dropped unless ``sid``
+        was last told of a call with that partner (see the module's docstring).
         """
 
     async def disconnect(self, sid: str) -> None:
         """Close socket ``sid`` (after what was emitted to it before)."""
+
+    def forget(self, sid: str) -> None:
+        """Socket ``sid`` is gone: drop what this process kept for it."""
 
 
 class LocalDelivery:
@@ -40,14 +61,32 @@ class LocalDelivery:
         self.server = server
         self.namespace = namespace
         self.metrics = metrics
+        # sid -> the partner of the call it was last told of; one entry per socket held
+        # here at most, dropped when the call or the socket ends.
+        self._told: dict[str, str] = {}
 
     async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
-        # On one process the lobby checked the pair just before: nothing waits in between.
-        if await self.server.emit(event, data, to=sid, namespace=self.namespace):
-            return True
-        self.metrics.undelivered.labels(event).inc()
-        log.debug("event for a socket not held here", extra={"sid": sid, "event_name": event})
-        return False
+        opens = event in CALL_OPENS
+        if source is not None and not opens and self._told.get(sid) != source:
+            self.metrics.undelivered.labels(event).inc()
+            log.debug("event of a call that is over", extra={"sid": sid, "event_name": event})
+            return False
+        if not await self.server.emit(event, data, to=sid, namespace=self.namespace):
+            self.metrics.undelivered.labels(event).inc()
+            log.debug("event for a socket not held here", extra={"sid": sid, "event_name": event})
+            return False
+        if opens and source is not None:
+            self._told[sid] = source
+        elif event in CALL_CLOSES:
+            self._told.pop(sid, None)
+        return True
+
+    def forget(self, sid: str) -> None:
+        self._told.pop(sid, None)
+
+    def told(self) -> int:
+        """How many sockets here are in a call as far as they know (for tests and gauges)."""
+        return len(self._told)
 
     async def disconnect(self, sid: str) -> None:
         await self.server.disconnect(sid, namespace=self.namespace)

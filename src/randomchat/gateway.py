@@ -142,6 +142,7 @@ class Gateway:
         if user is None:
             return  # refused at connect: nothing was registered
         log.debug("disconnected", extra={"sid": sid, "user": user, "reason": str(reason)})
+        self.delivery.forget(sid)
         await self.apply(await self.lobby.disconnect(sid))
 
     def _wrap(self, event: str, handler: Handler) -> Callable[..., Awaitable[None]]:
@@ -179,7 +180,12 @@ class Gateway:
             self.metrics.refused_requests.labels(event).inc()
             log.info("refused", extra={"sid": sid, "user": user, "event": event})
             return _error_emit(sid, event, exc.code, exc.message)
-        log.exception("storage failed", extra={"sid": sid, "event": event})
+        if user is None:
+            # The socket closed while its request was in flight (its shared records went
+            # with it, hence the error): nothing failed, and nobody is left to tell.
+            log.debug("request of a closed socket", extra={"sid": sid, "event": event})
+        else:
+            log.exception("storage failed", extra={"sid": sid, "event": event})
         return _error_emit(sid, event, exc.code, f"{event}: temporarily unavailable, try again")
 
     async def _unknown(self, event: str | int, sid: str, *args: Any) -> None:

@@ -68,7 +68,7 @@ async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(
     assert isinstance(matched, Matched) and matched.partner.sid == "n2.b"
     await dead.search(Seeker("n2.c", "u-c"), 2.0)  # left waiting
     partners = await alive.evict_node("n2")
-    assert [p.sid for p in partners] == ["n1.a"]
+    assert [(gone, p.sid) for gone, p in partners] == [("n2.b", "n1.a")]
     assert await alive.partner_of("n1.a") is None
     counts = await alive.counts()
     assert (counts.connected, counts.waiting, counts.pairs) == (1, 0, 0)

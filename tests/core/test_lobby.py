@@ -80,6 +80,7 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
                 "iceTransportPolicy": "all",
                 "mode": "video",
             },
+            "a",  # the partner each side is told of (delivery lets its events through)
         ),
         Emit(
             "a",
@@ -93,6 +94,7 @@ async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: Fake
                 "iceTransportPolicy": "all",
                 "mode": "video",
             },
+            "b",
         ),
     ]
     assert lobby.metrics.wait_time._sum.get() == 2.0  # type: ignore[attr-defined]
@@ -160,7 +162,7 @@ async def test_pending_candidates_never_reach_the_next_partner(
     clock.advance(2)
     effects = await lobby.search.next("a", ())
     assert effects == [
-        Emit("b", "partner-left", {"reason": "next"}),
+        Emit("b", "partner-left", {"reason": "next"}, "a"),
         Emit("a", "waiting-for-partner", {"queuePosition": 1, "timestamp": 1_002_000}),
     ]
     await lobby.search.find_partner("c", ())
@@ -198,7 +200,9 @@ async def test_next_is_rate_limited_and_then_changes_nothing(
 async def test_leave_and_disconnect_notify_partner(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
-    assert await lobby.search.leave("a", ()) == [Emit("b", "partner-left", {"reason": "leave"})]
+    assert await lobby.search.leave("a", ()) == [
+        Emit("b", "partner-left", {"reason": "leave"}, "a")
+    ]
     assert await lobby.search.leave("a", ()) == []
     await connect(lobby, "c")
     await lobby.search.find_partner("c", ())
@@ -212,7 +216,7 @@ async def test_disconnect_mid_call(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
     await lobby.relay.ice_candidate("b", (cand(1),))
-    assert await lobby.disconnect("a") == [Emit("b", "partner-disconnected", {})]
+    assert await lobby.disconnect("a") == [Emit("b", "partner-disconnected", {}, "a")]
     assert lobby.local_sizes()["pending_batches"] == 0
     assert await lobby.relay.flush_candidates("b") == []
 
@@ -344,7 +348,7 @@ async def test_block_ends_call_and_they_never_meet_again(lobby: Lobby, clock: Fa
     await pair(lobby, "a", "b")
     effects = await lobby.moderation.block_partner("a", ())
     assert effects == [
-        Emit("b", "partner-left", {"reason": "leave"}),
+        Emit("b", "partner-left", {"reason": "leave"}, "a"),
         Emit("a", "block-partner-ack", {}),
     ]
     clock.advance(5)

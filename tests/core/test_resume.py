@@ -78,8 +78,8 @@ async def test_both_sides_resume_and_the_call_works_again(clock: FakeClock, db: 
     clock.advance(WINDOW - 1)
     resumed = {"callId": found["callId"]}
     assert await lobby.resume.resume_call("b2", ask(found)) == [
-        Emit("a2", "call-resumed", resumed),
-        Emit("b2", "call-resumed", resumed),
+        Emit("a2", "call-resumed", resumed, "b2"),
+        Emit("b2", "call-resumed", resumed, "a2"),
     ]
     assert await lobby.store.partner_of("a2") == "b2"
     assert await lobby.ctx.meetings.previous("u-a") == "u-b"  # the repeat rules know they met

@@ -16,8 +16,9 @@ class Emit:
     to: str
     event: ServerEvent
     data: Any = None  # a protocol payload; None: the event carries none (the acks)
-    # For what a partner relays (signals, chat, typing, media state): the sender. A
-    # delivery that takes time (to another node) drops it if the two are no longer paired.
+    # The partner: the sender of what it relays (signals, chat, typing, media state) and
+    # of the end of the call, or the one a match-found or call-resumed names. Delivery
+    # lets a partner's event through only inside the call the socket was told of.
     source: str | None = None
 
 

@@ -161,8 +161,8 @@ class Resume:
         await self.ctx.calls.start(other.sid, CallRecord(sid, conn.user_id, ticket.relay))
         resumed = CallResumed(callId=call_id)
         return [
-            Emit(other.sid, ServerEvent.CALL_RESUMED, resumed),
-            Emit(sid, ServerEvent.CALL_RESUMED, resumed),
+            Emit(other.sid, ServerEvent.CALL_RESUMED, resumed, sid),
+            Emit(sid, ServerEvent.CALL_RESUMED, resumed, other.sid),
         ]
 
     async def expired(self) -> list[Effect]:

@@ -74,7 +74,7 @@ class Search:
         self.relay.drop(partner.sid)
         self._ended(sid, partner.sid, reason, self.ctx.connections.get(sid))
         left = PartnerLeft(reason="next" if reason == "next" else "leave")
-        return [Emit(partner.sid, ServerEvent.PARTNER_LEFT, left)]
+        return [Emit(partner.sid, ServerEvent.PARTNER_LEFT, left, sid)]
 
     async def disconnected(self, sid: str, conn: Connection | None) -> list[Effect]:
         """``sid`` (``conn`` here, as it was) is gone: out of the queue or the call;
@@ -85,7 +85,7 @@ class Search:
             return []
         self.relay.drop(partner.sid)
         self._ended(sid, partner.sid, "disconnect", conn)
-        return [Emit(partner.sid, ServerEvent.PARTNER_DISCONNECTED, Empty())]
+        return [Emit(partner.sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), sid)]
 
     def _ended(self, sid: str, partner_sid: str, reason: str, conn: Connection | None) -> None:
         """The one line an operator gets per call (connects and matches are debug lines)."""
@@ -196,8 +196,8 @@ class Search:
             mode,
         )
         return [
-            Emit(sid, ServerEvent.MATCH_FOUND, mine),
-            Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs),
+            Emit(sid, ServerEvent.MATCH_FOUND, mine, partner.sid),
+            Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs, sid),
         ]
 
     def _match(

@@ -415,13 +415,14 @@ class RedisStore:
         return {text(sid) for sid in await self.redis.smembers(self._key("sids", node))}
 
     @unavailable
-    async def evict_node(self, node: str) -> list[Member]:
-        """Part every socket of a dead node; the partners (on other nodes) left behind."""
-        partners: list[Member] = []
+    async def evict_node(self, node: str) -> list[tuple[str, Member]]:
+        """Part every socket of a dead node: each one paired with a socket on another node,
+        with that partner, left behind."""
+        partners: list[tuple[str, Member]] = []
         for sid in await self.sids_of(node):
             partner = await self.part(sid)
             if partner is not None and not partner.sid.startswith(node + "."):
-                partners.append(partner)
+                partners.append((sid, partner))
         await self.redis.delete(self._key("sids", node), self._key("qw", node))
         return partners
 
