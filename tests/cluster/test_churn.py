@@ -88,6 +88,11 @@ async def user(name: str, urls: list[str], rng: random.Random, stop: float) -> L
 
 async def handle(peer: Peer, log: Log, event: str, data: Any) -> None:
     if event == "match-found":
+        # The same partner again with no end between: one pairing told twice (the repeat
+        # window forbids a new one). Another partner is legal: a Next sent before the
+        # previous match-found arrived ends that call.
+        if log.partner is not None and data["partnerName"] == log.partner:
+            log.problems.append(f"a second match-found with {log.partner}")
         log.matches += 1
         log.call += 1
         log.previous = None  # the new match-found: nothing of an earlier call may follow

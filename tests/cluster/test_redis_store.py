@@ -10,8 +10,9 @@ import pytest
 from redis.asyncio import Redis
 
 from randomchat.core.matching import Seeker
-from randomchat.store import Matched, Member
+from randomchat.store import Matched, Member, Queued, Taken
 from randomchat.store.redis import RedisStore
+from randomchat.store.redis_base import text
 from tests.redisserver import RedisServer
 
 
@@ -48,6 +49,9 @@ async def test_simultaneous_searches_on_two_nodes_pair_everyone_once(
         assert pair_of[sid] == partner and pair_of[partner] == sid
     paired = {sid for sid, p in pair_of.items() if p is not None}
     assert len(paired) % 2 == 0
+    # Each pairing is reported by the one search that made it: its node tells both
+    # sides; a second report would send each a second match-found.
+    assert len(partners) * 2 == len(paired)
     counts = await nodes[0].counts()
     assert counts.pairs * 2 == len(paired)
     assert counts.waiting + len(paired) == len(users)
@@ -55,6 +59,29 @@ async def test_simultaneous_searches_on_two_nodes_pair_everyone_once(
     # one waiting user per interest list that accepts anyone.
     waiting = [sid for sid in users if pair_of[sid] is None]
     assert counts.waiting == len(waiting) <= len(tags) + 1
+
+
+async def test_a_waiting_seeker_paired_by_the_other_sides_claim_is_not_paired_twice(
+    nodes: tuple[RedisStore, RedisStore],
+) -> None:
+    """Both queued at once, each looks again and finds the other: one claim pairs them,
+    the other finds its seeker taken (a retry of the same claim gets its answer again)."""
+    one, two = nodes
+    await one.join(Member("n1.s", "u-s", "S"))
+    await two.join(Member("n2.t", "u-t", "T"))
+    s, t = Seeker("n1.s", "u-s"), Seeker("n2.t", "u-t")
+    assert await one.search(s, 0.0) == Queued(1)
+    await two._queue(t, 0.5)  # T queued without looking: it has not seen S yet
+    seq_s = await one.redis.hget("rc:m:n1.s", "seq")
+    seq_t = await two.redis.hget("rc:m:n2.t", "seq")
+    claim_by_s = ["rc:", "n1.s", "w", "token-s", "n2.t", text(seq_t)]
+    first = await one._claim(args=claim_by_s)
+    assert [text(x) for x in first[:2]] == ["1", "n2.t"]
+    assert [text(x) for x in (await one._claim(args=claim_by_s))[:2]] == ["1", "n2.t"]
+    by_t = await two._claim(args=["rc:", "n2.t", "w", "token-t", "n1.s", text(seq_s)])
+    assert [text(x) for x in by_t] == ["-1", "m"]
+    assert await two._look_again(t, 1.0, None) == Taken()
+    assert await one.partner_of("n2.t") == "n1.s"
 
 
 async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(

@@ -39,6 +39,7 @@ Keys (``prefix`` is ``rc:`` by default; all keys live on one Redis shard):
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -125,29 +126,28 @@ end
 return {redis.call('ZRANK', p..'q:'..md, sid) + 1}
 """
 
-# ARGV: prefix, seeker sid, seeker's phase ('i' or 'w'), then candidate sid and arrival
-# number pairs, best first. Pairs the seeker with the first candidate still waiting as
-# read: returns {1, sid, user, name, since}; {0} when every candidate is gone; {-1,
-# phase} when the seeker is no longer where it was.
+# ARGV: prefix, seeker sid, seeker's phase ('i' or 'w'), this claim's token, then
+# candidate sid and arrival number pairs, best first. Pairs the seeker with the first
+# candidate still waiting as read: returns {1, sid, user, name, since}; {0} when every
+# candidate is gone; {-1, phase} when the seeker is no longer where it was.
 _CLAIM = (
     _LUA_UNQUEUE
     + """
-local p, sid = ARGV[1], ARGV[2]
+local p, sid, token = ARGV[1], ARGV[2], ARGV[4]
 local ms = p..'m:'..sid
-local sp = redis.call('HGET', ms, 'ph')
-if sp == 'm' then
-  -- A retry of a claim whose reply was lost: the first attempt paired the seeker with
-  -- one of these candidates. Answer as it would have (the wait is not known any more).
-  local pt = redis.call('HGET', ms, 'pt')
-  for i = 4, #ARGV, 2 do
-    if ARGV[i] == pt then
-      local c = redis.call('HMGET', p..'m:'..pt, 'u', 'n', 'ad', 'pr')
-      return {1, pt, c[1], c[2], '', c[3] or '', c[4] or '0'}
-    end
-  end
+local f = redis.call('HMGET', ms, 'ph', 'pt', 'ck')
+local sp = f[1]
+if sp == 'm' and f[3] == token then
+  -- A retry of this very claim whose reply was lost: the first attempt paired the
+  -- seeker. Answer as it would have (the wait is not known any more). Being paired by
+  -- someone else's claim, even with one of these candidates, is not this: that claim's
+  -- node tells both sides, so this one must not (it would send a second match-found).
+  local pt = f[2]
+  local c = redis.call('HMGET', p..'m:'..pt, 'u', 'n', 'ad', 'pr')
+  return {1, pt, c[1], c[2], '', c[3] or '', c[4] or '0'}
 end
 if sp ~= ARGV[3] then return {-1, sp or ''} end
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local cand = ARGV[i]
   local mc = p..'m:'..cand
   local c = redis.call('HMGET', mc, 'ph', 'seq', 'u', 'n', 'since', 'ad', 'pr')
@@ -155,7 +155,7 @@ for i = 4, #ARGV, 2 do
     unqueue(p, cand, mc)
     if sp == 'w' then unqueue(p, sid, ms) end
     redis.call('HSET', mc, 'ph', 'm', 'pt', sid)
-    redis.call('HSET', ms, 'ph', 'm', 'pt', cand)
+    redis.call('HSET', ms, 'ph', 'm', 'pt', cand, 'ck', token)
     redis.call('HINCRBY', p..'stats', 'pairs', 1)
     return {1, cand, c[3], c[4], c[5], c[6] or '', c[7] or '0'}
   end
@@ -312,7 +312,9 @@ class RedisStore:
             ranked = _ranked(seeker, await self._read(seeker))
             if not ranked:
                 return None
-            args: list[str | int] = [self.prefix, seeker.sid, phase]
+            # The token tells a retry of this call (by the client library, after a lost
+            # reply) from a pairing made by someone else's claim.
+            args: list[str | int] = [self.prefix, seeker.sid, phase, secrets.token_hex(8)]
             for best, seq in ranked:
                 args += [best.entry.sid, seq]
             reply = await self._claim(args=args)
