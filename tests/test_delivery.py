@@ -36,7 +36,8 @@ async def test_a_partner_reaches_a_socket_only_inside_the_call_it_was_told_of() 
     it is written only while the socket's last call event names that partner."""
     metrics = Metrics()
     held = Held()
-    delivery = LocalDelivery(held, "/random-chat", metrics)  # type: ignore[arg-type]
+    changed: list[str] = []
+    delivery = LocalDelivery(held, "/random-chat", metrics, changed.append)  # type: ignore[arg-type]
     assert not await delivery.emit("a", "signal-offer", {}, "b")  # before a's match-found
     assert await delivery.emit("a", "match-found", {}, "b")
     assert await delivery.emit("a", "signal-offer", {}, "b")
@@ -58,6 +59,7 @@ async def test_a_partner_reaches_a_socket_only_inside_the_call_it_was_told_of() 
         ("a", "connection-quality"),
     ]
     assert metrics.undelivered.labels("signal-ice-candidate")._value.get() == 1  # type: ignore[attr-defined]
+    assert changed == ["a", "a", "a"]  # the lobby's relay heard of each call event written
     assert delivery.told() == 1
     delivery.forget("a")  # its socket closed
     assert delivery.told() == 0

@@ -24,6 +24,7 @@ call on the page.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from randomchat import sio
@@ -51,16 +52,26 @@ class Delivery(Protocol):
         """Close socket ``sid`` (after what was emitted to it before)."""
 
     def forget(self, sid: str) -> None:
-        """Socket ``sid`` is gone: drop what this process kept for it."""
+        """``sid`` ended its own call, or its socket closed: from now on nothing of its
+        last partner reaches it (and nothing is kept for it)."""
 
 
 class LocalDelivery:
     """Delivery to the sockets of this process."""
 
-    def __init__(self, server: sio.Server, namespace: str, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        server: sio.Server,
+        namespace: str,
+        metrics: Metrics,
+        call_changed: Callable[[str], None] = lambda sid: None,
+    ) -> None:
         self.server = server
         self.namespace = namespace
         self.metrics = metrics
+        # Told after a call event is written to a socket (the lobby's relay drops the
+        # partner it kept for it).
+        self.call_changed = call_changed
         # sid -> the partner of the call it was last told of; one entry per socket held
         # here at most, dropped when the call or the socket ends.
         self._told: dict[str, str] = {}
@@ -77,8 +88,10 @@ class LocalDelivery:
             return False
         if opens and source is not None:
             self._told[sid] = source
+            self.call_changed(sid)
         elif event in CALL_CLOSES:
             self._told.pop(sid, None)
+            self.call_changed(sid)
         return True
 
     def forget(self, sid: str) -> None:

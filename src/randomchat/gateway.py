@@ -25,7 +25,7 @@ from randomchat.errors import (
     StorageError,
     TooManyConnections,
 )
-from randomchat.lobby import Effect, Emit, FlushLater, Handler, Kick, Lobby
+from randomchat.lobby import Effect, Emit, FlushLater, Handler, HangUp, Kick, Lobby
 from randomchat.metrics import Metrics
 from randomchat.protocol import (
     NAMESPACE,
@@ -92,7 +92,9 @@ class Gateway:
             polling=settings.workers == 1,
             recovery_window=settings.recovery_window,
         )
-        self.delivery: Delivery = LocalDelivery(self.sio, NAMESPACE, metrics)
+        self.delivery: Delivery = LocalDelivery(
+            self.sio, NAMESPACE, metrics, call_changed=lobby.relay.call_changed
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
         self.draining = False  # set by drain(): no new connections or searches here
@@ -201,6 +203,8 @@ class Gateway:
                 await self.delivery.emit(effect.to, effect.event, effect.data, effect.source)
             elif isinstance(effect, FlushLater):
                 asyncio.get_running_loop().call_soon(self._start_flush, effect.sid)
+            elif isinstance(effect, HangUp):
+                self.delivery.forget(effect.sid)
             elif isinstance(effect, Kick):
                 payload = _ban_payload(effect.ban.until, effect.ban.reason)
                 log.info("kicked", extra={"sid": effect.sid, "user": effect.ban.user_id})

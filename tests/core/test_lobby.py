@@ -8,7 +8,7 @@ from randomchat.auth import Identity
 from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
 from randomchat.errors import IllegalMove, TooManyConnections
-from randomchat.lobby import Emit, FlushLater, Lobby
+from randomchat.lobby import Emit, FlushLater, HangUp, Lobby
 from randomchat.metrics import Metrics
 from randomchat.proxy import network_of
 from randomchat.rules import Rules
@@ -153,6 +153,28 @@ async def test_candidates_coalesce_in_order_and_flush_before_descriptions(lobby:
     assert await lobby.relay.flush_candidates("a") == []
 
 
+async def test_a_senders_partner_is_read_once_per_call_and_dropped_when_it_changes(
+    lobby: Lobby,
+) -> None:
+    """The relay keeps the partner for the call; a call ended elsewhere (another node,
+    here the store directly) is seen when a call event is written to the sender."""
+    await connect(lobby, "a", "b")
+    await pair(lobby, "a", "b")
+    offer = Emit("b", "signal-offer", OFFER, "a")
+    assert (await lobby.relay.offer("a", (OFFER,)))[0] == offer
+    assert lobby.relay.known() == 1
+    await lobby.store.leave("b")  # b pressed Next on another node
+    # Until a's node writes that partner-left, a's offer still goes to b: b's node
+    # drops it where it would be written (tests/test_delivery.py).
+    assert (await lobby.relay.offer("a", (OFFER,)))[0] == offer
+    lobby.relay.call_changed("a")  # the partner-left reached a
+    assert lobby.relay.known() == 0
+    assert await lobby.relay.offer("a", (OFFER,)) == []
+    await lobby.disconnect("a")
+    await lobby.disconnect("b")
+    assert lobby.relay.known() == 0
+
+
 async def test_pending_candidates_never_reach_the_next_partner(
     lobby: Lobby, clock: FakeClock
 ) -> None:
@@ -162,6 +184,7 @@ async def test_pending_candidates_never_reach_the_next_partner(
     clock.advance(2)
     effects = await lobby.search.next("a", ())
     assert effects == [
+        HangUp("a"),
         Emit("b", "partner-left", {"reason": "next"}, "a"),
         Emit("a", "waiting-for-partner", {"queuePosition": 1, "timestamp": 1_002_000}),
     ]
@@ -201,7 +224,8 @@ async def test_leave_and_disconnect_notify_partner(lobby: Lobby) -> None:
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
     assert await lobby.search.leave("a", ()) == [
-        Emit("b", "partner-left", {"reason": "leave"}, "a")
+        HangUp("a"),
+        Emit("b", "partner-left", {"reason": "leave"}, "a"),
     ]
     assert await lobby.search.leave("a", ()) == []
     await connect(lobby, "c")
@@ -348,6 +372,7 @@ async def test_block_ends_call_and_they_never_meet_again(lobby: Lobby, clock: Fa
     await pair(lobby, "a", "b")
     effects = await lobby.moderation.block_partner("a", ())
     assert effects == [
+        HangUp("a"),
         Emit("b", "partner-left", {"reason": "leave"}, "a"),
         Emit("a", "block-partner-ack", {}),
     ]
@@ -379,8 +404,9 @@ async def test_report_records_chat_and_bans_at_threshold(
         events = [
             (e.to, e.event) if isinstance(e, Emit) else ("kick", e.sid)
             for e in effects
-            if not isinstance(e, FlushLater)
+            if not isinstance(e, FlushLater | HangUp)
         ]
+        assert HangUp(reporter) in effects  # the reporter ended the call
         assert events[:2] == [("bad", "partner-left"), (reporter, "report-partner-ack")]
         if n < 2:
             assert len(events) == 2

@@ -33,7 +33,7 @@ from randomchat.db import Database
 from randomchat.lobby.chat import MEDIA, Chat
 from randomchat.lobby.connections import Connection, Connections
 from randomchat.lobby.context import CHAT, FIND, REPORT, TYPING, Context
-from randomchat.lobby.effects import Effect, Emit, FlushLater, Kick
+from randomchat.lobby.effects import Effect, Emit, FlushLater, HangUp, Kick
 from randomchat.lobby.moderation import Moderation
 from randomchat.lobby.relay import Relay
 from randomchat.lobby.resume import Resume
@@ -54,7 +54,17 @@ from randomchat.store.shared import (
     MemoryMeetings,
 )
 
-__all__ = ["Effect", "Emit", "FlushLater", "Handler", "Kick", "Lobby", "Shared", "in_memory"]
+__all__ = [
+    "Effect",
+    "Emit",
+    "FlushLater",
+    "Handler",
+    "HangUp",
+    "Kick",
+    "Lobby",
+    "Shared",
+    "in_memory",
+]
 
 Handler = Callable[[str, tuple[Any, ...]], Awaitable[list[Effect]]]
 

@@ -30,6 +30,14 @@ class FlushLater:
 
 
 @dataclass(frozen=True, slots=True)
+class HangUp:
+    """``sid`` ended its own call (Next, Stop, block, report): what its partner sent
+    before that may not reach it any more."""
+
+    sid: str
+
+
+@dataclass(frozen=True, slots=True)
 class Kick:
     """Tell a banned socket why and close it."""
 
@@ -37,4 +45,4 @@ class Kick:
     ban: Ban
 
 
-Effect = Emit | FlushLater | Kick
+Effect = Emit | FlushLater | HangUp | Kick

@@ -11,7 +11,7 @@ from randomchat.core.requests import SearchOptions
 from randomchat.core.state import Phase
 from randomchat.lobby.connections import Connection
 from randomchat.lobby.context import FIND, Context
-from randomchat.lobby.effects import Effect, Emit
+from randomchat.lobby.effects import Effect, Emit, HangUp
 from randomchat.lobby.relay import Relay
 from randomchat.lobby.resume import new_call_id, ticket_for
 from randomchat.protocol import (
@@ -74,7 +74,7 @@ class Search:
         self.relay.drop(partner.sid)
         self._ended(sid, partner.sid, reason, self.ctx.connections.get(sid))
         left = PartnerLeft(reason="next" if reason == "next" else "leave")
-        return [Emit(partner.sid, ServerEvent.PARTNER_LEFT, left, sid)]
+        return [HangUp(sid), Emit(partner.sid, ServerEvent.PARTNER_LEFT, left, sid)]
 
     async def disconnected(self, sid: str, conn: Connection | None) -> list[Effect]:
         """``sid`` (``conn`` here, as it was) is gone: out of the queue or the call;
