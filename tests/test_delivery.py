@@ -60,6 +60,11 @@ async def test_a_partner_reaches_a_socket_only_inside_the_call_it_was_told_of() 
     ]
     assert metrics.undelivered.labels("signal-ice-candidate")._value.get() == 1  # type: ignore[attr-defined]
     assert changed == ["a", "a", "a"]  # the lobby's relay heard of each call event written
+    # A resume that expired says "your partner did not come back" with no partner named:
+    # it reaches a socket in no call, never one in a new call.
+    assert not await delivery.emit("a", "partner-disconnected", {})
+    assert await delivery.emit("b", "partner-disconnected", {})
+    assert held.written[-1] == ("b", "partner-disconnected")
     assert delivery.told() == 1
     delivery.forget("a")  # its socket closed
     assert delivery.told() == 0

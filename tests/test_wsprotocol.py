@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import re
 from typing import Any
@@ -111,6 +112,8 @@ async def test_a_client_that_does_not_read_holds_the_sender_back_until_it_reads(
             assert app.sent == app.count and protocol.writable.is_set()
         finally:
             writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
 
 async def test_writable_wakes_every_waiter_even_when_one_is_cancelled() -> None:

@@ -78,6 +78,11 @@ class LocalDelivery:
 
     async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
         opens = event in CALL_OPENS
+        if source is None and event in CALL_CLOSES and sid in self._told:
+            # "Your partner did not come back" (a resume that expired) for a socket that
+            # is in a new call by now: it is about no call this socket has.
+            self.metrics.undelivered.labels(event).inc()
+            return False
         if source is not None and not opens and self._told.get(sid) != source:
             self.metrics.undelivered.labels(event).inc()
             log.debug("event of a call that is over", extra={"sid": sid, "event_name": event})

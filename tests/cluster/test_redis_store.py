@@ -84,6 +84,21 @@ async def test_a_waiting_seeker_paired_by_the_other_sides_claim_is_not_paired_tw
     assert await one.partner_of("n2.t") == "n1.s"
 
 
+async def test_a_retried_claim_answers_as_the_first_did_privacy_included(
+    nodes: tuple[RedisStore, RedisStore],
+) -> None:
+    one, two = nodes
+    await one.join(Member("n1.p", "u-p", "P"))
+    await two.join(Member("n2.q", "u-q", "Q"))
+    assert await one.search(Seeker("n1.p", "u-p", privacy=True), 0.0) == Queued(1)
+    seq = text(await one.redis.hget("rc:m:n1.p", "seq"))
+    claim = ["rc:", "n2.q", "i", "token-q", "n1.p", seq]
+    first = [text(x) for x in await two._claim(args=claim)]
+    again = [text(x) for x in await two._claim(args=claim)]  # its reply was lost
+    assert first[:2] == again[:2] == ["1", "n1.p"]
+    assert first[-1] == again[-1] == "1"  # P asked for a relay-only call
+
+
 async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(
     nodes: tuple[RedisStore, RedisStore],
 ) -> None:

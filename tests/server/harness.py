@@ -17,6 +17,7 @@ import uvicorn
 from randomchat.app import App, create_app
 from randomchat.config import Settings
 from randomchat.db import Database
+from randomchat.delivery import LocalDelivery
 from randomchat.wsprotocol import LeanWebSocketProtocol
 from tests.conftest import SECRET, free_port
 
@@ -39,8 +40,10 @@ class Live:
             await asyncio.sleep(0.02)
         assert (await self.app.store.counts()).empty
         await self.app.lobby.housekeeping()
-        assert self.app.lobby.local_sizes()["connections"] == 0
-        assert self.app.lobby.local_sizes()["pending_batches"] == 0
+        sizes = self.app.lobby.local_sizes()
+        assert sizes["connections"] == sizes["pending_batches"] == sizes["relay_calls"] == 0
+        delivery = self.app.gateway.delivery
+        assert isinstance(delivery, LocalDelivery) and delivery.told() == 0
 
 
 def make_token(username: str = "Tester", sub: str | None = None, **claims: Any) -> str:

@@ -67,10 +67,15 @@ class Search:
         ``reason`` (next, leave, block, report) is logged; the partner sees ``next``
         or, for the others, ``leave``.
         """
+        # Dropped before (no candidate of this call is flushed any more) and after (a
+        # look-up that ran meanwhile is not kept).
         self.relay.drop(sid)
         partner = await self.ctx.store.leave(sid)
+        self.relay.drop(sid)
+        # Whether or not the store still had a call (another node may have ended it, or
+        # Redis lost it), this socket's call is over as far as it is concerned.
         if partner is None:
-            return []
+            return [HangUp(sid)]
         self.relay.drop(partner.sid)
         self._ended(sid, partner.sid, reason, self.ctx.connections.get(sid))
         left = PartnerLeft(reason="next" if reason == "next" else "leave")

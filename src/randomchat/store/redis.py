@@ -135,16 +135,17 @@ _CLAIM = (
     + """
 local p, sid, token = ARGV[1], ARGV[2], ARGV[4]
 local ms = p..'m:'..sid
-local f = redis.call('HMGET', ms, 'ph', 'pt', 'ck')
+local f = redis.call('HMGET', ms, 'ph', 'pt', 'ck', 'cp')
 local sp = f[1]
 if sp == 'm' and f[3] == token then
   -- A retry of this very claim whose reply was lost: the first attempt paired the
   -- seeker. Answer as it would have (the wait is not known any more). Being paired by
   -- someone else's claim, even with one of these candidates, is not this: that claim's
   -- node tells both sides, so this one must not (it would send a second match-found).
+  -- The partner's privacy flag left its record with its queue entry: kept with the token.
   local pt = f[2]
-  local c = redis.call('HMGET', p..'m:'..pt, 'u', 'n', 'ad', 'pr')
-  return {1, pt, c[1], c[2], '', c[3] or '', c[4] or '0'}
+  local c = redis.call('HMGET', p..'m:'..pt, 'u', 'n', 'ad')
+  return {1, pt, c[1], c[2], '', c[3] or '', f[4] or '0'}
 end
 if sp ~= ARGV[3] then return {-1, sp or ''} end
 for i = 5, #ARGV, 2 do
@@ -155,7 +156,7 @@ for i = 5, #ARGV, 2 do
     unqueue(p, cand, mc)
     if sp == 'w' then unqueue(p, sid, ms) end
     redis.call('HSET', mc, 'ph', 'm', 'pt', sid)
-    redis.call('HSET', ms, 'ph', 'm', 'pt', cand, 'ck', token)
+    redis.call('HSET', ms, 'ph', 'm', 'pt', cand, 'ck', token, 'cp', c[7] or '0')
     redis.call('HINCRBY', p..'stats', 'pairs', 1)
     return {1, cand, c[3], c[4], c[5], c[6] or '', c[7] or '0'}
   end
