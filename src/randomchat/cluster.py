@@ -277,6 +277,7 @@ class Liveness:
         holds: Callable[[str], bool],
         members: Callable[[], list[Member]],
         tell_partner: Callable[[str, str], Awaitable[None]],
+        call_lost: Callable[[str], Awaitable[None]],
     ) -> None:
         self.redis = redis
         self.store = store
@@ -286,6 +287,7 @@ class Liveness:
         self.holds = holds
         self.members = members
         self.tell_partner = tell_partner
+        self.call_lost = call_lost
         self.boot = secrets.token_hex(8)
         self._task: asyncio.Task[None] | None = None
 
@@ -353,7 +355,9 @@ class Liveness:
         A socket that closed while Redis was unreachable is parted now (its
         partner told); a socket Redis lost (a Redis restarted without its data)
         is registered again, idle: its call or its place in the queue is gone
-        with the data, and the client's next search works.
+        with the data, so a socket that was in a call is told
+        ``partner-disconnected`` (its partner's node tells its partner), and the
+        client's next search works.
         """
         known = await self.store.sids_of(self.node)
         for sid in known:
@@ -364,8 +368,8 @@ class Liveness:
             if partner is not None:
                 await self.tell_partner(partner.sid, sid)
         for member in self.members():
-            if member.sid not in known:
-                await self.store.join(member)
+            if member.sid not in known and await self.store.rejoin(member):
+                await self.call_lost(member.sid)
 
     async def evict_self(self) -> None:
         await self._evict(self.node)
@@ -378,6 +382,13 @@ class Liveness:
 
 async def partner_disconnected(delivery: ClusterDelivery, sid: str, gone: str) -> None:
     await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), gone)
+
+
+async def call_lost(delivery: LocalDelivery, sid: str) -> None:
+    """Redis lost ``sid``'s call: the socket is told as if its partner had gone."""
+    partner = delivery.partner_told(sid)
+    if partner is not None:
+        await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), partner)
 
 
 class Node:
@@ -421,6 +432,7 @@ class Node:
             holds=lambda sid: sid in lobby.ctx.connections,
             members=lobby.members,
             tell_partner=lambda sid, gone: partner_disconnected(delivery, sid, gone),
+            call_lost=lambda sid: call_lost(local, sid),
         )
 
     async def start(self) -> None:

@@ -102,8 +102,12 @@ class LocalDelivery:
     def forget(self, sid: str) -> None:
         self._told.pop(sid, None)
 
+    def partner_told(self, sid: str) -> str | None:
+        """The partner of the call ``sid`` was last told of, if that call is not over."""
+        return self._told.get(sid)
+
     def told(self) -> int:
-        """How many sockets here are in a call as far as they know (for tests and gauges)."""
+        """How many sockets here are in a call as far as they know (for the leak checks)."""
         return len(self._told)
 
     async def disconnect(self, sid: str) -> None:

@@ -152,6 +152,31 @@ async def test_redis_down_means_unavailable_then_pairing_resumes(
         assert node.process.poll() is None  # still serving
 
 
+async def test_a_call_redis_lost_with_its_data_ends_on_both_sides(
+    cluster: Cluster,
+    redis_server: RedisServer,
+) -> None:
+    """Redis restarted empty: each node registers its sockets again and tells the ones
+    that were in a call that it is over, so no two pages go on signaling in a call the
+    cluster no longer has (and chat refuses with "no partner")."""
+    one, two = cluster(2)
+    alice = await ready(one.url, "alice")
+    bob = await ready(two.url, "bob")
+    await match(alice, bob)
+    await alice.emit("signal-offer", {"offer": {"type": "offer", "sdp": "v=0"}})
+    await bob.expect("signal-offer")  # the call works, and alice's node kept its partner
+    await alice.expect("signal-offer-ack")
+    redis_server.restart()
+    await alice.expect("partner-disconnected", timeout=20)
+    await bob.expect("partner-disconnected", timeout=20)
+    await alice.emit("signal-offer", {"offer": {"type": "offer", "sdp": "v=0 again"}})
+    await bob.quiet(0.5)  # nothing of the lost call passes any more
+    for peer in (alice, bob):
+        await peer.close()
+    for node in (one, two):
+        assert node.process.poll() is None
+
+
 async def test_a_drained_node_sends_its_clients_to_another_node(
     cluster: Cluster,
     redis_server: RedisServer,

@@ -245,9 +245,16 @@ class RedisStore:
 
     @unavailable
     async def join(self, member: Member) -> None:
+        await self.rejoin(member)
+
+    @unavailable
+    async def rejoin(self, member: Member) -> bool:
+        """``join``; True when Redis did not know the socket (it lost its data): the socket
+        is registered anew, idle, and whatever call or queue place it had is gone."""
         p = self.prefix
         address = member.address or ""
-        await self._join(args=[p, member.sid, member.user_id, member.username, self.node, address])
+        args = [p, member.sid, member.user_id, member.username, self.node, address]
+        return bool(await self._join(args=args))
 
     @unavailable
     async def part(self, sid: str) -> Member | None:
