@@ -77,27 +77,29 @@ class LocalDelivery:
         self._told: dict[str, str] = {}
 
     async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
-        opens = event in CALL_OPENS
-        if source is None and event in CALL_CLOSES and sid in self._told:
-            # "Your partner did not come back" (a resume that expired) for a socket that
-            # is in a new call by now: it is about no call this socket has.
-            self.metrics.undelivered.labels(event).inc()
-            return False
-        if source is not None and not opens and self._told.get(sid) != source:
-            self.metrics.undelivered.labels(event).inc()
-            log.debug("event of a call that is over", extra={"sid": sid, "event_name": event})
-            return False
+        opens, closes = event in CALL_OPENS, event in CALL_CLOSES
+        if source is None:
+            # A close naming no partner is "your partner did not come back" (a resume that
+            # expired): about no call a socket has that is in a new call by now.
+            over = closes and sid in self._told
+        else:
+            over = not opens and self._told.get(sid) != source
+        if over:
+            return self._undelivered(sid, event, "event of a call that is over")
         if not await self.server.emit(event, data, to=sid, namespace=self.namespace):
-            self.metrics.undelivered.labels(event).inc()
-            log.debug("event for a socket not held here", extra={"sid": sid, "event_name": event})
-            return False
+            return self._undelivered(sid, event, "event for a socket not held here")
         if opens and source is not None:
             self._told[sid] = source
             self.call_changed(sid)
-        elif event in CALL_CLOSES:
+        elif closes:
             self._told.pop(sid, None)
             self.call_changed(sid)
         return True
+
+    def _undelivered(self, sid: str, event: str, why: str) -> bool:
+        self.metrics.undelivered.labels(event).inc()
+        log.debug(why, extra={"sid": sid, "event_name": event})
+        return False
 
     def forget(self, sid: str) -> None:
         self._told.pop(sid, None)
