@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import subprocess
@@ -122,3 +123,13 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def server(server_factory: Any) -> RunningServer:
     return server_factory()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_what_the_module_left() -> Iterator[None]:
+    """Collect the reference cycles a module's tests left behind (an unclosed transport
+    keeps its loop and protocol in one) as that module ends, so that a ResourceWarning
+    about them is reported against that module, not against whichever later test the
+    collector happens to run in."""
+    yield
+    gc.collect()
