@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import inspect
 import re
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
-from websockets.frames import Frame
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 from websockets.uri import parse_uri
 
 from randomchat.wsprotocol import INBOX_PAUSE, Inbox, LeanWebSocketProtocol, Writable
@@ -52,6 +54,8 @@ async def test_a_burst_waits_in_a_bounded_inbox_and_arrives_whole_and_in_order()
         (protocol,) = server.server_state.connections
         assert isinstance(protocol, LeanWebSocketProtocol)
         assert not hasattr(protocol, "request") and not hasattr(protocol, "response")
+        # nothing else holds the request the server parsed either (the client keeps its own)
+        assert [o for o in gc.get_objects() if isinstance(o, Request) and o is not ws.request] == []
         inbox = protocol.queue
         assert isinstance(inbox, Inbox)
         for _ in range(200):  # until the server has read what it will read
@@ -110,6 +114,58 @@ async def test_a_client_that_does_not_read_holds_the_sender_back_until_it_reads(
                 ]
             assert got == [f"{i:06d}" for i in range(app.count)]
             assert app.sent == app.count and protocol.writable.is_set()
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+class LateEcho:
+    """Accepts only once ``accept`` is set, then echoes each text message."""
+
+    def __init__(self) -> None:
+        self.accept = asyncio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await self.accept.wait()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": message["text"]})
+
+
+async def test_a_frame_begun_before_the_handshake_response_is_read_whole() -> None:
+    """A client that sends a frame's first bytes before it has seen the response gets
+    the frame echoed: the parser that had begun reading it is kept at the accept."""
+    app = LateEcho()
+    port = free_port()
+    async with running(app, port, lifespan="off") as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/"))
+            client.send_request(client.connect())
+            writer.write(b"".join(client.data_to_send()))
+            for _ in range(300):  # until the websocket protocol has taken the connection
+                found = [p for p in server.server_state.connections if hasattr(p, "conn")]
+                if found:
+                    break
+                await asyncio.sleep(0.01)
+            (protocol,) = found
+            frame = Frame(Opcode.TEXT, b"early bird").serialize(mask=True)
+            writer.write(frame[:2])
+            for _ in range(300):  # until the server has read the frame's first bytes
+                if not protocol.conn.reader.buffer and protocol.conn.parser.gi_yieldfrom:
+                    frames = protocol.conn.parser.gi_yieldfrom
+                    if frames.gi_yieldfrom.__name__ != "at_eof":
+                        break
+                await asyncio.sleep(0.01)
+            app.accept.set()
+            writer.write(frame[2:])
+            got: list[bytes] = []
+            while not got:
+                client.receive_data(await asyncio.wait_for(reader.read(1 << 16), 5))
+                got += [bytes(e.data) for e in client.events_received() if isinstance(e, Frame)]
+            assert got == [b"early bird"]
         finally:
             writer.close()
             with contextlib.suppress(OSError):

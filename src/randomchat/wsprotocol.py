@@ -17,7 +17,9 @@ loop's selector per message), so that at most one message waits.
   a selector change per message.
 - ``Writable`` stands in for the ``asyncio.Event`` that holds ``send`` back while the
   socket is above its high-water mark: one shared future while it waits, no deque;
-- the request and response are dropped once the handshake is sent;
+- the request and response are dropped once the handshake is sent, and so is the
+  handshake's parser, whose suspended frame held the request (about 1.9 KB) for the
+  connection's life: a frame parser of its own takes over;
 - no websocket-level keepalive pings (``ws_ping_interval=None`` in the config): the
   Engine.IO heartbeat already closes a connection whose peer stopped answering.
 
@@ -31,6 +33,7 @@ import asyncio
 from typing import Any, Literal
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import Protocol
 
 # Received but not yet taken by the app: past either bound the socket's reading pauses.
 INBOX_PAUSE = 8  # messages
@@ -145,3 +148,19 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if message["type"] == "websocket.accept" and self.handshake_complete:
             # Only the handshake reads them; about 2.5 KB a connection otherwise.
             del self.request, self.response
+            self._forget_handshake_parser()
+
+    def _forget_handshake_parser(self) -> None:
+        """Swap the handshake's parser (suspended in the frame parser it delegates to,
+        still holding the request) for a frame parser of its own.
+
+        Only while that frame parser waits for the first byte of a frame (``at_eof``):
+        then it has consumed nothing, and the new one starts exactly where it stood. A
+        client that sent part of a frame before it saw the response keeps the first one.
+        """
+        conn = self.conn
+        frames = getattr(conn.parser, "gi_yieldfrom", None)  # Protocol.parse
+        if getattr(getattr(frames, "gi_yieldfrom", None), "__name__", None) != "at_eof":
+            return
+        conn.parser = Protocol.parse(conn)
+        next(conn.parser)  # to its first wait for bytes, as the one it replaces
