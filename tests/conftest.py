@@ -133,3 +133,12 @@ def _collect_what_the_module_left() -> Iterator[None]:
     collector happens to run in."""
     yield
     gc.collect()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test without a timeout of its own gets 240 s instead of the default 120:
+    its length follows the machine's load (a restart-and-resume test took 36 s in one CI
+    run and 62 s in another a day later), and a timeout is for a test that hangs."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(240))
