@@ -159,8 +159,14 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         client that sent part of a frame before it saw the response keeps the first one.
         """
         conn = self.conn
-        frames = getattr(conn.parser, "gi_yieldfrom", None)  # Protocol.parse
-        if getattr(getattr(frames, "gi_yieldfrom", None), "__name__", None) != "at_eof":
+        if not handshake_parser_between_frames(conn):
             return
         conn.parser = Protocol.parse(conn)
         next(conn.parser)  # to its first wait for bytes, as the one it replaces
+
+
+def handshake_parser_between_frames(conn: Protocol) -> bool:
+    """Whether the handshake's parser, past the handshake, waits in the frame parser it
+    delegates to (``Protocol.parse``) for the first byte of a frame (``at_eof``)."""
+    frames = getattr(conn.parser, "gi_yieldfrom", None)
+    return getattr(getattr(frames, "gi_yieldfrom", None), "__name__", None) == "at_eof"
