@@ -49,9 +49,10 @@ web-test: web
 	cd web && npm run typecheck && npm test
 
 # One worker per core; a file's tests stay on one worker (they share its server fixtures).
-# The 15 slowest tests are listed at the end: where a faster make test would start.
+# Files go out in collection order (tests/conftest.py puts the long browser files first),
+# not by their number of tests. The 15 slowest tests are listed at the end.
 pytest: $(STAMP) node-deps web
-	$(VENV)/bin/pytest -ra -n auto --dist loadfile --durations=15
+	$(VENV)/bin/pytest -ra -n auto --dist loadfile --no-loadscope-reorder --durations=15
 
 test: system-deps $(STAMP) lint typecheck web-test pytest
 

@@ -637,3 +637,30 @@ async def test_the_admin_api_and_the_ban_commands_are_audited(
         ("ban", "u9", "from a shell"),
     ]
     assert all(e.actor.startswith("cli:") for e in entries)
+
+
+async def test_an_unknown_account_costs_one_argon2_hash_and_never_matches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No account by that name: the password is still hashed once, as a verify would
+    run argon2 once, so the answer does not tell which names exist."""
+    ran: list[str] = []
+    real = sessions._hasher
+
+    class Counting:
+        def hash(self, password: str) -> str:
+            ran.append("hash")
+            return real.hash(password)
+
+        def verify(self, stored: str, password: str) -> bool:
+            ran.append("verify")
+            return real.verify(stored, password)
+
+    monkeypatch.setattr(sessions, "_hasher", Counting())
+    gate = __import__("asyncio").Semaphore(1)
+    assert not await sessions.verify_password(None, "any password at all", gate)
+    assert ran == ["hash"]
+    stored = real.hash("the right password")
+    ran.clear()
+    assert await sessions.verify_password(stored, "the right password", gate)
+    assert ran == ["verify"]

@@ -151,10 +151,43 @@ def web_dist() -> Path:
     return index.parent
 
 
+# The fake camera's picture: width, height, frames per second, frames in its loop.
+FAKE_CAMERA = (320, 240, 5, 10)
+
+
+def write_fake_camera(path: Path) -> Path:
+    """A small looping picture for Chromium's fake camera, as a Y4M file: a bright bar
+    sweeps across a gradient, so that every frame differs from the one before.
+
+    Without a file, Chromium's fake camera gives the page the 1280x720 it asks for, and
+    every call in these tests encodes, decodes and composites that at 30 frames a second
+    in software. A call between two pages of one browser took 1.7 cores that way, 1.2
+    with this picture; the frame rate is what counts (160x120 at 10 frames a second
+    still took 1.6). Browser tests are most of the suite's CPU, and the suite is
+    CPU-bound on this project's 2-core machines."""
+    width, height, fps, count = FAKE_CAMERA
+    chroma = bytes([128]) * (width * height // 2)  # U and V planes of 4:2:0, grey
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in range(count):
+            bar = frame * width // count
+            luma = bytes(
+                235 if bar <= x < bar + width // count else 40 + (x + y) % 120
+                for y in range(height)
+                for x in range(width)
+            )
+            out.write(b"FRAME\n" + luma + chroma)
+    return path
+
+
 @pytest.fixture(scope="module")
-def browser(chromium: Path, web_dist: Path) -> Iterator[Browser]:
+def browser(
+    chromium: Path, web_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    camera = write_fake_camera(tmp_path_factory.mktemp("camera") / "camera.y4m")
+    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera}"]
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(executable_path=str(chromium), headless=True, args=args)
         try:
             yield b
         finally:

@@ -62,9 +62,6 @@ PER_ACCOUNT = Limit(rate=5 / 60, burst=5)
 MAX_LIMITED_ACCOUNTS = 10_000
 
 _hasher = PasswordHasher()
-# Checked against when the account does not exist, so that the answer takes as
-# long as for a wrong password and does not tell which names exist.
-_DUMMY_HASH = _hasher.hash("not a password of anyone's")
 
 
 def hash_password(password: str) -> str:
@@ -80,7 +77,14 @@ def check_password_rules(password: str) -> str | None:
     return None
 
 
-def _verify_sync(stored: str, password: str) -> bool:
+def _verify_sync(stored: str | None, password: str) -> bool:
+    if stored is None:
+        # No such account: hash anyway (one argon2 run, as a verify is), so that the
+        # answer takes as long as for a wrong password and does not tell which names
+        # exist. No hash is made in advance: at import it would cost every process
+        # (each CLI command, each server start) ~0.2 s and 64 MiB.
+        _hasher.hash(password)
+        return False
     try:
         return _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -93,8 +97,7 @@ async def verify_password(stored: str | None, password: str, gate: asyncio.Semap
     ``gate`` bounds how many hashes run at once (``SignInLimits.hashing``).
     """
     async with gate:
-        matched = await asyncio.to_thread(_verify_sync, stored or _DUMMY_HASH, password)
-    return matched and stored is not None
+        return await asyncio.to_thread(_verify_sync, stored, password)
 
 
 def _key(secret: str) -> bytes:
