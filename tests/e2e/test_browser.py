@@ -160,7 +160,7 @@ def write_fake_camera(path: Path) -> Path:
     sweeps across a gradient, so that every frame differs from the one before.
 
     Without a file, Chromium's fake camera gives the page the 1280x720 it asks for, and
-    every call in these tests encodes, decodes and composites that at 30 frames a second
+    every call in these tests encodes, decodes and composites that at 20 frames a second
     in software. A call between two pages of one browser took 1.7 cores that way, 1.2
     with this picture; the frame rate is what counts (160x120 at 10 frames a second
     still took 1.6). Browser tests are most of the suite's CPU, and the suite is
