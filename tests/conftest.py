@@ -140,12 +140,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     its length follows the machine's load (a restart-and-resume test took 36 s in one CI
     run and 62 s in another a day later), and a timeout is for a test that hangs. Files
     with browser tests are put first."""
+    browser_files = set()
     for item in items:
-        if item.get_closest_marker("browser") and not item.get_closest_marker("timeout"):
-            item.add_marker(pytest.mark.timeout(240))
+        if item.get_closest_marker("browser"):
+            browser_files.add(item.path)
+            if not item.get_closest_marker("timeout"):
+                item.add_marker(pytest.mark.timeout(240))
     # Files with browser tests run first. They are the longest (a minute or two each on
     # a worker), and pytest-xdist hands out whole files in this order (with
     # --no-loadscope-reorder, as make test runs it): started last, one of them kept a
     # worker busy while the other had nothing left to do.
-    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
     items.sort(key=lambda item: item.path not in browser_files)
