@@ -23,6 +23,7 @@ from randomchat.lobby import Lobby, in_memory
 from randomchat.metrics import Metrics
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore, Store
+from randomchat.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,7 @@ def create_app(
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
+            await cancel_and_wait(tasks)  # before the node closes the Redis they use
             if node is not None:
                 await node.stop()
 

@@ -15,11 +15,13 @@ at most ``OUTBOX_MAX`` events, and an event that finds it full is counted as
 undelivered and logged.
 
 Liveness. Each node refreshes ``<prefix>node:<name>`` with an expiry of
-``node_timeout`` every third of it, and lists itself in ``<prefix>nodes``.
-Every node checks the list at the same pace; the first to see a node's key
-expired removes it from the list (``SREM`` answers 1 to exactly one node),
-evicts its sockets from the store (out of the queue, out of their pairs) and
-tells their partners on other nodes ``partner-disconnected``. A node that
+``node_timeout`` every third of it, from a task and a Redis connection of its
+own (so only a stalled process misses its beats, not a busy one), and lists
+itself in ``<prefix>nodes``. Every node checks the list at the same pace; the
+first to see a node's key expired removes it from the list (``SREM`` answers 1
+to exactly one node), evicts its sockets from the store (out of the queue, out
+of their pairs) and tells their partners on other nodes
+``partner-disconnected``. A node that
 starts evicts whatever its name left behind before it takes connections, so
 a restarted node inherits no stale state. Every check also reconciles this
 node's sockets in Redis with the ones it holds: a socket that closed while
@@ -39,7 +41,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -60,6 +62,7 @@ from randomchat.store import Member
 from randomchat.store.redis import RedisStore
 from randomchat.store.redis_base import text
 from randomchat.store.redis_shared import RedisBlocks, RedisCalls, RedisLimits, RedisMeetings
+from randomchat.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +73,26 @@ READ_BATCH = 1000
 READ_BLOCK_MS = 2000
 SENDERS_KEPT = 1024  # sender lives whose last sequence number a reader remembers
 DISCONNECT = "!disconnect"  # the stream's event name for "close this socket"
+POOL_SIZE = 100  # Redis connections per node (redis-py's default bound)
+POOL_WAIT = 5.0  # seconds a command waits for a free connection before failing
 
 
-def connect(url: str) -> Redis:
+def connect(url: str, connections: int = POOL_SIZE, wait: float = POOL_WAIT) -> Redis:
     """A client that retries with back-off when it cannot reach Redis (redis-py's own retry).
 
     Only connection errors are retried, not timeouts: a command that timed out may have
     run, and the scripts that pair users are not idempotent (the claim script recognises
     its own retry; the others answer ``unavailable`` rather than run twice).
+
+    It holds at most ``connections`` connections, one per command in flight. When all
+    are busy, a command waits up to ``wait`` seconds for one, then fails (its request is
+    answered ``unavailable``). redis-py's default pool fails at once instead, so a burst
+    of requests on a busy node (the churn test's 200 users on two cores) refused some.
     """
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=connections,
+        timeout=wait,
         retry=Retry(
             ExponentialBackoff(cap=2.0, base=0.05),
             retries=3,
@@ -90,6 +102,7 @@ def connect(url: str) -> Redis:
         socket_connect_timeout=2.0,
         health_check_interval=10,
     )
+    return Redis.from_pool(pool)  # closed with the client
 
 
 def node_name(settings: Settings) -> str:
@@ -173,11 +186,7 @@ class ClusterDelivery:
         self._tasks = [asyncio.create_task(self._write()), asyncio.create_task(self._read())]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
 
     async def _write(self) -> None:
         while True:
@@ -265,11 +274,18 @@ class ClusterDelivery:
 
 
 class Liveness:
-    """This node's heartbeat, and the eviction of nodes whose heartbeat stopped."""
+    """This node's heartbeat, and the eviction of nodes whose heartbeat stopped.
+
+    The heartbeat has its own task and its own Redis connection (``heartbeat``):
+    a check that takes long (many sockets to part after an outage) or a pool that
+    every request is waiting on must not make the others evict a node that is
+    alive. Only a stalled process (or one cut off from Redis) misses its beats.
+    """
 
     def __init__(
         self,
         redis: Redis,
+        heartbeat: Redis,
         store: RedisStore,
         node: str,
         prefix: str,
@@ -280,6 +296,7 @@ class Liveness:
         call_lost: Callable[[str], Awaitable[None]],
     ) -> None:
         self.redis = redis
+        self.heartbeat = heartbeat
         self.store = store
         self.node = node
         self.prefix = prefix
@@ -289,13 +306,13 @@ class Liveness:
         self.tell_partner = tell_partner
         self.call_lost = call_lost
         self.boot = secrets.token_hex(8)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def _key(self, node: str) -> str:
         return f"{self.prefix}node:{node}"
 
     async def start(self) -> None:
-        """Evict what this node's name left behind, then beat."""
+        """Evict what this node's name left behind, then beat and check."""
         previous = await self.redis.get(self._key(self.node))
         if previous is not None:
             log.warning(
@@ -304,38 +321,45 @@ class Liveness:
         await self._evict(self.node)
         await self.redis.srem(f"{self.prefix}nodes", self.node)
         await self.beat()
-        self._task = asyncio.create_task(self._run())
+        self._tasks = [
+            asyncio.create_task(self._beating()),
+            asyncio.create_task(self._checking()),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._tasks)
 
     async def leave(self) -> None:
         """A clean exit: drop the heartbeat so that the others evict at once."""
         with contextlib.suppress(RedisError):
-            await self.redis.delete(self._key(self.node))
+            await self.heartbeat.delete(self._key(self.node))
 
     async def beat(self) -> bool:
         """Refresh the heartbeat; False if the others had evicted this node meanwhile."""
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.heartbeat.pipeline(transaction=False) as pipe:
             pipe.set(self._key(self.node), self.boot, px=int(self.timeout * 1000))
             pipe.sadd(f"{self.prefix}nodes", self.node)
             _, added = await pipe.execute()
         return not added
 
-    async def _run(self) -> None:
+    async def _beating(self) -> None:
         while True:
             await asyncio.sleep(self.timeout / 3)
             try:
                 if not await self.beat():
-                    # Its heartbeat came later than --node-timeout (a blocked or overloaded
-                    # process): the others ended its users' searches and calls. The check
-                    # below registers its sockets again, idle.
+                    # Its heartbeat came later than --node-timeout (a blocked process):
+                    # the others ended its users' searches and calls. The next check
+                    # registers its sockets again, idle.
                     log.error("this node was evicted by the others", extra={"node": self.node})
-                await self.check()
             except RedisError:
+                log.warning("heartbeat failed (Redis unreachable?)", exc_info=True)
+
+    async def _checking(self) -> None:
+        while True:
+            await asyncio.sleep(self.timeout / 3)
+            try:
+                await self.check()
+            except (RedisError, StorageError):  # the store's calls fail as StorageError
                 log.warning("cluster check failed (Redis unreachable?)", exc_info=True)
 
     async def check(self) -> None:
@@ -402,6 +426,7 @@ class Node:
         self.timeout = settings.node_timeout
         self.metrics = metrics
         self.redis = connect(settings.redis_url)
+        self.heartbeat = connect(settings.redis_url, connections=1)  # see Liveness
         self.store = RedisStore(self.redis, self.name, self.prefix)
         self.clock = WallClock()
         self.sid_prefix = self.name + "."
@@ -425,6 +450,7 @@ class Node:
         gateway.delivery = self.delivery = delivery
         self.liveness = Liveness(
             self.redis,
+            self.heartbeat,
             self.store,
             self.name,
             self.prefix,
@@ -454,3 +480,4 @@ class Node:
         await self.delivery.stop()
         await self.liveness.leave()
         await self.redis.aclose()
+        await self.heartbeat.aclose()

@@ -14,15 +14,18 @@ their first run (a partner's signal written after the receiver's next
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from tests.cluster.conftest import Cluster, empty, eventually
+from tests.conftest import RunningServer
 from tests.redisserver import RedisServer
 from tests.server.harness import Peer
 
@@ -160,8 +163,23 @@ async def test_churn_across_three_nodes(
         f"{sum(log.connect_failures for log in logs)} connects retried"
     )
     kinds = sorted({p.split(": ", 1)[1][:40] for p in problems})
-    assert not problems, (len(problems), kinds[:30])
+    assert not problems, (len(problems), kinds[:30], troubles(nodes))
     assert matches > USERS  # the run did pair people, many times
     await eventually(empty(redis_server.url), timeout=20)
+    assert not troubles(nodes)  # no failure, and no node evicted another
+
+
+def troubles(nodes: list[RunningServer]) -> dict[str, int]:
+    """The nodes' warnings and errors, counted by event and the last line of their
+    exception: what a failure report needs to name the cause."""
+    found: Counter[str] = Counter()
     for node in nodes:
-        assert "Traceback" not in node.log()
+        for line in node.log().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("level") in ("warning", "error", "critical"):
+                cause = record.get("exc", "").strip().rpartition("\n")[2]
+                found[f"{record.get('event')} {cause}".strip()] += 1
+    return dict(found)
