@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -35,10 +36,8 @@ async def test_the_caller_can_still_be_cancelled() -> None:
 
     async def deaf() -> None:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                pass
 
     task = asyncio.create_task(deaf())
     await asyncio.sleep(0)
