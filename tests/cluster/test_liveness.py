@@ -21,6 +21,8 @@ from tests.cluster.conftest import eventually
 from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
 
 KEY = "rc:node:n1"
+# start(check, timeout): a started Liveness whose periodic check is ``check``
+StartLiveness = Callable[[Callable[[], Awaitable[None]], float], Awaitable[Liveness]]
 
 
 async def test_a_burst_beyond_the_pool_waits_for_a_connection(
@@ -56,7 +58,7 @@ async def test_a_request_that_finds_no_connection_in_time_is_unavailable(
 @pytest.fixture
 async def liveness(
     redis_server: RedisServer,  # noqa: F811
-) -> AsyncIterator[Callable[[Callable[[], Awaitable[None]], float], Awaitable[Liveness]]]:
+) -> AsyncIterator[StartLiveness]:
     """Start a node's liveness with ``timeout`` and ``check`` in place of its own check
     (the check's work is tested through real nodes in ``test_nodes``)."""
     redis, heartbeat = connect(redis_server.url), connect(redis_server.url, connections=1)
@@ -102,7 +104,7 @@ async def alive_throughout(redis: Redis, seconds: float) -> None:
 
 
 async def test_the_heartbeat_goes_on_through_a_check_longer_than_the_timeout(
-    liveness: Callable[[Callable[[], Awaitable[None]], float], Awaitable[Liveness]],
+    liveness: StartLiveness,
 ) -> None:
     checks = 0
 
@@ -117,7 +119,7 @@ async def test_the_heartbeat_goes_on_through_a_check_longer_than_the_timeout(
 
 
 async def test_a_failed_check_does_not_end_the_checks_or_the_heartbeat(
-    liveness: Callable[[Callable[[], Awaitable[None]], float], Awaitable[Liveness]],
+    liveness: StartLiveness,
 ) -> None:
     checks = 0
 
