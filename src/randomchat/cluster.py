@@ -20,12 +20,11 @@ own (so only a stalled process misses its beats, not a busy one), and lists
 itself in ``<prefix>nodes``. Every node checks the list at the same pace; the
 first to see a node's key expired removes it from the list (``SREM`` answers 1
 to exactly one node), evicts its sockets from the store (out of the queue, out
-of their pairs) and tells their partners on other nodes
-``partner-disconnected``. A node that
-starts evicts whatever its name left behind before it takes connections, so
-a restarted node inherits no stale state. Every check also reconciles this
-node's sockets in Redis with the ones it holds: a socket that closed while
-Redis was unreachable is parted then, and its partner told.
+of their pairs) and tells their partners on other nodes ``partner-disconnected``.
+A node that starts evicts whatever its name left behind before it takes
+connections, so a restarted node inherits no stale state. Every check also
+reconciles this node's sockets in Redis with the ones it holds: a socket that
+closed while Redis was unreachable is parted then, and its partner told.
 """
 
 from __future__ import annotations
