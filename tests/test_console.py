@@ -7,6 +7,7 @@ the audit log and its exports, the live figures, and the ``admin`` CLI.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -594,7 +595,7 @@ async def test_the_admin_command_manages_accounts(tmp_path: Path) -> None:
         assert root is not None and root.role == "admin"
         assert root.password_hash.startswith("$argon2id$")
         assert PASSWORD not in root.password_hash
-        gate = __import__("asyncio").Semaphore(1)
+        gate = asyncio.Semaphore(1)
         assert await sessions.verify_password(root.password_hash, PASSWORD, gate)
         assert not await sessions.verify_password(root.password_hash, "wrong one!!", gate)
         actions = [(e.action, e.target) for e in await audit.entries(db, limit=10)]
@@ -657,7 +658,7 @@ async def test_an_unknown_account_costs_one_argon2_hash_and_never_matches(
             return real.verify(stored, password)
 
     monkeypatch.setattr(sessions, "_hasher", Counting())
-    gate = __import__("asyncio").Semaphore(1)
+    gate = asyncio.Semaphore(1)
     assert not await sessions.verify_password(None, "any password at all", gate)
     assert ran == ["hash"]
     stored = real.hash("the right password")
