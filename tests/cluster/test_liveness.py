@@ -21,8 +21,23 @@ from tests.cluster.conftest import eventually
 from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
 
 KEY = "rc:node:n1"
-# start(check, timeout): a started Liveness whose periodic check is ``check``
-StartLiveness = Callable[[Callable[[], Awaitable[None]], float], Awaitable[Liveness]]
+# start(check, timeout): a started Liveness whose periodic check is ``check``, and the
+# list that gets an item each time the check runs
+StartLiveness = Callable[
+    [Callable[[], Awaitable[None]], float], Awaitable[tuple[Liveness, list[None]]]
+]
+
+
+async def nobody(sid: str, gone: str = "") -> None:
+    raise AssertionError("no socket to tell, no call to lose")
+
+
+def new_liveness(redis: Redis, heartbeat: Redis, timeout: float) -> Liveness:
+    """Node ``n1``'s liveness, holding no sockets."""
+    return Liveness(
+        redis, heartbeat, RedisStore(redis, "n1"), "n1", "rc:", timeout,
+        holds=lambda sid: True, members=list, tell_partner=nobody, call_lost=nobody,
+    )  # fmt: skip
 
 
 async def test_a_burst_beyond_the_pool_waits_for_a_connection(
@@ -64,29 +79,19 @@ async def liveness(
     redis, heartbeat = connect(redis_server.url), connect(redis_server.url, connections=1)
     started: list[Liveness] = []
 
-    async def tell(sid: str, gone: str) -> None:
-        raise AssertionError("nobody to tell")
+    async def start(
+        check: Callable[[], Awaitable[None]], timeout: float
+    ) -> tuple[Liveness, list[None]]:
+        node, checks = new_liveness(redis, heartbeat, timeout), []
 
-    async def lost(sid: str) -> None:
-        raise AssertionError("no call to lose")
+        async def counted() -> None:
+            checks.append(None)
+            await check()
 
-    async def start(check: Callable[[], Awaitable[None]], timeout: float) -> Liveness:
-        node = Liveness(
-            redis,
-            heartbeat,
-            RedisStore(redis, "n1"),
-            "n1",
-            "rc:",
-            timeout,
-            holds=lambda sid: True,
-            members=list,
-            tell_partner=tell,
-            call_lost=lost,
-        )
-        node.check = check  # type: ignore[method-assign]
+        node.check = counted  # type: ignore[method-assign]
         await node.start()
         started.append(node)
-        return node
+        return node, checks
 
     yield start
     for node in started:
@@ -106,32 +111,24 @@ async def alive_throughout(redis: Redis, seconds: float) -> None:
 async def test_the_heartbeat_goes_on_through_a_check_longer_than_the_timeout(
     liveness: StartLiveness,
 ) -> None:
-    checks = 0
-
     async def slow_check() -> None:  # as parting thousands of sockets after an outage
-        nonlocal checks
-        checks += 1
         await asyncio.sleep(3.5)
 
-    node = await liveness(slow_check, 1.5)
+    node, checks = await liveness(slow_check, 1.5)
     await alive_throughout(node.redis, 3.0)
-    assert checks == 1
+    assert len(checks) == 1
 
 
 async def test_a_failed_check_does_not_end_the_checks_or_the_heartbeat(
     liveness: StartLiveness,
 ) -> None:
-    checks = 0
-
     async def failing_check() -> None:  # what the store raises when Redis drops meanwhile
-        nonlocal checks
-        checks += 1
         raise StorageError("shared state unavailable: ConnectionError")
 
-    node = await liveness(failing_check, 0.6)
+    node, checks = await liveness(failing_check, 0.6)
 
     async def checked_again() -> bool:
-        return checks >= 3
+        return len(checks) >= 3
 
     await eventually(checked_again)
     await alive_throughout(node.redis, 0.5)
@@ -146,19 +143,13 @@ async def test_a_node_stops_whenever_it_is_stopped(
     metrics = Metrics()
     rng = random.Random(2028)
 
-    async def nobody(sid: str, gone: str = "") -> None:
-        raise AssertionError("no socket to tell")
-
     try:
         for _ in range(40):
             delivery = ClusterDelivery(
                 LocalDelivery(sio.Server(), "/random-chat", metrics), redis, "n1", "rc:", metrics
             )
             # A 6 ms timeout: a beat every 2 ms, and checks as often (each a few commands).
-            liveness = Liveness(
-                redis, heartbeat, RedisStore(redis, "n1"), "n1", "rc:", 0.006,
-                holds=lambda sid: True, members=list, tell_partner=nobody, call_lost=nobody,
-            )  # fmt: skip
+            liveness = new_liveness(redis, heartbeat, 0.006)
             delivery.start()  # its reader waits in XREAD, its writer for events
             await liveness.start()
             await asyncio.sleep(rng.uniform(0, 0.02))
