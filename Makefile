@@ -3,14 +3,40 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# uv installs from the locks and makes them; it is itself locked (requirements/uv.txt) and
+# kept beside the environment, not in it, so that a sync never removes it.
+UV := $(VENV)/.tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 --upgrade
 
-.PHONY: run cluster test lint typecheck pytest web web-test node-deps system-deps bench bench-page bench-cluster clean screenshot protocol
+.PHONY: run cluster test check lint typecheck pytest web web-test node-deps system-deps bench bench-page bench-cluster clean screenshot protocol lock wheel
 
-$(STAMP): pyproject.toml
+$(UV): requirements/uv.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -rf $(VENV)/.tools
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		--target $(VENV)/.tools -r requirements/uv.txt
 	touch $@
+
+# Exactly the locked versions (requirements/dev.txt: every package with its hashes, and
+# build.txt: setuptools), then this package itself, editable, built with that setuptools.
+$(STAMP): pyproject.toml setup.py requirements/dev.txt requirements/build.txt $(UV)
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements/dev.txt requirements/build.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	touch $@
+
+# The one way dependencies change: re-resolve to the newest versions pyproject.toml allows.
+# requirements/server.txt (the Dockerfile's: no peer or dev extra) keeps dev.txt's versions.
+lock: $(UV)
+	$(COMPILE) requirements/uv.in -o requirements/uv.txt
+	$(COMPILE) requirements/build.in -o requirements/build.txt
+	$(COMPILE) pyproject.toml --extra dev --extra peer -o requirements/dev.txt
+	$(COMPILE) pyproject.toml -c requirements/dev.txt -o requirements/server.txt
+
+# The package as a wheel that carries the built page (setup.py copies web/dist in).
+wheel: $(STAMP) web
+	rm -rf build dist
+	$(UV) build --quiet --wheel --no-build-isolation --python $(PY) --out-dir dist
 
 web/node_modules/.package-lock.json: web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
@@ -39,8 +65,8 @@ system-deps:
 	bash scripts/system-deps.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests setup.py
+	$(VENV)/bin/ruff format --check src tests setup.py
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -55,6 +81,11 @@ pytest: $(STAMP) node-deps web
 	$(VENV)/bin/pytest -ra -n auto --dist loadfile --no-loadscope-reorder --durations=15
 
 test: system-deps $(STAMP) lint typecheck web-test pytest
+
+# The inner loop: lint, types, Vitest and the pure and in-process server tiers (no
+# processes, no browser), in well under a minute on two cores. make test runs everything.
+check: $(STAMP) lint typecheck web-test
+	$(VENV)/bin/pytest -q -n auto --dist loadfile -m "pure or server"
 
 # The page's wire types, generated from the server's protocol module (a test checks them).
 protocol: $(STAMP)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the tests need. Installs only when run as root and something is missing;
-# otherwise says what is missing so that the browser tests can be skipped knowingly.
+# otherwise says what is missing (under CI=true a test that needs it then fails, not skips).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -11,6 +11,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v turnserver >/dev/null 2>&1 || need+=(coturn)
 # The scale-out tests (tests/cluster) start a real redis-server on loopback.
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The deploy tests check deploy/nginx.conf with nginx itself (nginx -t, and a real proxy).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${need[*]}; install them with apt-get as root" >&2

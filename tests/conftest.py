@@ -135,11 +135,27 @@ def _collect_what_the_module_left() -> Iterator[None]:
     gc.collect()
 
 
+# What a test needs, cheapest first (make check runs the first two; make test all five):
+# pure: no socket, process or file beyond tmp_path; server: a server in this process
+# (ASGI, loopback sockets); process: real processes (serve, redis-server, coturn,
+# PostgreSQL, node, the CLI); browser: real Chromium; soak: minutes of load or fuzzing.
+TIERS = ("pure", "server", "process", "browser", "soak")
+
+
+def _tiers(item: pytest.Item) -> set[str]:
+    return {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A browser test without a timeout of its own gets 240 s instead of the default 120:
-    its length follows the machine's load (a restart-and-resume test took 36 s in one CI
+    """Every test has one tier. A browser test without a timeout of its own gets 240 s
+    instead of the default 120: its length follows the machine's load (a restart-and-resume test took 36 s in one CI
     run and 62 s in another a day later), and a timeout is for a test that hangs. Files
     with browser tests are put first."""
+    untiered = sorted({str(i.path.relative_to(ROOT)) for i in items if len(_tiers(i)) != 1})
+    if untiered:
+        raise pytest.UsageError(
+            f"each test needs exactly one tier marker ({', '.join(TIERS)}): {', '.join(untiered)}"
+        )
     browser_files = set()
     for item in items:
         if item.get_closest_marker("browser"):
@@ -151,3 +167,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # --no-loadscope-reorder, as make test runs it): started last, one of them kept a
     # worker busy while the other had nothing left to do.
     items.sort(key=lambda item: item.path not in browser_files)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Under ``CI=true`` a skip is a failure: a test skipped for a missing binary (nginx,
+    redis-server, PostgreSQL) would otherwise let CI pass without checking what it is for.
+    ``make system-deps`` installs all of them."""
+    report = yield
+    if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which must run every test: {reason}"
+    return report

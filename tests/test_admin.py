@@ -21,6 +21,8 @@ from randomchat.config import Settings
 from randomchat.db import Ban, ChatLine, Database
 from tests.conftest import SECRET
 
+pytestmark = pytest.mark.process
+
 HOUR = 3600.0
 
 
@@ -353,15 +355,16 @@ def test_cli_refuses_bad_ban_arguments(tmp_path: Path) -> None:
     assert cli(tmp_path, "reports", "--offset", "-1").returncode == 2
 
 
-def test_cli_reports_on_an_empty_database(tmp_path: Path) -> None:
-    result = cli(tmp_path / "fresh", "reports")
+async def test_cli_reports_on_an_empty_database(tmp_path: Path) -> None:
+    await (await Database.open(Settings(data_dir=tmp_path / "fresh").database)).close()
+    result = await asyncio.to_thread(cli, tmp_path / "fresh", "reports")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no reports"
 
 
 def test_cli_storage_failure_exits_3(tmp_path: Path) -> None:
-    (tmp_path / "file").write_text("")
-    result = cli(tmp_path / "file", "reports")
+    (tmp_path / "file").write_text("")  # where the data directory should be
+    result = cli(tmp_path / "file", "ban", "b", "--hours", "1", "--reason", "x")
     assert result.returncode == 3
     assert result.stderr.startswith("randomchat: ")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from randomchat.config import Settings
 from randomchat.db import ChatLine, Database
 from randomchat.guests import RulesDocument
 from tests.conftest import RunningServer
+
+pytestmark = pytest.mark.process
 
 RULES = RulesDocument.load(Settings()).version  # the package's default rules (issue 15)
 
@@ -128,6 +131,40 @@ def test_the_database_is_private_to_its_user(tmp_path: Path) -> None:
     (data / "randomchat.db").chmod(0o644)
     assert run("unban", "u1", "--data-dir", str(data)).returncode == 0
     assert stat.S_IMODE((data / "randomchat.db").stat().st_mode) == 0o600
+
+
+def test_reads_refuse_a_database_that_does_not_exist(tmp_path: Path) -> None:
+    """Run from the wrong directory, a read says where it looked instead of creating and
+    showing a new, empty database; a command that opens one names it on standard error."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for args in (["admin", "list"], ["reports"], ["unban", "u1"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "randomchat", *args],
+            cwd=elsewhere,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=_without_settings(),
+        )
+        assert done.returncode == 3, done
+        assert f"no database at {elsewhere / 'data' / 'randomchat.db'}" in done.stderr
+        assert not (elsewhere / "data").exists()
+    data = tmp_path / "data"
+    created = run("ban", "u1", "--hours", "1", "--reason", "x", "--data-dir", str(data))
+    assert created.returncode == 0, created.stderr
+    assert f"database: {data / 'randomchat.db'} (new)" in created.stderr
+    listed = run("admin", "list", "--data-dir", str(data))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr.strip() == f"database: {data / 'randomchat.db'}"
+
+
+def _without_settings() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RANDOMCHAT_") and k not in ("DATABASE_URL", "JWT_ACCESS_SECRET")
+    }
 
 
 def test_no_token_in_the_servers_log(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

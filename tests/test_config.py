@@ -7,6 +7,8 @@ import pytest
 from randomchat import config
 from randomchat.errors import ConfigError
 
+pytestmark = pytest.mark.pure
+
 GOOD = "s" * 40
 
 

@@ -36,6 +36,8 @@ from randomchat.store import MemoryStore
 from randomchat.store.base import Member
 from tests.conftest import ROOT, SECRET
 
+pytestmark = pytest.mark.process
+
 CSRF = {"X-Requested-With": "randomchat-console"}
 PASSWORD = "correct horse battery"
 

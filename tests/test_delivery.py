@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from randomchat import sio
 from randomchat.delivery import LocalDelivery
 from randomchat.metrics import Metrics
+
+pytestmark = pytest.mark.pure
 
 
 async def test_an_unknown_sid_is_reported_and_counted() -> None:

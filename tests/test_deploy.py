@@ -34,6 +34,8 @@ from tests.conftest import free_port
 from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
 from tests.server.harness import NS, Peer, match
 
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 SETTING_ENV = {config.env_name(field) for field in config.Settings.model_fields}
@@ -356,7 +358,7 @@ def local_nginx_conf(
 
 def require_nginx() -> str:
     if NGINX is None:
-        pytest.skip("no nginx binary (apt-get install nginx-light) to check deploy/nginx.conf")
+        pytest.skip("no nginx binary (apt-get install nginx) to check deploy/nginx.conf")
     return NGINX
 
 

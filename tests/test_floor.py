@@ -21,6 +21,8 @@ from tests.conftest import ROOT, free_port, stop_process
 from tests.rawclient import WsClient, connect_packet
 from tests.server.harness import Peer
 
+pytestmark = pytest.mark.process
+
 FLOOR = ROOT / "bench" / "floor.py"
 OFFER = {"offer": {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n"}}
 

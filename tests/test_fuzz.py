@@ -53,6 +53,8 @@ from tests.rawclient import (
 )
 from tests.server.harness import Peer, match
 
+pytestmark = pytest.mark.process
+
 EXAMPLES = 45
 BATCH_SECONDS = 50  # a server that hangs on every probe must not run into the pytest timeout
 PROBE_TIMEOUT = 5.0

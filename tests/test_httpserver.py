@@ -7,9 +7,12 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import RunningServer
 from tests.server.harness import Peer
+
+pytestmark = pytest.mark.process
 
 SOCKETS = 50
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, SECRET
 
-pytestmark = pytest.mark.node
+pytestmark = [pytest.mark.process, pytest.mark.node]
 
 
 def _alg_none() -> str:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from randomchat import protocol
+
+pytestmark = pytest.mark.pure
 
 ROOT = Path(__file__).resolve().parent.parent
 

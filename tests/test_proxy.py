@@ -8,6 +8,8 @@ import pytest
 
 from randomchat import proxy
 
+pytestmark = pytest.mark.pure
+
 NETS = proxy.parse_networks(["10.0.0.0/8", "127.0.0.1"])
 
 

@@ -25,6 +25,8 @@ import pytest
 from tests.conftest import RunningServer
 from tests.rawclient import Closed, PollClient, ServerProcess, StalledWs, WsClient, mb
 
+pytestmark = pytest.mark.process
+
 RSS_GROWTH_LIMIT = 100_000_000
 FRAME = 900_000  # under the default 1,000,000-byte message limit
 # Honest senders keep under the default per-connection budget (30 packets/s).

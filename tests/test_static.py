@@ -13,6 +13,8 @@ import pytest
 
 from randomchat.static import content_security_policy
 
+pytestmark = pytest.mark.process
+
 # Large enough to be worth compressing (the middleware skips bodies under 500 bytes).
 SCRIPT = "export const greeting = 'hello';\n" * 400
 INDEX = (

@@ -10,6 +10,8 @@ import pytest
 
 from randomchat.tasks import cancel_and_wait
 
+pytestmark = pytest.mark.pure
+
 
 async def test_a_task_that_swallows_its_cancellation_is_cancelled_again() -> None:
     swallowed = 0

@@ -9,6 +9,7 @@ import inspect
 import re
 from typing import Any
 
+import pytest
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
@@ -25,6 +26,8 @@ from randomchat.wsprotocol import (
 )
 from tests.conftest import free_port
 from tests.server.harness import running
+
+pytestmark = pytest.mark.server
 
 BURST = 5 * INBOX_PAUSE
 PIECE = 16 * 1024  # BURST pieces: 640 KB, more than one read of the socket takes

@@ -16,6 +16,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from randomchat import __version__, admin, auth, config, logs, workers
 from randomchat.client import commands as client_commands
 from randomchat.console import commands as console_commands
@@ -233,8 +236,33 @@ async def _serve(settings: config.Settings) -> None:
         await db.close()
 
 
-def _moderate(settings: config.Settings, action: Callable[[Database], Awaitable[int]]) -> int:
-    """Run ``action`` on the database ``serve`` uses; a storage failure exits 3."""
+def _moderate(
+    settings: config.Settings,
+    action: Callable[[Database], Awaitable[int]],
+    *,
+    create: bool = False,
+) -> int:
+    """Run ``action`` on the database ``serve`` uses; a storage failure exits 3.
+
+    It says on standard error which database it opened. A SQLite file that does not
+    exist yet is created only by a command that writes (``create``: ``ban`` and ``admin
+    add`` may come before the first ``serve``), and it says so; a read run with the wrong
+    ``--data-dir``, or from the wrong directory, is refused instead of showing a new,
+    empty database as if it were the server's.
+    """
+    path = settings.sqlite_file
+    if path is not None and not path.is_file():
+        if not create:
+            print(
+                f"randomchat: no database at {path}: give the --data-dir (or DATABASE_URL) "
+                "that serve uses; its default is ./data in the directory serve runs in",
+                file=sys.stderr,
+            )
+            return EXIT_STORAGE
+        print(f"database: {path} (new)", file=sys.stderr)
+    else:
+        where = str(path) if path is not None else _hidden_password(settings.database)
+        print(f"database: {where}", file=sys.stderr)
 
     async def run() -> int:
         db = await Database.open(settings.database)
@@ -248,6 +276,13 @@ def _moderate(settings: config.Settings, action: Callable[[Database], Awaitable[
     except StorageError as exc:
         print(f"randomchat: {shown(str(exc))}", file=sys.stderr)
         return EXIT_STORAGE
+
+
+def _hidden_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable database URL)"
 
 
 def _when(seconds: float) -> str:
@@ -342,7 +377,7 @@ def ban_user(
         print(f"banned {shown(ban.user_id)}{also} until {_when(ban.until)}: {shown(ban.reason)}")
         return EXIT_OK
 
-    return _moderate(settings, action)
+    return _moderate(settings, action, create=True)
 
 
 def unban_user(settings: config.Settings, user_id: str | None, address: str | None = None) -> int:
@@ -399,7 +434,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "unban":
             return unban_user(settings, args["unban_user"], args["unban_address"])
         if command == "admin":
-            return _moderate(settings, lambda db: console_commands.run(db, args, _login()))
+            return _moderate(
+                settings,
+                lambda db: console_commands.run(db, args, _login()),
+                create=args["admin_action"] == "add",
+            )
         settings, _ = config.with_secret(settings)
         token, _, _ = auth.issue(
             settings.secret,

@@ -36,6 +36,19 @@ DEFAULT_STUN = "stun:stun.l.google.com:19302"
 SECRET_FILE = "jwt-secret"
 
 
+def default_web_dir() -> Path:
+    """The page this install serves when ``--web-dir`` is not given, from any directory.
+
+    A wheel carries its page inside the package (``setup.py`` copies it there); an
+    editable install from the repository serves ``web/dist``, which ``make web`` builds.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "web"
+    if (packaged / "index.html").is_file():
+        return packaged
+    return here.parents[1] / "web" / "dist"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -43,7 +56,7 @@ class Settings(BaseModel):
     port: int = Field(3000, ge=0, le=65535)
     jwt_secret: str | None = Field(None, repr=False)
     data_dir: Path = Path("data")
-    web_dir: Path = Path("web/dist")
+    web_dir: Path = Field(default_factory=lambda: default_web_dir())
     find_rate_limit_ms: int = Field(1000, ge=0, le=600_000)
     cors_origins: tuple[str, ...] = ()
     ping_interval: float = Field(25.0, gt=0, le=3600)
@@ -209,6 +222,15 @@ class Settings(BaseModel):
         return url
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file ``database`` names, made absolute; None for a server database."""
+        url = self.database
+        prefix = "sqlite+aiosqlite:///"
+        if not url.startswith(prefix) or url == prefix + ":memory:":
+            return None
+        return Path(url.removeprefix(prefix).split("?", 1)[0]).absolute()
+
+    @property
     def ice(self) -> IceConfig:
         return IceConfig(
             self.stun_urls,
@@ -232,7 +254,7 @@ _OPTIONS = (
     _Option("port", "TCP port"),
     _Option("jwt_secret", "HS256 secret (also JWT_ACCESS_SECRET); generated if unset"),
     _Option("data_dir", "directory for the generated secret and other state"),
-    _Option("web_dir", "built web client to serve at /"),
+    _Option("web_dir", "built web client to serve at / [the one this install carries]"),
     _Option("find_rate_limit_ms", "minimum ms between searches of one user (0: off)"),
     _Option("cors_origins", "an allowed cross-site page origin (repeatable)", "list"),
     _Option("ping_interval", "seconds between Engine.IO pings"),

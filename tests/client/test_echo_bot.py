@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from randomchat.client.bot import ECHO_USERNAME, EchoBot
 from randomchat.client.peer import Media, Peer
 from randomchat.client.session import NAMESPACE
+
+pytestmark = pytest.mark.process
 
 
 async def test_echo_bot_sends_each_partner_their_own_media(server_factory: Any) -> None:

@@ -13,6 +13,8 @@ from randomchat.client.media import PatternTrack, ToneTrack, rms_level
 from randomchat.client.peer import candidate_from_init, rtc_configuration
 from randomchat.client.session import IceSettings
 
+pytestmark = pytest.mark.process
+
 HOST = "candidate:1 1 udp 2122260223 192.0.2.7 54321 typ host generation 0"
 RELAY = "candidate:3 1 udp 41885439 203.0.113.9 3478 typ relay raddr 0.0.0.0 rport 0"
 

@@ -29,6 +29,8 @@ from tests.conftest import RunningServer
 from tests.redisserver import RedisServer
 from tests.server.harness import Peer
 
+pytestmark = pytest.mark.process
+
 USERS = int(os.environ.get("RANDOMCHAT_CHURN_USERS", "200"))
 SECONDS = float(os.environ.get("RANDOMCHAT_CHURN_SECONDS", "30"))
 NODES = int(os.environ.get("RANDOMCHAT_CHURN_NODES", "3"))

@@ -20,6 +20,8 @@ from randomchat.store.redis import RedisStore
 from tests.cluster.conftest import eventually
 from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.process
+
 KEY = "rc:node:n1"
 # start(check, timeout): a started Liveness whose periodic check is ``check``, and the
 # list that gets an item each time the check runs

@@ -21,6 +21,8 @@ from tests.cluster.conftest import NODE_TIMEOUT, Cluster, empty, eventually
 from tests.redisserver import RedisServer
 from tests.server.harness import Peer, match, ready
 
+pytestmark = pytest.mark.process
+
 
 async def test_users_on_two_nodes_pair_and_signal_in_order(
     cluster: Cluster,

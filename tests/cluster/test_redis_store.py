@@ -15,6 +15,8 @@ from randomchat.store.redis import RedisStore
 from randomchat.store.redis_base import text
 from tests.redisserver import RedisServer
 
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisStore]]:

@@ -10,11 +10,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import ROOT, SECRET, free_port
 from tests.redisserver import RedisServer
 from tests.server.harness import match, ready
+
+pytestmark = pytest.mark.process
 
 
 async def test_workers_share_one_port_and_refuse_polling_with_a_reason(

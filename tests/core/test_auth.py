@@ -6,6 +6,8 @@ import pytest
 from randomchat import auth
 from randomchat.errors import AuthError
 
+pytestmark = pytest.mark.pure
+
 SECRET = "k" * 40
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from randomchat.core.moderation import BanList
+
+pytestmark = pytest.mark.pure
 
 
 @dataclass(frozen=True)

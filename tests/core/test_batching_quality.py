@@ -1,5 +1,9 @@
+import pytest
+
 from randomchat.core.batching import CandidateBatcher
 from randomchat.core.quality import ConnectionMetrics, judge
+
+pytestmark = pytest.mark.pure
 
 
 def test_first_candidate_asks_for_a_flush_and_order_is_kept() -> None:

@@ -10,6 +10,8 @@ from randomchat.core import requests
 from randomchat.core.history import PairHistory
 from randomchat.errors import InvalidPayload
 
+pytestmark = pytest.mark.pure
+
 
 def test_pair_history_is_symmetric_and_windowed() -> None:
     history = PairHistory(window=600)

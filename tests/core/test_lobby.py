@@ -16,6 +16,8 @@ from randomchat.store import MemoryStore
 from randomchat.turn import IceConfig
 from tests.fakes import FakeClock
 
+pytestmark = pytest.mark.pure
+
 OFFER = {"offer": {"type": "offer", "sdp": "v=0"}}
 
 

@@ -3,8 +3,12 @@
 import random
 from typing import Any
 
+import pytest
+
 from randomchat.core import matching
 from randomchat.core.matching import MatchQueue, Seeker, Waiting, common_ground, pick
+
+pytestmark = pytest.mark.pure
 
 
 def w(sid: str, since: float = 0.0, interests: tuple[str, ...] = (), **kw: object) -> Waiting:

@@ -2,6 +2,8 @@ import pytest
 
 from randomchat.core.ratelimit import Limit, RateLimiter
 
+pytestmark = pytest.mark.pure
+
 
 def test_one_per_second() -> None:
     limiter = RateLimiter(Limit.one_per(1000))

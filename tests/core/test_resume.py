@@ -15,6 +15,8 @@ from randomchat.rules import Rules
 from randomchat.store import MemoryStore
 from tests.fakes import FakeClock
 
+pytestmark = pytest.mark.pure
+
 KEY = b"k" * 32
 WINDOW = 30.0
 

@@ -29,6 +29,8 @@ from randomchat.errors import InvalidPayload
 from randomchat.guests import ProofOfWork, RulesDocument, load_name_filter
 from randomchat.rules import Rules
 
+pytestmark = pytest.mark.pure
+
 # -- modes and the repeat exclusion --------------------------------------------------
 
 

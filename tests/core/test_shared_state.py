@@ -40,6 +40,8 @@ from randomchat.store.shared import (
 )
 from tests.redisserver import RedisServer, redis_server  # noqa: F401 (a fixture, used by name)
 
+pytestmark = pytest.mark.process
+
 STORES = ["memory", "redis"]
 LIMITS = {"find": Limit.one_per(1000), "chat": Limit(rate=5, burst=2)}
 

@@ -5,6 +5,8 @@ import pytest
 from randomchat.core import signaling
 from randomchat.errors import InvalidPayload
 
+pytestmark = pytest.mark.pure
+
 OFFER = {"offer": {"type": "offer", "sdp": "v=0\r\n"}}
 CAND = {
     "candidate": {

@@ -3,6 +3,8 @@ import pytest
 from randomchat.core.state import Move, Phase, advance, check_can_search
 from randomchat.errors import IllegalMove
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize(
     ("phase", "move", "after"),

@@ -19,6 +19,8 @@ from randomchat.store import Counts, Matched, Member, MemoryStore, Queued, Store
 from randomchat.store.redis import RedisStore
 from tests.redisserver import RedisServer
 
+pytestmark = pytest.mark.process
+
 _prefixes = itertools.count()
 
 

@@ -1,6 +1,10 @@
 """TURN REST credentials and the ICE configuration of a call: pure, time passed in."""
 
+import pytest
+
 from randomchat.turn import IceConfig, credential
+
+pytestmark = pytest.mark.pure
 
 TURN = ("turn:turn.example:3478?transport=udp", "turns:turn.example:5349?transport=tcp")
 

@@ -19,6 +19,8 @@ from randomchat.db import Ban, ChatLine, Database, StorageError
 from randomchat.db.migrate import HEADS, alembic_config
 from randomchat.db.schema import metadata
 
+pytestmark = pytest.mark.process
+
 T0 = 1_700_000_000.0
 HOUR = 3600.0
 

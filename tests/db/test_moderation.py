@@ -15,6 +15,8 @@ from randomchat.db import Ban, ChatLine, Database
 from randomchat.moderation import record_report
 from randomchat.rules import Rules
 
+pytestmark = pytest.mark.pure
+
 T0 = 1_700_000_000.0
 HOUR = 3600.0
 SETTINGS = Settings(report_threshold=3, report_window_hours=24, ban_hours=24)

@@ -18,6 +18,8 @@ from randomchat.errors import Banned
 from tests.conftest import SECRET
 from tests.server.harness import live_server, ready
 
+pytestmark = pytest.mark.server
+
 ACTIVE = 2000
 
 

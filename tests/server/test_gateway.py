@@ -17,6 +17,8 @@ import socketio
 from tests.conftest import SECRET
 from tests.server.harness import NS, Live, Peer, live_server, make_token, match, ready
 
+pytestmark = pytest.mark.server
+
 OFFER = {"offer": {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}}
 ANSWER = {"answer": {"type": "answer", "sdp": "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n"}}
 

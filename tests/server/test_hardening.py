@@ -16,6 +16,8 @@ from randomchat.store import Counts
 from tests.rawclient import Closed, WsClient
 from tests.server.harness import Live, live_server, make_token, match, ready
 
+pytestmark = pytest.mark.server
+
 
 async def until_closed(client: WsClient) -> int | None:
     with pytest.raises(Closed) as closed:

@@ -17,6 +17,8 @@ from randomchat.guests import RulesDocument
 from tests.conftest import SECRET
 from tests.server.harness import Live, Peer, live_server
 
+pytestmark = pytest.mark.server
+
 # The version of the package's default rules, which a guest accepts (issue 15).
 RULES = RulesDocument.load(Settings()).version
 

@@ -7,8 +7,11 @@ import hashlib
 import hmac
 
 import httpx
+import pytest
 
 from tests.server.harness import live_server, make_token, match, ready
+
+pytestmark = pytest.mark.server
 
 TURN = ["turn:127.0.0.1:3478?transport=udp", "turn:127.0.0.1:3478?transport=tcp"]
 SECRET = "turn-secret-for-tests"

@@ -25,6 +25,8 @@ from randomchat.guests import RulesDocument
 from tests.conftest import SECRET
 from tests.server.harness import NS, Live, Peer, live_server, make_token
 
+pytestmark = pytest.mark.server
+
 RULES = RulesDocument.load(Settings()).version
 PROXY = {"trusted_proxies": ("127.0.0.1",)}
 

@@ -16,6 +16,8 @@ from tests.conftest import RunningServer
 from tests.server import harness
 from tests.server.harness import NS, Live, Peer, live_server, make_token, match
 
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 async def live(request: Any) -> Any:

@@ -7,6 +7,8 @@ import pytest
 from randomchat.sio import codec, eio
 from randomchat.sio.eio import PacketError
 
+pytestmark = pytest.mark.pure
+
 
 def test_polling_payload_round_trip_with_binary() -> None:
     body = "4hello\x1ebAQIDBA=="

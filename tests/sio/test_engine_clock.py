@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from randomchat.sio.engine import Phase
 from tests.sio.fakeasgi import FakeWebSocket, Recorder, eventually, handshake, http
 from tests.sio.handclock import HandClock
+
+pytestmark = pytest.mark.server
 
 
 def recorder(hand: HandClock, **options: Any) -> Recorder:

@@ -16,6 +16,8 @@ import pytest
 from randomchat.sio.budget import Budget
 from tests.sio.fakeasgi import FakeWebSocket, Recorder, eventually, handshake, http
 
+pytestmark = pytest.mark.server
+
 
 async def connected_ws(rec: Recorder) -> tuple[FakeWebSocket, str]:
     """A WebSocket client connected to /ns; its socket id."""

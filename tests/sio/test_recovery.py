@@ -16,6 +16,8 @@ from randomchat.sio.recovery import Holds, Outbox
 from tests.sio.fakeasgi import FakeWebSocket, Recorder, eventually
 from tests.sio.handclock import HandClock
 
+pytestmark = pytest.mark.server
+
 WINDOW = 30.0
 
 # -- the outbox ---------------------------------------------------------------------

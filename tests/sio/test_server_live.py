@@ -14,6 +14,8 @@ from randomchat import sio
 from tests.conftest import free_port
 from tests.server.harness import serving
 
+pytestmark = pytest.mark.server
+
 
 @contextlib.asynccontextmanager
 async def serve(server: sio.Server) -> AsyncIterator[str]:

@@ -18,11 +18,14 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import socketio
 
 from randomchat import sio
 from tests.conftest import free_port
 from tests.server.harness import serving
+
+pytestmark = pytest.mark.server
 
 CHUNK = 32_000  # characters per flood message
 MOST = 1_000  # messages per flood call at most (32 MB); it stops as soon as it has its effect

@@ -13,6 +13,8 @@ from randomchat.client.ice import ProbeError, turn_allocation
 from randomchat.turn import credential
 from tests.turn.coturn import SECRET, Coturn, running_coturn
 
+pytestmark = pytest.mark.process
+
 
 def minted(secret: str, expiry: float, user: str = "u-1") -> tuple[str, str]:
     username = f"{int(expiry)}:{user}"

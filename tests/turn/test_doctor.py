@@ -7,7 +7,11 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.turn.coturn import Coturn
+
+pytestmark = pytest.mark.process
 
 WITHIN = 120  # seconds for the whole doctor run; it normally takes a few
 

@@ -13,9 +13,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
+
 from randomchat.client.peer import Call, Peer
 from tests.conftest import RunningServer
 from tests.turn.coturn import Coturn
+
+pytestmark = pytest.mark.process
 
 CONNECT_WITHIN = 20.0
 

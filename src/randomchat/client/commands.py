@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import sys
 from typing import Any
@@ -16,7 +17,11 @@ COMMANDS = ("bot", "echo-bot", "doctor")
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # doctor: a check failed; bot: no call connected
+EXIT_MISSING = 2  # the peer extra is not installed
 EXIT_JOIN = 4  # the deployment refused or could not be reached
+
+# What the peer extra (pyproject.toml) brings: a server install goes without them.
+PEER_MODULES = ("aiortc", "socketio")
 
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 24 * 3600.0
@@ -77,6 +82,14 @@ def _seconds(raw: str) -> float:
 
 def run(command: str, args: dict[str, Any]) -> int:
     """Run a client command with its parsed arguments; returns the exit code."""
+    missing = [name for name in PEER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"randomchat {command} needs the peer extra ({', '.join(missing)} missing): "
+            "pip install 'randomchat[peer]'",
+            file=sys.stderr,
+        )
+        return EXIT_MISSING
     _configure_logging(int(args.get("verbose") or 0))
     from randomchat.client.session import JoinError
 
