@@ -36,7 +36,9 @@ class Identity:
     expires_at: float | None = None  # the token's exp (Unix seconds): TURN credentials end there
     guest: bool = False  # minted by POST /api/session (claim ``guest``)
     rules: str | None = None  # the rules version a guest accepted (claim ``rules``)
-    issued_at: float | None = None  # ``iat`` (Unix seconds): the age of a guest's session
+    # When the guest's identity began (Unix seconds): their device key's creation (claim
+    # ``since``), else the token's ``iat``. A report weighs by this age (core.moderation).
+    issued_at: float | None = None
 
 
 def token_from_handshake(auth: Any, authorization: str | None) -> str:
@@ -84,7 +86,7 @@ def verify(token: str, secret: str) -> Identity:
         raise AuthError("invalid", "token 'sub' must be a non-empty string")
     role = claims.get("role")
     rules = claims.get("rules")
-    iat = claims.get("iat")
+    iat = claims.get("since", claims.get("iat"))
     return Identity(
         sub,
         _clean_username(claims.get("username")),
@@ -143,10 +145,12 @@ def issue(
     now: float | None = None,
     guest: bool = False,
     rules: str | None = None,
+    since: int | None = None,
 ) -> tuple[str, Identity, int]:
     """Sign a token; return it with its identity and expiry (Unix seconds).
 
-    ``guest`` marks a guest session's token, ``rules`` the rules version it accepted.
+    ``guest`` marks a guest session's token, ``rules`` the rules version it accepted,
+    ``since`` when the guest's device key was issued (``randomchat.devices``).
     """
     issued = int(time.time() if now is None else now)
     expires = issued + int(ttl_seconds)
@@ -157,7 +161,7 @@ def issue(
         float(expires),
         guest=guest,
         rules=rules,
-        issued_at=float(issued),
+        issued_at=float(issued if since is None else since),
     )
     claims: dict[str, Any] = {
         "sub": identity.user_id,
@@ -171,4 +175,6 @@ def issue(
         claims["guest"] = True
     if rules is not None:
         claims["rules"] = rules
+    if since is not None:
+        claims["since"] = since
     return jwt.encode(claims, secret, algorithm=ALGORITHM), identity, expires

@@ -88,7 +88,7 @@ class Settings(BaseModel):
     chat_burst: int = Field(10, ge=1, le=1000)
     report_threshold: int = Field(3, ge=1, le=1000)
     report_window_hours: float = Field(24.0, gt=0, le=24 * 365)
-    ban_hours: float = Field(24.0, gt=0, le=24 * 3650)
+    cooldown_minutes: float = Field(10.0, gt=0, le=24 * 60)
     reports_per_hour: float = Field(10.0, gt=0, le=3600)
     max_sockets_per_user: int = Field(4, ge=1, le=1000)
     max_sockets_per_address: int = Field(64, ge=1, le=100_000)
@@ -106,7 +106,7 @@ class Settings(BaseModel):
     pow: Literal["never", "auto", "always"] = "auto"
     pow_max_number: int = Field(200_000, ge=10, le=100_000_000)
     pow_ttl_seconds: int = Field(300, ge=10, le=24 * 3600)
-    report_min_addresses: int = Field(3, ge=1, le=1000)
+    report_min_addresses: int = Field(4, ge=1, le=1000)
     report_full_weight_minutes: float = Field(10.0, ge=0, le=7 * 24 * 60)
     # Scale-out (randomchat.cluster): unset, one process keeps everything in memory.
     redis_url: str | None = Field(None, repr=False)
@@ -284,9 +284,9 @@ _OPTIONS = (
     _Option("repeat_window_minutes", "window in which two users are not paired again"),
     _Option("chat_rate", "chat messages per second per user (0: off)"),
     _Option("chat_burst", "chat messages a user may send at once"),
-    _Option("report_threshold", "distinct reporters within the window that ban a user"),
-    _Option("report_window_hours", "window in which reports count towards a ban"),
-    _Option("ban_hours", "length of an automatic ban"),
+    _Option("report_threshold", "weight of reports within the window that cools a user down"),
+    _Option("report_window_hours", "window in which reports count towards a cool-down"),
+    _Option("cooldown_minutes", "length of the cool-down reports alone can cause"),
     _Option("reports_per_hour", "reports one user may file per hour (3 at once)"),
     _Option("max_sockets_per_user", "connections one user (token sub) may hold at once"),
     _Option("max_sockets_per_address", "connections from one IPv4 address or IPv6 /64"),
@@ -301,8 +301,8 @@ _OPTIONS = (
     _Option("pow", "proof of work for guest sessions: never, auto (past the rate) or always"),
     _Option("pow_max_number", "ALTCHA difficulty: the largest secret number (work ~ half)"),
     _Option("pow_ttl_seconds", "lifetime of an ALTCHA challenge"),
-    _Option("report_min_addresses", "distinct reporter addresses an automatic ban needs"),
-    _Option("report_full_weight_minutes", "guest session age at which a report weighs 1 (0: off)"),
+    _Option("report_min_addresses", "distinct reporter networks (/24, /48) a cool-down needs"),
+    _Option("report_full_weight_minutes", "guest identity age at which a report weighs 1 (0: off)"),
     _Option("redis_url", "Redis for a cluster of nodes (also REDIS_URL); unset: one process"),
     _Option("node_name", "this node's name in the cluster, stable across restarts [host-port]"),
     _Option("node_timeout", "seconds after which a silent node is evicted by the others"),

@@ -1,4 +1,4 @@
-"""Recording a report and applying the automatic ban policy of ``core.moderation``."""
+"""Recording a report and applying the automatic cool-down of ``core.moderation``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ from collections.abc import Sequence
 
 from randomchat.core.moderation import (
     AUTO_BANNED_BY,
-    auto_ban_reason,
+    COOLDOWN_GAP,
+    Standing,
+    cooldown_reason,
     counting_since,
-    should_auto_ban,
+    report_weight,
+    should_cool_down,
     tally,
 )
 from randomchat.db import Ban, ChatLine, Database, Report
-from randomchat.db.safety import counted_reports
+from randomchat.db.safety import counted_reports, reporter_record
 from randomchat.rules import Rules
 
 log = logging.getLogger(__name__)
+
+DAY = 24 * 3600.0
 
 
 async def record_report(
@@ -31,20 +36,25 @@ async def record_report(
     *,
     reporter_address: str | None = None,
     reported_address: str | None = None,
-    weight: float = 1.0,
+    age: float | None = None,
+    normal_calls: int = 0,
 ) -> tuple[Report, Ban | None]:
-    """Store the report; ban ``reported`` (and their address, if a guest) past the threshold.
+    """Store the report; cool ``reported`` down (never their address) past the bar.
 
-    The reports within the window are tallied as ``core.moderation`` says: each
-    reporter once, each reporter address once, weighted; the ban needs
-    ``rules.report_min_addresses`` addresses and a score of ``rules.report_threshold``.
+    ``reporter_address`` is the keyed hash of the reporter's wide network (an IPv4 /24
+    or IPv6 /48: ``core.moderation.wide_network``); ``age`` the age of the reporter's
+    identity (None: not a guest) and ``normal_calls`` their calls of normal length: with
+    what moderators made of their earlier reports, these give the report its weight.
+    The reports within the window are tallied as ``core.moderation`` says; past
+    ``rules.report_min_addresses`` networks and a score of ``rules.report_threshold``
+    the reported user gets ``rules.cooldown_seconds`` off, unless they were cooled
+    down within the last hour or a ban already keeps them out.
 
-    Returns the stored report and the new ban, if this report caused one.
-
-    Not one transaction: two reports that reach the threshold at once may both
-    ban, and the second ban replaces the first with the same length. A ban that
-    already lasts longer (an administrator's) is never shortened.
+    Returns the stored report and the cool-down, if this report caused one.
     """
+    upheld, dismissed, filed = await reporter_record(db, reporter, now - DAY)
+    standing = Standing(normal_calls, upheld, dismissed, filed + 1)
+    weight = report_weight(age, rules.report_full_weight, standing)
     report = await db.report(
         reporter,
         reported,
@@ -59,22 +69,22 @@ async def record_report(
     latest = await db.latest_ban(reported)
     since = counting_since(now, rules.report_window, None if latest is None else latest.created_at)
     counted = tally(await counted_reports(db, reported, since))
-    if not should_auto_ban(counted, rules.report_threshold, rules.report_min_addresses):
+    if not should_cool_down(counted, rules.report_threshold, rules.report_min_addresses):
         return report, None
-    until = now + rules.ban_seconds
-    active = await db.active_ban(reported, now)
-    if active is not None and active.until >= until:
-        return report, None
+    if latest is not None and latest.created_by == AUTO_BANNED_BY:
+        if now - latest.created_at < COOLDOWN_GAP:
+            return report, None  # once an hour, whatever else arrives
+    if await db.active_ban(reported, now) is not None:
+        return report, None  # a ban keeps them out already; an automatic action adds nothing
     ban = await db.ban(
         reported,
-        until=until,
-        reason=auto_ban_reason(counted.reporters),
+        until=now + rules.cooldown_seconds,
+        reason=cooldown_reason(counted.reporters, counted.addresses),
         created_by=AUTO_BANNED_BY,
         now=now,
-        address_hash=reported_address,
     )
     log.info(
-        "banned automatically",
-        extra={"user": reported, "reporters": counted.reporters, "addresses": counted.addresses},
+        "cooled down",
+        extra={"user": reported, "reporters": counted.reporters, "networks": counted.addresses},
     )
     return report, ban

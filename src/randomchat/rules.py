@@ -34,13 +34,13 @@ class Rules:
     repeat_window: float = 600.0
     report_threshold: int = 3
     report_window: float = 24 * 3600.0
-    ban_seconds: float = 24 * 3600.0
+    cooldown_seconds: float = 600.0  # what reports alone may do: a short cool-down
     report_limit: Limit = Limit(rate=10 / 3600, burst=3)
     max_sockets_per_user: int = 4
     max_sockets_per_address: int = 64
     resume_key: bytes = b""  # of the call-resume tickets (lobby.resume)
     resume_window: float = 30.0  # seconds for both sides of a call to resume it
-    report_min_addresses: int = 1  # the settings' default is 3; 1 keeps the unweighted rule
+    report_min_addresses: int = 1  # distinct reporter networks; the settings' default is 4
     report_full_weight: float = 0.0  # seconds of session age for a full-weight report; 0: off
     address_key: bytes = b""  # of the keyed hashes of addresses (guests.address_key)
     nicknames: bool = True
@@ -65,7 +65,7 @@ class Rules:
             repeat_window=settings.repeat_window_minutes * 60,
             report_threshold=settings.report_threshold,
             report_window=settings.report_window_hours * 3600,
-            ban_seconds=settings.ban_hours * 3600,
+            cooldown_seconds=settings.cooldown_minutes * 60,
             report_limit=Limit(rate=settings.reports_per_hour / 3600, burst=3),
             max_sockets_per_user=settings.max_sockets_per_user,
             max_sockets_per_address=settings.max_sockets_per_address,

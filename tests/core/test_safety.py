@@ -18,9 +18,11 @@ from randomchat.core.moderation import (
     MIN_WEIGHT,
     BanList,
     Counted,
+    Standing,
     address_hash,
+    wide_network,
     report_weight,
-    should_auto_ban,
+    should_cool_down,
     tally,
 )
 from randomchat.core.names import NameFilter
@@ -113,8 +115,8 @@ def test_three_tabs_from_one_address_are_one_voice() -> None:
     tabs = [Counted(f"guest{n}", "addr-1", 1.0) for n in range(3)]
     counted = tally(tabs)
     assert (counted.reporters, counted.addresses, counted.score) == (3, 1, 1.0)
-    assert not should_auto_ban(counted, 3, 3)
-    assert not should_auto_ban(counted, 3, 1)  # even without the address minimum: score 1
+    assert not should_cool_down(counted, 3, 3)
+    assert not should_cool_down(counted, 3, 1)  # even without the address minimum: score 1
 
 
 def test_each_reporter_counts_once_at_its_heaviest() -> None:
@@ -123,24 +125,45 @@ def test_each_reporter_counts_once_at_its_heaviest() -> None:
     assert (counted.reporters, counted.addresses, counted.score) == (1, 1, 0.9)
 
 
-def test_a_ban_needs_enough_addresses_and_weight() -> None:
+def test_a_cool_down_needs_enough_networks_and_weight() -> None:
     three = tally(Counted(f"r{n}", f"a{n}", 1.0) for n in range(3))
-    assert should_auto_ban(three, 3, 3)
-    assert not should_auto_ban(three, 3, 4)
+    assert should_cool_down(three, 3, 3)
+    assert not should_cool_down(three, 3, 4)
     fresh = tally(Counted(f"r{n}", f"a{n}", MIN_WEIGHT) for n in range(3))
-    assert not should_auto_ban(fresh, 3, 3)
+    assert not should_cool_down(fresh, 3, 3)
     thirds = tally(Counted(f"r{n}", f"a{n}", 1 / 3) for n in range(3))
-    assert should_auto_ban(thirds, 1, 3)  # float sums reach their threshold
+    assert should_cool_down(thirds, 1, 3)  # float sums reach their threshold
     old = tally([Counted("r1", None, 1.0), Counted("r2", None, 1.0)])  # before addresses
     assert old.addresses == 2
 
 
-def test_report_weight_grows_with_the_session_age() -> None:
+def test_report_weight_grows_with_age_and_conversations() -> None:
+    talked = Standing(normal_calls=3)
     assert report_weight(None, 600) == 1.0  # the operator's own users
-    assert report_weight(0, 600) == MIN_WEIGHT
-    assert report_weight(300, 600) == 0.5
-    assert report_weight(6000, 600) == 1.0
+    assert report_weight(0, 600, talked) == MIN_WEIGHT
+    assert report_weight(300, 600, talked) == 0.5
+    assert report_weight(6000, 600, talked) == 1.0
     assert report_weight(0, 0) == 1.0  # weighting off
+    # Aged, but never talked to anyone: next to nothing.
+    assert report_weight(6000, 600) == MIN_WEIGHT
+    assert report_weight(6000, 600, Standing(normal_calls=1)) == pytest.approx(1 / 3, abs=1e-3)
+
+
+def test_report_weight_follows_what_moderators_made_of_earlier_reports() -> None:
+    base = report_weight(6000, 600, Standing(normal_calls=1))
+    assert report_weight(6000, 600, Standing(normal_calls=1, upheld=2)) > base
+    assert report_weight(0, 600, Standing(upheld=4)) == 1.0  # a proven reporter
+    assert report_weight(6000, 600, Standing(normal_calls=3, dismissed=1)) == 0.5
+    # Reporting much and calling little: a tenth.
+    spammer = Standing(normal_calls=3, filed_today=20)
+    assert report_weight(6000, 600, spammer) == pytest.approx(MIN_WEIGHT)
+
+
+def test_reporters_count_by_ipv4_24_and_ipv6_48() -> None:
+    assert wide_network("198.51.100.7") == "198.51.100.0/24"
+    assert wide_network("2001:db8:1:2::/64") == "2001:db8:1::/48"
+    assert wide_network("2001:db8:1:ff00::/64") == "2001:db8:1::/48"
+    assert wide_network("not an address") == "not an address"
 
 
 def test_address_hashes_are_keyed_and_never_the_address() -> None:

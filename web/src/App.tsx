@@ -8,7 +8,7 @@ import { Toasts } from './components/Toasts';
 import { fetchAndSolve } from './lib/pow';
 import type { BanInfo } from './lib/protocol';
 import { rememberAccepted, type Rules } from './lib/rules';
-import { clearSession, createSession, loadSession, saveSession, SessionError, validateNickname, type Session } from './lib/session';
+import { clearSession, createSession, loadDevice, loadSession, saveSession, SessionError, validateNickname, type Session } from './lib/session';
 
 /** The join form until there is a session, then the room. */
 export function App() {
@@ -34,7 +34,7 @@ export function App() {
     setJoinError(null);
     setNameError(null);
     try {
-      const s = await createSession(name, fetch, { rulesVersion: rules.version, solvePow: () => fetchAndSolve(setPow) });
+      const s = await createSession(name, fetch, { rulesVersion: rules.version, solvePow: () => fetchAndSolve(setPow), device: loadDevice(window.localStorage) });
       saveSession(window.localStorage, s);
       setSession(s);
     } catch (err) {

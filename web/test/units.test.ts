@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { selectedPairInfo } from '../src/lib/stats';
 import { describeMediaError, openCamera, MediaAccessError } from '../src/lib/media';
 import { shortcutFor } from '../src/lib/shortcuts';
-import { createSession, expiryMs, loadSession, saveSession, validateNickname, type StorageLike } from '../src/lib/session';
+import { clearSession, createSession, expiryMs, loadDevice, loadSession, saveSession, validateNickname, type StorageLike } from '../src/lib/session';
 import { PeerRegistry } from '../src/lib/peerRegistry';
 
 function report(entries: any[]) {
@@ -109,9 +109,23 @@ describe('session', () => {
     const fake = (status: number, body: unknown) => (async () => new Response(JSON.stringify(body), { status })) as typeof fetch;
     await expect(createSession('x', fake(422, { detail: 'username: too long' }))).rejects.toThrow('username: too long');
     await expect(createSession('x', fake(403, { detail: 'Guest sessions are disabled on this server' }))).rejects.toThrow(/disabled/);
-    await expect(createSession('Ann', fake(201, { token: 'T', userId: 'u', username: 'Ann', expiresAt: 1700000000 }))).resolves.toEqual({ token: 'T', username: 'Ann', expiresAt: '1700000000' });
+    await expect(createSession('Ann', fake(201, { token: 'T', userId: 'u', username: 'Ann', expiresAt: 1700000000 }))).resolves.toEqual({ token: 'T', username: 'Ann', expiresAt: '1700000000', device: null });
     const down = (async () => { throw new TypeError('fetch failed'); }) as typeof fetch;
     await expect(createSession('x', down)).rejects.toThrow(/reach the server/);
+  });
+  it('sends the device key it keeps, and keeps it across Change', async () => {
+    const s = new MemoryStorage();
+    const sent: unknown[] = [];
+    const server = (async (_url: string, init: RequestInit) => {
+      sent.push(JSON.parse(String(init.body)));
+      return new Response(JSON.stringify({ token: 'T', username: 'Ann', expiresAt: 1, device: 'K1' }), { status: 201 });
+    }) as unknown as typeof fetch;
+    saveSession(s, await createSession('Ann', server, { device: loadDevice(s) }));
+    expect(sent[0]).toEqual({ username: 'Ann' });
+    clearSession(s); // "Change"
+    expect(loadDevice(s)).toBe('K1');
+    await createSession('Bea', server, { device: loadDevice(s) });
+    expect(sent[1]).toEqual({ username: 'Bea', device: 'K1' });
   });
 });
 

@@ -28,6 +28,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 EMPTY: frozenset[str] = frozenset()
+# A guest's network (its keyed hash) as it stands in an exclusion set beside user ids: a
+# block or report of a guest also keeps the blocker apart from that network, so that a
+# private window (a new device key) on the same network is still kept away.
+NETWORK = "a:"
 VIDEO = "video"
 TEXT = "text"
 MODES = (VIDEO, TEXT)
@@ -44,6 +48,7 @@ class Waiting:
     previous: str | None = None  # user id of their last partner when they queued
     mode: str = VIDEO  # only users of the same mode meet
     privacy: bool = False  # asked for a relay-only call (not a matching rule: the call's policy)
+    address: str | None = None  # a guest's network (keyed hash); None for operator users
 
     @property
     def accepts_anyone(self) -> bool:
@@ -59,11 +64,13 @@ class Seeker:
     interests: frozenset[str] = EMPTY
     strict: bool = False
     widened: bool = False
-    excluded: frozenset[str] = EMPTY  # user ids blocked by or blocking this user
+    # user ids blocked by or blocking this user, and NETWORK + the networks they blocked
+    excluded: frozenset[str] = EMPTY
     recent: frozenset[str] = EMPTY  # user ids met within the repeat window: excluded too
     previous: str | None = None
     mode: str = VIDEO
     privacy: bool = False
+    address: str | None = None  # a guest's network (keyed hash)
 
     @property
     def accepts_anyone(self) -> bool:
@@ -80,6 +87,7 @@ class Seeker:
             self.previous,
             self.mode,
             self.privacy,
+            self.address,
         )
 
 
@@ -96,6 +104,7 @@ def common_ground(seeker: Seeker, entry: Waiting) -> frozenset[str] | None:
         or entry.user_id == seeker.user_id
         or entry.user_id in seeker.excluded
         or entry.user_id in seeker.recent
+        or (entry.address is not None and NETWORK + entry.address in seeker.excluded)
     ):
         return None
     common = seeker.interests & entry.interests

@@ -1,23 +1,28 @@
-"""The moderation policy: report reasons, when reports turn into a ban, address keys.
+"""The moderation policy: report reasons, what reports do on their own, address keys.
 
-Theory of operation. Guest identities are free, so counting reporter ids would
-let one person with three tabs ban anyone. A report therefore carries the
-keyed hash of the reporter's network (IPv4 address or IPv6 /64, as seen
-through ``--trusted-proxy``) and a weight, and the reports about a user within
-the window are tallied so that:
+Theory of operation. Guest identities are free, so nothing automatic may rest on how
+many identities report someone: one person with three tabs, or a patient attacker
+with sixty aged guest sessions, must not be able to get anyone thrown out. So:
 
-* each reporter counts once (their heaviest report);
-* each address counts once (its heaviest reporter): three tabs, or three
-  guest sessions from one address, are one voice;
-* the weight of a guest's report grows with the age of their session, from
-  ``MIN_WEIGHT`` for a session minted just now to 1 at ``full_weight_after``
-  seconds (0: every report weighs 1); reports from the operator's own login
-  system weigh 1.
+* reports on their own never ban: past the bar below they put the reported user in a
+  short cool-down (``--cooldown-minutes``, on the user, which for a guest is their
+  device: ``randomchat.devices``; never on an address) and at the top of the
+  moderators' queue. Longer bans and address bans come from moderators;
+* a person is cooled down at most once an hour (``COOLDOWN_GAP``), however many more
+  reports arrive;
+* each reporter counts once (their heaviest report), and each reporter network counts
+  once (its heaviest reporter), where a network is an IPv4 /24 or an IPv6 /48
+  (``wide_network``): three addresses of one subscriber, or one /48 split into /64s,
+  are one voice. The bar is reporters from ``min_addresses`` networks (default 4)
+  and a score (the sum of the networks' weights) of ``threshold``;
+* a report weighs by its reporter's standing (``report_weight``): the age of their
+  identity, how many calls of normal length they had before, and what moderators
+  made of their earlier reports. An identity that just arrived, never talked to
+  anyone and reports weighs next to nothing; one whose reports moderators upheld
+  weighs more. Reports from the operator's own login system weigh 1.
 
-A user is banned automatically when the tally has at least ``min_addresses``
-distinct addresses and a score (the sum of the addresses' weights) of at least
-``threshold``. Reports made before the user's latest ban do not count again:
-they were dealt with by that ban (or by the administrator who lifted it).
+Reports made before the user's latest ban or cool-down do not count again: they were
+dealt with by it (or by the moderator who lifted it).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
+import ipaddress
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,11 +47,6 @@ MIN_WEIGHT = 0.1
 ADDRESS_HASH_HEX = 32
 
 
-def should_ban(distinct_reporters: int, threshold: int) -> bool:
-    """Whether this many different reporters within the window earn a ban (unweighted)."""
-    return distinct_reporters >= threshold
-
-
 def address_hash(key: bytes, network: str) -> str:
     """The keyed hash under which a network (``proxy.network_of``) is stored; never the address.
 
@@ -56,15 +57,58 @@ def address_hash(key: bytes, network: str) -> str:
     return digest[:ADDRESS_HASH_HEX]
 
 
-def report_weight(session_age: float | None, full_weight_after: float) -> float:
-    """The weight of a report whose reporter's session is ``session_age`` seconds old.
+COOLDOWN_GAP = 3600.0  # seconds: one automatic cool-down per person per hour
+NORMAL_CALL_SECONDS = 30.0  # a call this long is a conversation, not a skip
+CALLS_FOR_FULL_WEIGHT = 3  # calls of normal length before a guest's report weighs fully
+UPHELD_BONUS = 0.25  # weight a reporter gains per upheld report (up to four)
 
-    ``None`` (not a guest session: the operator's login vouches for the user) and
-    ``full_weight_after <= 0`` (weighting off) weigh 1.
+
+def wide_network(network: str) -> str:
+    """The unit a reporter counts in: the /24 of an IPv4 address, the /48 of an IPv6
+    address or /64 (``proxy.network_of``'s unit). One subscriber holds a /48 or a few
+    neighbouring IPv4 addresses; counting finer would count one attacker many times."""
+    try:
+        found = ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return network
+    prefix = 24 if found.version == 4 else 48
+    if found.prefixlen <= prefix:
+        return str(found)
+    return str(found.supernet(new_prefix=prefix))
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the server knows of a reporter beyond their identity's age."""
+
+    normal_calls: int = 0  # calls of at least NORMAL_CALL_SECONDS before this report
+    upheld: int = 0  # their earlier reports that moderators acted on (warned or banned)
+    dismissed: int = 0  # their earlier reports that moderators dismissed
+    filed_today: int = 0  # reports they filed within the last day, this one included
+
+
+def report_weight(
+    age: float | None, full_weight_after: float, standing: Standing = Standing()
+) -> float:
+    """The weight of a report by a reporter whose identity is ``age`` seconds old.
+
+    ``None`` (not a guest: the operator's login vouches for the user) and
+    ``full_weight_after <= 0`` (weighting off) weigh 1. A guest's weight is the product
+    of its age's share of ``full_weight_after`` and its share of
+    ``CALLS_FOR_FULL_WEIGHT`` calls of normal length (each at least ``MIN_WEIGHT``),
+    plus ``UPHELD_BONUS`` per upheld report, divided by one more than its dismissed
+    reports; a reporter who filed more than twice as many reports today as they had
+    calls weighs a tenth of that.
     """
-    if session_age is None or full_weight_after <= 0:
+    if age is None or full_weight_after <= 0:
         return 1.0
-    return max(MIN_WEIGHT, min(1.0, session_age / full_weight_after))
+    aged = max(MIN_WEIGHT, min(1.0, age / full_weight_after))
+    talked = max(MIN_WEIGHT, min(1.0, standing.normal_calls / CALLS_FOR_FULL_WEIGHT))
+    weight = aged * talked + UPHELD_BONUS * min(standing.upheld, 4)
+    weight /= 1 + standing.dismissed
+    if standing.filed_today > 2 * (standing.normal_calls + 1) + standing.upheld:
+        weight *= MIN_WEIGHT
+    return round(max(MIN_WEIGHT * MIN_WEIGHT, min(1.0, weight)), 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +116,7 @@ class Counted:
     """One stored report as the tally sees it."""
 
     reporter: str
-    address: str | None  # keyed hash of the reporter's network; None for old reports
+    address: str | None  # keyed hash of the reporter's wide network; None for old reports
     weight: float
 
 
@@ -98,8 +142,8 @@ def tally(reports: Iterable[Counted]) -> Tally:
     return Tally(len(by_reporter), len(by_address), sum(by_address.values()))
 
 
-def should_auto_ban(counted: Tally, threshold: float, min_addresses: int) -> bool:
-    """Whether the reports within the window earn an automatic ban."""
+def should_cool_down(counted: Tally, threshold: float, min_addresses: int) -> bool:
+    """Whether the reports within the window earn an automatic cool-down."""
     # A small tolerance: three weights of 1/3 must reach a threshold of 1.
     return counted.addresses >= min_addresses and counted.score >= threshold - 1e-9
 
@@ -116,12 +160,10 @@ def counting_since(now: float, window_seconds: float, last_ban_at: float | None)
     return max(start, math.nextafter(last_ban_at, math.inf))
 
 
-def auto_ban_reason(distinct_reporters: int, addresses: int | None = None) -> str:
+def cooldown_reason(distinct_reporters: int, networks: int) -> str:
     users = "user" if distinct_reporters == 1 else "users"
-    if addresses is None:
-        return f"reported by {distinct_reporters} {users}"
-    places = "address" if addresses == 1 else "addresses"
-    return f"reported by {distinct_reporters} {users} from {addresses} {places}"
+    places = "network" if networks == 1 else "networks"
+    return f"cool-down: reported by {distinct_reporters} {users} from {networks} {places}"
 
 
 class _Ban(Protocol):

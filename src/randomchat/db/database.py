@@ -303,13 +303,20 @@ class Database:
         address_hash: str | None = None,
     ) -> Ban:
         """Ban ``user_id`` (and ``address_hash``, a guest's network) from ``now`` to ``until``,
-        replacing any active ban of the user.
+        replacing any active ban of the user. The new ban keeps the address of the ban it
+        replaces: a longer ban of the user alone must not quietly free their network
+        (lift an address with ``db.safety.unban_address``).
 
         ``ValueError`` for times that are not finite, not ahead or past ``MAX_UNTIL``.
         """
         check_ban_times(until, now)
-        ban = Ban(user_id, reason, float(now), float(until), created_by, address_hash)
         async with self._transaction("ban a user", write=True) as conn:
+            if address_hash is None:
+                kept = select(bans.c.address_hash).where(
+                    bans.c.user_id == user_id, bans.c.address_hash.is_not(None), *_active(now)
+                )
+                address_hash = (await conn.execute(kept.limit(1))).scalar_one_or_none()
+            ban = Ban(user_id, reason, float(now), float(until), created_by, address_hash)
             await conn.execute(
                 bans.update().where(bans.c.user_id == user_id, *_active(now)).values(ended_at=now)
             )

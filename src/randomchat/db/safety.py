@@ -6,12 +6,14 @@ each function is one transaction of its own, like the ``Database`` methods.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import case, func, select
 
 from randomchat.core.moderation import Counted
 from randomchat.db.database import Database, _active, _report
 from randomchat.db.records import Report
-from randomchat.db.schema import bans, reports
+from randomchat.db.schema import bans, report_reviews, reports
 
 
 async def counted_reports(db: Database, user_id: str, since: float) -> list[Counted]:
@@ -23,6 +25,29 @@ async def counted_reports(db: Database, user_id: str, since: float) -> list[Coun
     async with db.transaction("count reports") as conn:
         rows = (await conn.execute(query)).all()
     return [Counted(row[0], row[1], float(row[2])) for row in rows]
+
+
+async def reporter_record(db: Database, reporter: str, since: float) -> tuple[int, int, int]:
+    """What moderators made of ``reporter``'s reports (upheld: warned or banned; dismissed),
+    and how many they filed at or after ``since``: their standing (``core.moderation``)."""
+    joined = reports.outerjoin(report_reviews, reports.c.id == report_reviews.c.report_id)
+    status = report_reviews.c.status
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            count(status.in_(("warned", "banned"))),
+            count(status == "dismissed"),
+            count(reports.c.created_at >= since),
+        )
+        .select_from(joined)
+        .where(reports.c.reporter == reporter)
+    )
+    async with db.transaction("read a reporter's standing") as conn:
+        upheld, dismissed, filed = (await conn.execute(query)).one()
+    return int(upheld), int(dismissed), int(filed)
 
 
 async def report_by_id(db: Database, report_id: int) -> Report | None:

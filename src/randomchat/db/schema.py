@@ -83,6 +83,7 @@ reports = Table(
     Column("reported_address", Text, nullable=True),
     Column("weight", Double, nullable=False, server_default="1"),
     Index(None, "reported", "created_at"),
+    Index(None, "reporter", "created_at"),  # the reporter's standing (0005)
     Index(None, "created_at"),
 )
 

@@ -10,13 +10,15 @@ schema has one (the safety rules' weight); until then every report weighs 1.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import RowMapping, and_, func, or_, select
 from sqlalchemy.sql import Select
 
-from randomchat.db.database import Database, _report
+from randomchat.core.moderation import AUTO_BANNED_BY
+from randomchat.db.database import Database, _active, _report
 from randomchat.db.records import Report
 from randomchat.db.schema import bans, report_reviews, reports
 
@@ -103,8 +105,10 @@ async def queue(
     sort: Sort = "newest",
     limit: int = 100,
     offset: int = 0,
+    now: float | None = None,
 ) -> list[QueuedReport]:
-    """Reports with their review status; ``status`` None for every status."""
+    """Reports with their review status; ``status`` None for every status. Reports about
+    a user in an automatic cool-down at ``now`` come first."""
     query = _queue_select()
     if status == OPEN:
         query = query.where(report_reviews.c.status.is_(None))
@@ -113,9 +117,21 @@ async def queue(
     if reason is not None:
         query = query.where(reports.c.reason == reason)
     weight = _weight_column()
-    order = [reports.c.created_at.desc(), reports.c.id.desc()]
+    order: list[Any] = [reports.c.created_at.desc(), reports.c.id.desc()]
     if sort == "heaviest" and weight is not None:
         order.insert(0, weight.desc())
+    # Whoever reports have just cooled down comes first, whatever the order: a
+    # moderator decides what happens next to them (core.moderation).
+    cooling = (
+        select(bans.c.id)
+        .where(
+            bans.c.user_id == reports.c.reported,
+            bans.c.created_by == AUTO_BANNED_BY,
+            *_active(time.time() if now is None else now),
+        )
+        .exists()
+    )
+    order.insert(0, cooling.desc())
     query = query.order_by(*order).limit(limit).offset(offset)
     async with db.transaction("read the report queue") as conn:
         rows = (await conn.execute(query)).mappings().all()

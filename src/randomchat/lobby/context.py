@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from randomchat.clock import Clock
+from randomchat.core.conversations import Conversations
 from randomchat.db import Database
 from randomchat.lobby.connections import Connection, Connections
 from randomchat.lobby.effects import Effect, Emit
@@ -38,6 +39,8 @@ class Context:
     clock: Clock
     metrics: Metrics
     rules: Rules
+    # calls of normal length per user, for the weight of their reports (this process)
+    conversations: Conversations = field(default_factory=Conversations)
 
     def wall(self) -> float:
         """Unix seconds."""

@@ -7,7 +7,8 @@ from typing import Any
 
 from randomchat.auth import Identity
 from randomchat.core import requests, signaling
-from randomchat.core.moderation import BanList, report_weight
+from randomchat.core.matching import NETWORK
+from randomchat.core.moderation import BanList, address_hash, wide_network
 from randomchat.db import Ban
 from randomchat.errors import Banned, IllegalMove
 from randomchat.lobby.context import REPORT, Context
@@ -100,7 +101,7 @@ class Moderation:
         call = await self._last_call(sid)
         effects = await self._end_for_moderation(sid, call, "block")
         if await ctx.calls.claim(sid, "blocked"):
-            await ctx.blocks.add(conn.user_id, call.partner_user, ctx.wall())
+            await self._keep_apart(conn.user_id, call, ctx.wall())
             log.info("blocked", extra={"user": conn.user_id, "blocked": call.partner_user})
         return [*effects, Emit(sid, ServerEvent.BLOCK_PARTNER_ACK, Empty())]
 
@@ -128,9 +129,10 @@ class Moderation:
             note,
             list(call.chat),
             now,
-            reporter_address=conn.address,
+            reporter_address=address_hash(ctx.rules.address_key, wide_network(conn.network)),
             reported_address=call.partner_address,
-            weight=report_weight(age, ctx.rules.report_full_weight),
+            age=age,
+            normal_calls=ctx.conversations.count(conn.user_id),
         )
         ctx.metrics.reports.labels(reason).inc()
         log.info(
@@ -140,10 +142,17 @@ class Moderation:
         effects.append(Emit(sid, ServerEvent.REPORT_PARTNER_ACK, ReportAck(reportId=report.id)))
         # A report also blocks: the two are never paired again.
         if await ctx.calls.claim(sid, "blocked"):
-            await ctx.blocks.add(conn.user_id, call.partner_user, now)
+            await self._keep_apart(conn.user_id, call, now)
         if ban is not None:
             effects += self.kick_user(ban, spare=conn.user_id)
         return effects
+
+    async def _keep_apart(self, user_id: str, call: CallRecord, now: float) -> None:
+        """Block the partner: their user (for a guest, their device: ``randomchat.devices``)
+        and, for a guest, their network, so that a private window does not bring them back."""
+        await self.ctx.blocks.add(user_id, call.partner_user, now)
+        if call.partner_address:
+            await self.ctx.blocks.add(user_id, NETWORK + call.partner_address, now)
 
     async def _last_call(self, sid: str) -> CallRecord:
         call = await self.ctx.calls.get(sid)

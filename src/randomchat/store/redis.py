@@ -58,7 +58,7 @@ MAX_CLAIMS = 16  # claim scripts one search may run before it waits (see _pair)
 CLAIM_BATCH = 16  # candidates one claim script tries, best first
 SEP = "\x1f"  # between interests in an entry (cleaned interests never contain it)
 _PHASES = {"i": Phase.IDLE, "w": Phase.WAITING, "m": Phase.MATCHED}
-_FIELDS = ("ph", "seq", "since", "it", "st", "wd", "pv", "md", "u", "n")
+_FIELDS = ("ph", "seq", "since", "it", "st", "wd", "pv", "md", "u", "ad")
 
 _LUA_UNQUEUE = """
 local function unqueue(p, sid, m)
@@ -465,7 +465,7 @@ def _ranked(seeker: Seeker, entries: list[tuple[int, Waiting]]) -> list[tuple[Pi
 
 def _entries(sids: Iterable[str], rows: Iterable[list[Any]]) -> Iterable[tuple[int, Waiting]]:
     for sid, row in zip(sids, rows, strict=True):
-        phase, seq, since, interests, strict, widened, previous, mode, user, _ = (
+        phase, seq, since, interests, strict, widened, previous, mode, user, address = (
             None if v is None else text(v) for v in row
         )
         if phase != "w" or seq is None or user is None:
@@ -481,5 +481,6 @@ def _entries(sids: Iterable[str], rows: Iterable[list[Any]]) -> Iterable[tuple[i
                 widened == "1",
                 previous or None,
                 mode or "video",
+                address=address or None,
             ),
         )

@@ -1,5 +1,8 @@
 // Guest session: POST /api/session, token kept in localStorage['token'] so a
-// site with its own login can hand one in.
+// site with its own login can hand one in. The device key the server issues with
+// the first session (localStorage['device']) is sent with every later one and
+// outlives "Change": a new nickname from this browser is the same guest to blocks,
+// reports and bans (docs/security.md).
 
 import type { BanInfo } from './protocol';
 import { hasUnwanted } from './text';
@@ -9,6 +12,8 @@ export interface Session {
   token: string;
   username: string | null;
   expiresAt: string | null;
+  /** the device key the server issued or confirmed (kept across sessions) */
+  device?: string | null;
 }
 
 export interface StorageLike {
@@ -44,6 +49,12 @@ export function saveSession(storage: StorageLike, s: Session): void {
   else storage.removeItem('username');
   if (s.expiresAt) storage.setItem('tokenExpiresAt', s.expiresAt);
   else storage.removeItem('tokenExpiresAt');
+  if (s.device) storage.setItem('device', s.device);
+}
+
+/** The device key to send with POST /api/session (never cleared by clearSession). */
+export function loadDevice(storage: StorageLike): string | null {
+  return storage.getItem('device');
 }
 
 export function clearSession(storage: StorageLike): void {
@@ -91,6 +102,8 @@ export interface SessionOptions {
   rulesVersion?: string;
   /** solves a proof of work when the server asks for one (pow.ts); without it pow-required is an error */
   solvePow?: () => Promise<string>;
+  /** the device key this browser keeps (loadDevice) */
+  device?: string | null;
 }
 
 const KNOWN_CODES: readonly SessionErrorCode[] = ['rules-not-accepted', 'name-refused', 'pow-required', 'pow-invalid', 'banned', 'rate-limited'];
@@ -102,10 +115,13 @@ const KNOWN_CODES: readonly SessionErrorCode[] = ['rules-not-accepted', 'name-re
  */
 export async function createSession(username: string, fetchFn: typeof fetch = fetch, options: SessionOptions = {}): Promise<Session> {
   const name = username.trim();
-  const first = await postSession(fetchFn, { username: name, ...(options.rulesVersion ? { rulesVersion: options.rulesVersion } : {}) });
+  const body: Record<string, string> = { username: name };
+  if (options.rulesVersion) body.rulesVersion = options.rulesVersion;
+  if (options.device) body.device = options.device;
+  const first = await postSession(fetchFn, body);
   if (first instanceof SessionError && first.code === 'pow-required' && options.solvePow) {
     const altcha = await options.solvePow();
-    const second = await postSession(fetchFn, { username: name, ...(options.rulesVersion ? { rulesVersion: options.rulesVersion } : {}), altcha });
+    const second = await postSession(fetchFn, { ...body, altcha });
     if (second instanceof SessionError) throw second;
     return second;
   }
@@ -132,7 +148,8 @@ async function postSession(fetchFn: typeof fetch, body: Record<string, string>):
   }
   if (res.status === 201 || res.ok) {
     if (!data?.token) throw new SessionError(t('session.unexpected'), 'other');
-    return { token: data.token, username: data.username ?? body.username ?? null, expiresAt: data.expiresAt != null ? String(data.expiresAt) : null };
+    const device = typeof data.device === 'string' ? data.device : null;
+    return { token: data.token, username: data.username ?? body.username ?? null, expiresAt: data.expiresAt != null ? String(data.expiresAt) : null, device };
   }
   const detail = typeof data?.detail === 'string' ? data.detail : Array.isArray(data?.detail) ? data.detail.map((d: any) => d?.msg ?? String(d)).join('; ') : null;
   const code: SessionErrorCode = KNOWN_CODES.includes(data?.code) ? data.code : 'other';
