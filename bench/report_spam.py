@@ -1,5 +1,5 @@
 """How many addresses and how much time an attacker needs to get an innocent user
-auto-banned by reports (issue 15). Figures in docs/security.md.
+sanctioned by reports alone (issues 15 and 22). Figures in docs/security.md.
 
 Starts ``randomchat serve`` from a source tree (``--src``; the current one by
 default, or an older checkout for the "before" figures) behind a pretend
@@ -10,8 +10,14 @@ sessions from ``--addresses`` addresses (``--tabs`` per address), meets the
 victim with each, reports, and stops at the victim's ``banned`` or after every
 identity has reported. Prints one JSON line.
 
+Addresses are hosts of one /24 (which counts as one network since issue 22), or with
+``--spread`` each in a /24 of its own. The attacking identities never had a call of
+normal length: a patient attacker could give them some (pairing their own identities),
+which ``tests/db/test_moderation.py`` covers with the clock driven by hand.
+
     .venv/bin/python bench/report_spam.py --addresses 1 --tabs 3
-    .venv/bin/python bench/report_spam.py --addresses 3 --age 600   # sessions aged 10 min
+    .venv/bin/python bench/report_spam.py --addresses 3 --age 600   # identities aged 10 min
+    .venv/bin/python bench/report_spam.py --addresses 30 --spread --age 3600
 """
 
 from __future__ import annotations
@@ -51,10 +57,12 @@ async def guest(http: httpx.AsyncClient, address: str, name: str, age: float) ->
     resp.raise_for_status()
     token = str(resp.json()["token"])
     if age:
-        # A session minted ``age`` seconds ago: the same claims, re-signed with an older
-        # iat (the attacker would simply wait that long; we do not).
+        # An identity made ``age`` seconds ago: the same claims, re-signed with an older
+        # iat and device date (the attacker would simply wait that long; we do not).
         claims = jwt.decode(token, SECRET, algorithms=["HS256"])
         claims["iat"] -= int(age)
+        if "since" in claims:
+            claims["since"] -= int(age)
         token = jwt.encode(claims, SECRET, algorithm="HS256")
     return token
 
@@ -87,7 +95,9 @@ async def until(events: asyncio.Queue[Any], wanted: str, timeout: float = 10) ->
             return data
 
 
-async def attack(url: str, addresses: int, tabs: int, age: float) -> dict[str, Any]:
+async def attack(
+    url: str, addresses: int, tabs: int, age: float, spread: bool
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url) as http:
         victim_token = await guest(http, "203.0.113.200", "Victim", 0)
         victim, victim_events = await client(url, victim_token, "203.0.113.200")
@@ -95,7 +105,7 @@ async def attack(url: str, addresses: int, tabs: int, age: float) -> dict[str, A
         started = time.monotonic()
         reports = 0
         for a in range(addresses):
-            address = f"198.51.{a // 250}.{a % 250 + 1}"
+            address = f"198.{51 + a // 250}.{a % 250}.1" if spread else f"198.51.100.{a + 1}"
             for t in range(tabs):
                 token = await guest(http, address, f"Tab{t}", age)
                 sio, events = await client(url, token, address)
@@ -136,7 +146,8 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src")
     parser.add_argument("--addresses", type=int, default=1)
     parser.add_argument("--tabs", type=int, default=3)
-    parser.add_argument("--age", type=float, default=0.0, help="session age of the attackers, s")
+    parser.add_argument("--age", type=float, default=0.0, help="identity age of the attackers, s")
+    parser.add_argument("--spread", action="store_true", help="each address in a /24 of its own")
     parser.add_argument("serve_args", nargs="*", help="extra serve flags after --")
     args = parser.parse_args()
     port = free_port()
@@ -155,12 +166,9 @@ def main() -> None:
                 break
             except httpx.HTTPError:
                 time.sleep(0.05)
-        result = asyncio.run(attack(url, args.addresses, args.tabs, args.age))
-        print(
-            json.dumps(
-                {"addresses_used": args.addresses, "tabs": args.tabs, "age": args.age, **result}
-            )
-        )
+        result = asyncio.run(attack(url, args.addresses, args.tabs, args.age, args.spread))
+        shape = {"addresses_used": args.addresses, "tabs": args.tabs, "age": args.age}
+        print(json.dumps({**shape, "spread": args.spread, **result}))
     finally:
         server.terminate()
         server.wait(10)

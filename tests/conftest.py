@@ -148,9 +148,9 @@ def _tiers(item: pytest.Item) -> set[str]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test has one tier. A browser test without a timeout of its own gets 240 s
-    instead of the default 120: its length follows the machine's load (a restart-and-resume test took 36 s in one CI
-    run and 62 s in another a day later), and a timeout is for a test that hangs. Files
-    with browser tests are put first."""
+    instead of the default 120: its length follows the machine's load (a restart-and-
+    resume test took 36 s in one CI run and 62 s in another a day later), and a timeout
+    is for a test that hangs. Files with browser tests are put first."""
     untiered = sorted({str(i.path.relative_to(ROOT)) for i in items if len(_tiers(i)) != 1})
     if untiered:
         raise pytest.UsageError(

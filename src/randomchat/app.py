@@ -13,13 +13,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from randomchat import admin, http, proxy
+from randomchat import admin, banstatus, http, proxy
+from randomchat.auth import Verifier
 from randomchat.clock import Clock, SystemClock
 from randomchat.config import Settings
 from randomchat.console import console_routes
+from randomchat.core.replay import SharedReplay
 from randomchat.db import Ban, Database
 from randomchat.gateway import Gateway
 from randomchat.lobby import Lobby, in_memory
+from randomchat.lobby.ice import arriving
+from randomchat.lobby.resume import recovery_guard
 from randomchat.metrics import Metrics
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore, Store
@@ -81,18 +85,27 @@ def create_app(
 ) -> App:
     metrics = Metrics()
     node = None
+    replay: SharedReplay | None = None  # used proofs of work: None keeps them in this process
     if settings.redis_url:  # a cluster node (imported only then: one process needs no Redis)
         from randomchat.cluster import Node
+        from randomchat.store.redis_replay import RedisReplay
 
         node = Node(settings, metrics)
         store, clock = node.store, node.clock
+        replay = RedisReplay(node.redis, node.prefix)  # a proof of work counts once per cluster
     store = store if store is not None else MemoryStore()
     clock = clock or SystemClock()
     rules = Rules.from_settings(settings)
     lobby = Lobby(store, db, clock, metrics, rules, node.shared if node else in_memory)
     gateway = Gateway(settings, lobby, metrics, node.sid_prefix if node else "")
+    # A held socket goes back only to its own user (lobby.resume, sio.recovery).
+    gateway.sio.may_resume = recovery_guard(lobby.ctx, Verifier(settings.secret))
     if node is not None:
         node.attach(gateway, lobby)
+        assert node.delivery is not None
+        # A match-found from another node gets its TURN credentials here, where its
+        # socket's token is known (lobby.ice).
+        node.delivery.arriving = lambda sid, event, data: arriving(lobby.ctx, sid, event, data)
 
     async def kick(ban: Ban) -> None:
         await gateway.apply(lobby.moderation.kick_user(ban))
@@ -141,8 +154,15 @@ def create_app(
         *admin.admin_routes(settings, db, on_ban=kick, on_unban=unbanned),
         # The console (and its page at /admin) before http's catch-all mount of the page.
         *console_routes(settings, db, store, metrics, on_ban=kick, on_unban=unbanned),
+        *banstatus.routes(settings, lobby.rules, lobby.moderation),
         *http.routes(
-            settings, store, metrics, lobby.moderation.address_ban, lambda: gateway.draining
+            settings,
+            store,
+            metrics,
+            lobby.moderation.address_ban,
+            lambda: gateway.draining,
+            ice=lobby.rules.ice,  # one TURN credential cache for the route and match-found
+            replay=replay,
         ),
     ]
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

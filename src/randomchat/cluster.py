@@ -146,6 +146,8 @@ class ClusterDelivery:
         self._origin = f"{node}:{secrets.token_hex(4)}"
         self._seq = 0
         self._seen: dict[str, int] = {}
+        # What this node adds to an event from its inbox (TURN credentials: lobby.ice).
+        self.arriving: Callable[[str, str, Any], Any] = lambda sid, event, data: data
 
     def inbox(self, node: str) -> str:
         return f"{self.prefix}inbox:{node}"
@@ -257,7 +259,8 @@ class ClusterDelivery:
             if event == DISCONNECT:
                 await self.local.disconnect(sid)
             else:
-                await self.local.emit(sid, event, orjson.loads(fields[b"d"]), source)
+                data = self.arriving(sid, event, orjson.loads(fields[b"d"]))
+                await self.local.emit(sid, event, data, source)
         except Exception:
             log.exception("cross-node delivery failed", extra={"sid": sid, "event_name": event})
 

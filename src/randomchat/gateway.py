@@ -3,7 +3,9 @@
 Handlers run in order per connection (in the socket layer's reader loop): a
 client's ICE candidates and descriptions are handled in the order it sent
 them, and no task is created per event. Every handler validates its payload;
-a malformed one gets an ``error`` event and changes nothing.
+a malformed one gets an ``error`` event and changes nothing. Such events are all
+counted in the metrics, but their log lines are sampled per connection
+(``logs.LogSampler``): a client sending nothing but bad events cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from randomchat import auth, proxy, sio
+from randomchat import auth, guests, proxy, sio
 from randomchat.config import Settings
 from randomchat.delivery import Delivery, LocalDelivery
 from randomchat.errors import (
@@ -26,6 +28,7 @@ from randomchat.errors import (
     TooManyConnections,
 )
 from randomchat.lobby import Effect, Emit, FlushLater, Handler, HangUp, Kick, Lobby
+from randomchat.logs import LogSampler
 from randomchat.metrics import Metrics
 from randomchat.protocol import (
     NAMESPACE,
@@ -37,6 +40,10 @@ from randomchat.protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+# The connect_error message for a guest whose token predates the current rules; the page
+# then signs out and shows the rules gate again (docs/protocol.md).
+RULES_CHANGED = "Rules changed"
 
 NEGOTIATION_SECONDS = 10.0  # a drain lets calls this fresh finish their offer/answer/ICE
 
@@ -97,6 +104,10 @@ class Gateway:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
+        # A guest token names the rules its holder accepted; older ones must accept again.
+        self._rules_version = guests.RulesDocument.load(settings).version
+        # Lines caused by a client's malformed, unknown or refused events, per sid.
+        self._client_lines = LogSampler()
         self.draining = False  # set by drain(): no new connections or searches here
         self.sio.on("connect", self._connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
@@ -111,6 +122,13 @@ class Gateway:
         try:
             token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
             identity = self._verifier.verify(token)
+            if identity.guest and identity.rules != self._rules_version:
+                raise self._refuse(
+                    sid,
+                    "rules_changed",
+                    RULES_CHANGED,
+                    {"code": "rules-changed", "rulesVersion": self._rules_version},
+                )
             self.lobby.moderation.admit(identity)
             effects = await self.lobby.connect(sid, identity, network)
         except AuthError as exc:
@@ -140,6 +158,7 @@ class Gateway:
         return sio.ConnectionRefusedError(message, data)
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        self._client_lines.forget(sid)
         user = self.lobby.user_of(sid)
         if user is None:
             return  # refused at connect: nothing was registered
@@ -173,14 +192,12 @@ class Gateway:
         user = self.lobby.user_of(sid)
         if isinstance(exc, InvalidPayload):
             self.metrics.invalid.labels(event).inc()
-            log.warning(
-                "invalid payload",
-                extra={"sid": sid, "user": user, "event": event, "problem": exc.message},
-            )
+            extra = {"sid": sid, "user": user, "event": event, "problem": exc.message}
+            self._client_line(logging.WARNING, "invalid payload", extra)
             return _error_emit(sid, event, exc.code, str(exc))
         if isinstance(exc, IllegalMove):
             self.metrics.refused_requests.labels(event).inc()
-            log.info("refused", extra={"sid": sid, "user": user, "event": event})
+            self._client_line(logging.INFO, "refused", {"sid": sid, "user": user, "event": event})
             return _error_emit(sid, event, exc.code, exc.message)
         if user is None:
             # The socket closed while its request was in flight (its shared records went
@@ -193,8 +210,20 @@ class Gateway:
     async def _unknown(self, event: str | int, sid: str, *args: Any) -> None:
         name = str(event)[:64]  # Socket.IO allows numeric event names too
         self.metrics.invalid.labels("unknown").inc()
-        log.warning("unknown event", extra={"sid": sid, "event": name})
+        self._client_line(logging.WARNING, "unknown event", {"sid": sid, "event": name})
         await self.apply([_error_emit(sid, name, "unknown_event", f"Unknown event '{name}'")])
+
+    def _client_line(self, level: int, message: str, extra: dict[str, Any]) -> None:
+        """Log a line a client caused, if the sampler lets it through (see ``LogSampler``)."""
+        if not log.isEnabledFor(level):
+            return  # not written anyway: no need to spend the client's allowance
+        skipped = self._client_lines.take(extra["sid"], self.lobby.clock.monotonic())
+        if skipped is None:
+            self.metrics.log_lines_skipped.inc()
+            return
+        if skipped:
+            extra["skipped"] = skipped  # this connection's lines left out since its last one
+        log.log(level, message, extra=extra)
 
     async def apply(self, effects: list[Effect]) -> None:
         """Carry out effects: emits now, candidate flushes on the next loop turn, kicks."""

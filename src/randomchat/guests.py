@@ -12,7 +12,13 @@ and the proof of work.
 * ``ProofOfWork``: ALTCHA challenges (the ``altcha`` package's v1 scheme: find
   the number that, appended to the salt, hashes with SHA-256 to the challenge)
   signed with a key derived from the JWT secret, and their verification, each
-  solved challenge usable once (``core.replay.ReplayCache``) until it expires.
+  solved challenge usable once until it expires (``core.replay.ReplayCache`` in
+  this process; with ``shared``, the cluster's cache in Redis, so a solution
+  used on one node is refused on every other). A challenge's largest number
+  grows with its address's pressure (``core.powcost``); the salt carries it
+  (``m``, signed with the rest), and a solution is accepted only from a
+  challenge at least as hard as its address's level asks now, so a script
+  cannot bring cheap challenges fetched elsewhere or earlier.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from urllib.parse import parse_qs
 from altcha import v1 as altcha_v1
 
 from randomchat.config import Settings
+from randomchat.core import powcost
 from randomchat.core.names import NameFilter
-from randomchat.core.replay import ReplayCache
+from randomchat.core.replay import ReplayCache, SharedReplay
 from randomchat.errors import ConfigError
 
 RULES_VERSION_HEX = 12
@@ -99,27 +106,46 @@ def address_key(settings: Settings) -> bytes:
     return _derived(settings.jwt_secret, "randomchat address hash v1")
 
 
+@dataclass(frozen=True, slots=True)
+class Solved:
+    """A correct solution of one of our challenges; not yet used (``ProofOfWork.use``)."""
+
+    challenge: str
+    expires: float  # Unix seconds
+
+
 class ProofOfWork:
     """ALTCHA v1 challenges and their one-time verification. Time is passed in."""
 
-    def __init__(self, secret: str, max_number: int, ttl: float, max_used: int = 100_000) -> None:
+    def __init__(
+        self,
+        secret: str,
+        max_number: int,
+        ttl: float,
+        max_used: int = 100_000,
+        shared: SharedReplay | None = None,
+    ) -> None:
         self._key = _derived(secret, "randomchat altcha v1").hex()
         self.max_number = max_number
         self.ttl = ttl
         self._used = ReplayCache(max_used)
+        self.shared = shared  # a cluster's replay cache (Redis); None: this process's
 
     def __len__(self) -> int:
         return len(self._used)
 
-    def challenge(self, now: float) -> dict[str, Any]:
-        """A fresh challenge, as the page's solver (``altcha-lib/v1``) and widget take it."""
+    def challenge(self, now: float, level: int = 0) -> dict[str, Any]:
+        """A fresh challenge, as the page's solver (``altcha-lib/v1``) and widget take it;
+        ``level`` doubles its largest number that many times (``core.powcost``)."""
         expires = datetime.datetime.fromtimestamp(now + self.ttl, datetime.UTC)
+        largest = powcost.max_number(self.max_number, level)
         made = altcha_v1.create_challenge(
             altcha_v1.ChallengeOptions(
                 algorithm=POW_ALGORITHM,
-                max_number=self.max_number,
+                max_number=largest,
                 hmac_key=self._key,
                 expires=expires,
+                params={"m": str(largest)},
             )
         )
         return {
@@ -131,39 +157,56 @@ class ProofOfWork:
             "signature": made.signature,
         }
 
-    def verify(self, payload: str, now: float) -> bool:
-        """Whether ``payload`` (base64 JSON) solves an unexpired challenge of ours, first use."""
+    def solved(self, payload: str, now: float, level: int = 0) -> Solved | None:
+        """``payload`` (base64 JSON) if it solves an unexpired challenge of ours made at
+        ``level`` or above; whether it was used before is ``use``'s to tell."""
         if not isinstance(payload, str) or not 0 < len(payload) <= MAX_POW_PAYLOAD:
-            return False
+            return None
         try:
             data = json.loads(base64.b64decode(payload, validate=True))
         except (ValueError, binascii.Error, RecursionError):
-            return False
+            return None
         if not isinstance(data, dict) or data.get("algorithm") != POW_ALGORITHM:
-            return False
+            return None
         number, salt = data.get("number"), data.get("salt")
         challenge, signature = data.get("challenge"), data.get("signature")
         if isinstance(number, bool) or not isinstance(number, int):
-            return False
+            return None
         if not (isinstance(salt, str) and isinstance(challenge, str)):
-            return False
+            return None
         if not isinstance(signature, str):
-            return False
-        if not 0 <= number <= self.max_number:
-            return False
-        expires = _expiry(salt)
+            return None
+        # A salt without ``m`` comes from a node of an older version: the base number.
+        largest = _salt_number(salt, "m") or self.max_number
+        if largest < powcost.max_number(self.max_number, level):
+            return None  # cheaper than this address must pay now: fetch a new one
+        if not 0 <= number <= largest:
+            return None
+        expires = _salt_number(salt, "expires")
         # Expired, or further ahead than we ever sign (a forged salt fails the HMAC anyway).
         if expires is None or expires <= now or expires > now + self.ttl + 60:
-            return False
-        solved = altcha_v1.Payload(POW_ALGORITHM, challenge, number, salt, signature)
-        ok, _ = altcha_v1.verify_solution(solved, self._key, check_expires=False)
-        return ok and self._used.claim(challenge, expires, now)
+            return None
+        solution = altcha_v1.Payload(POW_ALGORITHM, challenge, number, salt, signature)
+        ok, _ = altcha_v1.verify_solution(solution, self._key, check_expires=False)
+        return Solved(challenge, float(expires)) if ok else None
+
+    async def use(self, solved: Solved, now: float) -> bool:
+        """Spend ``solved``: True the first time, in this process or the whole cluster."""
+        if self.shared is not None:
+            return await self.shared.claim(solved.challenge, solved.expires, now)
+        return self._used.claim(solved.challenge, solved.expires, now)
+
+    def verify(self, payload: str, now: float, level: int = 0) -> bool:
+        """``solved`` and spent in this process's cache at once (no shared cache)."""
+        solved = self.solved(payload, now, level)
+        return solved is not None and self._used.claim(solved.challenge, solved.expires, now)
 
 
-def _expiry(salt: str) -> float | None:
-    """The ``expires`` of a salt (``<hex>?expires=<unix seconds>&``); None if absent."""
+def _salt_number(salt: str, name: str) -> int | None:
+    """A whole-number parameter of a salt (``<hex>?expires=<unix seconds>&m=<n>&``)."""
     _, _, query = salt.partition("?")
-    values = parse_qs(query).get("expires")
-    if not values or len(values) != 1 or not values[0].isdigit() or len(values[0]) > 12:
+    values = parse_qs(query).get(name)
+    if not values or len(values) != 1 or len(values[0]) > 12:
         return None
-    return float(values[0])
+    value = values[0]
+    return int(value) if value.isascii() and value.isdigit() else None

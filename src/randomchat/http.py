@@ -37,15 +37,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from randomchat import auth, guests, proxy, static
+from randomchat import auth, devices, guests, proxy, static
 from randomchat.config import Settings
 from randomchat.core.moderation import address_hash
+from randomchat.core.powcost import Pressure
 from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.core.replay import SharedReplay
 from randomchat.core.requests import clean_text
 from randomchat.db import Ban
-from randomchat.errors import AuthError
+from randomchat.errors import AuthError, StorageError
 from randomchat.metrics import Metrics
 from randomchat.store import Store
+from randomchat.turn import IceConfig, RequestRate
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -82,6 +85,9 @@ class SessionRequest(BaseModel):
         None, alias="rulesVersion"
     )
     altcha: Annotated[str, StringConstraints(max_length=guests.MAX_POW_PAYLOAD)] | None = None
+    # The device key this browser was given before (randomchat.devices); a missing or
+    # invalid one gets a new key, as a browser with cleared storage would.
+    device: Annotated[str, StringConstraints(max_length=devices.MAX_KEY)] | None = None
 
     @field_validator("username")
     @classmethod
@@ -159,7 +165,8 @@ async def read_json(request: Request, limit: int, example: str) -> Any:
 
 
 class AddressLimiter:
-    """Token buckets per client network (IPv4 address or IPv6 /64), bounded in memory.
+    """Token buckets per client network (IPv4 address, or IPv6 /64 and also its /56 and
+    /48: ``proxy.aggregates``), bounded in memory.
 
     Full buckets are forgotten every ``PRUNE_SECONDS``; when ``max_keys``
     networks still hold a bucket, new ones share a single bucket (they are
@@ -177,13 +184,13 @@ class AddressLimiter:
         if now - self._pruned_at >= PRUNE_SECONDS:
             self._limiter.prune(now)
             self._pruned_at = now
-        key = proxy.network_of(address)
+        keys = proxy.aggregates(proxy.network_of(address))
         if len(self._limiter) >= self._max_keys:
             self._limiter.prune(now)
             self._pruned_at = now
             if len(self._limiter) >= self._max_keys:
-                key = OVERFLOW_KEY
-        return self._limiter.take(key, now)
+                keys = (OVERFLOW_KEY,)
+        return max(self._limiter.take(key, now) for key in keys)
 
     def __len__(self) -> int:
         return len(self._limiter)
@@ -199,12 +206,12 @@ def metrics_allowed(request: Request, token: str | None) -> bool:
     )
 
 
-def _rate_limited(wait: float) -> JSONResponse:
+def _rate_limited(wait: float, what: str = "new sessions from your address") -> JSONResponse:
     seconds = max(1, math.ceil(wait))
     return problem(
         429,
         "rate-limited",
-        f"Too many new sessions from your address; try again in {seconds} s",
+        f"Too many {what}; try again in {seconds} s",
         {"Retry-After": str(seconds)},
         retryAfter=seconds,
     )
@@ -216,8 +223,11 @@ def routes(
     metrics: Metrics,
     address_ban: Callable[[str], Ban | None] | None = None,
     draining: Callable[[], bool] = lambda: False,
+    ice: IceConfig | None = None,
+    replay: SharedReplay | None = None,
 ) -> list[BaseRoute]:
-    """The HTTP routes; ``address_ban`` finds the ban of a network's keyed hash, if any."""
+    """The HTTP routes; ``address_ban`` finds the ban of a network's keyed hash, if any;
+    ``ice`` is the lobby's (one credential cache), ``replay`` a cluster's shared cache."""
     rate = settings.sessions_per_minute / 60
     sessions = AddressLimiter(Limit(rate=rate, burst=settings.session_burst))
     with_pow = AddressLimiter(
@@ -227,7 +237,13 @@ def routes(
     name_filter = guests.load_name_filter(settings)
     nicknames = settings.nicknames == "on"
     key = guests.address_key(settings)
-    pow_ = guests.ProofOfWork(settings.secret, settings.pow_max_number, settings.pow_ttl_seconds)
+    device_keys = devices.keys_for(settings.secret)
+    pow_ = guests.ProofOfWork(
+        settings.secret, settings.pow_max_number, settings.pow_ttl_seconds, shared=replay
+    )
+    pressure = Pressure(rate, settings.session_burst)  # sessions past the rate (core.powcost)
+    ice_config = ice if ice is not None else settings.ice
+    ice_requests = RequestRate()  # GET /api/ice-servers per user (turn.ICE_REQUESTS)
 
     async def create_session(request: Request) -> Response:
         if not settings.guest_sessions:
@@ -279,20 +295,39 @@ def routes(
                 return problem(
                     403, "pow-required", "Please solve the challenge from GET /api/altcha"
                 )
-            if not pow_.verify(req.altcha, time.time()):
+            # A challenge at least as dear as this address must pay now (a cheaper one,
+            # fetched elsewhere or earlier, is refused), used once in the process or cluster.
+            network = proxy.network_of(client)
+            solved = pow_.solved(req.altcha, time.time(), pressure.level(network, now))
+            try:
+                fresh = solved is not None and await pow_.use(solved, time.time())
+            except StorageError:
+                return _problem(503, "Sessions are unavailable for a moment; try again")
+            if not fresh:
                 return problem(403, "pow-invalid", "The challenge was not solved; try a new one")
+            if wait > 0:
+                pressure.add(network, now)
+        wall = time.time()
+        device = device_keys.check(req.device, wall)
+        device_key = req.device
+        if device is None:
+            device, device_key = device_keys.issue(wall)
         token, identity, expires = auth.issue(
             settings.secret,
             username,
             settings.token_ttl_hours * 3600,
+            user_id=device.user_id,
+            now=wall,
             guest=True,
             rules=rules_doc.version,
+            since=device.created,
         )
         payload = {
             "token": token,
             "userId": identity.user_id,
             "username": identity.username,
             "expiresAt": expires,
+            "device": device_key,
         }
         return JSONResponse(payload, status_code=201)
 
@@ -307,7 +342,9 @@ def routes(
         return JSONResponse(payload, headers={"Cache-Control": "no-cache"})
 
     async def altcha_challenge(request: Request) -> Response:
-        return JSONResponse(pow_.challenge(time.time()), headers={"Cache-Control": "no-store"})
+        network = proxy.network_of(request.client.host if request.client else "")
+        challenge = pow_.challenge(time.time(), pressure.level(network, time.monotonic()))
+        return JSONResponse(challenge, headers={"Cache-Control": "no-store"})
 
     async def healthz(request: Request) -> Response:
         if draining():  # a load balancer stops sending new clients here
@@ -315,16 +352,19 @@ def routes(
         return JSONResponse({"status": "ok"})
 
     async def ice_servers(request: Request) -> Response:
-        """The STUN/TURN configuration for the bearer of a valid token (fresh credentials)."""
+        """The STUN/TURN configuration for the bearer of a valid token: its user's TURN
+        credential (reused while it lasts, ``turn``), at a rate per user."""
         try:
             token = auth.token_from_handshake(None, request.headers.get("authorization"))
             identity = auth.verify(token, settings.secret)
         except AuthError as exc:
             return _problem(401, exc.detail, {"WWW-Authenticate": 'Bearer realm="randomchat"'})
-        ice = settings.ice
+        wait = ice_requests.take(identity.user_id, time.monotonic())
+        if wait > 0:
+            return _rate_limited(wait, "ICE server requests")
         payload = {
-            "iceServers": ice.servers(identity.user_id, time.time(), identity.expires_at),
-            "iceTransportPolicy": ice.policy,
+            "iceServers": ice_config.servers(identity.user_id, time.time(), identity.expires_at),
+            "iceTransportPolicy": ice_config.policy,
         }
         return JSONResponse(payload, headers={"Cache-Control": "no-store"})
 

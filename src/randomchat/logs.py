@@ -11,6 +11,9 @@ put ``?token=...``):
 The line's own keys (``ts``, ``level``, ``logger``, ``event``, ``exc``) cannot be
 overwritten by an ``extra`` of the same name: that one is written as
 ``event_`` (and so on) instead.
+
+Lines a client can cause at will (its malformed or refused events) go through a
+``LogSampler``, so that no client fills the disk; the metrics count every event.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import logging
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -88,3 +92,69 @@ _PER_WEBSOCKET = frozenset(
 
 def _per_websocket_lines(record: logging.LogRecord) -> bool:
     return record.msg not in _PER_WEBSOCKET
+
+
+@dataclass(slots=True)
+class _Seen:
+    written: int = 0
+    last: float = 0.0  # when its last line was written
+    skipped: int = 0  # lines not written since
+
+
+class LogSampler:
+    """Which of the lines a client causes at will to write, per key (a connection).
+
+    Per key: the first ``first`` lines, then one per ``every`` seconds; across all keys,
+    at most ``overall`` lines per ``every`` seconds. A written line is told how many of
+    its key's lines were skipped before it, so nothing goes unmentioned.
+
+    Why this shape: the first lines of a connection carry what an operator debugging a
+    broken client needs (which event, what was wrong), and later ones mostly repeat
+    them; one line a minute then shows the client is still at it. Per key alone, a
+    client that reconnects over and over would get ``first`` lines each time, hence the
+    overall cap: with the defaults a flood writes at most 100 lines a minute (about
+    25 KB) whatever it does. Pure: the caller passes the time; ``forget`` drops a key
+    (its connection closed), and at most ``max_keys`` are kept, oldest dropped first (a
+    late line of a socket that closed meanwhile adds its key back: the bound catches it).
+    """
+
+    def __init__(
+        self, first: int = 5, every: float = 60.0, overall: int = 100, max_keys: int = 10_000
+    ) -> None:
+        self.first = first
+        self.every = every
+        self.overall = overall
+        self.max_keys = max_keys
+        self._seen: dict[str, _Seen] = {}
+        self._window = float("-inf")  # start of the current overall window
+        self._in_window = 0
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def take(self, key: str, now: float) -> int | None:
+        """None: skip this line. Else write it, saying how many of ``key``'s were skipped."""
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = _Seen()
+            if len(self._seen) > self.max_keys:
+                del self._seen[next(iter(self._seen))]
+        due = seen.written < self.first or now - seen.last >= self.every
+        if not due or not self._within_overall(now):
+            seen.skipped += 1
+            return None
+        skipped, seen.skipped = seen.skipped, 0
+        seen.written += 1
+        seen.last = now
+        return skipped
+
+    def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+    def _within_overall(self, now: float) -> bool:
+        if now - self._window >= self.every:
+            self._window, self._in_window = now, 0
+        if self._in_window >= self.overall:
+            return False
+        self._in_window += 1
+        return True

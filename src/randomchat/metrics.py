@@ -39,6 +39,13 @@ class Metrics:
         self.invalid = Counter(
             "randomchat_invalid_payloads", "Events refused as malformed", ["event"], registry=r
         )
+        self.log_lines_skipped = Counter(
+            "randomchat_log_lines_skipped",
+            "Log lines about malformed, unknown or refused client events not written "
+            "(sampled, so that no client fills the disk); the events themselves are all "
+            "counted in randomchat_invalid_payloads and randomchat_refused_requests",
+            registry=r,
+        )
         self.undelivered = Counter(
             "randomchat_undelivered_events",
             "Events for a socket this process does not hold (closed meanwhile, or on another node)",

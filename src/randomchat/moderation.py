@@ -71,9 +71,9 @@ async def record_report(
     counted = tally(await counted_reports(db, reported, since))
     if not should_cool_down(counted, rules.report_threshold, rules.report_min_addresses):
         return report, None
-    if latest is not None and latest.created_by == AUTO_BANNED_BY:
-        if now - latest.created_at < COOLDOWN_GAP:
-            return report, None  # once an hour, whatever else arrives
+    recent = latest is not None and now - latest.created_at < COOLDOWN_GAP
+    if recent and latest is not None and latest.created_by == AUTO_BANNED_BY:
+        return report, None  # once an hour, whatever else arrives
     if await db.active_ban(reported, now) is not None:
         return report, None  # a ban keeps them out already; an automatic action adds nothing
     ban = await db.ban(

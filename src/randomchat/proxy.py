@@ -346,6 +346,19 @@ def network_of(address: str) -> str:
     return str(addr)
 
 
+def aggregates(network: str) -> tuple[str, ...]:
+    """The units a per-address limit counts ``network`` (``network_of``'s) in: itself and,
+    for an IPv6 /64, its /56 and /48. One subscriber usually holds a /56 or a /48, so a
+    limit per /64 alone would give them 256 or 65,536 times their share."""
+    if not network.endswith("/64"):
+        return (network,)
+    try:
+        found = ipaddress.IPv6Network(network)
+    except ValueError:
+        return (network,)
+    return (network, str(found.supernet(new_prefix=56)), str(found.supernet(new_prefix=48)))
+
+
 def is_local(scope: Scope) -> bool:
     """Whether the real client is this machine: a loopback peer that is not a relay.
 

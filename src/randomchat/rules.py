@@ -36,6 +36,7 @@ class Rules:
     report_window: float = 24 * 3600.0
     cooldown_seconds: float = 600.0  # what reports alone may do: a short cool-down
     report_limit: Limit = Limit(rate=10 / 3600, burst=3)
+    stored_reports_limit: Limit = Limit(rate=50 / 86400, burst=50)  # per guest network a day
     max_sockets_per_user: int = 4
     max_sockets_per_address: int = 64
     resume_key: bytes = b""  # of the call-resume tickets (lobby.resume)
@@ -67,6 +68,10 @@ class Rules:
             report_window=settings.report_window_hours * 3600,
             cooldown_seconds=settings.cooldown_minutes * 60,
             report_limit=Limit(rate=settings.reports_per_hour / 3600, burst=3),
+            stored_reports_limit=Limit(
+                rate=settings.reports_per_network_per_day / 86400,
+                burst=settings.reports_per_network_per_day,
+            ),
             max_sockets_per_user=settings.max_sockets_per_user,
             max_sockets_per_address=settings.max_sockets_per_address,
             resume_key=_resume_key(settings),

@@ -386,14 +386,14 @@ async def test_block_ends_call_and_they_never_meet_again(lobby: Lobby, clock: Fa
     assert (await lobby.search.find_partner("b2", ()))[0].event == "waiting-for-partner"  # type: ignore[union-attr]
 
 
-async def test_report_records_chat_and_bans_at_threshold(
+async def test_report_records_chat_and_cools_down_at_threshold(
     lobby: Lobby, clock: FakeClock, db: Database
 ) -> None:
     await connect(lobby, "bad")
     for n in range(3):
         reporter = f"r{n}"
-        # Reports from one address count once (tests/core/test_safety*.py): three places.
-        await lobby.connect(reporter, Identity("u-" + reporter, reporter), f"192.0.2.{n}")
+        # Reports from one /24 count once (tests/core/test_safety*.py): three networks.
+        await lobby.connect(reporter, Identity("u-" + reporter, reporter), f"192.0.{n}.2")
         clock.advance(2)
         await lobby.search.find_partner("bad", ())
         await lobby.search.find_partner(reporter, ())
@@ -415,7 +415,8 @@ async def test_report_records_chat_and_bans_at_threshold(
     reports = await db.reports(user_id="u-bad")
     assert len(reports) == 3 and reports[0].chat[-1].text == "rude 2"
     ban = await db.active_ban("u-bad", clock.wall_ms() / 1000)
-    assert ban is not None and ban.reason == "reported by 3 users"
+    assert ban is not None and ban.reason == "cool-down: reported by 3 users from 3 networks"
+    assert ban.address_hash is None and ban.until - ban.created_at == 600
 
 
 async def test_report_after_the_partner_left_still_counts(lobby: Lobby) -> None:
@@ -485,7 +486,10 @@ async def test_connection_caps_per_user_and_per_address(lobby: Lobby) -> None:
             await lobby.connect(
                 f"v6-{n}", Identity(f"u-{n}", "V"), network_of(f"2001:db8::1:{n:x}")
             )
-    await lobby.connect("other", Identity("u-other", "O"), network_of("2001:db8:0:1::1"))
+    # Another /64 of the same /48 (one subscriber's) counts towards the same cap (issue 22).
+    with pytest.raises(TooManyConnections, match="per address"):
+        await lobby.connect("same48", Identity("u-48", "O"), network_of("2001:db8:0:1::1"))
+    await lobby.connect("other", Identity("u-other", "O"), network_of("2001:db8:1::1"))
     for sid in [f"v6-{n}" for n in range(64)] + ["other", "tab1", "tab2", "tab3", "tab4"]:
         await lobby.disconnect(sid)
     assert lobby.local_sizes()["addresses"] == 0 and lobby.local_sizes()["users"] == 0

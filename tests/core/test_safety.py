@@ -20,10 +20,10 @@ from randomchat.core.moderation import (
     Counted,
     Standing,
     address_hash,
-    wide_network,
     report_weight,
     should_cool_down,
     tally,
+    wide_network,
 )
 from randomchat.core.names import NameFilter
 from randomchat.core.replay import ReplayCache
@@ -233,8 +233,10 @@ def test_replay_cache_once_until_expiry_and_bounded() -> None:
     assert cache.claim("c1", expires=10.0, now=0.0)
     assert not cache.claim("c1", expires=10.0, now=1.0)
     assert cache.claim("c2", expires=20.0, now=1.0)
-    assert not cache.claim("c3", expires=20.0, now=2.0)  # full: refused, not forgotten
-    assert cache.claim("c3", expires=20.0, now=10.0)  # c1 expired and was dropped
+    # Full: c1, the soonest to expire, makes room (issue 22: filling the cache must not
+    # refuse honest solutions), and stays refused: nothing dropped can be replayed.
+    assert cache.claim("c3", expires=20.0, now=2.0)
+    assert not cache.claim("c1", expires=10.0, now=3.0)
     assert len(cache) == 2
 
 

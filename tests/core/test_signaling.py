@@ -33,18 +33,6 @@ def test_valid_payloads_pass_verbatim() -> None:
     assert signaling.call_stats(({"outcome": "failed"},)) == signaling.CallStats("failed")
 
 
-def test_candidate_types_and_relay_only_sdp() -> None:
-    assert signaling.candidate_type("candidate:1 1 udp 5 1.2.3.4 9 typ srflx raddr x") == "srflx"
-    assert signaling.candidate_type("garbage") is None
-    assert not signaling.relay_candidate({"candidate": "candidate:1 1 udp 5 h.local 9 typ host"})
-    assert not signaling.relay_candidate({"candidate": "no type at all"})
-    assert signaling.relay_candidate({"candidate": ""})
-    sdp = (
-        "v=0\na=candidate:1 1 udp 5 1.2.3.4 9 typ host\na=candidate:2 1 udp 5 5.6.7.8 9 typ relay\n"
-    )
-    assert signaling.relay_only_sdp(sdp) == "v=0\na=candidate:2 1 udp 5 5.6.7.8 9 typ relay\n"
-
-
 BAD: list[tuple[Any, tuple[Any, ...], str]] = [
     (signaling.offer, (), "expected one JSON object, got nothing"),
     (signaling.offer, (None,), "got NoneType"),

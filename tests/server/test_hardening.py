@@ -8,13 +8,14 @@ left behind when the sender is closed for it.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
 import pytest
 
 from randomchat.store import Counts
 from tests.rawclient import Closed, WsClient
-from tests.server.harness import Live, live_server, make_token, match, ready
+from tests.server.harness import NS, Live, live_server, make_token, match, ready
 
 pytestmark = pytest.mark.server
 
@@ -87,3 +88,45 @@ async def test_connection_caps_are_refused_with_a_reason() -> None:
         assert found_a["role"] == "initiator" and found_b["role"] == "receiver"
         await second.close()
         await third.close()
+
+
+async def test_a_flood_of_invalid_events_is_counted_but_writes_few_log_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 22, item c: every bad event is counted; the log gets a sample, not one line each."""
+    caplog.set_level(logging.INFO, logger="randomchat.gateway")
+    flood = 150  # of each kind; the packet budget is off so that all of them arrive
+
+    def lines(sid: str) -> list[logging.LogRecord]:
+        bad = ("invalid payload", "unknown event", "refused")
+        return [r for r in caplog.records if r.getMessage() in bad and r.__dict__["sid"] == sid]
+
+    async with live_server(events_per_second=0) as live:
+
+        def count(name: str, **labels: str) -> float | None:
+            return live.app.metrics.registry.get_sample_value(name, labels)
+
+        hostile = await ready(live.url, "Hostile")
+        hostile_sid = hostile.client.get_sid(NS)
+        for _ in range(flood):
+            await hostile.emit("signal-offer", {"offer": "not an object"})
+            await hostile.emit("no-such-event", {})
+            await hostile.emit("call-stats", {"outcome": "failed"})  # refused: no call
+        errors = 0
+        while errors < 3 * flood:
+            event, _ = await asyncio.wait_for(hostile.events.get(), 5)
+            errors += event == "error"
+        assert count("randomchat_invalid_payloads_total", event="signal-offer") == flood
+        assert count("randomchat_invalid_payloads_total", event="unknown") == flood
+        assert count("randomchat_refused_requests_total", event="call-stats") == flood
+        assert len(lines(hostile_sid)) == 5  # LogSampler's first lines of a connection
+        assert count("randomchat_log_lines_skipped_total") == 3 * flood - 5
+        # Another connection's first mistake is still written, with what was wrong.
+        other = await ready(live.url, "Other")
+        await other.emit("signal-offer", {})
+        assert (await other.expect("error"))["code"] == "invalid_payload"
+        [line] = lines(other.client.get_sid(NS))
+        assert line.__dict__["problem"] == "'offer' must be an object with 'type' and 'sdp'"
+        await hostile.close()
+        await other.close()
+        await live.assert_empty()

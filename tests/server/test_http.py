@@ -36,7 +36,9 @@ async def test_guest_session_token_connects(live: Live) -> None:
         )
     assert resp.status_code == 201
     body = resp.json()
-    assert body["username"] == "Alice" and len(body["userId"]) == 32
+    # A guest's id is its browser's device key's (randomchat.devices): "d" and 32 hex digits.
+    assert body["username"] == "Alice" and len(body["userId"]) == 33
+    assert body["device"].startswith(body["userId"][1:] + ".")
     claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"])
     assert claims["sub"] == body["userId"] and claims["exp"] == body["expiresAt"]
     peer = await Peer("Alice").connect(live.url, token=body["token"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -53,5 +54,39 @@ async def test_match_found_in_a_relay_deployment() -> None:
             (turn,) = found["iceServers"]
             assert turn["username"].endswith(f":{user}")
             assert turn["credential"] == expected_password(turn["username"])
+        await alice.close()
+        await bob.close()
+
+
+async def test_ice_servers_are_limited_per_user_and_give_the_users_credential_again() -> None:
+    """Issue 22 (b): 10 at once per user, then 429 with Retry-After; one credential reused."""
+    async with (
+        live_server(turn_urls=tuple(TURN), turn_secrets=(SECRET,)) as live,
+        httpx.AsyncClient(base_url=live.url) as http,
+    ):
+        alice = {"Authorization": f"Bearer {make_token('Alice', 'u-alice')}"}
+        turns = []
+        for _ in range(10):
+            resp = await http.get("/api/ice-servers", headers=alice)
+            assert resp.status_code == 200
+            turns.append(resp.json()["iceServers"][-1])
+        assert all(turn == turns[0] for turn in turns)  # not a new credential each time
+        limited = await http.get("/api/ice-servers", headers=alice)
+        assert limited.status_code == 429 and limited.json()["code"] == "rate-limited"
+        assert int(limited.headers["retry-after"]) >= 1
+        bob = {"Authorization": f"Bearer {make_token('Bob', 'u-bob')}"}
+        assert (await http.get("/api/ice-servers", headers=bob)).status_code == 200
+
+
+async def test_match_found_gives_the_credential_of_the_ice_servers_route_again() -> None:
+    async with live_server(turn_urls=tuple(TURN), turn_secrets=(SECRET,)) as live:
+        async with httpx.AsyncClient(base_url=live.url) as http:
+            auth = {"Authorization": f"Bearer {make_token('Alice', 'u-Alice')}"}
+            resp = await http.get("/api/ice-servers", headers=auth)
+        kept = resp.json()["iceServers"][-1]
+        await asyncio.sleep(1.1)  # a fresh mint would now end a second later
+        alice, bob = await ready(live.url, "Alice"), await ready(live.url, "Bob")
+        _, found_alice = await match(alice, bob)
+        assert found_alice["iceServers"][-1] == kept
         await alice.close()
         await bob.close()

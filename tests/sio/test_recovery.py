@@ -270,3 +270,54 @@ async def test_drop_closes_the_transport_without_a_goodbye_and_holds_a_recoverab
     assert reply["pid"] in rec.server.holds
     _, again = await connect(rec, {"recover": True, "pid": reply["pid"], "offset": None})
     assert again["sid"] == reply["sid"]
+
+
+# -- who may take a held socket over -------------------------------------------------------
+
+
+def owners(rec: Recorder) -> dict[str, str]:
+    """An owner check as the gateway's: ``auth.user`` must be the one the socket had."""
+    owner_of: dict[str, str] = {}
+    connect_handler = rec.server.connect_handlers["/ns"]
+
+    async def on_connect(sid: str, environ: Any, auth: Any) -> None:
+        await connect_handler(sid, environ, auth)
+        owner_of[sid] = auth.get("user", "")
+
+    rec.server.on("connect", on_connect, namespace="/ns")
+    rec.server.may_resume = lambda sid, environ, auth: owner_of.get(sid) == auth.get("user")
+    return owner_of
+
+
+async def test_another_users_pid_gets_a_new_socket_and_the_hold_stays_for_its_user() -> None:
+    hand = HandClock()
+    rec = recorder(hand)
+    owners(rec)
+    ws, reply = await connect(rec, {"recover": True, "user": "alice"})
+    sid, pid = reply["sid"], reply["pid"]
+    ws.hang_up()
+    await eventually(lambda: ws.task.done())
+    await rec.server.emit("for-alice", {"n": 1}, to=sid, namespace="/ns")
+    # Someone else with Alice's pid (and an offset the outbox can answer): a new socket.
+    _, stranger = await connect(rec, {"recover": True, "user": "mallory", "pid": pid})
+    assert stranger["sid"] != sid and stranger["pid"] != pid
+    assert rec.connected == [sid, stranger["sid"]] and rec.disconnected == []
+    assert pid in rec.server.holds  # still held for Alice, her events still kept
+    # ... and an offset that cannot be answered does not end Alice's hold either.
+    await connect(rec, {"recover": True, "user": "mallory", "pid": pid, "offset": "99"})
+    assert rec.disconnected == [] and pid in rec.server.holds
+    back, again = await connect(rec, {"recover": True, "user": "alice", "pid": pid})
+    assert again == {"sid": sid, "pid": pid}
+    assert event_of(await back.next_text()) == ["for-alice", {"n": 1}, "1"]
+
+
+async def test_another_users_pid_does_not_replace_a_live_connection() -> None:
+    hand = HandClock()
+    rec = recorder(hand)
+    owners(rec)
+    alice, reply = await connect(rec, {"recover": True, "user": "alice"})
+    _, stranger = await connect(rec, {"recover": True, "user": "mallory", "pid": reply["pid"]})
+    assert stranger["sid"] != reply["sid"]
+    await rec.server.emit("still-yours", None, to=reply["sid"], namespace="/ns")
+    assert event_of(await alice.next_text()) == ["still-yours", "1"]
+    assert not alice.task.done() and rec.disconnected == []

@@ -1,6 +1,7 @@
 """The moderation console: the page at ``/admin`` and its API under ``/api/console``.
 
-sessions.py   passwords (argon2), the signed session cookie, sign-in limits
+sessions.py   passwords (argon2), the signed session cookie, signed-out sessions
+              (the sign-in back-off is core/signin.py)
 gate.py       who is calling (session or admin token), roles, sign-in and out
 shapes.py     request models, answers and the JSON shapes of the API
 routes.py     the HTTP API: report queue, bans, now, audit, accounts; the page

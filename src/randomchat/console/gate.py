@@ -3,12 +3,15 @@
 A request is let in by a console session cookie (``sessions.py``; with the CSRF
 header on anything but GET) or by a bearer token with ``role: admin`` (scripts);
 admin-only routes also refuse moderators. A session past half its life is
-renewed on the way out. Sign-in checks the CSRF header, the limits, then the
-password, in that order: the cheap checks first.
+renewed on the way out. Sign-in checks the CSRF header, the back-off
+(``randomchat.core.signin``), then the password, in that order: the cheap checks
+first; the back-off's waits become 429 with ``Retry-After``. Sign-out ends the
+session here, on the server (``sessions.SignedOut``), not only in the browser.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -19,7 +22,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from randomchat import admin, auth
+from randomchat import admin, auth, proxy
 from randomchat.config import Settings
 from randomchat.console import sessions
 from randomchat.console.shapes import (
@@ -30,6 +33,7 @@ from randomchat.console.shapes import (
     parse_body,
     problem,
 )
+from randomchat.core.signin import SignInPolicy
 from randomchat.db import Database, StorageError
 from randomchat.db import accounts as account_store
 from randomchat.errors import AuthError
@@ -77,10 +81,16 @@ def clear_cookie(response: Response, request: Request) -> None:
 class Gate:
     """Authentication and roles for the console's routes, and sign-in and out."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._secret = settings.secret
         self._db = db
-        self._limits = sessions.SignInLimits()
+        self._clock = clock  # for the back-off only; cookies carry wall-clock times
+        self._backoff = SignInPolicy()
+        self._signed_out = sessions.SignedOut()
+        # Attempts let through by the back-off queue here for a hashing slot.
+        self._hashing = asyncio.Semaphore(sessions.MAX_CONCURRENT_HASHES)
 
     async def identify(self, request: Request) -> Actor | Response:
         """The caller, or the refusal to send (401, or 403 for a CSRF failure or a role)."""
@@ -90,16 +100,18 @@ class Gate:
                 request.headers.get(sessions.CSRF_HEADER) != sessions.CSRF_VALUE
             ):
                 return problem(403, CSRF_REFUSED)
-            found = await sessions.verify(self._secret, self._db, cookie)
-            if found is None:
+            session = sessions.decode(self._secret, cookie)
+            account = None
+            if session is not None and not self._signed_out.ended(session):
+                account = await sessions.account_of(self._db, session)
+            if session is None or account is None:
                 response = problem(401, "Your console session has ended; sign in again")
                 clear_cookie(response, request)
                 return response
-            account, session = found
             now = time.time()
             renew = None
             if session.expires_at - now < sessions.SESSION_SECONDS / 2:
-                renew = sessions.issue(self._secret, account, now)
+                renew = sessions.issue(self._secret, account, now, session.sid)
             return Actor(account.name, account.role, f"console:{account.name}", renew)
         try:
             token = auth.token_from_handshake(None, request.headers.get("authorization"))
@@ -154,27 +166,31 @@ class Gate:
         parsed = await parse_body(request, SignIn)
         if isinstance(parsed, Response):
             return parsed
-        address = request.client.host if request.client else ""
-        wait = self._limits.take(address, parsed.name)
+        network = proxy.network_of(request.client.host if request.client else "")
+        name = parsed.name
+        # Every name takes the same path, whether it exists or not (the back-off, the
+        # lookup, one argon2 verify), so neither the answer nor its time tells.
+        wait = self._backoff.start(network, name, self._clock())
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            log.warning("console sign-in limited", extra={"account": parsed.name})
+            log.warning("console sign-in slowed", extra={"account": name, "wait": seconds})
             return problem(
                 429,
-                f"Too many sign-in attempts; try again in {seconds} s",
+                f"Too many failed sign-ins; try again in {seconds} s",
                 {"Retry-After": str(seconds)},
             )
         try:
-            account = await account_store.get(self._db, parsed.name)
+            account = await account_store.get(self._db, name)
         except StorageError:
+            self._backoff.cancelled(network, name)
             log.exception("console sign-in failed")
             return problem(503, "The database is unavailable; try again later")
         stored = account.password_hash if account is not None else None
-        if account is None or not await sessions.verify_password(
-            stored, parsed.password, self._limits.hashing
-        ):
-            log.warning("console sign-in refused", extra={"account": parsed.name})
+        matched = await sessions.verify_password(stored, parsed.password, self._hashing)
+        if account is None or not matched:
+            log.warning("console sign-in refused", extra={"account": name})
             return problem(401, "Wrong name or password")
+        self._backoff.succeeded(network, name)
         token, expires = sessions.issue(self._secret, account, time.time())
         log.info("console sign-in", extra={"account": account.name, "role": account.role})
         response = ok(self.describe(account.name, account.role, expires))
@@ -198,6 +214,15 @@ class Gate:
     async def sign_out(self, request: Request) -> Response:
         if request.headers.get(sessions.CSRF_HEADER) != sessions.CSRF_VALUE:
             return problem(403, CSRF_REFUSED)
+        cookie = request.cookies.get(sessions.COOKIE)
+        # Only the signature is checked (no database): a session of an account that
+        # has gone since is ended all the same, and a sign-out works while the
+        # database is down. Unsigned cookies are never recorded, so only sign-ins
+        # fill the table.
+        session = sessions.decode(self._secret, cookie) if cookie is not None else None
+        if session is not None:
+            self._signed_out.end(session, time.time())
+            log.info("console sign-out", extra={"account": session.name})
         response = Response(status_code=204, headers=NO_STORE)
         clear_cookie(response, request)
         return response

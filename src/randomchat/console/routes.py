@@ -116,8 +116,9 @@ def console_routes(
     metrics: Metrics,
     on_ban: Callable[[Ban], Awaitable[None]],
     on_unban: Callable[[str], Awaitable[None]],
+    clock: Callable[[], float] = time.monotonic,  # the sign-in back-off's
 ) -> list[BaseRoute]:
-    gate = Gate(settings, db)
+    gate = Gate(settings, db, clock)
     live = Live(store, metrics, db)
 
     # -- reports -----------------------------------------------------------------
@@ -410,7 +411,7 @@ def console_routes(
 
     base = "/api/console"
     report = base + "/reports/{report_id:int}"
-    result: list[BaseRoute] = [
+    return [
         Route(base + "/session", gate.sign_in, methods=["POST"]),
         Route(base + "/session", gate.sign_out, methods=["DELETE"]),
         route(base + "/session", gate.whoami, "GET"),
@@ -432,4 +433,3 @@ def console_routes(
         route(base + "/accounts/{name}", remove_account, "DELETE", admins_only=True),
         Route("/admin", AdminPage(settings.web_dir), methods=["GET", "HEAD"]),
     ]
-    return result

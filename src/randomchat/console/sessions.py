@@ -1,4 +1,4 @@
-"""Console sign-in: argon2 password hashes, a short-lived signed session cookie, limits.
+"""Console sign-in: argon2 password hashes, a short-lived signed session cookie, sign-out.
 
 Theory of operation
 -------------------
@@ -10,6 +10,7 @@ with ``randomchat admin add``). The answer sets one cookie holding a JWT:
   chat or bearer token (PyJWT refuses a token with an audience it was not
   asked to check) and no chat token is accepted as a session;
 - valid ``SESSION_SECONDS`` and renewed on use once half of that has passed;
+  a renewed cookie keeps the session's id (``sid``);
 - ``HttpOnly`` (no script reads it), ``SameSite=Strict`` (no other site's
   page sends it), ``Secure`` when the request came over https, path ``/``.
 
@@ -20,30 +21,33 @@ server never grants for ``/api/console``.
 
 The session holds the account name and a fingerprint of its password hash;
 each request reads the account: a removed account or a changed password ends
-its sessions at once, and the role always comes from the database.
+its sessions at once, and the role always comes from the database. Signing out
+ends the session on the server: its id goes into ``SignedOut``, which refuses
+every cookie of that session (copies, and older cookies it was renewed from)
+until the last of them has expired.
 
-Sign-in is rate-limited per client network and per account name, before the
-password is checked; argon2 costs ~50 ms and 64 MiB, so at most
-``MAX_CONCURRENT_HASHES`` run at once, in worker threads.
+Sign-in attempts are slowed by ``randomchat.core.signin`` before the password is
+checked. An unknown name costs what a known one does: one argon2 verify, against
+a decoy hash made with the same parameters. argon2 costs ~50 ms and 64 MiB, so at
+most ``MAX_CONCURRENT_HASHES`` run at once, in worker threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
-import time
+import secrets
 from dataclasses import dataclass
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
 from randomchat.db import accounts as account_store
 from randomchat.db.accounts import Account
-from randomchat.http import AddressLimiter
 
 COOKIE = "rc_console"
 AUDIENCE = "randomchat-console"
@@ -54,12 +58,9 @@ CSRF_VALUE = "randomchat-console"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 hashes any length; a bound keeps a request cheap to refuse
 MAX_CONCURRENT_HASHES = 2
-# Sign-in attempts: 5 a minute after a burst of 10 per client network; 5 a minute
-# after a burst of 5 per account name, so one account cannot be guessed at from many
-# addresses faster than that.
-PER_ADDRESS = Limit(rate=5 / 60, burst=10)
-PER_ACCOUNT = Limit(rate=5 / 60, burst=5)
-MAX_LIMITED_ACCOUNTS = 10_000
+# Signed-out sessions remembered at once; past that a sign-out ends every session of
+# its account (one record per account), so a sign-out is never forgotten early.
+MAX_SIGNED_OUT = 10_000
 
 _hasher = PasswordHasher()
 
@@ -77,24 +78,33 @@ def check_password_rules(password: str) -> str | None:
     return None
 
 
+@functools.cache
+def _decoy() -> str:
+    """A hash of a random password, made on first use with ``_hasher``'s parameters.
+
+    Not at import: that would cost every process (each CLI command, each server
+    start) ~0.2 s and 64 MiB.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def _verify_sync(stored: str | None, password: str) -> bool:
-    if stored is None:
-        # No such account: hash anyway (one argon2 run, as a verify is), so that the
-        # answer takes as long as for a wrong password and does not tell which names
-        # exist. No hash is made in advance: at import it would cost every process
-        # (each CLI command, each server start) ~0.2 s and 64 MiB.
-        _hasher.hash(password)
-        return False
+    # Known or not, one argon2 verify with the same parameters: the answer takes as
+    # long for a name that does not exist as for a wrong password, and tells nothing.
+    # The decoy is fetched on both paths, so that whichever sign-in comes first
+    # pays for making it.
+    decoy = _decoy()
     try:
-        return _hasher.verify(stored, password)
+        matched = _hasher.verify(stored if stored is not None else decoy, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+    return matched and stored is not None
 
 
 async def verify_password(stored: str | None, password: str, gate: asyncio.Semaphore) -> bool:
-    """Whether ``password`` matches ``stored`` (None: no such account, still hashed).
+    """Whether ``password`` matches ``stored`` (None: no such account, same work).
 
-    ``gate`` bounds how many hashes run at once (``SignInLimits.hashing``).
+    ``gate`` bounds how many hashes run at once.
     """
     async with gate:
         return await asyncio.to_thread(_verify_sync, stored, password)
@@ -112,14 +122,19 @@ def fingerprint(account: Account) -> str:
 @dataclass(frozen=True, slots=True)
 class Session:
     name: str
+    sid: str  # the same for every cookie of one sign-in, renewed or not
+    fingerprint: str
+    issued_at: int
     expires_at: float
 
 
-def issue(secret: str, account: Account, now: float) -> tuple[str, float]:
+def issue(secret: str, account: Account, now: float, sid: str | None = None) -> tuple[str, float]:
+    """A session cookie's token and its expiry: a new session, or ``sid`` renewed."""
     expires = int(now) + SESSION_SECONDS
     claims = {
         "sub": account.name,
         "aud": AUDIENCE,
+        "sid": sid or secrets.token_urlsafe(16),
         "pwv": fingerprint(account),
         "iat": int(now),
         "exp": expires,
@@ -127,41 +142,70 @@ def issue(secret: str, account: Account, now: float) -> tuple[str, float]:
     return jwt.encode(claims, _key(secret), algorithm=ALGORITHM), float(expires)
 
 
-async def verify(secret: str, db: Database, token: str) -> tuple[Account, Session] | None:
-    """The account behind a session token, or None for anything not current and valid."""
+def decode(secret: str, token: str) -> Session | None:
+    """The session a token carries, if it is signed by us and unexpired; no database."""
     try:
         claims = jwt.decode(
             token,
             _key(secret),
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
-            options={"require": ["sub", "exp", "aud"]},
+            options={"require": ["sub", "sid", "iat", "exp", "aud"]},
         )
     except jwt.InvalidTokenError:
         return None
-    name, pwv = claims.get("sub"), claims.get("pwv")
-    if not isinstance(name, str) or not isinstance(pwv, str):
+    name, sid, pwv = claims.get("sub"), claims.get("sid"), claims.get("pwv")
+    if not isinstance(name, str) or not isinstance(sid, str) or not isinstance(pwv, str):
         return None
-    account = await account_store.get(db, name)
-    if account is None or not hmac.compare_digest(pwv, fingerprint(account)):
+    return Session(name, sid, pwv, int(claims["iat"]), float(claims["exp"]))
+
+
+async def account_of(db: Database, session: Session) -> Account | None:
+    """The session's account, unless it was removed or its password changed since."""
+    account = await account_store.get(db, session.name)
+    if account is None or not hmac.compare_digest(session.fingerprint, fingerprint(account)):
         return None
-    return account, Session(name, float(claims["exp"]))
+    return account
 
 
-class SignInLimits:
-    """Attempts per client network and per account name, each bounded in memory."""
+class SignedOut:
+    """Sessions ended by sign-out, each remembered until every cookie of it has expired.
 
-    def __init__(self) -> None:
-        self._addresses = AddressLimiter(PER_ADDRESS)
-        # AddressLimiter keys anything that is not an address by itself: here a name.
-        self._accounts = AddressLimiter(PER_ACCOUNT, max_keys=MAX_LIMITED_ACCOUNTS)
-        # Past the limits, attempts queue here for a hashing slot (bounded by the limits).
-        self.hashing = asyncio.Semaphore(MAX_CONCURRENT_HASHES)
+    Wall-clock time passed in, as in the cookies. Any cookie of a session was issued
+    before its sign-out, so it expires at most ``SESSION_SECONDS`` after it; after
+    the sign-out no cookie of it is renewed (renewal needs a session not ended).
+    Bounded: past ``max_sessions`` records a sign-out ends all sessions its account
+    was issued until then (a cut-off per account, and accounts are few), rather
+    than forgetting an earlier sign-out.
+    """
 
-    def take(self, address: str, name: str, now: float | None = None) -> float:
-        """0.0 if this attempt may go on, else seconds to wait."""
-        now = time.monotonic() if now is None else now
-        wait = self._addresses.take(address, now)
-        if wait > 0:
-            return wait
-        return self._accounts.take(f"account:{name}", now)
+    def __init__(self, max_sessions: int = MAX_SIGNED_OUT) -> None:
+        self._max = max_sessions
+        self._sessions: dict[str, float] = {}  # sid -> forget at; in order of sign-out
+        self._cutoffs: dict[str, float] = {}  # account -> sign-out time (the overflow)
+
+    def __len__(self) -> int:
+        return len(self._sessions) + len(self._cutoffs)
+
+    def end(self, session: Session, now: float) -> None:
+        self._forget(now)
+        if len(self._sessions) < self._max:
+            self._sessions[session.sid] = now + SESSION_SECONDS
+        else:
+            self._cutoffs[session.name] = now
+
+    def ended(self, session: Session) -> bool:
+        if session.sid in self._sessions:
+            return True
+        cutoff = self._cutoffs.get(session.name)
+        # iat has whole seconds: a session issued in the second of the cut-off ends too.
+        return cutoff is not None and session.issued_at <= cutoff
+
+    def _forget(self, now: float) -> None:
+        while self._sessions:
+            sid = next(iter(self._sessions))
+            if self._sessions[sid] > now:
+                break
+            del self._sessions[sid]
+        for name in [n for n, at in self._cutoffs.items() if at + SESSION_SECONDS <= now]:
+            del self._cutoffs[name]

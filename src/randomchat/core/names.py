@@ -12,6 +12,10 @@ and the same word in full-width letters meet the same entry.
 Whole-word entries stay whole words so that ordinary names containing a short
 word (Scunthorpe, Cassandra) pass; an operator who wants a short word refused
 anywhere marks it with ``*``.
+
+Whatever the list, a name with more than ``MAX_MARKS`` combining marks on one
+character is refused: "Zalgo" text, a letter with dozens of accents stacked on it,
+spills over the lines above and below it wherever the name is shown.
 """
 
 from __future__ import annotations
@@ -36,6 +40,32 @@ _STAND_INS = str.maketrans(
     }
 )
 _NOT_LETTERS = re.compile(r"[^a-z]+")
+
+# Combining marks allowed on one character, counted after NFC composition (so that
+# Vietnamese or Greek typed decomposed counts as the precomposed letters it is). Real
+# names need up to three: Tibetan stacks (the common name སྒྲོལ་མ, Drolma), Hindi ज़िं (nukta,
+# vowel sign, anusvara), pointed Hebrew שָּׂ; two would refuse those. Zalgo text needs many
+# more to spill over a line, and three stacked marks stay within about one line height.
+MAX_MARKS = 3
+_MARKS = frozenset({"Mn", "Mc", "Me"})
+
+
+def too_many_marks(name: str, limit: int = MAX_MARKS) -> bool:
+    """Whether a character of ``name`` carries more than ``limit`` combining marks.
+
+    Format characters (ZWJ, ZWNJ, direction marks, tags) do not start a new character:
+    otherwise a ZWJ every few marks would stack any number of them on one letter.
+    """
+    run = 0
+    for ch in unicodedata.normalize("NFC", name):
+        category = unicodedata.category(ch)
+        if category in _MARKS:
+            run += 1
+            if run > limit:
+                return True
+        elif category != "Cf":
+            run = 0
+    return False
 
 
 def fold(text: str) -> str:
@@ -69,6 +99,8 @@ class NameFilter:
 
     def allows(self, name: str) -> bool:
         """Whether ``name`` may be shown to strangers. O(len(name) · entries with ``*``)."""
+        if too_many_marks(name):
+            return False
         folded = fold(name)
         tokens = [t for t in _NOT_LETTERS.split(folded) if t]
         if any(token in self.words for token in tokens):

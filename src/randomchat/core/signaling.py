@@ -3,43 +3,19 @@
 Each function takes the raw Socket.IO arguments of one event and returns the
 validated value, or raises ``InvalidPayload`` with a message that tells the
 client what was wrong. Offers and answers are checked for shape only and then
-forwarded verbatim, with one exception: in a relay-only call (the privacy mode)
-every candidate that is not a relay candidate is dropped, from candidate events
-and from the ``a=candidate`` lines of SDP bodies, so that neither peer learns the
-other's addresses through signaling.
+forwarded verbatim, except in a relay-only call (the privacy mode), where
+``randomchat.core.sdp`` takes every address of the sender out of them and out of
+its candidates.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from randomchat.errors import InvalidPayload
 
 CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
-_TYP = re.compile(r"\styp\s+(\S+)")
-_CANDIDATE_LINE = re.compile(r"^a=candidate:.*$(?:\r?\n)?", re.MULTILINE)
-
-
-def candidate_type(candidate: str) -> str | None:
-    """The ``typ`` of an ICE candidate line (``host``, ``srflx``, ...), or None if absent."""
-    found = _TYP.search(candidate)
-    return found.group(1) if found else None
-
-
-def relay_candidate(candidate: dict[str, Any]) -> bool:
-    """Whether a relay-only call may pass this candidate on: relay ones, and the empty
-    end-of-candidates marker."""
-    line = candidate.get("candidate", "")
-    return line == "" or candidate_type(line) == "relay"
-
-
-def relay_only_sdp(sdp: str) -> str:
-    """``sdp`` without its non-relay ``a=candidate`` lines."""
-    return _CANDIDATE_LINE.sub(
-        lambda line: line.group(0) if candidate_type(line.group(0)) == "relay" else "", sdp
-    )
 
 
 def _single_object(event: str, args: tuple[Any, ...]) -> dict[str, Any]:

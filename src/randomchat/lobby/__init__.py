@@ -32,7 +32,7 @@ from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
 from randomchat.lobby.chat import MEDIA, Chat
 from randomchat.lobby.connections import Connection, Connections
-from randomchat.lobby.context import CHAT, FIND, REPORT, TYPING, Context
+from randomchat.lobby.context import CHAT, FIND, REPORT, STORED_REPORTS, TYPING, Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater, HangUp, Kick
 from randomchat.lobby.moderation import Moderation
 from randomchat.lobby.relay import Relay
@@ -109,6 +109,7 @@ class Lobby:
             TYPING: rules.chat_limit,
             MEDIA: rules.chat_limit,
             REPORT: rules.report_limit,
+            STORED_REPORTS: rules.stored_reports_limit,
         }
         state = shared(rules, db, limits)
         self.ctx = Context(

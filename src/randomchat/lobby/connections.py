@@ -15,6 +15,7 @@ from randomchat.auth import Identity
 from randomchat.core.quality import ConnectionMetrics
 from randomchat.core.requests import SearchOptions
 from randomchat.errors import TooManyConnections
+from randomchat.proxy import aggregates
 
 
 @dataclass(slots=True)
@@ -52,7 +53,8 @@ class Connections:
         """Register ``sid``; raise ``TooManyConnections`` past a cap (nothing registered)."""
         if len(self._by_user.get(identity.user_id, ())) >= self.per_user:
             raise TooManyConnections("user", self.per_user)
-        if self._by_network.get(network, 0) >= self.per_address:
+        units = aggregates(network)  # IPv6: the /64, its /56 and /48, each capped alike
+        if any(self._by_network.get(unit, 0) >= self.per_address for unit in units):
             raise TooManyConnections("address", self.per_address)
         conn = Connection(
             identity.user_id,
@@ -65,7 +67,8 @@ class Connections:
         )
         self._by_sid[sid] = conn
         self._by_user.setdefault(identity.user_id, set()).add(sid)
-        self._by_network[network] = self._by_network.get(network, 0) + 1
+        for unit in units:
+            self._by_network[unit] = self._by_network.get(unit, 0) + 1
         return conn
 
     def remove(self, sid: str) -> Connection | None:
@@ -76,11 +79,12 @@ class Connections:
         sids.discard(sid)
         if not sids:
             del self._by_user[conn.user_id]
-        left = self._by_network[conn.network] - 1
-        if left:
-            self._by_network[conn.network] = left
-        else:
-            del self._by_network[conn.network]
+        for unit in aggregates(conn.network):
+            left = self._by_network[unit] - 1
+            if left:
+                self._by_network[unit] = left
+            else:
+                del self._by_network[unit]
         return conn
 
     def get(self, sid: str) -> Connection | None:

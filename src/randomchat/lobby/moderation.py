@@ -11,7 +11,7 @@ from randomchat.core.matching import NETWORK
 from randomchat.core.moderation import BanList, address_hash, wide_network
 from randomchat.db import Ban
 from randomchat.errors import Banned, IllegalMove
-from randomchat.lobby.context import REPORT, Context
+from randomchat.lobby.context import REPORT, STORED_REPORTS, Context
 from randomchat.lobby.effects import Effect, Emit, Kick
 from randomchat.lobby.search import Search
 from randomchat.moderation import record_report
@@ -41,6 +41,13 @@ class Moderation:
         ban = self.address_ban(address)
         if ban is not None:
             raise Banned(ban.until, ban.reason)
+
+    def ban_of(self, user_id: str, address: str | None) -> Ban | None:
+        """The ban that keeps this user (or, for a guest, their network) out now."""
+        ban = self._bans.active(user_id, self.ctx.wall())
+        if ban is None and address is not None:
+            ban = self.address_ban(address)
+        return ban
 
     def address_ban(self, address: str) -> Ban | None:
         """The ban that covers this network (keyed hash) now, if any."""
@@ -113,6 +120,10 @@ class Moderation:
             raise IllegalMove("This call was already reported")
         reason, note = requests.report(args)
         limited = await ctx.limited(REPORT, sid, conn, "report-partner")
+        if not limited and conn.guest and conn.address:
+            limited = await ctx.limited(
+                STORED_REPORTS, sid, conn, "report-partner", key=conn.address
+            )
         if limited:
             return limited
         if not await ctx.calls.claim(sid, "reported"):

@@ -2,8 +2,10 @@
 
 Candidates are coalesced per sender until the next turn of the event loop
 (``FlushLater``) and always leave before a description from the same sender.
-In a relay-only call (the privacy mode) only relay candidates pass, in
-candidate events and inside SDP.
+In a relay-only call (the privacy mode, or ``--ice-policy relay``) no address of
+the sender reaches its partner: only relay candidates pass, in candidate events and
+inside SDP, with their related address masked, and SDP address fields are masked
+too (``randomchat.core.sdp``).
 
 A sender's partner (and whether the call is relay-only) is read from the store
 once per call and kept until the call ends for that sender: its own end, its
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from randomchat.core import signaling
+from randomchat.core import sdp, signaling
 from randomchat.core.batching import CandidateBatcher
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater
@@ -86,7 +88,7 @@ class Relay:
         if relay_only:
             key = "offer" if event is ServerEvent.SIGNAL_OFFER else "answer"
             desc = data[key]
-            data = {**data, key: {**desc, "sdp": signaling.relay_only_sdp(desc["sdp"])}}
+            data = {**data, key: {**desc, "sdp": sdp.relay_only_sdp(desc["sdp"])}}
         self.ctx.metrics.signals.labels(event.removeprefix("signal-")).inc()
         # Candidates sent before this description leave before it: order is kept per sender.
         return [
@@ -102,9 +104,12 @@ class Relay:
         if call is None:
             return []
         partner, relay_only = call
-        if relay_only and not signaling.relay_candidate(candidate):
-            self.ctx.metrics.signals.labels("dropped-non-relay").inc()
-            return []
+        if relay_only:
+            kept = sdp.relay_only_ice(candidate)
+            if kept is None:
+                self.ctx.metrics.signals.labels("dropped-non-relay").inc()
+                return []
+            candidate = kept
         self.ctx.metrics.signals.labels("ice-candidate").inc()
         if self._pending_for.get(sid, partner) != partner:
             self._batcher.take(sid)  # left from a call that ended elsewhere

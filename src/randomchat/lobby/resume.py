@@ -20,6 +20,12 @@ socket is gone for good.
 Bounds: a ticket is at most ``MAX_TICKET`` characters (checked before any
 decoding); one pending resume per socket (a second replaces the first); pending
 entries die with their socket or their window.
+
+The other way back, Socket.IO's connection-state recovery (a dropped transport
+within the window, same socket id), is guarded here too: ``recovery_guard`` is
+the socket layer's owner check (``sio.recovery``), so a held socket goes back
+only to a token of the user that held it. A ticket cannot be used by a third
+user either: ``resume-call`` checks the sender against the two users it names.
 """
 
 from __future__ import annotations
@@ -29,16 +35,21 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from randomchat import auth
 from randomchat.core.state import Phase
-from randomchat.errors import IllegalMove, InvalidPayload
+from randomchat.errors import AuthError, IllegalMove, InvalidPayload
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit
 from randomchat.protocol import CallResumed, ClientEvent, Empty, ServerEvent
 from randomchat.store.shared import CallRecord
+
+log = logging.getLogger(__name__)
 
 EVENT = ClientEvent.RESUME_CALL
 MAX_TICKET = 1024  # characters; two user ids, a call id and a mac fit well within
@@ -110,6 +121,36 @@ class Pending:
     user_id: str
     ticket: Ticket
     deadline: float  # monotonic seconds
+
+
+def recovery_guard(
+    ctx: Context, verifier: auth.Verifier
+) -> Callable[[str, dict[str, Any], Any], bool]:
+    """``sio.Server.may_resume``: a held socket's pid works only with its own user's token.
+
+    Any other claimant (another user, or no valid token at all) is refused: it
+    connects afresh (and its connect handler judges its token), the held socket
+    stays for its user, and the refusal is counted (``refused_requests`` with
+    event ``recover``) and logged.
+    """
+
+    def may_resume(sid: str, environ: dict[str, Any], auth_data: Any) -> bool:
+        owner = ctx.connections.get(sid)
+        try:
+            token = auth.token_from_handshake(auth_data, environ.get("HTTP_AUTHORIZATION"))
+            claimant: str | None = verifier.verify(token).user_id
+        except AuthError:
+            claimant = None
+        if owner is not None and claimant == owner.user_id:
+            return True
+        ctx.metrics.refused_requests.labels("recover").inc()
+        log.warning(
+            "resume refused: the socket is another user's",
+            extra={"sid": sid, "user": claimant, "owner": owner.user_id if owner else None},
+        )
+        return False
+
+    return may_resume
 
 
 def ticket_for(ctx: Context, call_id: str, users: tuple[str, str], relay: bool) -> str:

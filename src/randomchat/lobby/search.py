@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from randomchat.core import requests, signaling
-from randomchat.core.matching import Seeker
+from randomchat.core.matching import NETWORK, Seeker
 from randomchat.core.requests import SearchOptions
 from randomchat.core.state import Phase
 from randomchat.lobby.connections import Connection
@@ -97,6 +97,10 @@ class Search:
         seconds = None
         if conn is not None and conn.matched_at > float("-inf"):
             seconds = round(self.ctx.clock.monotonic() - conn.matched_at, 1)
+            self.ctx.conversations.ended(conn.user_id, seconds)
+            partner = self.ctx.connections.get(partner_sid)
+            if partner is not None:
+                self.ctx.conversations.ended(partner.user_id, seconds)
         user = conn.user_id if conn is not None else None
         log.info(
             "call ended",
@@ -125,16 +129,22 @@ class Search:
 
     async def _seeker(self, sid: str, conn: Connection, now: float) -> Seeker:
         meetings = self.ctx.meetings
+        excluded = await self.ctx.blocks.excluded(conn.user_id)
+        address = (conn.address or None) if conn.guest else None
+        if address is not None:
+            # Whoever blocked or reported a guest from this network, under any identity.
+            excluded |= await self.ctx.blocks.excluded(NETWORK + address)
         return Seeker(
             sid,
             conn.user_id,
             conn.options.interests,
             conn.options.strict,
-            excluded=await self.ctx.blocks.excluded(conn.user_id),
+            excluded=excluded,
             recent=await meetings.recent(conn.user_id, now),
             previous=await meetings.previous(conn.user_id),
             mode=conn.options.mode,
             privacy=conn.options.privacy,
+            address=address,
         )
 
     async def _search(self, sid: str, conn: Connection, options: SearchOptions) -> list[Effect]:
@@ -187,8 +197,9 @@ class Search:
             call,
             mode,
         )
-        # The partner may be on another node: TURN credentials for its user id, bounded by
-        # its token's expiry when this node holds it.
+        # The partner may be on another node, which alone knows its token: TURN credentials
+        # for its user id are minted here, capped at its own token's expiry, when this node
+        # holds it, and otherwise by its node as the event arrives (lobby.ice).
         theirs = self._match(
             partner.user_id,
             other.token_expires if other is not None else None,
@@ -199,6 +210,7 @@ class Search:
             common,
             call,
             mode,
+            turn=other is not None,
         )
         return [
             Emit(sid, ServerEvent.MATCH_FOUND, mine, partner.sid),
@@ -216,9 +228,12 @@ class Search:
         common: list[str],
         call: tuple[str, str],
         mode: Mode,
+        turn: bool = True,
     ) -> MatchFound:
-        """One side's ``match-found``: TURN credentials are minted for that user."""
-        servers = self.ctx.rules.ice.servers(user_id, self.ctx.wall(), token_expires)
+        """One side's ``match-found``: TURN credentials for that user (reused while they
+        last, ``turn.Credentials``), or with ``turn`` False the STUN servers alone."""
+        ice = self.ctx.rules.ice
+        servers = ice.servers(user_id, self.ctx.wall(), token_expires) if turn else ice.stun()
         return MatchFound(
             role=role,
             partnerName=partner_name,

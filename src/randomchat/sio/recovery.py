@@ -11,6 +11,27 @@ the same sid back, then every event after that offset; the application never
 saw it leave. Past the window the socket is given up and the namespace's
 disconnect handler runs.
 
+In ``sio.Server`` (``recovery_window`` > 0): a socket is held when its transport
+drops for a reason in ``RECOVERABLE``; emits to it are kept in its outbox, its
+disconnect handler waits. A CONNECT whose auth carries its ``pid`` and an offset
+the outbox can answer, within the window, takes the socket over (same sid, no
+connect handler) and gets the missed events; a ``pid`` that cannot be recovered
+ends the old socket (its disconnect handler runs) before the new connection's
+connect handler. The window passing, a server disconnect or an outbox that
+drops events while held end it as well. The opt-in keeps clients that cannot
+take the extra argument (python-socketio has no recovery) seeing exactly the
+packets they always saw.
+
+Who may take a held socket over. The pid alone would be a bearer credential
+for someone else's socket (a pid seen in a log, a shared machine, a page's
+memory). So before anything else the server asks the application's
+``may_resume(sid, environ, auth)``: the app's (``lobby.resume.recovery_guard``)
+answers True only for a token of the same user (JWT ``sub``) as the socket's.
+Refused, the CONNECT is a fresh connection like any other (its connect handler
+decides), and the held socket is untouched: still held, or still connected,
+for its own user until its window ends. ``anyone`` (every claim accepted) is the default of the bare
+socket layer, which knows no users.
+
 This module is the pure part (no asyncio, time passed in):
 
 * ``Outbox``: the last events sent to one socket, with their offsets. It is
@@ -23,15 +44,16 @@ This module is the pure part (no asyncio, time passed in):
 * ``Holds``: the sockets on hold, by pid, each with its deadline.
 
 Offsets are decimal strings of a counter per socket, starting at 1: they need
-not be secret (the pid is the credential, 128 random bits), only ordered.
+not be secret (the pid, 128 random bits, and the owner check guard the
+socket), only ordered.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from randomchat.sio.eio import Message
 
@@ -43,6 +65,14 @@ violation, the packet budget, a full send buffer (a client that does not read).
 """
 
 MAX_OFFSET_DIGITS = 15  # what a client sends back is bounded before it is parsed
+
+MayResume = Callable[[str, dict[str, Any], Any], bool]
+"""``(held sid, environ, CONNECT auth)``: whether this connection may take the socket over."""
+
+
+def anyone(sid: str, environ: dict[str, Any], auth: Any) -> bool:
+    """No owner check: the pid is the only key (a socket layer that knows no users)."""
+    return True
 
 
 @dataclass(slots=True)

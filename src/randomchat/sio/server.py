@@ -32,19 +32,10 @@ of them (each a protocol error that closes the session); a session with no
 connected namespace socket is closed after ``connect_timeout`` (a refused
 CONNECT does not stop that clock; a successful one does).
 
-Connection-state recovery (``recovery_window`` > 0; ``recovery`` has the
-mechanism and its bounds): a client that asks for it in its CONNECT auth
-(``recover: true``) gets a ``pid`` with its ``sid`` and an offset as the last
-argument of every event. When its transport drops for a reason in
-``recovery.RECOVERABLE``, the socket is held, not left: emits to it are kept
-in its outbox, its disconnect handler waits. A CONNECT whose auth carries its
-``pid`` and an offset the outbox can answer, within the window, takes the
-socket over (same sid, no connect handler) and gets the missed events; a
-``pid`` that cannot be recovered ends the old socket (its disconnect handler
-runs) before the new connection's connect handler. The window passing, a
-server disconnect or an outbox that drops events while held end it as well.
-The opt-in keeps clients that cannot take the extra argument (python-socketio
-has no recovery) seeing exactly the packets they always saw.
+Connection-state recovery (``recovery_window`` > 0): a client that asks for it
+(``recover: true`` in its CONNECT auth) gets a ``pid`` and offsets, and its
+socket is held when its transport drops; ``recovery``'s docstring has the
+mechanism, its bounds, and who may take a held socket over (``may_resume``).
 
 Scale-out: a socket id is only known to the process that holds its
 connection; ``emit(to=sid)`` returns whether it was delivered here, so a
@@ -71,7 +62,7 @@ from randomchat.sio.engine import (
     Timer,
     environ_from_scope,
 )
-from randomchat.sio.recovery import RECOVERABLE, Holds, Outbox
+from randomchat.sio.recovery import RECOVERABLE, Holds, MayResume, Outbox, anyone
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +234,7 @@ class Server:
         self.recovery_bytes = recovery_bytes
         self.by_pid: dict[str, Socket] = {}  # recoverable sockets, live or held
         self.holds: Holds[Socket] = Holds(recovery_window)
+        self.may_resume: MayResume = anyone  # the application's owner check (recovery)
 
     def on(
         self, event: str, handler: EventHandler | None = None, namespace: str | None = None
@@ -547,6 +539,8 @@ class Server:
         socket = self.by_pid.get(pid) if isinstance(pid, str) else None
         if socket is None or socket.namespace != namespace or not socket.connected:
             return False
+        if not self.may_resume(socket.sid, environ_from_scope(session.scope), auth):
+            return False  # someone else's: a new socket, and this one stays as it was
         assert socket.outbox is not None and socket.pid is not None
         missed = socket.outbox.since(auth.get("offset"))
         old = socket.session

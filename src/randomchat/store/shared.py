@@ -13,7 +13,8 @@ Who owns which state (docs/state.md has the whole table):
 interface     what                                        keyed by
 ============  ==========================================  ==================
 ``Meetings``  the repeat window and the previous partner  user id (per user)
-``Blocks``    users blocked by or blocking a user         user id (per user)
+``Blocks``    users blocked by or blocking a user, and    user id (per user;
+              guest networks (``core.matching.NETWORK``)   a network's key)
 ``Calls``     each side's current or last call: partner,  socket id (per
               chat lines kept for a report, reported /    pair: both sides)
               blocked / relay-only flags

@@ -80,7 +80,7 @@ export function Reports({ me }: { me: Me }) {
         select(reports[moved(index, key === 'next' ? 1 : -1, reports.length)]?.id);
       } else if (selected && selected.status === 'open') {
         if (key === 'dismiss') void act(selected, 'dismiss', {}, `Dismissed report #${selected.id}`);
-        else setForm({ kind: 'ban', address: false });
+        else setForm({ kind: 'ban', address: true });
       }
     }
     window.addEventListener('keydown', onKey);
@@ -268,29 +268,19 @@ function ReportDetail({
           className="btn danger"
           data-testid="action-ban"
           disabled={!open}
-          onClick={() => setForm({ kind: 'ban', address: false })}
-        >
-          Ban user
-        </button>
-        <button
-          type="button"
-          className="btn danger"
-          data-testid="action-ban-address"
-          disabled={!open || addressTitle !== undefined}
-          title={addressTitle}
           onClick={() => setForm({ kind: 'ban', address: true })}
         >
-          Ban user and address
+          Ban…
         </button>
       </div>
       {addressTitle && <p className="muted small">Address ban: {addressTitle}.</p>}
       {form.kind === 'ban' && (
         <BanForm
           report={report}
-          address={form.address}
+          addressTitle={addressTitle}
           onCancel={() => setForm({ kind: 'none' })}
-          onBan={(hours, reason, label) =>
-            act(report, form.address ? 'ban-address' : 'ban', { hours, reason }, `Banned ${report.reported} for ${label}`)
+          onBan={(hours, reason, label, address) =>
+            act(report, address ? 'ban-address' : 'ban', { hours, reason }, `Banned ${report.reported}${address ? ' and their address' : ''} for ${label}`)
           }
         />
       )}
@@ -308,17 +298,25 @@ function ReportDetail({
   );
 }
 
+/**
+ * A ban covers the user and, for a guest, their device (their user id is their
+ * browser's). For a guest report with a recorded network the address is offered
+ * too, ticked: a private window would otherwise bring them back. Untick it for a
+ * shared network (a school, a carrier's NAT), where it would shut out others.
+ */
 function BanForm({
   report,
-  address,
+  addressTitle,
   onCancel,
   onBan,
 }: {
   report: QueuedReport;
-  address: boolean;
+  /** why the address cannot be banned with this report; undefined when it can */
+  addressTitle: string | undefined;
   onCancel: () => void;
-  onBan: (hours: number, reason: string, label: string) => Promise<void>;
+  onBan: (hours: number, reason: string, label: string, address: boolean) => Promise<void>;
 }) {
+  const [address, setAddress] = useState(addressTitle === undefined);
   const [hours, setHours] = useState(24);
   const [reason, setReason] = useState(report.reason);
   const first = useRef<HTMLSelectElement>(null);
@@ -331,7 +329,7 @@ function BanForm({
       aria-label={address ? 'Ban the user and their address' : 'Ban the user'}
       onSubmit={(e) => {
         e.preventDefault();
-        void onBan(hours, reason, label);
+        void onBan(hours, reason, label, address);
       }}
     >
       <label>
@@ -347,6 +345,16 @@ function BanForm({
       <label>
         Reason{' '}
         <input data-testid="ban-reason" required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
+      </label>
+      <label title={addressTitle}>
+        <input
+          type="checkbox"
+          data-testid="ban-address"
+          checked={address}
+          disabled={addressTitle !== undefined}
+          onChange={(e) => setAddress(e.target.checked)}
+        />{' '}
+        Also their address
       </label>
       <button type="submit" className="btn danger" data-testid="ban-confirm">
         {address ? 'Ban user and address' : 'Ban user'}

@@ -1,10 +1,22 @@
 import { useEffect, useRef, useState } from 'react';
-import { formatTimeLeft } from '../lib/moderation';
+import { BAN_CHECK_MS, formatTimeLeft } from '../lib/moderation';
 import type { BanInfo } from '../lib/protocol';
 import { language, useT } from '../i18n';
 
-/** Shown instead of the room while the server bans this user. */
-export function BannedScreen({ ban, onRetry }: { ban: BanInfo; onRetry: () => void }) {
+/**
+ * Shown instead of the room while the server bans this user. With `stillBanned`
+ * (a session's page), it asks every few seconds and reconnects as soon as a
+ * moderator lifts the ban, without waiting for its end or a click.
+ */
+export function BannedScreen({
+  ban,
+  onRetry,
+  stillBanned,
+}: {
+  ban: BanInfo;
+  onRetry: () => void;
+  stillBanned?: () => Promise<boolean | null>;
+}) {
   const t = useT();
   const [now, setNow] = useState(() => Date.now());
   const heading = useRef<HTMLHeadingElement | null>(null);
@@ -15,6 +27,19 @@ export function BannedScreen({ ban, onRetry }: { ban: BanInfo; onRetry: () => vo
     const timer = window.setInterval(() => setNow(Date.now()), 1000);
     return () => window.clearInterval(timer);
   }, []);
+  useEffect(() => {
+    if (!stillBanned) return undefined;
+    let live = true;
+    const timer = window.setInterval(() => {
+      void stillBanned().then((banned) => {
+        if (live && banned === false) onRetry();
+      });
+    }, BAN_CHECK_MS);
+    return () => {
+      live = false;
+      window.clearInterval(timer);
+    };
+  }, [stillBanned, onRetry]);
   const known = Number.isFinite(ban.until);
   const left = known ? ban.until - now : Number.NaN;
   const over = known && left <= 0;

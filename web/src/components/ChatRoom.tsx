@@ -5,6 +5,7 @@ import { useRememberedPreferences } from '../hooks/useRememberedPreferences';
 import { useShortcuts } from '../hooks/useShortcuts';
 import { hasCameraTrack, loadMode, saveMode, videoBlocker, type Mode } from '../lib/mode';
 import { loadSafeView, saveSafeView, startVeil, veil } from '../lib/safeview';
+import { stillBanned } from '../lib/moderation';
 import type { Session } from '../lib/session';
 import { BannedScreen } from './BannedScreen';
 import { Brand } from './Brand';
@@ -29,6 +30,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   const [mode, setMode] = useState<Mode>(() => loadMode(window.localStorage));
   const { camera, camState } = useCamera(mode === 'video');
   const { controller, state } = useCallController(session.token, camera, onSignOut);
+  const checkBan = useCallback(() => stillBanned(session.token), [session.token]);
   // Start in video mode found no camera: say why and offer text chat
   const [cameraRequired, setCameraRequired] = useState(false);
   // safe view (safeview.ts): the setting, and the blur of the current call
@@ -105,7 +107,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
           <Brand />
           <LanguageSwitch />
         </header>
-        <BannedScreen ban={call.ban} onRetry={onReconnect} />
+        <BannedScreen ban={call.ban} onRetry={onReconnect} stillBanned={checkBan} />
       </>
     );
   }

@@ -56,3 +56,22 @@ export function validateReport(reason: string, note: string): { ok: true; reason
   if ([...trimmed].length > MAX_REPORT_NOTE) return { ok: false, error: t('report.noteTooLong', { count: MAX_REPORT_NOTE }) };
   return { ok: true, reason: reason as ReportReason, note: trimmed };
 }
+
+/** How often a banned page asks whether its ban still stands (GET /api/ban). */
+export const BAN_CHECK_MS = 5000;
+
+/**
+ * Whether the bearer of `token` is still banned: true or false from GET /api/ban,
+ * null when the server could not say (unreachable, or the token refused). A ban
+ * lifted early reaches the banned page this way, since the ban closed its socket.
+ */
+export async function stillBanned(token: string, fetchFn: typeof fetch = fetch): Promise<boolean | null> {
+  try {
+    const res = await fetchFn('/api/ban', { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+    if (!res.ok) return null;
+    const data = (await res.json()) as { banned?: unknown } | null;
+    return typeof data?.banned === 'boolean' ? data.banned : null;
+  } catch {
+    return null;
+  }
+}
