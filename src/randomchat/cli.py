@@ -5,25 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import getpass
-import json
 import logging
 import math
 import os
 import resource
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from collections.abc import Callable, Sequence
 
 from randomchat import __version__, admin, auth, config, logs, workers
 from randomchat.client import commands as client_commands
 from randomchat.console import commands as console_commands
-from randomchat.db import Database, StorageError, audit, safety
 from randomchat.errors import ConfigError
+from randomchat.moderate import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    ban_user,
+    list_reports,
+    login,
+    moderate,
+    shown,
+    unban_user,
+)
 
 GC_THRESHOLD = 20_000
 # Descriptors serve ``serve`` asks for (up to the hard limit): each connection holds one.
@@ -31,11 +33,7 @@ WANTED_DESCRIPTORS = 65_536
 MAX_REASON = 500
 MAX_TOKEN_HOURS = 24 * 365
 
-EXIT_OK = 0
 WORKER_ENV = "RANDOMCHAT_WORKER"  # set by ``serve --workers N`` for each worker (0..N-1)
-EXIT_CONFIG = 2
-EXIT_NO_BAN = 1  # unban: the user had no active ban
-EXIT_STORAGE = 3  # reports, ban, unban: the database failed
 
 log = logging.getLogger("randomchat")
 
@@ -147,19 +145,6 @@ def _reason(raw: str) -> str:
     return value
 
 
-def shown(text: str) -> str:
-    """``text`` safe for a terminal: control and format characters escaped (``\\x1b``).
-
-    Report notes, chat lines, reasons and user names come from users; an escape
-    sequence among them must not reach the administrator's terminal raw.
-    """
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
-
-
 def serve(settings: config.Settings) -> int:
     import uvloop
 
@@ -236,175 +221,6 @@ async def _serve(settings: config.Settings) -> None:
         await db.close()
 
 
-def _moderate(
-    settings: config.Settings,
-    action: Callable[[Database], Awaitable[int]],
-    *,
-    create: bool = False,
-) -> int:
-    """Run ``action`` on the database ``serve`` uses; a storage failure exits 3.
-
-    It says on standard error which database it opened. A SQLite file that does not
-    exist yet is created only by a command that writes (``create``: ``ban`` and ``admin
-    add`` may come before the first ``serve``), and it says so; a read run with the wrong
-    ``--data-dir``, or from the wrong directory, is refused instead of showing a new,
-    empty database as if it were the server's.
-    """
-    path = settings.sqlite_file
-    if path is not None and not path.is_file():
-        if not create:
-            print(
-                f"randomchat: no database at {path}: give the --data-dir (or DATABASE_URL) "
-                "that serve uses; its default is ./data in the directory serve runs in",
-                file=sys.stderr,
-            )
-            return EXIT_STORAGE
-        print(f"database: {path} (new)", file=sys.stderr)
-    else:
-        where = str(path) if path is not None else _hidden_password(settings.database)
-        print(f"database: {where}", file=sys.stderr)
-
-    async def run() -> int:
-        db = await Database.open(settings.database)
-        try:
-            return await action(db)
-        finally:
-            await db.close()
-
-    try:
-        return asyncio.run(run())
-    except StorageError as exc:
-        print(f"randomchat: {shown(str(exc))}", file=sys.stderr)
-        return EXIT_STORAGE
-
-
-def _hidden_password(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(an unreadable database URL)"
-
-
-def _when(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    )
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
-
-
-def list_reports(
-    settings: config.Settings, *, limit: int, offset: int, user_id: str | None, as_json: bool
-) -> int:
-    """Print reports, newest first, as a table or (``as_json``) with their chat lines."""
-
-    async def action(db: Database) -> int:
-        found = await db.reports(limit=limit, offset=offset, user_id=user_id)
-        if as_json:
-            print(json.dumps([admin.report_json(r) for r in found], indent=2))
-        elif not found:
-            print("no reports")
-        else:
-            header = ("ID", "TIME", "REPORTED", "REPORTER", "REASON", "CHAT", "NOTE")
-            rows = [
-                (
-                    str(r.id),
-                    _when(r.created_at),
-                    shown(r.reported),
-                    shown(r.reporter),
-                    shown(r.reason),
-                    str(len(r.chat)),
-                    shown(" ".join(r.note.split())[:60]),
-                )
-                for r in found
-            ]
-            print(_table(header, rows))
-        return EXIT_OK
-
-    return _moderate(settings, action)
-
-
-def ban_user(
-    settings: config.Settings,
-    user_id: str | None,
-    *,
-    hours: float,
-    reason: str,
-    report_id: int | None = None,
-) -> int:
-    """Ban ``user_id`` (or the reported user of ``report_id`` with the address they were
-    reported from) for ``hours``; a running server disconnects them within seconds.
-
-    A guest's ban also covers the address they were last reported from, if any.
-    """
-
-    async def action(db: Database) -> int:
-        if report_id is not None:
-            report = await safety.report_by_id(db, report_id)
-            if report is None or report.reported_address is None:
-                why = "no such report" if report is None else "the report has no address"
-                print(f"randomchat: report {report_id}: {why}", file=sys.stderr)
-                return EXIT_CONFIG
-            target = report.reported
-            address: str | None = report.reported_address
-        elif user_id is not None:
-            target, address = user_id, await safety.latest_address(db, user_id)
-        else:
-            print("randomchat: ban needs USER or --report ID", file=sys.stderr)
-            return EXIT_CONFIG
-        now = time.time()
-        ban = await db.ban(
-            target,
-            until=now + hours * 3600,
-            reason=reason,
-            created_by=f"cli:{_login()}",
-            now=now,
-            address_hash=address,
-        )
-        also = f" and address {ban.address_hash}" if ban.address_hash else ""
-        await audit.record_ban(db, ban, via="cli")
-        print(f"banned {shown(ban.user_id)}{also} until {_when(ban.until)}: {shown(ban.reason)}")
-        return EXIT_OK
-
-    return _moderate(settings, action, create=True)
-
-
-def unban_user(settings: config.Settings, user_id: str | None, address: str | None = None) -> int:
-    """Lift the ban of ``user_id``, or the bans covering ``address``; exit 1 if there was none."""
-
-    async def action(db: Database) -> int:
-        if address is not None:
-            users = await safety.unban_address(db, address, time.time())
-            await audit.record_unbans(db, f"cli:{_login()}", users, via="cli", address=True)
-            if users:
-                print(f"unbanned address {shown(address)} ({', '.join(map(shown, users))})")
-                return EXIT_OK
-            print(f"randomchat: address {shown(address)} has no active ban", file=sys.stderr)
-            return EXIT_NO_BAN
-        if user_id is None:
-            print("randomchat: unban needs USER or --address HASH", file=sys.stderr)
-            return EXIT_CONFIG
-        if await db.unban(user_id, time.time()):
-            await audit.record_unbans(db, f"cli:{_login()}", [user_id], via="cli")
-            print(f"unbanned {shown(user_id)}")
-            return EXIT_OK
-        print(f"randomchat: {shown(user_id)} has no active ban", file=sys.stderr)
-        return EXIT_NO_BAN
-
-    return _moderate(settings, action)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = vars(_parser().parse_args(argv))
     command = args.pop("command")
@@ -434,9 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "unban":
             return unban_user(settings, args["unban_user"], args["unban_address"])
         if command == "admin":
-            return _moderate(
+            return moderate(
                 settings,
-                lambda db: console_commands.run(db, args, _login()),
+                lambda db: console_commands.run(db, args, login()),
                 create=args["admin_action"] == "add",
             )
         settings, _ = config.with_secret(settings)

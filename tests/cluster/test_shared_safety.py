@@ -7,15 +7,13 @@ another node ends with that partner's own token, not the searching user's.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 
 import httpx
 import pytest
-from altcha import v1
 
 from tests.cluster.conftest import Cluster
+from tests.powsolve import solve
 from tests.server.harness import Peer, make_token, match
 
 pytestmark = pytest.mark.process
@@ -25,14 +23,7 @@ TURN_SECRET = "turn-secret-for-tests"
 
 async def solved(http: httpx.AsyncClient, url: str) -> str:
     """A solution of a challenge fetched from ``url``, as the page's ALTCHA payload."""
-    challenge = (await http.get(f"{url}/api/altcha")).json()
-    solution = v1.solve_challenge(
-        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
-    )
-    assert solution is not None
-    payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-    payload["number"] = solution.number
-    return base64.b64encode(json.dumps(payload).encode()).decode()
+    return solve((await http.get(f"{url}/api/altcha")).json())
 
 
 async def test_a_proof_of_work_accepted_on_one_node_is_refused_on_another(

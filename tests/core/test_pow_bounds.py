@@ -3,30 +3,15 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
-from altcha import v1
 
 from randomchat.core.replay import ReplayCache
 from randomchat.guests import ProofOfWork
+from tests.powsolve import solve
 
 pytestmark = pytest.mark.pure
 
 NOW = 1_800_000_000.0
-
-
-def solve(challenge: dict[str, object]) -> str:
-    solution = v1.solve_challenge(
-        str(challenge["challenge"]),
-        str(challenge["salt"]),
-        "SHA-256",
-        int(str(challenge["maxnumber"])),
-    )
-    assert solution is not None
-    payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-    return base64.b64encode(json.dumps({**payload, "number": solution.number}).encode()).decode()
 
 
 def test_a_full_cache_accepts_a_fresh_solution_and_replays_nothing_it_forgot() -> None:

@@ -9,7 +9,6 @@ import random
 from dataclasses import dataclass
 
 import pytest
-from altcha import v1
 
 from randomchat.config import Settings
 from randomchat.core import requests
@@ -30,6 +29,7 @@ from randomchat.core.replay import ReplayCache
 from randomchat.errors import InvalidPayload
 from randomchat.guests import ProofOfWork, RulesDocument, load_name_filter
 from randomchat.rules import Rules
+from tests.powsolve import solve
 
 pytestmark = pytest.mark.pure
 
@@ -240,28 +240,16 @@ def test_replay_cache_once_until_expiry_and_bounded() -> None:
     assert len(cache) == 2
 
 
-def _solve(challenge: dict[str, object]) -> str:
-    solution = v1.solve_challenge(
-        str(challenge["challenge"]),
-        str(challenge["salt"]),
-        "SHA-256",
-        int(str(challenge["maxNumber"])),
-    )
-    assert solution is not None
-    payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-    return base64.b64encode(json.dumps({**payload, "number": solution.number}).encode()).decode()
-
-
 def test_proof_of_work_verifies_once_and_expires() -> None:
     pow_ = ProofOfWork("s" * 40, max_number=2000, ttl=60)
     now = 1_800_000_000.0
-    solved = _solve(pow_.challenge(now))
+    solved = solve(pow_.challenge(now))
     assert not ProofOfWork("t" * 40, 2000, 60).verify(solved, now)  # another server's key
     assert pow_.verify(solved, now + 1)
     assert not pow_.verify(solved, now + 2)  # used
-    late = _solve(pow_.challenge(now))
+    late = solve(pow_.challenge(now))
     assert not pow_.verify(late, now + 61)  # expired
-    data = json.loads(base64.b64decode(_solve(pow_.challenge(now))))
+    data = json.loads(base64.b64decode(solve(pow_.challenge(now))))
     for forged in ({**data, "number": data["number"] + 1}, {**data, "number": True}, [1]):
         assert not pow_.verify(base64.b64encode(json.dumps(forged).encode()).decode(), now)
     for junk in ("", "!!!", "x" * 5000, base64.b64encode(b"[[[[").decode()):

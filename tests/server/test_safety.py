@@ -8,8 +8,6 @@ Clients on this machine are given addresses of their own through a trusted proxy
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,11 +16,11 @@ import httpx
 import jwt
 import pytest
 import socketio
-from altcha import v1
 
 from randomchat.config import Settings
 from randomchat.guests import RulesDocument
 from tests.conftest import SECRET
+from tests.powsolve import solve
 from tests.server.harness import NS, Live, Peer, live_server, make_token
 
 pytestmark = pytest.mark.server
@@ -261,14 +259,7 @@ async def test_names_are_filtered_and_nicknames_can_be_off(live: Live) -> None:
 
 async def solved(live: Live) -> str:
     async with httpx.AsyncClient(base_url=live.url) as http:
-        challenge = (await http.get("/api/altcha")).json()
-    solution = v1.solve_challenge(
-        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
-    )
-    assert solution is not None
-    payload = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-    payload["number"] = solution.number
-    return base64.b64encode(json.dumps(payload).encode()).decode()
+        return solve((await http.get("/api/altcha")).json())
 
 
 async def test_pow_always_is_required_verified_and_used_once() -> None:
