@@ -366,7 +366,7 @@ def test_cli_storage_failure_exits_3(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")  # where the data directory should be
     result = cli(tmp_path / "file", "ban", "b", "--hours", "1", "--reason", "x")
     assert result.returncode == 3
-    assert result.stderr.startswith("randomchat: ")
+    assert result.stderr.splitlines()[-1].startswith("randomchat: ")
 
 
 # -- bounded numbers and bodies (issue 8 item 14) ---------------------------------------

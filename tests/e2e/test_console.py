@@ -174,10 +174,8 @@ def test_admin_triages_a_real_report_bans_lifts_and_audits(
     expect(console.get_by_test_id("ban-hours")).to_be_focused()
     console.get_by_test_id("ban-hours").select_option("24")
     console.get_by_test_id("ban-reason").fill("harassment in chat")
-    # The address is offered ticked whenever it can be banned with this report.
-    address = console.get_by_test_id("ban-address")
-    expect(address).to_be_visible()
-    assert address.is_checked() == address.is_enabled()
+    # Bob is a guest with a recorded network: the address is offered, ticked.
+    expect(console.get_by_test_id("ban-address")).to_be_checked()
     assert_accessible(console, "console ban form")
     console.get_by_test_id("ban-confirm").click()
     expect(console.get_by_test_id("console-message")).to_contain_text(f"Banned {bob_id}")
@@ -208,11 +206,13 @@ def test_admin_triages_a_real_report_bans_lifts_and_audits(
     expect(console.locator("[data-testid=audit-row][data-action=account-add]")).to_contain_text(
         "cli:"
     )
-    audit = console.locator("[data-testid=audit-row]:is([data-action=ban], [data-action=unban])")
+    audit = console.locator(
+        "[data-testid=audit-row]:is([data-action=ban-address], [data-action=unban])"
+    )
     expect(audit).to_have_count(2)
     expect(audit.nth(0)).to_have_attribute("data-action", "unban")
     expect(audit.nth(0)).to_contain_text("appeal accepted")
-    expect(audit.nth(1)).to_have_attribute("data-action", "ban")
+    expect(audit.nth(1)).to_have_attribute("data-action", "ban-address")
     expect(audit.nth(1)).to_contain_text("harassment in chat")
     for row in (audit.nth(0), audit.nth(1)):
         expect(row).to_contain_text("console:root")
@@ -226,7 +226,7 @@ def test_admin_triages_a_real_report_bans_lifts_and_audits(
         }"""
     )
     assert "appeal accepted" in exported[0] and "harassment in chat" in exported[0]
-    assert exported[1] == ["unban", "ban", "account-add"]
+    assert exported[1] == ["unban", "ban-address", "account-add"]
 
     # Now: live figures from the server (Alice and Bob are online).
     console.get_by_test_id("tab-now").click()

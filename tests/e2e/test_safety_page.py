@@ -381,8 +381,10 @@ def test_real_model_loads_from_our_origin_and_sees_no_nudity(
 def test_banned_guest_in_a_fresh_context_sees_the_banned_screen(
     server_factory: Any, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
-    """Banned after one report; a fresh context (new guest) from the same address is
-    refused at POST /api/session with 403 banned: the banned screen, not the room."""
+    """A report alone cools the reported guest down and leaves their network alone: a
+    fresh context (a new guest) from the same address may join. A moderator's ban of
+    the report with the address then refuses such a context at POST /api/session with
+    403 banned: the banned screen, not the room."""
     srv = server_factory(**ONE_REPORT_BANS, find_rate_limit_ms=0)
     ivy = open_and_join(visitor(browser, contexts), srv.url, "Ivy")
     jon = open_and_join(visitor(browser, contexts), srv.url, "Jon")
@@ -391,7 +393,20 @@ def test_banned_guest_in_a_fresh_context_sees_the_banned_screen(
     ivy.get_by_test_id("report-reason").select_option("harassment")
     ivy.get_by_test_id("report-submit").click()
     expect(jon.get_by_test_id("banned")).to_be_visible(timeout=10_000)
+    expect(jon.get_by_test_id("banned-reason")).to_contain_text("cool-down")
 
+    housemate = visitor(browser, contexts).new_page()
+    housemate.goto(srv.url)
+    accept_rules_and_join(housemate, "Kim")
+    expect(housemate.get_by_test_id("start")).to_be_enabled(timeout=10_000)
+
+    admin = {"Authorization": f"Bearer {srv.token('root', sub='admin-1', role='admin')}"}
+    (report,) = httpx.get(srv.url + "/api/admin/reports", headers=admin, timeout=5).json()[
+        "reports"
+    ]
+    body = {"reportId": report["id"], "hours": 24, "reason": "harassment"}
+    answer = httpx.post(srv.url + "/api/admin/bans", json=body, headers=admin, timeout=5)
+    assert answer.status_code == 201, answer.text
     fresh = visitor(browser, contexts).new_page()
     fresh.goto(srv.url)
     accept_rules_and_join(fresh, "Jon2")

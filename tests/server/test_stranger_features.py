@@ -154,13 +154,13 @@ async def _connect_error(url: str, token: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("live", [{"trusted_proxies": ("127.0.0.1",)}], indirect=True)
-async def test_three_reports_ban_the_user_who_is_kicked_and_refused(live: Live) -> None:
+async def test_four_reports_cool_the_user_down_who_is_kicked_and_refused(live: Live) -> None:
     bad = await ready(live, "bad")
-    for n in range(3):
-        # Three reporters from three addresses (as a trusted proxy reports them): reports
-        # from one address count once (tests/server/test_safety.py).
+    for n in range(4):
+        # Four reporters from four /24s (as a trusted proxy reports them): reports from one
+        # network count once (tests/server/test_safety.py, core/moderation.py).
         reporter = await Peer(f"reporter{n}").connect(
-            live.url, headers={"X-Forwarded-For": f"198.51.100.{n}"}
+            live.url, headers={"X-Forwarded-For": f"198.51.{n}.1"}
         )
         await reporter.expect("connection-quality")
         await match(bad, reporter)
@@ -172,12 +172,13 @@ async def test_three_reports_ban_the_user_who_is_kicked_and_refused(live: Live) 
         assert "reportId" in await reporter.expect("report-partner-ack")
         await reporter.close()
     banned = await bad.expect("banned")
-    assert banned["reason"] == "reported by 3 users" and banned["until"] > 0
+    reason = "cool-down: reported by 4 users from 4 networks"
+    assert banned["reason"] == reason and banned["until"] > 0
     await asyncio.wait_for(bad.disconnected.wait(), 5)
     error = await _connect_error(live.url, make_token("bad"))
-    assert error["message"] == "Banned" and error["data"]["reason"] == "reported by 3 users"
+    assert error["message"] == "Banned" and error["data"]["reason"] == reason
     reports = await live.app.db.reports(user_id="u-bad")
-    assert len(reports) == 3 and [c.text for c in reports[0].chat] == ["insult 2"]
+    assert len(reports) == 4 and [c.text for c in reports[0].chat] == ["insult 3"]
     await live.assert_empty()
 
 
