@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from randomchat import auth, devices, guests, proxy, static
+from randomchat import auth, devices, guests, privacy, proxy, static
 from randomchat.config import Settings
 from randomchat.core.moderation import address_hash
 from randomchat.core.powcost import Pressure
@@ -338,6 +338,7 @@ def routes(
             "minimumAge": rules_doc.minimum_age,
             "nicknames": nicknames,
             "pow": settings.pow,
+            "privacy": privacy.privacy_mode(ice_config),  # may "Hide my IP" be offered
         }
         return JSONResponse(payload, headers={"Cache-Control": "no-cache"})
 

@@ -74,7 +74,13 @@ CandidateType = Literal["host", "srflx", "prflx", "relay"]
 IcePolicy = Literal["all", "relay"]
 Mode = Literal["video", "text"]  # only users of the same mode are paired
 ReportReason = Literal["nudity", "harassment", "spam", "underage", "other"]
-ErrorCode = Literal["invalid_payload", "refused", "unavailable", "internal", "unknown_event"]
+ErrorCode = Literal[
+    "invalid_payload", "refused", "unavailable", "internal", "unknown_event", "privacy_unavailable"
+]
+# Whether a user may ask for a relay-only call, in ``GET /api/rules`` (``randomchat.privacy``):
+# ``available``; ``always`` (``--ice-policy relay``: every call is); ``no-turn`` (no TURN
+# server, so a ``privacy`` search is refused); ``off`` (``--no-allow-privacy-mode``).
+PrivacyMode = Literal["available", "always", "no-turn", "off"]
 SearchEvent = Literal["find-partner", "next"]
 RateLimitedEvent = Literal["find-partner", "next", "chat-message", "report-partner"]
 MessageId = str | int
@@ -290,6 +296,7 @@ ALIASES = {
     "Mode": Mode,
     "ReportReason": ReportReason,
     "ErrorCode": ErrorCode,
+    "PrivacyMode": PrivacyMode,
     "RateLimitedEvent": RateLimitedEvent,
     "MessageId": MessageId,
 }

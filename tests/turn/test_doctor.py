@@ -31,7 +31,7 @@ def lines(output: str) -> dict[str, str]:
     found = {}
     for line in output.splitlines():
         status, _, rest = line.partition("  ")
-        if status.strip() in ("ok", "FAIL", "skip"):
+        if status.strip() in ("ok", "FAIL", "skipped"):
             found[rest.strip()[:22].strip()] = status.strip()
     return found
 
@@ -61,7 +61,7 @@ def test_doctor_passes_on_a_healthy_deployment(server_factory: Any, coturn: Cotu
         "selected candidates": "ok",
     }, result.stdout
     assert "relay -> relay" in result.stdout  # with TURN configured, the call is relay-only
-    assert result.stdout.rstrip().endswith("all checks passed")
+    assert result.stdout.rstrip().endswith("all 9 checks passed")
 
 
 def test_doctor_names_the_turn_check_with_a_wrong_secret(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,37 @@ BOT_USERNAME = "Test pattern" + BOT_SUFFIX
 CONNECT_TIMEOUT = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class BotCall:
+    """One call as a bot prints it: the peer's report and how long the call lasted.
+
+    The peer's own ``CallReport.line`` gives the time to connect ("ended in 73 ms"),
+    which reads as the call's length; an operator watching a bot wants both.
+    """
+
+    report: CallReport
+    seconds: float | None  # from connected to the end of the call; None: never connected
+
+    def line(self) -> str:
+        r = self.report
+        outcome = r.state if r.failure is None else f"{r.state} ({r.failure})"
+        if self.seconds is not None:
+            outcome += f"; call lasted {self.seconds:.1f} s (connected in {r.connect_ms} ms)"
+        pair = f"{r.local_candidate or '?'} -> {r.remote_candidate or '?'}"
+        return (
+            f"{r.partner_name} [{r.role}, policy {r.policy}]: {outcome}; "
+            f"pair {pair}; received {r.video_frames} video frames, "
+            f"{r.audio_frames} audio frames (peak level {r.audio_level:.3f})"
+        )
+
+
+def _finished(call: Call) -> BotCall:
+    """``call``'s report, taken as it ends (so its length is up to now)."""
+    ended = time.monotonic()
+    lasted = None if call.connected_at is None else max(0.0, ended - call.connected_at)
+    return BotCall(call.report(), lasted)
+
+
 @dataclass
 class EchoBot:
     """Answers calls one after another with the partner's own media; ``count`` calls, or forever."""
@@ -36,7 +68,7 @@ class EchoBot:
     privacy: bool = False
     count: int | None = None
     connect_timeout: float = CONNECT_TIMEOUT
-    on_report: Callable[[CallReport], None] | None = None
+    on_report: Callable[[BotCall], None] | None = None
 
     reports: list[CallReport] = field(default_factory=list, init=False)
     ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -75,11 +107,11 @@ class EchoBot:
         connected = await call.wait_connected(self.connect_timeout)
         if connected:
             await call.done.wait()
-        report = call.report()
-        self.reports.append(report)
-        log.info("echo call: %s", report.line())
+        finished = _finished(call)
+        self.reports.append(finished.report)
+        log.info("echo call: %s", finished.line())
         if self.on_report is not None:
-            self.on_report(report)
+            self.on_report(finished)
 
 
 async def _next_or_closed(peer: Peer) -> Call | None:
@@ -104,7 +136,7 @@ async def run_bot(
     count: int = 1,
     seconds: float = 10.0,
     connect_timeout: float = CONNECT_TIMEOUT,
-    on_report: Callable[[CallReport], None] | None = None,
+    on_report: Callable[[BotCall], None] | None = None,
 ) -> list[CallReport]:
     """Join, take ``count`` calls of ``seconds`` each (or until the partner leaves), report each."""
     peer = Peer(
@@ -126,10 +158,10 @@ async def run_bot(
                 break
             if await call.wait_connected(connect_timeout):
                 await _wait_done(call, seconds)
-            report = call.report()
-            reports.append(report)
+            finished = _finished(call)
+            reports.append(finished.report)
             if on_report is not None:
-                on_report(report)
+                on_report(finished)
             action = "find-partner" if call.end_reason is not None else "next"
         if peer.call is not None and not peer.call.done.is_set():
             await peer.leave()

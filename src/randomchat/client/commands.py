@@ -16,7 +16,7 @@ from typing import Any
 COMMANDS = ("bot", "echo-bot", "doctor")
 
 EXIT_OK = 0
-EXIT_FAILED = 1  # doctor: a check failed; bot: no call connected
+EXIT_FAILED = 1  # doctor: a check failed (or, --strict, was skipped); bot: no call connected
 EXIT_MISSING = 2  # the peer extra is not installed
 EXIT_JOIN = 4  # the deployment refused or could not be reached
 
@@ -51,6 +51,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action=argparse.BooleanOptionalAction,
         default=None,
         help="make the test call relay-only (default: when TURN is configured)",
+    )
+    doctor.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when a check was skipped, e.g. STUN or TURN not configured",
     )
     doctor.add_argument("-v", "--verbose", action="count", default=0)
 
@@ -120,9 +125,9 @@ async def _doctor(args: dict[str, Any]) -> int:
         args["url"], token=args["token"], relay=args["relay"], show=lambda c: print(c.line())
     )
     await doctor.run()
-    failed = [c.name for c in doctor.checks if c.status == "FAIL"]
-    print(f"{len(failed)} check(s) failed: {', '.join(failed)}" if failed else "all checks passed")
-    return EXIT_FAILED if failed else EXIT_OK
+    strict = bool(args.get("strict"))
+    print(doctor.summary(strict))
+    return EXIT_FAILED if doctor.exit_code(strict) else EXIT_OK
 
 
 async def _echo(args: dict[str, Any]) -> int:

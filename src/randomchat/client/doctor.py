@@ -1,6 +1,8 @@
 """``randomchat doctor``: checks a deployment from outside, one line per check.
 
-Each check says ``ok``, ``FAIL`` (with what to fix) or ``skip`` (with why). The call
+Each check says ``ok``, ``FAIL`` (with what to fix) or ``skipped`` (with why), and the
+summary counts each: a skipped check was not checked, so it never reads as passed
+(``--strict`` fails on it). The call
 check starts an echo bot in this process and pairs with it through a fresh, strict
 interest tag, so it never meets a real user waiting in the queue. With TURN
 configured the call asks for the privacy mode (relay only) unless ``relay=False``,
@@ -30,7 +32,8 @@ from randomchat.client.session import (
     guest_session,
 )
 
-Status = Literal["ok", "FAIL", "skip"]
+Status = Literal["ok", "FAIL", "skipped"]
+STATUSES: tuple[Status, ...] = ("ok", "FAIL", "skipped")
 DOCTOR_USERNAME = "Doctor" + BOT_SUFFIX
 CALL_WITHIN = 25.0
 MEDIA_WITHIN = 15.0
@@ -49,7 +52,7 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
-        text = f"{self.status:<4}  {self.name:<22} {self.detail}"
+        text = f"{self.status:<7}  {self.name:<22} {self.detail}"
         if self.status == "FAIL" and self.fix:
             text += f"\n      fix: {self.fix}"
         return text
@@ -69,6 +72,26 @@ class Doctor:
     def failed(self) -> bool:
         return any(c.status == "FAIL" for c in self.checks)
 
+    def summary(self, strict: bool = False) -> str:
+        """The last line: what passed, failed and was not checked, never "all passed"
+        when something was skipped (a deployment without STUN or TURN is not proven)."""
+        named = {status: [c.name for c in self.checks if c.status == status] for status in STATUSES}
+        passed, failed, skipped = named["ok"], named["FAIL"], named["skipped"]
+        if not failed and not skipped:
+            return f"all {len(passed)} checks passed"
+        parts = [f"{len(passed)} passed"]
+        if failed:
+            parts.append(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+        if skipped:
+            strictly = " (failed: --strict)" if strict else ""
+            parts.append(f"{len(skipped)} skipped{strictly}: not checked: {', '.join(skipped)}")
+        return "; ".join(parts)
+
+    def exit_code(self, strict: bool = False) -> int:
+        """1 when a check failed, or with ``strict`` when one was skipped; else 0."""
+        skipped = any(c.status == "skipped" for c in self.checks)
+        return 1 if self.failed or (strict and skipped) else 0
+
     def _add(self, check: Check) -> Check:
         self.checks.append(check)
         if self.show is not None:
@@ -80,7 +103,7 @@ class Doctor:
         token = await self._token()
         if token is None:
             for name in ("websocket", "ICE servers", "call with echo bot"):
-                self._add(Check(name, "skip", "needs a token"))
+                self._add(Check(name, "skipped", "needs a token"))
             return self.checks
         websocket_ok = await self._websocket(token)
         ice = await self._ice_servers(token)
@@ -89,7 +112,7 @@ class Doctor:
         if websocket_ok:
             await self._call(ice)
         else:
-            self._add(Check("call with echo bot", "skip", "needs the websocket"))
+            self._add(Check("call with echo bot", "skipped", "needs the websocket"))
         return self.checks
 
     async def _token(self) -> str | None:
@@ -139,7 +162,7 @@ class Doctor:
             self._add(Check("ICE servers", "FAIL", str(exc), "see the server's log"))
             return IceSettings()
         if ice is None:
-            self._add(Check("ICE servers", "skip", "no /api/ice-servers (an older server)"))
+            self._add(Check("ICE servers", "skipped", "no /api/ice-servers (an older server)"))
             return IceSettings()
         stun, turn = ice.urls("stun", "stuns"), ice.urls("turn", "turns")
         detail = f"{len(stun)} STUN, {len(turn)} TURN URL(s), policy {ice.policy}"
@@ -149,7 +172,7 @@ class Doctor:
     async def _stun(self, ice: IceSettings) -> None:
         urls = ice.urls("stun")
         if not urls:
-            self._add(Check("STUN binding", "skip", "no --stun-url configured"))
+            self._add(Check("STUN binding", "skipped", "no --stun-url configured"))
             return
         url = urls[0][0]
         try:
@@ -164,7 +187,7 @@ class Doctor:
         urls = ice.urls("turn", "turns")
         if not urls:
             detail = "no --turn-url configured: calls across some NATs cannot connect"
-            self._add(Check("TURN allocation", "skip", detail))
+            self._add(Check("TURN allocation", "skipped", detail))
             return
         for url, server in urls[:MAX_TURN_PROBES]:
             username, credential = server.get("username"), server.get("credential")
@@ -187,7 +210,14 @@ class Doctor:
             self._add(Check(name, "ok", f"{url}: relay allocated at {host}:{port}"))
 
     async def _call(self, ice: IceSettings) -> None:
-        relay = self.relay if self.relay is not None else bool(ice.urls("turn", "turns"))
+        has_turn = bool(ice.urls("turn", "turns"))
+        relay = self.relay if self.relay is not None else has_turn
+        if relay and not has_turn:
+            # The server refuses a privacy search without TURN (privacy_unavailable).
+            fix = "configure --turn-url and --turn-secret, or run without --relay"
+            self._add(Check("call with echo bot", "FAIL", "relay only: no TURN server", fix))
+            self._add(Check("media both ways", "skipped", "no call"))
+            return
         tag = "doctor-" + secrets.token_hex(6)
         bot = EchoBot(self.url, interests=(tag,), strict=True, count=1)
         bot_task = asyncio.ensure_future(bot.run())
@@ -241,7 +271,7 @@ class Doctor:
                 else "no candidate pair worked: configure TURN (--turn-url, --turn-secret)"
             )
             self._add(Check("call with echo bot", "FAIL", f"{mode}: {ours.failure}", fix))
-            self._add(Check("media both ways", "skip", "no call"))
+            self._add(Check("media both ways", "skipped", "no call"))
             return
         self._add(Check("call with echo bot", "ok", f"{mode}: connected in {ours.connect_ms} ms"))
         echoed = bots.video_frames if bots else 0

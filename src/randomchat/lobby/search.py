@@ -14,6 +14,7 @@ from randomchat.lobby.context import FIND, Context
 from randomchat.lobby.effects import Effect, Emit, HangUp
 from randomchat.lobby.relay import Relay
 from randomchat.lobby.resume import new_call_id, ticket_for
+from randomchat.privacy import privacy_mode
 from randomchat.protocol import (
     ClientEvent,
     Empty,
@@ -22,6 +23,8 @@ from randomchat.protocol import (
     Mode,
     PartnerLeft,
     Role,
+    SearchEvent,
+    ServerError,
     ServerEvent,
     WaitingForPartner,
 )
@@ -39,6 +42,8 @@ class Search:
     async def find_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         options = requests.search_options(ClientEvent.FIND_PARTNER, args)
         conn = self.ctx.count(sid)
+        if refused := self._privacy_refused(sid, "find-partner", options):
+            return [refused]
         limited = await self.ctx.limited(FIND, sid, conn, "find-partner")
         if limited:
             return limited
@@ -48,6 +53,8 @@ class Search:
         """End the current call (if any) and search again at once."""
         options = requests.search_options(ClientEvent.NEXT, args)
         conn = self.ctx.count(sid)
+        if refused := self._privacy_refused(sid, "next", options):
+            return [refused]  # before anything ends: the current call goes on
         limited = await self.ctx.limited(FIND, sid, conn, "next")
         if limited:
             return limited
@@ -55,6 +62,17 @@ class Search:
             return [self._waiting(sid, await self.ctx.store.position_of(sid) or 1)]
         effects = await self.end(sid, "next")
         return effects + await self._search(sid, conn, options)
+
+    def _privacy_refused(self, sid: str, event: SearchEvent, options: SearchOptions) -> Emit | None:
+        """Without a TURN server no call can be relay-only: pairing the user host to host
+        while they asked to hide their address would be a false promise, so the search is
+        refused with its own code. (``--no-allow-privacy-mode`` with TURN still ignores the
+        request, as documented: the page does not offer the choice there.)"""
+        if not options.privacy or privacy_mode(self.ctx.rules.ice) != "no-turn":
+            return None
+        message = f"{event}: this server has no TURN relay, so it cannot hide your IP address"
+        error = ServerError(message=message, event=event, code="privacy_unavailable")
+        return Emit(sid, ServerEvent.ERROR, error)
 
     async def leave(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         signaling.bare(ClientEvent.LEAVE, args)

@@ -2,6 +2,7 @@ import type { CameraState } from '../lib/camera';
 import type { RoomState } from '../lib/callController';
 import type { Mode } from '../lib/mode';
 import { SHORTCUT_LABELS } from '../lib/shortcuts';
+import { PrivacyChoice } from './PrivacyChoice';
 import { useT } from '../i18n';
 
 export interface CallActions {
@@ -113,10 +114,7 @@ export function CallControls({
           <input type="checkbox" data-testid="auto-search" checked={state?.autoSearch ?? true} onChange={(e) => actions.setAutoSearch(e.target.checked)} />
           {t('controls.autoSearch')}
         </label>
-        <label className="check" title={t('controls.privacyTitle')}>
-          <input type="checkbox" data-testid="privacy" checked={state?.privacy ?? false} onChange={(e) => actions.setPrivacy(e.target.checked)} />
-          {t('controls.privacy')}
-        </label>
+        <PrivacyChoice checked={state?.privacy ?? false} onChange={(on) => actions.setPrivacy(on)} />
         {mode === 'video' ? (
           <label className="check" title={t('controls.safeViewTitle')}>
             <input type="checkbox" data-testid="safe-view" checked={safeView} onChange={(e) => actions.setSafeView(e.target.checked)} />

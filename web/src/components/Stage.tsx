@@ -3,6 +3,7 @@ import type { CameraState } from '../lib/camera';
 import type { CallState } from '../lib/callState';
 import { isBotName } from '../lib/protocol';
 import type { MediaState } from '../lib/mediaState';
+import { ipHidden } from '../lib/stats';
 import { LocalVideo } from './LocalVideo';
 import { RemoteVideo, type SafeViewProps } from './RemoteVideo';
 import { t, useT } from '../i18n';
@@ -76,7 +77,7 @@ export function Stage({
                 {t('stage.bot')}
               </span>
             ) : null}
-            {inCall.iceTransportPolicy === 'relay' ? (
+            {ipHidden(inCall.iceTransportPolicy, inCall.relayed) ? (
               <span className="relay-badge" data-testid="relay-badge" title={t('stage.ipHiddenTitle')}>
                 {' '}
                 {t('stage.ipHidden')}

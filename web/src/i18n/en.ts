@@ -135,6 +135,11 @@ export const en = {
   'controls.autoSearch': 'Search again when a partner leaves',
   'controls.privacy': 'Hide my IP (relay only)',
   'controls.privacyTitle': 'Calls go through the relay server, so partners cannot learn your IP address (may cost a little quality). Applies from the next search.',
+  'controls.privacyNoTurn': 'Not available here: this server has no relay (TURN) server, so calls go directly and your partner can learn your IP address.',
+  'controls.privacyOff': 'Turned off by this server: calls go directly and your partner can learn your IP address.',
+  'controls.privacyAlways': 'Always on here: every call on this server goes through the relay.',
+  'controls.privacyChecking': 'Checking whether this server can hide your IP address…',
+  'controls.privacyUnknown': 'Could not check whether this server can hide your IP address: reload the page to try again.',
   'controls.safeView': 'Safe view (blur until I tap)',
   'controls.safeViewTitle': 'Your partner’s video stays blurred until you choose to see it; video that looks like nudity is blurred again.',
 

@@ -131,6 +131,11 @@ export const es: TranslationWithPlurals = {
   'controls.autoSearch': 'Buscar de nuevo cuando tu pareja se vaya',
   'controls.privacy': 'Ocultar mi IP (solo retransmisión)',
   'controls.privacyTitle': 'Las llamadas pasan por el servidor de retransmisión, así nadie puede saber tu dirección IP (puede bajar un poco la calidad). Se aplica desde la próxima búsqueda.',
+  'controls.privacyNoTurn': 'No disponible aquí: este servidor no tiene servidor de retransmisión (TURN), así que las llamadas van directas y tu pareja puede saber tu dirección IP.',
+  'controls.privacyOff': 'Desactivado por este servidor: las llamadas van directas y tu pareja puede saber tu dirección IP.',
+  'controls.privacyAlways': 'Siempre activo aquí: todas las llamadas de este servidor pasan por la retransmisión.',
+  'controls.privacyChecking': 'Comprobando si este servidor puede ocultar tu dirección IP…',
+  'controls.privacyUnknown': 'No se pudo comprobar si este servidor puede ocultar tu dirección IP: recarga la página para volver a intentarlo.',
   'controls.safeView': 'Vista segura (difuminar hasta que toque)',
   'controls.safeViewTitle': 'El vídeo de tu pareja queda difuminado hasta que decidas verlo; si parece mostrar desnudos, se vuelve a difuminar.',
 

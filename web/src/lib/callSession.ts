@@ -26,7 +26,7 @@
 // While media flows, getStats() is read every `qualityIntervalMs` and the
 // round trip and packet loss make the quality badge (stats.ts judgeMedia).
 
-import { judgeMedia, mediaSample, selectedPairInfo, type MediaQuality, type MediaSample } from './stats';
+import { judgeMedia, mediaSample, relayedBothWays, selectedPairInfo, type MediaQuality, type MediaSample } from './stats';
 import { send, type CallFailed, type CallStats, type Role, type SignalingSocket } from './protocol';
 import type { Timers } from './timers';
 
@@ -39,6 +39,8 @@ export interface PeerView {
   mediaQuality?: MediaQuality | null;
   /** an ICE restart is under way */
   restarting?: boolean;
+  /** the selected pair is relay on both sides (getStats(), stats.ts relayedBothWays); null before a reading */
+  relayed?: boolean | null;
 }
 
 /** Why a call ended without media: ICE failed (or negotiation threw), or nothing came in time. */
@@ -288,11 +290,14 @@ export class CallSession {
     this.qualityTimer = null;
     if (this.isClosed || this.pc.connectionState !== 'connected') return; // resumes on 'connected'
     try {
-      const sample = mediaSample(await this.pc.getStats());
+      const report = await this.pc.getStats();
       if (this.isClosed) return;
+      const sample = mediaSample(report);
       const reading = judgeMedia(this.lastSample, sample);
       this.lastSample = sample;
-      if (reading.quality !== this.view.mediaQuality) this.update({ mediaQuality: reading.quality });
+      // the same reading tells whether media really goes through TURN (the "IP hidden" badge)
+      const relayed = relayedBothWays(report);
+      if (reading.quality !== this.view.mediaQuality || relayed !== this.view.relayed) this.update({ mediaQuality: reading.quality, relayed });
     } catch (err) {
       if (this.isClosed) return;
       this.deps.log?.('getStats failed', err);

@@ -126,6 +126,7 @@ export function withPeer(m: Matched, view: PeerView): Matched {
     iceConnectionState: view.iceConnectionState,
     mediaQuality: view.mediaQuality ?? null,
     restarting: view.restarting ?? false,
+    relayed: view.relayed ?? null,
   };
 }
 

@@ -27,6 +27,7 @@ export type {
   MediaState,
   MessageId,
   Mode,
+  PrivacyMode,
   PartnerLeft,
   Quality,
   RateLimited,

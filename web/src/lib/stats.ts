@@ -13,10 +13,26 @@ type StatsLike = { forEach(cb: (value: any, key: string) => void): void; get?(id
 /**
  * Finds the selected candidate pair in a getStats() report and returns the
  * type of its local candidate and its current round-trip time in ms.
+ */
+export function selectedPairInfo(report: StatsLike): SelectedPairInfo | null {
+  const found = selectedPair(report);
+  if (!found) return null;
+  const { pair, byId } = found;
+  const local = byId.get(pair.localCandidateId);
+  const type = local?.candidateType;
+  if (typeof type !== 'string' || !CANDIDATE_TYPES.includes(type)) return null;
+
+  const rtt = pair.currentRoundTripTime;
+  const rttMs = typeof rtt === 'number' && Number.isFinite(rtt) ? Math.round(rtt * 1000 * 10) / 10 : null;
+  return { candidateType: type as CandidateType, rttMs };
+}
+
+/**
+ * The selected candidate pair of a getStats() report, with every stat by id.
  * Chromium/Safari: transport.selectedCandidatePairId; Firefox: pair.selected;
  * fallback: a nominated, succeeded pair.
  */
-export function selectedPairInfo(report: StatsLike): SelectedPairInfo | null {
+function selectedPair(report: StatsLike): { pair: any; byId: Map<string, any> } | null {
   const byId = new Map<string, any>();
   report.forEach((value, key) => byId.set(value?.id ?? key, value));
 
@@ -37,15 +53,29 @@ export function selectedPairInfo(report: StatsLike): SelectedPairInfo | null {
       if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') { pair = s; break; }
     }
   }
-  if (!pair) return null;
+  return pair ? { pair, byId } : null;
+}
 
-  const local = byId.get(pair.localCandidateId);
-  const type = local?.candidateType;
-  if (typeof type !== 'string' || !CANDIDATE_TYPES.includes(type)) return null;
+/** Whether the selected pair's local and remote candidates are both `relay` (TURN on both sides). */
+export function relayedBothWays(report: StatsLike): boolean {
+  const found = selectedPair(report);
+  if (!found) return false;
+  const local = found.byId.get(found.pair.localCandidateId);
+  const remote = found.byId.get(found.pair.remoteCandidateId);
+  return local?.candidateType === 'relay' && remote?.candidateType === 'relay';
+}
 
-  const rtt = pair.currentRoundTripTime;
-  const rttMs = typeof rtt === 'number' && Number.isFinite(rtt) ? Math.round(rtt * 1000 * 10) / 10 : null;
-  return { candidateType: type as CandidateType, rttMs };
+/**
+ * The "IP hidden" badge's rule: a relay-only call (the server passed on no
+ * other candidate, so signaling told the partner no address of ours) whose
+ * selected pair is relayed on both sides (getStats(), relayedBothWays). The
+ * policy alone proves nothing (the pair is what the browser really used), and
+ * a relayed pair in a policy-`all` call is not enough either: there the
+ * partner received our host and srflx candidates. Unknown (no reading yet) is
+ * no badge.
+ */
+export function ipHidden(policy: RTCIceTransportPolicy, relayed: boolean | null | undefined): boolean {
+  return policy === 'relay' && relayed === true;
 }
 
 // ---- media quality -----------------------------------------------------------

@@ -7,7 +7,8 @@ export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
 export type IcePolicy = 'all' | 'relay';
 export type Mode = 'video' | 'text';
 export type ReportReason = 'nudity' | 'harassment' | 'spam' | 'underage' | 'other';
-export type ErrorCode = 'invalid_payload' | 'refused' | 'unavailable' | 'internal' | 'unknown_event';
+export type ErrorCode = 'invalid_payload' | 'refused' | 'unavailable' | 'internal' | 'unknown_event' | 'privacy_unavailable';
+export type PrivacyMode = 'available' | 'always' | 'no-turn' | 'off';
 export type RateLimitedEvent = 'find-partner' | 'next' | 'chat-message' | 'report-partner';
 export type MessageId = string | number;
 
