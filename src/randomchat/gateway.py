@@ -147,6 +147,16 @@ class Gateway:
             raise self._refuse(
                 sid, f"too_many_per_{exc.scope}", f"Too many connections: {exc}"
             ) from None
+        except StorageError:
+            # Redis (a cluster's shared state) is unreachable: an outage, not a fault of
+            # this client, and one line says it (no traceback). The page shows that the
+            # service is briefly unavailable and connects again by itself.
+            raise self._refuse(
+                sid,
+                "unavailable",
+                "Service briefly unavailable: try again in a few seconds",
+                {"code": "unavailable"},
+            ) from None
         log.debug("connected", extra={"sid": sid, "user": identity.user_id})
         await self.apply(effects)
 

@@ -52,6 +52,33 @@ class Metrics:
             ["event"],
             registry=r,
         )
+        # A cluster node's own faults (randomchat.inbox, randomchat.liveness).
+        self.inbox_skipped = Counter(
+            "randomchat_inbox_entries_skipped",
+            "Cross-node inbox entries skipped as unreadable (reason: malformed, or an "
+            "unknown_event, e.g. from a newer node in a rolling deploy); their log lines "
+            "are sampled",
+            ["reason"],
+            registry=r,
+        )
+        self.cluster_task_failures = Counter(
+            "randomchat_cluster_task_failures",
+            "Cross-node writer or reader stopped by an unexpected error (restarted with "
+            "back-off; given up after 5 failures in a row, and the node stops its heartbeat)",
+            ["task"],
+            registry=r,
+        )
+        self.redis_data_lost = Counter(
+            "randomchat_redis_data_lost",
+            "Times this node found that Redis had lost the cluster's data (a restart "
+            "without persistence): its sockets are registered again, idle",
+            registry=r,
+        )
+        self.evicted = Counter(
+            "randomchat_node_evicted",
+            "Times the other nodes evicted this node (its heartbeat came too late)",
+            registry=r,
+        )
         self.refused_requests = Counter(
             "randomchat_refused_requests",
             "Well-formed requests the user's state does not allow (no partner, already waiting)",

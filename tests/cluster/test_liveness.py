@@ -12,9 +12,11 @@ import pytest
 from redis.asyncio import Redis
 
 from randomchat import sio
-from randomchat.cluster import ClusterDelivery, Liveness, connect
+from randomchat.cluster import connect
 from randomchat.delivery import LocalDelivery
 from randomchat.errors import StorageError
+from randomchat.inbox import ClusterDelivery
+from randomchat.liveness import Liveness
 from randomchat.metrics import Metrics
 from randomchat.store.redis import RedisStore
 from tests.cluster.conftest import eventually
@@ -39,6 +41,7 @@ def new_liveness(redis: Redis, heartbeat: Redis, timeout: float) -> Liveness:
     return Liveness(
         redis, heartbeat, RedisStore(redis, "n1"), "n1", "rc:", timeout,
         holds=lambda sid: True, members=list, tell_partner=nobody, call_lost=nobody,
+        metrics=Metrics(),
     )  # fmt: skip
 
 

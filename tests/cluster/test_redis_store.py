@@ -120,16 +120,13 @@ async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(
 
 
 def test_an_event_sent_again_after_a_failed_write_is_delivered_once() -> None:
-    from randomchat.cluster import ClusterDelivery
+    from randomchat.inbox import ClusterDelivery
 
     reader = ClusterDelivery.__new__(ClusterDelivery)  # only its duplicate filter
     reader._seen = {}
 
-    def fields(origin: str, seq: int) -> dict[bytes, bytes]:
-        return {b"o": origin.encode(), b"q": str(seq).encode()}
-
-    assert reader._first_time(fields("n1:a", 1))
-    assert reader._first_time(fields("n1:a", 2))
-    assert not reader._first_time(fields("n1:a", 2))  # the batch was stored, then resent
-    assert reader._first_time(fields("n2:b", 1))  # another sender counts on its own
-    assert reader._first_time(fields("n1:c", 1))  # the same node, restarted
+    assert reader._first_time("n1:a", 1)
+    assert reader._first_time("n1:a", 2)
+    assert not reader._first_time("n1:a", 2)  # the batch was stored, then resent
+    assert reader._first_time("n2:b", 1)  # another sender counts on its own
+    assert reader._first_time("n1:c", 1)  # the same node, restarted

@@ -438,11 +438,33 @@ export class CallController {
     else if (reason !== 'io client disconnect') this.toasts.show('error', t('call.lostReconnecting'), { ttlMs: 0, topic: 'connection' });
   }
 
+  /** connects again after a refusal with code 'unavailable' (onConnectError) */
+  private unavailableTimer: unknown = null;
+  private unavailableTries = 0;
+  private unavailableAt = Number.NEGATIVE_INFINITY;
+
   private onConnectError(err: unknown): void {
     const ban = banFromConnectError(err);
     if (ban) return this.onBanned(ban);
     const message = (err as { message?: unknown } | null)?.message;
     const why = typeof message === 'string' && message ? message : t('call.serverRefused');
+    if ((err as { data?: { code?: unknown } } | null)?.data?.code === 'unavailable') {
+      // The server's shared state is briefly out (docs/scaling.md), not a refusal of this
+      // user: keep the session and connect again. socket.io-client does not retry a
+      // connection the server refused (the socket is no longer active), so connect() is
+      // called here, after 1, 2, 4 … 30 s with jitter: pages refused together do not all
+      // come back at once. A refusal a minute after the last one is a new outage.
+      this.toasts.show('error', t('call.cannotReach', { why }), { ttlMs: 0, topic: 'connection' });
+      if (this.now() - this.unavailableAt > 60_000) this.unavailableTries = 0;
+      this.unavailableAt = this.now();
+      const delayMs = Math.min(30_000, 1000 * 2 ** this.unavailableTries++) * (0.5 + Math.random() / 2);
+      const socket = this.socket as SignalingSocket & { connect?: () => unknown };
+      this.timers.clearTimeout(this.unavailableTimer);
+      this.unavailableTimer = this.timers.setTimeout(() => {
+        if (!this.disposed && !socket.connected) socket.connect?.();
+      }, delayMs);
+      return;
+    }
     if (this.socket.active === false) this.deps.onRefused?.(t('call.joinAgain', { why: sentence(why) }));
     else this.toasts.show('error', t('call.cannotReach', { why }), { ttlMs: 0, topic: 'connection' });
   }
