@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from randomchat import config
+from randomchat import config, datadir
 from randomchat.errors import ConfigError
 
 pytestmark = pytest.mark.pure
@@ -68,11 +68,11 @@ def test_invalid_settings_are_refused_clearly(
 
 def test_generated_secret_is_private_and_kept(tmp_path: Path) -> None:
     settings = config.from_args(["--data-dir", str(tmp_path / "d")], environ={})
-    first, created = config.with_secret(settings)
+    first, created = datadir.with_secret(settings)
     assert created and len(first.secret) >= 32
-    path = tmp_path / "d" / config.SECRET_FILE
+    path = tmp_path / "d" / datadir.SECRET_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    again, created_again = config.with_secret(settings)
+    again, created_again = datadir.with_secret(settings)
     assert not created_again and again.secret == first.secret
 
 
@@ -108,5 +108,5 @@ def test_bad_http_and_proxy_settings_are_refused(argv: list[str], message: str) 
 
 def test_the_data_directory_is_created_private(tmp_path: Path) -> None:
     data = tmp_path / "new"
-    config.with_secret(config.from_args(["--data-dir", str(data)], {}))
+    datadir.with_secret(config.from_args(["--data-dir", str(data)], {}))
     assert stat.S_IMODE(data.stat().st_mode) == 0o700

@@ -12,7 +12,7 @@ import resource
 import sys
 from collections.abc import Callable, Sequence
 
-from randomchat import __version__, admin, auth, config, logs, workers
+from randomchat import __version__, admin, auth, config, datadir, logs, workers
 from randomchat.client import commands as client_commands
 from randomchat.console import commands as console_commands
 from randomchat.errors import ConfigError
@@ -148,7 +148,7 @@ def _reason(raw: str) -> str:
 def serve(settings: config.Settings) -> int:
     import uvloop
 
-    settings, generated = config.with_secret(settings)
+    settings, generated = datadir.with_secret(settings)
     if generated:
         log.info("generated a JWT secret", extra={"path": str(settings.data_dir / "jwt-secret")})
     worker = os.environ.get(WORKER_ENV)
@@ -255,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lambda db: console_commands.run(db, args, login()),
                 create=args["admin_action"] == "add",
             )
-        settings, _ = config.with_secret(settings)
+        settings, _ = datadir.with_secret(settings)
         token, _, _ = auth.issue(
             settings.secret,
             args["token_username"],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,6 @@ from randomchat.turn import IceConfig
 
 MIN_SECRET_LENGTH = 32
 DEFAULT_STUN = "stun:stun.l.google.com:19302"
-SECRET_FILE = "jwt-secret"
 
 
 def default_web_dir() -> Path:
@@ -393,31 +391,3 @@ def from_args(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> S
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     return load(vars(parser.parse_args(list(argv))), environ)
-
-
-def with_secret(settings: Settings) -> tuple[Settings, bool]:
-    """Return settings that carry a JWT secret, and whether one was generated now.
-
-    Without a configured secret, one is kept in ``data_dir`` (mode 0600) so that
-    tokens survive a restart and ``make run`` needs no configuration.
-    """
-    if settings.jwt_secret is not None:
-        return settings, False
-    path = settings.data_dir / SECRET_FILE
-    created = False
-    try:
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            secret = path.read_text().strip()
-        else:
-            secret = secrets.token_urlsafe(48)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secret + "\n")
-            created = True
-    except OSError as exc:
-        raise ConfigError(f"cannot keep the JWT secret in {path}: {exc}") from exc
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise ConfigError(f"{path} holds a secret shorter than {MIN_SECRET_LENGTH} characters")
-    return settings.model_copy(update={"jwt_secret": secret}), created

@@ -99,7 +99,7 @@ def _derived(secret: str, purpose: str) -> bytes:
 
 
 def address_key(settings: Settings) -> bytes:
-    """From the JWT secret; without one (settings not yet through ``with_secret``), a key
+    """From the JWT secret; without one (settings not yet through ``datadir.with_secret``), a key
     of this process only: hashes made with it match nothing after a restart."""
     if settings.jwt_secret is None:
         return secrets.token_bytes(32)
