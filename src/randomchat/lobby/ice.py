@@ -5,7 +5,7 @@ socket knows that socket's token. So when a search pairs a socket here with a
 partner on another node, the partner's ``match-found`` leaves this node with the
 STUN servers alone (``Search._match``); the partner's node adds the TURN
 credential as the event arrives from its inbox (``arriving``, wired into
-``cluster.ClusterDelivery``), minted for the partner's user id, capped at its
+``inbox.ClusterDelivery``), minted for the partner's user id, capped at its
 own token's expiry, and reused from its node's cache like any other (``turn``).
 A side effect worth having: no TURN credential is ever written to Redis.
 """
