@@ -161,8 +161,10 @@ async def test_a_banned_page_learns_when_its_ban_is_lifted(live: Live) -> None:
         assert (await http.get("/api/ban", headers=bearer)).json() == {"banned": False}
 
 
-async def test_one_network_stores_only_so_many_reports_a_day() -> None:
-    """Guests of one network pairing each other cannot fill the database with reports."""
+@pytest.mark.parametrize("reporter_at", ["198.51.100.99", "2001:db8:9:{n:x}::1"])
+async def test_one_network_stores_only_so_many_reports_a_day(reporter_at: str) -> None:
+    """Guests of one network pairing each other cannot fill the database with reports,
+    nor one IPv6 subscriber spreading them over the /64s of its /48."""
     async with live_server(trusted_proxies=("127.0.0.1",), reports_per_network_per_day=3) as live:
         acks = []
         for n in range(5):
@@ -170,7 +172,7 @@ async def test_one_network_stores_only_so_many_reports_a_day() -> None:
             victim = await peer(live, await join(live, victim_at, f"V{n}"), victim_at)
             token = make_token(f"R{n}", sub=f"d-r{n}", guest=True, rules=RULES)
             reporter = await Peer(f"R{n}").connect(
-                live.url, token=token, headers=at("198.51.100.99")
+                live.url, token=token, headers=at(reporter_at.format(n=n))
             )
             await reporter.expect("connection-quality")
             await victim.emit_raw("find-partner")

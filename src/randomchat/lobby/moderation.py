@@ -16,6 +16,7 @@ from randomchat.lobby.effects import Effect, Emit, Kick
 from randomchat.lobby.search import Search
 from randomchat.moderation import record_report
 from randomchat.protocol import ClientEvent, Empty, ReportAck, ServerEvent
+from randomchat.proxy import aggregates
 from randomchat.store.shared import CallRecord
 
 log = logging.getLogger(__name__)
@@ -120,10 +121,12 @@ class Moderation:
             raise IllegalMove("This call was already reported")
         reason, note = requests.report(args)
         limited = await ctx.limited(REPORT, sid, conn, "report-partner")
-        if not limited and conn.guest and conn.address:
-            limited = await ctx.limited(
-                STORED_REPORTS, sid, conn, "report-partner", key=conn.address
-            )
+        # A guest network's daily allowance, counted for its /64 and also its /56 and /48.
+        for unit in aggregates(conn.network) if conn.guest and not limited else ():
+            key = address_hash(ctx.rules.address_key, unit)
+            limited = await ctx.limited(STORED_REPORTS, sid, conn, "report-partner", key=key)
+            if limited:
+                break
         if limited:
             return limited
         if not await ctx.calls.claim(sid, "reported"):
