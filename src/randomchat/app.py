@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from randomchat import admin, banstatus, http, proxy
+from randomchat import admin, banstatus, http, online, proxy
 from randomchat.auth import Verifier
 from randomchat.clock import Clock, SystemClock
 from randomchat.config import Settings
@@ -155,6 +155,7 @@ def create_app(
         # The console (and its page at /admin) before http's catch-all mount of the page.
         *console_routes(settings, db, store, metrics, on_ban=kick, on_unban=unbanned),
         *banstatus.routes(settings, lobby.rules, lobby.moderation),
+        *online.routes(store, clock),
         *http.routes(
             settings,
             store,

@@ -3,6 +3,7 @@ import { ApiError, api, query } from './api';
 import { BAN_LENGTHS, moved, triageKey, when } from './format';
 import { REASONS, STATUSES, type History, type Me, type QueuedReport, type StatusFilter } from './types';
 import { UserHistory } from './UserHistory';
+import { RowWeight, WeightFact } from './weight';
 
 type Form = { kind: 'none' } | { kind: 'ban'; address: boolean } | { kind: 'warn' };
 type Sort = 'newest' | 'heaviest';
@@ -159,7 +160,7 @@ export function Reports({ me }: { me: Me }) {
                   <span className="row-reason">{r.reason}</span>
                   <span className="row-user">{r.reported}</span>
                   <span className="row-meta">
-                    #{r.id} · {when(r.createdAt)} · weight {r.weight} · {r.status}
+                    #{r.id} · {when(r.createdAt)} · <RowWeight weight={r.weight} /> · {r.status}
                   </span>
                 </button>
               </li>
@@ -228,7 +229,7 @@ function ReportDetail({
         <dt>When</dt>
         <dd>{when(report.createdAt)}</dd>
         <dt>Weight</dt>
-        <dd data-testid="detail-weight">{report.weight}</dd>
+        <WeightFact weight={report.weight} />
         <dt>Status</dt>
         <dd data-testid="detail-status">
           {report.status}

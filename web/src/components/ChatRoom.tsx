@@ -20,6 +20,7 @@ import { StatusBar } from './StatusBar';
 import { Toasts, type ToastItem } from './Toasts';
 import { useT } from '../i18n';
 import { LanguageSwitch } from './LanguageSwitch';
+import { OnlineCount } from './OnlineCount';
 
 const NO_CHAT = { lines: [], open: false, partnerName: null, partnerTyping: false };
 
@@ -197,6 +198,9 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
               {notice}
             </p>
           ) : null}
+
+          {/* between calls only: mounted, it asks the server now and then (useOnline) */}
+          {call?.phase !== 'matched' ? <OnlineCount /> : null}
 
           <CallControls
             state={state}

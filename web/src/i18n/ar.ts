@@ -92,6 +92,8 @@ export const ar: TranslationWithPlurals = {
   'stage.pressStart': 'اضغط «ابدأ» لتتعرّف على شخص غريب.',
   'stage.textSearching': 'جارٍ البحث عن شخص للدردشة معه…',
   'stage.textIdle': 'دردشة نصية: اضغط «ابدأ» لتتعرّف على شخص غريب.',
+  'online.summary': 'المتصلون الآن: {{online}} · يبحثون عن شريك: {{searching}}',
+  'online.fewer': 'أقل من {{n}}',
   'stage.useText': 'استخدم الدردشة النصية',
   'local.video': 'كاميرتك',
   'local.starting': 'جارٍ تشغيل الكاميرا…',

@@ -92,6 +92,9 @@ export const en = {
   'stage.pressStart': 'Press Start to meet a stranger.',
   'stage.textSearching': 'Looking for someone to chat with…',
   'stage.textIdle': 'Text chat: press Start to meet a stranger.',
+  // the screen between calls: the server's rounded figures (0 is shown as "fewer than 10")
+  'online.summary': 'Online now: {{online}} · looking for someone: {{searching}}',
+  'online.fewer': 'fewer than {{n}}',
   'stage.useText': 'Use text chat',
   'local.video': 'Your camera',
   'local.starting': 'Starting camera…',

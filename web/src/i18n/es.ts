@@ -89,6 +89,8 @@ export const es: TranslationWithPlurals = {
   'stage.pressStart': 'Pulsa Empezar para conocer a un desconocido.',
   'stage.textSearching': 'Buscando a alguien con quien chatear…',
   'stage.textIdle': 'Chat de texto: pulsa Empezar para conocer a un desconocido.',
+  'online.summary': 'En línea ahora: {{online}} · buscando a alguien: {{searching}}',
+  'online.fewer': 'menos de {{n}}',
   'stage.useText': 'Usar el chat de texto',
   'local.video': 'Tu cámara',
   'local.starting': 'Iniciando la cámara…',
