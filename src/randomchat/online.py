@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from randomchat.clock import Clock, SystemClock
+from randomchat.errors import StorageError
 from randomchat.store import Counts, Store
 
 CACHE_SECONDS = 5.0
@@ -68,6 +69,12 @@ def routes(store: Store, clock: Clock | None = None) -> list[BaseRoute]:
     cached = CachedCounts(store, clock or SystemClock())
 
     async def online(_: Request) -> Response:
-        return JSONResponse(payload(await cached.get()), headers=HEADERS)
+        try:
+            counts = await cached.get()
+        except StorageError:
+            # Redis unreachable (a cluster's outage): a plain answer, not a traceback per
+            # idle page; the page keeps the figure it had.
+            return JSONResponse({"detail": "unavailable"}, status_code=503, headers=HEADERS)
+        return JSONResponse(payload(counts), headers=HEADERS)
 
     return [Route("/api/online", online, methods=["GET"])]

@@ -6,7 +6,11 @@ import asyncio
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
+from randomchat.errors import StorageError
+from randomchat.online import routes
+from randomchat.store import Counts, MemoryStore
 from tests.server.harness import Peer, live_server, ready
 
 pytestmark = pytest.mark.server
@@ -36,3 +40,17 @@ async def test_online_and_searching_rounded_down_to_tens() -> None:
         assert resp.json() == {"online": 10, "searching": 10}  # 13 and 11, rounded down
         assert (await live.app.store.counts()).waiting == 11
         await asyncio.gather(*(p.close() for p in peers))
+
+
+class DownStore(MemoryStore):
+    async def counts(self) -> Counts:
+        raise StorageError("Redis is unreachable")
+
+
+async def test_an_outage_is_a_plain_503_not_a_traceback() -> None:
+    app = Starlette(routes=routes(DownStore()))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        answer = await http.get("/api/online")
+    assert answer.status_code == 503 and answer.json() == {"detail": "unavailable"}
