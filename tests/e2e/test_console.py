@@ -176,6 +176,7 @@ def test_admin_triages_a_real_report_bans_lifts_and_audits(
     console.get_by_test_id("ban-reason").fill("harassment in chat")
     # Bob is a guest with a recorded network: the address is offered, ticked.
     expect(console.get_by_test_id("ban-address")).to_be_checked()
+    expect(console.get_by_test_id("ban-address-hint")).to_contain_text("shared network")
     assert_accessible(console, "console ban form")
     console.get_by_test_id("ban-confirm").click()
     expect(console.get_by_test_id("console-message")).to_contain_text(f"Banned {bob_id}")

@@ -351,12 +351,16 @@ function BanForm({
         <input
           type="checkbox"
           data-testid="ban-address"
+          aria-describedby="ban-address-hint"
           checked={address}
           disabled={addressTitle !== undefined}
           onChange={(e) => setAddress(e.target.checked)}
         />{' '}
         Also their address
       </label>
+      <p id="ban-address-hint" className="muted small" data-testid="ban-address-hint">
+        Untick on a shared network (a school, a carrier's NAT): everyone on it would be shut out.
+      </p>
       <button type="submit" className="btn danger" data-testid="ban-confirm">
         {address ? 'Ban user and address' : 'Ban user'}
       </button>
