@@ -9,8 +9,8 @@ same user to every protection, with no new state on the server.
 
 It is not a fingerprint: nothing is read from the browser, and a person who clears
 their storage or opens a private window gets a new key. What follows that person is
-their network instead: a guest's block, report and ban can also hold against the
-address (``core.moderation``), for the length of the exclusion.
+their network instead: a guest's block and report also hold against its network
+(``core.matching.NETWORK``), and a moderator's ban may cover it.
 
 A key is ``<id>.<created>.<mac>``: 128 random bits, the Unix second it was issued
 (a report weighs by the age of the reporter's device, not of their session) and an
@@ -44,7 +44,7 @@ class Device:
 
 
 class DeviceKeys:
-    """Issues and checks device keys with one secret key (``guests.device_key``)."""
+    """Issues and checks device keys with one secret key (``keys_for``)."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key

@@ -141,7 +141,7 @@ class ClusterDelivery:
         self.prefix = prefix
         self.metrics = metrics
         # node, sid, event, data, source (the relaying partner, or ""), sequence number.
-        # At most OUTBOX_MAX events (``_send``): past it an event is counted undelivered.
+        # bounded: OUTBOX_MAX events (``_send``); past it an event is counted undelivered.
         self._out: deque[tuple[str, str, str, bytes, str, int]] = deque()
         self._wake = asyncio.Event()
         self._last_id = "$"

@@ -197,7 +197,7 @@ class Lobby:
 
     @staticmethod
     def _member(sid: str, conn: Connection) -> Member:
-        return Member(sid, conn.user_id, conn.username, conn.address if conn.guest else None)
+        return Member(sid, conn.user_id, conn.username, conn.guest_address)
 
     async def disconnect(self, sid: str) -> list[Effect]:
         conn = self.ctx.connections.get(sid)

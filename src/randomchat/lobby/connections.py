@@ -31,6 +31,12 @@ class Connection:
     address: str = ""  # keyed hash of ``network`` (moderation.address_hash), set by the lobby
     matched_at: float = float("-inf")  # clock time of its latest match (a drain waits for it)
 
+    @property
+    def guest_address(self) -> str | None:
+        """The network a guest's blocks, reports and bans may hold against; None for the
+        operator's users, who are never kept apart or banned by address."""
+        return (self.address or None) if self.guest else None
+
 
 class Connections:
     def __init__(self, per_user: int, per_address: int) -> None:

@@ -121,12 +121,13 @@ class Moderation:
             raise IllegalMove("This call was already reported")
         reason, note = requests.report(args)
         limited = await ctx.limited(REPORT, sid, conn, "report-partner")
-        # A guest network's daily allowance, counted for its /64 and also its /56 and /48.
-        for unit in aggregates(conn.network) if conn.guest and not limited else ():
-            key = address_hash(ctx.rules.address_key, unit)
-            limited = await ctx.limited(STORED_REPORTS, sid, conn, "report-partner", key=key)
-            if limited:
-                break
+        if conn.guest and not limited:
+            # A guest network's daily allowance, counted for its /64 and its /56 and /48.
+            for unit in aggregates(conn.network):
+                key = address_hash(ctx.rules.address_key, unit)
+                limited = await ctx.limited(STORED_REPORTS, sid, conn, "report-partner", key=key)
+                if limited:
+                    break
         if limited:
             return limited
         if not await ctx.calls.claim(sid, "reported"):

@@ -148,7 +148,7 @@ class Search:
     async def _seeker(self, sid: str, conn: Connection, now: float) -> Seeker:
         meetings = self.ctx.meetings
         excluded = await self.ctx.blocks.excluded(conn.user_id)
-        address = (conn.address or None) if conn.guest else None
+        address = conn.guest_address
         if address is not None:
             # Whoever blocked or reported a guest from this network, under any identity.
             excluded |= await self.ctx.blocks.excluded(NETWORK + address)
@@ -186,7 +186,7 @@ class Search:
         relay = policy == "relay"
         await ctx.meetings.record(me.user_id, partner.user_id, now)
         theirs_at = partner.address
-        mine_at = me.address if me.guest else None
+        mine_at = me.guest_address
         await ctx.calls.start(
             sid, CallRecord(partner.sid, partner.user_id, relay, partner_address=theirs_at)
         )

@@ -204,7 +204,7 @@ class Session:
         # Engine.IO packets not yet written: text with its type character, or binary.
         # Bounded by bytes (``_out_bytes`` against ``send_buffer_bytes`` in ``_push``):
         # past the bound the session is closed, never the sender stalled.
-        self._out: deque[Message] = deque()
+        self._out: deque[Message] = deque()  # bounded: _push aborts past send_buffer_bytes
         self._out_bytes = 0
         self._poll_waiter: asyncio.Future[None] | None = None  # the open GET
         self._writer: asyncio.Task[None] | None = None  # WebSocket only

@@ -91,7 +91,7 @@ class Outbox:
         self.max_packets = max_packets
         self.max_bytes = max_bytes
         # At most max_packets events and max_bytes: past either the oldest go (``add``).
-        self._sent: deque[_Sent] = deque()
+        self._sent: deque[_Sent] = deque()  # bounded: add() drops the oldest past max_*
         self._bytes = 0
         self._last = 0  # the newest offset issued
         self.dropped_through = 0  # every offset up to this one is gone
