@@ -48,7 +48,7 @@ from randomchat.db import Ban
 from randomchat.errors import AuthError, StorageError
 from randomchat.metrics import Metrics
 from randomchat.store import Store
-from randomchat.turn import IceConfig, RequestRate
+from randomchat.turn import IceConfig, ice_request_rate
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -243,7 +243,7 @@ def routes(
     )
     pressure = Pressure(rate, settings.session_burst)  # sessions past the rate (core.powcost)
     ice_config = ice if ice is not None else settings.ice
-    ice_requests = RequestRate()  # GET /api/ice-servers per user (turn.ICE_REQUESTS)
+    ice_requests = ice_request_rate()  # GET /api/ice-servers per user
 
     async def create_session(request: Request) -> Response:
         if not settings.guest_sessions:

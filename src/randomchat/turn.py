@@ -17,7 +17,7 @@ relay for that long at least, and a user gets a new credential at most once
 per ``ttl / 2`` however often it presses Next. Reuse also keeps coturn's
 per-username quotas (``user-quota``) meaningful: they count allocations per
 username, and a fresh username per match would start each count from zero.
-``GET /api/ice-servers`` has a per-user rate on top (``RequestRate``).
+``GET /api/ice-servers`` has a per-user rate on top (``ICE_REQUESTS``).
 
 Pure: time is passed in.
 """
@@ -30,12 +30,17 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from randomchat.core.ratelimit import Limit
+from randomchat.core.ratelimit import Limit, RateLimiter
 from randomchat.protocol import IcePolicy, IceServer
 
 MAX_CACHED_USERS = 100_000  # users whose credential is kept for reuse (per process)
 MAX_RATED_USERS = 100_000  # users whose GET /api/ice-servers bucket is kept (per process)
 ICE_REQUESTS = Limit(rate=10 / 60, burst=10)  # GET /api/ice-servers per user
+
+
+def ice_request_rate() -> RateLimiter:
+    """``GET /api/ice-servers``'s buckets, one per user, at most ``MAX_RATED_USERS``."""
+    return RateLimiter(ICE_REQUESTS, max_keys=MAX_RATED_USERS)
 
 
 def credential(secret: str, username: str) -> str:
@@ -75,41 +80,6 @@ class Credentials:
         while len(self._by_user) > self.max_users:
             self._by_user.popitem(last=False)
         return username, password
-
-
-class RequestRate:
-    """Token buckets per user, at most ``max_users`` of them.
-
-    Past the bound the bucket used longest ago is forgotten (that user starts
-    full again): never a bucket shared by strangers, which one user could
-    drain for everyone.
-    """
-
-    __slots__ = ("_buckets", "limit", "max_users")
-
-    def __init__(self, limit: Limit = ICE_REQUESTS, max_users: int = MAX_RATED_USERS) -> None:
-        self.limit = limit
-        self.max_users = max_users
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, at)
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def take(self, user_id: str, now: float) -> float:
-        """0.0 if allowed (a token taken), else the seconds until one is there."""
-        if not self.limit.enabled:
-            return 0.0
-        tokens, at = self._buckets.pop(user_id, (float(self.limit.burst), now))
-        tokens = min(float(self.limit.burst), tokens + (now - at) * self.limit.rate)
-        wait = 0.0
-        if tokens >= 1.0:
-            tokens -= 1.0
-        else:
-            wait = (1.0 - tokens) / self.limit.rate
-        self._buckets[user_id] = (tokens, now)
-        while len(self._buckets) > self.max_users:
-            self._buckets.popitem(last=False)
-        return wait
 
 
 @dataclass(frozen=True, slots=True)

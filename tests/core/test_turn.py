@@ -2,8 +2,8 @@
 
 import pytest
 
-from randomchat.core.ratelimit import Limit
-from randomchat.turn import Credentials, IceConfig, RequestRate, credential
+from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.turn import Credentials, IceConfig, credential
 
 pytestmark = pytest.mark.pure
 
@@ -84,7 +84,7 @@ def test_the_credential_cache_is_bounded_forgetting_the_oldest_mint() -> None:
 
 
 def test_request_rate_per_user_is_bounded_and_never_shared() -> None:
-    rate = RequestRate(Limit(rate=1.0, burst=2), max_users=2)
+    rate = RateLimiter(Limit(rate=1.0, burst=2), max_keys=2)
     assert rate.take("a", 0.0) == 0.0 and rate.take("a", 0.0) == 0.0
     assert rate.take("a", 0.0) == pytest.approx(1.0)  # the third at once: wait a second
     assert rate.take("b", 0.0) == 0.0  # another user has its own bucket
@@ -92,4 +92,4 @@ def test_request_rate_per_user_is_bounded_and_never_shared() -> None:
     rate.take("c", 1.0)
     rate.take("d", 1.0)  # past two users the one used longest ago is forgotten
     assert len(rate) == 2
-    assert RequestRate(Limit(rate=0.0)).take("a", 0.0) == 0.0  # 0: off
+    assert RateLimiter(Limit(rate=0.0), max_keys=2).take("a", 0.0) == 0.0  # 0: off

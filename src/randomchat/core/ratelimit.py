@@ -25,11 +25,18 @@ class Limit:
 
 
 class RateLimiter:
-    """Buckets keyed by a string (a user id)."""
+    """Buckets keyed by a string (a user id).
 
-    def __init__(self, limit: Limit) -> None:
+    With ``max_keys``, at most that many buckets are kept: past it the bucket used
+    longest ago is forgotten, so that its key starts full again. Never a bucket shared
+    by strangers, which one key could drain for everyone. Without it, the caller
+    bounds the keys (``prune``, or keys that are only ever its own connections').
+    """
+
+    def __init__(self, limit: Limit, max_keys: int | None = None) -> None:
         self.limit = limit
-        # key -> (tokens, updated_at)
+        self.max_keys = max_keys
+        # key -> (tokens, updated_at); with max_keys, least recently used first
         self._buckets: dict[str, tuple[float, float]] = {}
 
     def __len__(self) -> int:
@@ -47,8 +54,13 @@ class RateLimiter:
         if not self.limit.enabled:
             return 0.0
         tokens = self._tokens(key, now)
+        if self.max_keys is not None and key in self._buckets:
+            self._buckets[key] = self._buckets.pop(key)  # the most recently used: last
         if tokens >= 1.0:
             self._buckets[key] = (tokens - 1.0, now)
+            if self.max_keys is not None:
+                while len(self._buckets) > self.max_keys:
+                    del self._buckets[next(iter(self._buckets))]
             return 0.0
         return (1.0 - tokens) / self.limit.rate
 
