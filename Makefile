@@ -64,6 +64,11 @@ node-deps: tests/js/node_modules/.package-lock.json
 system-deps:
 	bash scripts/system-deps.sh
 
+# The NAT lab (root): real NATs in network namespaces, one line per case (docs/networks.md).
+.PHONY: nat-lab
+nat-lab: system-deps $(STAMP)
+	$(VENV)/bin/python scripts/nat-lab.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests setup.py
 	$(VENV)/bin/ruff format --check src tests setup.py
@@ -89,7 +94,7 @@ check: $(STAMP) lint typecheck web-test
 
 # The page's wire types, generated from the server's protocol module (a test checks them).
 protocol: $(STAMP)
-	$(PY) -m randomchat.protocol
+	$(PY) -m randomchat.wiregen
 
 # Refreshes docs/screenshot.png and docs/screenshot-phone.png (the README's pictures) from a real browser run; `make test`
 # leaves the tree as it found it.
@@ -114,3 +119,13 @@ bench-cluster: $(STAMP) bench/node_modules/.package-lock.json
 # The page's first load on a slow phone profile (bytes on the wire, first paint); docs/performance.md.
 bench-page: $(STAMP) web
 	$(PY) bench/pageload.py --runs 3
+
+# Issue #23's churn at full size: 200 users on 3 nodes for 30 s (about 2 minutes a run),
+# every signal checked against the call it names; make test runs the same module small (36
+# users, 2 nodes, 10 s). Prints each run's figures (docs/scaling.md, "Churn soak"); RUNS=3.
+.PHONY: soak
+soak: $(STAMP) web
+	for run in $$(seq $(or $(RUNS),1)); do \
+		RANDOMCHAT_CHURN_USERS=200 RANDOMCHAT_CHURN_NODES=3 RANDOMCHAT_CHURN_SECONDS=30 \
+		$(VENV)/bin/pytest -q -s tests/cluster/test_churn.py -k every_signal || exit 1; \
+	done

@@ -5,7 +5,9 @@ For each node count it starts a fresh redis-server and that many `randomchat ser
 --redis-url` processes, runs the Node load generator (bench/loadgen.js, users spread
 over the nodes round-robin, so most calls cross nodes), and reports call set-ups per
 second, latency, the nodes' CPU per set-up, redis-server's CPU per set-up and the Redis
-commands per set-up (from INFO commandstats), next to one process without Redis.
+commands per set-up (from INFO commandstats, which counts commands run inside scripts
+too) and the client round trips per set-up (INFO's total_reads_processed: one per
+command or pipeline received), next to one process without Redis.
 Results: bench/results/cluster.json and cluster.md.
 
 Nothing is pinned: the nodes, Redis and the load generator share the machine's cores,
@@ -73,6 +75,14 @@ def redis_commands(port: int) -> dict[str, int]:
     return calls
 
 
+def redis_reads(port: int) -> int:
+    """Requests Redis read from its clients: one per command or pipeline (round trips)."""
+    for line in redis_cli(port, "INFO", "stats").splitlines():
+        if line.startswith("total_reads_processed:"):
+            return int(line.split(":", 1)[1])
+    return 0
+
+
 def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
     procs: list[subprocess.Popen[bytes]] = []
     redis_port = free_port()
@@ -106,6 +116,7 @@ def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
             procs.append(servers[-1])
             wait_http(f"http://127.0.0.1:{port}/healthz")
         commands0 = redis_commands(redis_port) if nodes else {}
+        reads0 = redis_reads(redis_port) if nodes else 0
         redis_cpu0 = cpu_ms(procs[0].pid) if nodes else 0.0
         out = subprocess.run(
             [
@@ -139,6 +150,7 @@ def run(nodes: int, args: argparse.Namespace, tmp: str) -> dict:
         }
         if nodes:
             row["redis_cpu_ms_per_setup"] = round((cpu_ms(procs[0].pid) - redis_cpu0) / setups, 3)
+            row["redis_round_trips_per_setup"] = round((redis_reads(redis_port) - reads0) / setups, 1)
             commands = redis_commands(redis_port)
             per = {k: (v - commands0.get(k, 0)) / setups for k, v in commands.items()}
             row["redis_commands_per_setup"] = round(sum(per.values()), 1)
@@ -184,13 +196,14 @@ def main() -> int:
         f"Cluster bench, {stamp}, {os.cpu_count()} cores, {args.users} users, {args.duration:.0f} s each",
         "",
         "| nodes | set-ups/s | p50 ms | p99 ms | node CPU ms/set-up | Redis CPU ms/set-up "
-        "| Redis commands/set-up | errors | broken |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Redis round trips/set-up | Redis commands/set-up | errors | broken |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['nodes'] or '1 (no Redis)'} | {r['setups_per_s']} | {r['p50_ms']} | {r['p99_ms']} "
             f"| {r['node_cpu_ms_per_setup']} | {r.get('redis_cpu_ms_per_setup', '–')} "
+            f"| {r.get('redis_round_trips_per_setup', '–')} "
             f"| {r.get('redis_commands_per_setup', '–')} | {r['errors']} | {r['broken']} |"
         )
     text = "\n".join(lines) + "\n"

@@ -13,6 +13,11 @@ command -v turnserver >/dev/null 2>&1 || need+=(coturn)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # The deploy tests check deploy/nginx.conf with nginx itself (nginx -t, and a real proxy).
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+# The NAT lab (make nat-lab, tests/test_nat_lab.py) builds network namespaces (ip) with
+# nftables routers and adds delay with tc netem (iproute2); openssl makes coturn's cert.
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${need[*]}; install them with apt-get as root" >&2

@@ -63,6 +63,9 @@ def _start(tmp: Path, **overrides: Any) -> RunningServer:
     args = [sys.executable, "-m", "randomchat", "serve"]
     for key, value in flags.items():
         flag = {"cors_origins": "cors-origin", "stun_urls": "stun-url"}.get(key, key)
+        if isinstance(value, bool):  # an on/off option: --flag or --no-flag
+            args.append(f"--{'' if value else 'no-'}{flag.replace('_', '-')}")
+            continue
         for item in value if isinstance(value, list | tuple) else [value]:
             if item is not None:
                 args += [f"--{flag.replace('_', '-')}", str(item)]

@@ -1,6 +1,8 @@
-"""Fakes for the seams: a clock moved by hand."""
+"""Fakes for the seams: a clock moved by hand, and the delivery's part in pure lobby tests."""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class FakeClock:
@@ -15,3 +17,19 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def written(lobby: Any, effects: list[Any]) -> list[Any]:
+    """What the delivery does as it writes ``effects`` (pure lobby tests have none): each
+    socket learns its partner from the call events written to it (``delivery.Told``)."""
+    from randomchat.lobby import Emit, HangUp
+
+    for effect in effects:
+        if isinstance(effect, Emit) and effect.source is not None:
+            if effect.event in ("match-found", "call-resumed"):
+                lobby.ctx.told.opened(effect.to, effect.source)
+            elif effect.event in ("partner-left", "partner-disconnected"):
+                lobby.ctx.told.closed(effect.to)
+        elif isinstance(effect, HangUp):
+            lobby.ctx.told.closed(effect.sid)
+    return effects

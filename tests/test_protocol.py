@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from randomchat import protocol
+from randomchat import protocol, wiregen
 
 pytestmark = pytest.mark.pure
 
@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_pages_wire_types_are_generated_from_the_server_module() -> None:
     """Fails when protocol.py changed and `make protocol` was not run, or wire.gen.ts was edited."""
-    generated = (ROOT / protocol.GENERATED).read_text()
-    assert generated == protocol.typescript(), (
+    generated = (ROOT / wiregen.GENERATED).read_text()
+    assert generated == wiregen.typescript(), (
         "run `make protocol` and commit web/src/lib/wire.gen.ts"
     )
 

@@ -20,9 +20,10 @@ from randomchat.config import Settings
 from randomchat.console import console_routes
 from randomchat.core.replay import SharedReplay
 from randomchat.db import Ban, Database
+from randomchat.errors import StorageError
 from randomchat.gateway import Gateway
 from randomchat.lobby import Lobby, in_memory
-from randomchat.lobby.ice import arriving
+from randomchat.lobby.arrival import arriving
 from randomchat.lobby.resume import recovery_guard
 from randomchat.metrics import Metrics
 from randomchat.rules import Rules
@@ -74,6 +75,8 @@ def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> asyncio.Task[N
             await asyncio.sleep(seconds)
             try:
                 await job()
+            except StorageError as exc:  # Redis out of reach: said once per run, no traceback
+                log.warning("periodic job failed", extra={"job": job.__name__, "error": str(exc)})
             except Exception:
                 log.exception("periodic job failed", extra={"job": job.__name__})
 
@@ -104,7 +107,7 @@ def create_app(
         node.attach(gateway, lobby)
         assert node.delivery is not None
         # A match-found from another node gets its TURN credentials here, where its
-        # socket's token is known (lobby.ice).
+        # socket's token is known, and its call record starts here (lobby.arrival).
         node.delivery.arriving = lambda sid, event, data: arriving(lobby.ctx, sid, event, data)
 
     async def kick(ban: Ban) -> None:

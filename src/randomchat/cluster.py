@@ -14,8 +14,9 @@ import contextlib
 import logging
 import re
 import socket
+from typing import cast
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -35,7 +36,8 @@ from randomchat.metrics import Metrics
 from randomchat.protocol import Empty, ServerEvent
 from randomchat.rules import Rules
 from randomchat.store.redis import RedisStore
-from randomchat.store.redis_shared import RedisBlocks, RedisCalls, RedisLimits, RedisMeetings
+from randomchat.store.redis_shared import RedisBlocks, RedisLimits, RedisMeetings
+from randomchat.store.shared import MemoryCalls
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,9 @@ POOL_SIZE = 100  # Redis connections per node (redis-py's default bound)
 POOL_WAIT = 5.0  # seconds a command waits for a free connection before failing
 
 
-def connect(url: str, connections: int = POOL_SIZE, wait: float = POOL_WAIT) -> Redis:
+def connect(
+    url: str, connections: int = POOL_SIZE, wait: float = POOL_WAIT, *, cluster: bool = False
+) -> Redis:
     """A client that retries with back-off when it cannot reach Redis (redis-py's own retry).
 
     Only connection errors are retried, not timeouts: a command that timed out may have
@@ -56,15 +60,27 @@ def connect(url: str, connections: int = POOL_SIZE, wait: float = POOL_WAIT) -> 
     answered ``unavailable``). redis-py's default pool fails at once instead, so a burst
     of requests on a busy node (the churn test's 200 users on two cores) refused some.
     """
+    retry = Retry(
+        ExponentialBackoff(cap=2.0, base=0.05), retries=3, supported_errors=(RedisConnectionError,)
+    )
+    if cluster:
+        # A Redis Cluster: the client learns the slots from the node named and follows
+        # MOVED; every key a script touches shares one hash tag (store.redis_base.lobby).
+        # It bounds connections per shard the same way (it waits for a free one).
+        client = RedisCluster.from_url(
+            url,
+            max_connections=connections,
+            retry=retry,
+            socket_timeout=5.0,
+            socket_connect_timeout=2.0,
+        )
+        # The commands used are the same on both; redis-py types them apart.
+        return cast(Redis, client)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=connections,
         timeout=wait,
-        retry=Retry(
-            ExponentialBackoff(cap=2.0, base=0.05),
-            retries=3,
-            supported_errors=(RedisConnectionError,),
-        ),
+        retry=retry,
         socket_timeout=5.0,
         socket_connect_timeout=2.0,
         health_check_interval=10,
@@ -84,11 +100,22 @@ async def partner_disconnected(delivery: ClusterDelivery, sid: str, gone: str) -
     await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), gone)
 
 
-async def call_lost(delivery: LocalDelivery, sid: str) -> None:
-    """Redis lost ``sid``'s call: the socket is told as if its partner had gone."""
+async def state_lost(delivery: LocalDelivery, gateway: Gateway, lobby: Lobby, sid: str) -> None:
+    """Redis lost ``sid``'s state (a restart without its data, or this node was evicted
+    while stalled): a socket in a call is told as if its partner had gone; one that was
+    waiting is queued again with the options of its search (its page still shows it
+    waiting, and would otherwise wait for nobody, unseen by every newcomer)."""
     partner = delivery.partner_told(sid)
     if partner is not None:
         await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), partner)
+        return
+    conn = lobby.ctx.connections.get(sid)
+    if conn is not None and conn.waiting:
+        await gateway.apply(await lobby.search.requeue(sid))
+
+
+async def look_again(gateway: Gateway, lobby: Lobby) -> None:
+    await gateway.apply(await lobby.search.look_again())
 
 
 class Node:
@@ -101,9 +128,10 @@ class Node:
         self.prefix = settings.redis_prefix
         self.timeout = settings.node_timeout
         self.metrics = metrics
-        self.redis = connect(settings.redis_url)
-        self.heartbeat = connect(settings.redis_url, connections=1)  # see Liveness
-        self.store = RedisStore(self.redis, self.name, self.prefix)
+        cluster = settings.redis_cluster
+        self.redis = connect(settings.redis_url, cluster=cluster)
+        self.heartbeat = connect(settings.redis_url, connections=1, cluster=cluster)  # Liveness
+        self.store = RedisStore(self.redis, self.name, self.prefix, settings.node_timeout)
         self.clock = WallClock()
         self.sid_prefix = self.name + "."
         self.delivery: ClusterDelivery | None = None
@@ -114,7 +142,7 @@ class Node:
         return Shared(
             RedisMeetings(r, rules.repeat_window, p),
             RedisBlocks(r, db, p),
-            RedisCalls(r, p),
+            MemoryCalls(),  # each node keeps its own sockets' calls (lobby.arrival)
             RedisLimits(r, limits, p),
         )
 
@@ -134,12 +162,13 @@ class Node:
             holds=lambda sid: sid in lobby.ctx.connections,
             members=lobby.members,
             tell_partner=lambda sid, gone: partner_disconnected(delivery, sid, gone),
-            call_lost=lambda sid: call_lost(local, sid),
+            call_lost=lambda sid: state_lost(local, gateway, lobby, sid),
             metrics=self.metrics,
             healthy=lambda: delivery.dead is None,
             # Its clients reconnect through the load balancer to a node that works
             # (this one's /healthz answers 503 from now on); a restart mends it.
             on_dead=lambda: gateway.drain(0.0),
+            on_late_beat=lambda: look_again(gateway, lobby),
         )
 
     async def start(self) -> None:

@@ -112,6 +112,7 @@ class Settings(BaseModel):
     node_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,40}$")
     node_timeout: float = Field(10.0, ge=1, le=600)
     redis_prefix: str = Field("rc:", pattern=r"^[A-Za-z0-9_:-]{1,32}$")
+    redis_cluster: bool = False
     drain_seconds: float = Field(10.0, ge=0, le=600)
     workers: int = Field(1, ge=1, le=64)
 
@@ -307,6 +308,9 @@ _OPTIONS = (
     _Option("node_name", "this node's name in the cluster, stable across restarts [host-port]"),
     _Option("node_timeout", "seconds after which a silent node is evicted by the others"),
     _Option("redis_prefix", "prefix of every Redis key (several deployments on one Redis)"),
+    _Option(
+        "redis_cluster", "--redis-url names a node of a Redis Cluster (docs/scaling.md)", "bool"
+    ),
     _Option("drain_seconds", "on SIGTERM: seconds for new calls to finish negotiating"),
     _Option("workers", "node processes on this port (needs --redis-url; WebSocket clients only)"),
 )

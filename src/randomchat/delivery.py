@@ -56,6 +56,30 @@ class Delivery(Protocol):
         last partner reaches it (and nothing is kept for it)."""
 
 
+class Told:
+    """Per socket held here, the partner of the call it was last told of: written only
+    by ``LocalDelivery`` (as it writes call events), read by the lobby, which relays a
+    socket's signals, chat and media state to this partner with no store look-up.
+
+    One entry per socket held here at most, dropped when the call or the socket ends.
+    """
+
+    def __init__(self) -> None:
+        self._partners: dict[str, str] = {}
+
+    def partner(self, sid: str) -> str | None:
+        return self._partners.get(sid)
+
+    def opened(self, sid: str, partner: str) -> None:
+        self._partners[sid] = partner
+
+    def closed(self, sid: str) -> None:
+        self._partners.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._partners)
+
+
 class LocalDelivery:
     """Delivery to the sockets of this process."""
 
@@ -65,34 +89,33 @@ class LocalDelivery:
         namespace: str,
         metrics: Metrics,
         call_changed: Callable[[str], None] = lambda sid: None,
+        told: Told | None = None,
     ) -> None:
         self.server = server
         self.namespace = namespace
         self.metrics = metrics
         # Told after a call event is written to a socket (the lobby's relay drops the
-        # partner it kept for it).
+        # candidates it holds for it).
         self.call_changed = call_changed
-        # sid -> the partner of the call it was last told of; one entry per socket held
-        # here at most, dropped when the call or the socket ends.
-        self._told: dict[str, str] = {}
+        self._told = told if told is not None else Told()
 
     async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
         opens, closes = event in CALL_OPENS, event in CALL_CLOSES
         if source is None:
             # A close naming no partner is "your partner did not come back" (a resume that
             # expired): about no call a socket has that is in a new call by now.
-            over = closes and sid in self._told
+            over = closes and self._told.partner(sid) is not None
         else:
-            over = not opens and self._told.get(sid) != source
+            over = not opens and self._told.partner(sid) != source
         if over:
             return self._undelivered(sid, event, "event of a call that is over")
         if not await self.server.emit(event, data, to=sid, namespace=self.namespace):
             return self._undelivered(sid, event, "event for a socket not held here")
         if opens and source is not None:
-            self._told[sid] = source
+            self._told.opened(sid, source)
             self.call_changed(sid)
         elif closes:
-            self._told.pop(sid, None)
+            self._told.closed(sid)
             self.call_changed(sid)
         return True
 
@@ -102,11 +125,11 @@ class LocalDelivery:
         return False
 
     def forget(self, sid: str) -> None:
-        self._told.pop(sid, None)
+        self._told.closed(sid)
 
     def partner_told(self, sid: str) -> str | None:
         """The partner of the call ``sid`` was last told of, if that call is not over."""
-        return self._told.get(sid)
+        return self._told.partner(sid)
 
     def told(self) -> int:
         """How many sockets here are in a call as far as they know (for the leak checks)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ from randomchat.protocol import (
     ServerError,
     ServerEvent,
 )
+from randomchat.sio.engine import CallLater
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,14 @@ def _ban_payload(until: float, reason: str) -> BanInfo:
 
 class Gateway:
     def __init__(
-        self, settings: Settings, lobby: Lobby, metrics: Metrics, sid_prefix: str = ""
+        self,
+        settings: Settings,
+        lobby: Lobby,
+        metrics: Metrics,
+        sid_prefix: str = "",
+        *,
+        clock: Callable[[], float] | None = None,
+        call_later: CallLater | None = None,
     ) -> None:
         self.settings = settings
         self.lobby = lobby
@@ -98,9 +107,12 @@ class Gateway:
             # requests would reach different processes (docs/scaling.md).
             polling=settings.workers == 1,
             recovery_window=settings.recovery_window,
+            # Tests pass a hand-driven pair (the socket layer's timers, holds included).
+            clock=clock or time.monotonic,
+            call_later=call_later,
         )
         self.delivery: Delivery = LocalDelivery(
-            self.sio, NAMESPACE, metrics, call_changed=lobby.relay.call_changed
+            self.sio, NAMESPACE, metrics, call_changed=lobby.relay.call_changed, told=lobby.ctx.told
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
@@ -114,6 +126,7 @@ class Gateway:
         for event, handler in lobby.handlers().items():
             self.sio.on(event, self._wrap(event, handler), namespace=NAMESPACE)
         self.sio.on("*", self._unknown, namespace=NAMESPACE)
+        self.sio.on_recovery(NAMESPACE, held=self._held, resumed=self._resumed)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         if self.draining:
@@ -176,6 +189,12 @@ class Gateway:
         self.delivery.forget(sid)
         await self.apply(await self.lobby.disconnect(sid))
 
+    async def _held(self, sid: str) -> None:
+        await self.apply(await self.lobby.held(sid))
+
+    async def _resumed(self, sid: str) -> None:
+        await self.apply(await self.lobby.resumed(sid))
+
     def _wrap(self, event: str, handler: Handler) -> Callable[..., Awaitable[None]]:
         searches = event in (ClientEvent.FIND_PARTNER, ClientEvent.NEXT)
 
@@ -214,7 +233,10 @@ class Gateway:
             # with it, hence the error): nothing failed, and nobody is left to tell.
             log.debug("request of a closed socket", extra={"sid": sid, "event": event})
         else:
-            log.exception("storage failed", extra={"sid": sid, "event": event})
+            # The shared state is out of reach (Redis down or restarting): one line, no
+            # traceback per request; the client is told ``unavailable`` and tries again.
+            extra = {"sid": sid, "event": event, "error": str(exc)}
+            log.warning("shared state unavailable", extra=extra)
         return _error_emit(sid, event, exc.code, f"{event}: temporarily unavailable, try again")
 
     async def _unknown(self, event: str | int, sid: str, *args: Any) -> None:

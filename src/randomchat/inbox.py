@@ -109,6 +109,10 @@ def parse_entry(fields: Mapping[bytes, bytes]) -> Entry | Unreadable:
     return Entry(raw[b"s"], event, data, source, raw[b"o"], int(seq))
 
 
+async def _as_sent(sid: str, event: str, data: Any) -> Any:
+    return data
+
+
 def after(entry_id: str) -> str:
     """The smallest stream id after ``entry_id``: ``XTRIM MINID`` to it drops ``entry_id``."""
     ms, _, seq = entry_id.partition("-")
@@ -154,8 +158,8 @@ class ClusterDelivery:
         self._origin = f"{node}:{secrets.token_hex(4)}"
         self._seq = 0
         self._seen: dict[str, int] = {}
-        # What this node adds to an event from its inbox (TURN credentials: lobby.ice).
-        self.arriving: Callable[[str, str, Any], Any] = lambda sid, event, data: data
+        # What this node adds to an event from its inbox and keeps of it (lobby.arrival).
+        self.arriving: Callable[[str, str, Any], Awaitable[Any]] = _as_sent
         # Unreadable entries: the first 3 lines per reason, then one a minute; at most
         # 10 a minute in all. A flood of them (a bug in a sender) is in the metric.
         self._unreadable_lines = LogSampler(first=3, every=60.0, overall=10)
@@ -339,7 +343,7 @@ class ClusterDelivery:
             if entry.event == DISCONNECT:
                 await self.local.disconnect(entry.sid)
             else:
-                data = self.arriving(entry.sid, entry.event, entry.data)
+                data = await self.arriving(entry.sid, entry.event, entry.data)
                 await self.local.emit(entry.sid, entry.event, data, entry.source)
         except Exception:
             extra = {"sid": entry.sid, "event_name": entry.event}

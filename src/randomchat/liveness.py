@@ -1,6 +1,6 @@
 """Node liveness: each node's heartbeat, and the eviction of nodes whose heartbeat stopped.
 
-Each node refreshes ``<prefix>node:<name>`` with an expiry of ``node_timeout``
+Each node refreshes ``<prefix>{lobby}:node:<name>`` with an expiry of ``node_timeout``
 every third of it, from a task and a Redis connection of its own (so only a
 stalled process misses its beats, not a busy one), and lists itself in
 ``<prefix>nodes``. Every node checks the list at the same pace; the first to see
@@ -39,8 +39,8 @@ from redis.exceptions import RedisError
 from randomchat.errors import StorageError
 from randomchat.metrics import Metrics
 from randomchat.store import Member
-from randomchat.store.redis import RedisStore
-from randomchat.store.redis_base import text
+from randomchat.store.redis import FRESH_SECONDS, RedisStore
+from randomchat.store.redis_base import lobby, text
 from randomchat.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ def beat_outcome(remembered: str | None, epoch: str | None, added: bool) -> Beat
     if epoch != remembered:
         return Beat.DATA_LOST
     return Beat.EVICTED if added else Beat.OK
+
+
+BEAT_SECONDS = 1.0
 
 
 async def _nothing() -> None:
@@ -91,6 +94,7 @@ class Liveness:
         metrics: Metrics,
         healthy: Callable[[], bool] = lambda: True,
         on_dead: Callable[[], Awaitable[None]] = _nothing,
+        on_late_beat: Callable[[], Awaitable[None]] = _nothing,
     ) -> None:
         self.redis = redis
         self.heartbeat = heartbeat
@@ -105,13 +109,18 @@ class Liveness:
         self.metrics = metrics
         self.healthy = healthy
         self.on_dead = on_dead
+        self.on_late_beat = on_late_beat
+        self._late: asyncio.Task[None] | None = None
         self.boot = secrets.token_hex(8)
         self.epoch: str | None = None  # Redis's epoch as this node last saw it
         self.gave_up = False  # delivery dead: no more beats or checks
+        # A beat found Redis emptied or this node evicted: the next reconcile tells.
+        self._lost_seen = False
         self._tasks: list[asyncio.Task[None]] = []
 
     def _key(self, node: str) -> str:
-        return f"{self.prefix}node:{node}"
+        # Beside the queue (one hash tag): the claim script reads it (store.redis).
+        return f"{lobby(self.prefix)}node:{node}"
 
     async def start(self) -> None:
         """Evict what this node's name left behind, then beat and check."""
@@ -129,49 +138,70 @@ class Liveness:
         ]
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._tasks)
+        await cancel_and_wait(self._tasks + ([self._late] if self._late is not None else []))
 
     async def leave(self) -> None:
         """A clean exit: drop the heartbeat so that the others evict at once."""
         with contextlib.suppress(RedisError):
             await self.heartbeat.delete(self._key(self.node))
+            await self.heartbeat.hdel(f"{lobby(self.prefix)}online", self.node)
 
     async def beat(self) -> Beat:
         """Refresh the heartbeat, and say whether this node was evicted or Redis emptied."""
         epoch = f"{self.prefix}epoch"
         async with self.heartbeat.pipeline(transaction=False) as pipe:
+            pipe.pttl(self._key(self.node))
             pipe.set(self._key(self.node), self.boot, px=int(self.timeout * 1000))
+            # How many sockets it holds, for everyone's ``counts`` (a record per socket
+            # is written only once it searches, so Redis cannot count them).
+            pipe.hset(f"{lobby(self.prefix)}online", self.node, self.store.local_count())
             pipe.sadd(f"{self.prefix}nodes", self.node)
             # A fresh value each time: after Redis lost its data, the first node to beat
             # sets one that no node remembers (never one it remembered itself).
             pipe.set(epoch, secrets.token_hex(8), nx=True)
             pipe.get(epoch)
-            _, added, _, now = await pipe.execute()
+            left, _, _, added, _, now = await pipe.execute()
+        late = int(left) < (self.timeout - min(FRESH_SECONDS, self.timeout)) * 1000
+        if late and (self._late is None or self._late.done()):
+            # This beat comes late (or Redis lost the last): meanwhile this node's
+            # waiting users were not claimable, and seekers may have queued instead.
+            # In its own task, one at a time: the heartbeat never waits on it.
+            self._late = asyncio.create_task(self._look_again())
         outcome = beat_outcome(self.epoch, None if now is None else text(now), bool(added))
         self.epoch = None if now is None else text(now)
         return outcome
 
+    async def _look_again(self) -> None:
+        try:
+            await self.on_late_beat()
+        except (RedisError, StorageError):
+            log.warning("waiting users could not look again (Redis unreachable?)")
+
     async def _beating(self) -> None:
         while True:
-            await asyncio.sleep(self.timeout / 3)
+            # At least every second: a node's waiting users are claimable only while its
+            # heartbeat is fresh (store.redis.FRESH_SECONDS), however long the timeout.
+            await asyncio.sleep(min(BEAT_SECONDS, self.timeout / 3))
             if not self.healthy():
                 await self._give_up()
                 return
             try:
                 outcome = await self.beat()
-            except RedisError:
-                log.warning("heartbeat failed (Redis unreachable?)", exc_info=True)
+            except RedisError as exc:  # an outage: what failed, not a traceback per beat
+                log.warning("heartbeat failed (Redis unreachable?)", extra={"error": repr(exc)})
                 continue
             if outcome is Beat.EVICTED:
                 # Its heartbeat came later than --node-timeout (a blocked process):
                 # the others ended its users' searches and calls. The next check
                 # registers its sockets again, idle.
                 self.metrics.evicted.inc()
+                self._lost_seen = True
                 log.error("this node was evicted by the others", extra={"node": self.node})
             elif outcome is Beat.DATA_LOST:
                 # Not an eviction: searches and calls in Redis are gone for every node.
                 # The next check registers this node's sockets again, idle.
                 self.metrics.redis_data_lost.inc()
+                self._lost_seen = True
                 log.warning(
                     "Redis lost its data (restarted without persistence?); "
                     "registering this node's sockets again",
@@ -196,8 +226,8 @@ class Liveness:
                 return  # a check would register this node's sockets again
             try:
                 await self.check()
-            except (RedisError, StorageError):  # the store's calls fail as StorageError
-                log.warning("cluster check failed (Redis unreachable?)", exc_info=True)
+            except (RedisError, StorageError) as exc:  # the store's calls fail as StorageError
+                log.warning("cluster check failed (Redis unreachable?)", extra={"error": repr(exc)})
 
     async def check(self) -> None:
         """Evict the nodes whose heartbeat expired; part this node's closed sockets."""
@@ -213,24 +243,25 @@ class Liveness:
     async def reconcile(self) -> None:
         """Make Redis hold exactly this node's sockets.
 
-        A socket that closed while Redis was unreachable is parted now (its
-        partner told); a socket Redis lost (a Redis restarted without its data)
-        is registered again, idle: its call or its place in the queue is gone
-        with the data, so a socket that was in a call is told
-        ``partner-disconnected`` (its partner's node tells its partner), and the
-        client's next search works.
+        A socket that closed while Redis was unreachable is parted now (its partner
+        told). After Redis lost its data, or the others evicted this node while it was
+        stalled (``_lost_seen``), the queue places and calls of its sockets are gone: a
+        socket that was in a call is told ``partner-disconnected`` (its partner's node
+        tells its partner), and one that was waiting is queued again
+        (``cluster.state_lost``). An idle socket has nothing in Redis to lose.
         """
+        lost_seen, self._lost_seen = self._lost_seen, False
         known = await self.store.sids_of(self.node)
         for sid in known:
             if self.holds(sid):
                 continue
             log.info("parting a socket this node no longer holds", extra={"sid": sid})
-            partner = await self.store.part(sid)
+            partner = await self.store.part_record(sid)
             if partner is not None:
                 await self.tell_partner(partner.sid, sid)
-        for member in self.members():
-            if member.sid not in known and await self.store.rejoin(member):
-                await self.call_lost(member.sid)
+        if lost_seen:
+            for sid in self.store.lost(known):
+                await self.call_lost(sid)
 
     async def evict_self(self) -> None:
         await self._evict(self.node)

@@ -8,17 +8,13 @@ the validation of what clients send lives in ``core.signaling`` and
 values), which name their events from here.
 
 The page's side is generated from this module: ``make protocol`` (``python -m
-randomchat.protocol``) writes ``web/src/lib/wire.gen.ts``, and a test fails when
-that file differs from what this module generates, so a change here that the
+randomchat.wiregen``) writes ``web/src/lib/wire.gen.ts``, and a test fails when
+that file differs from what it generates from here, so a change here that the
 page does not follow, or an edit of the generated file, fails ``make test``.
 ``docs/protocol.md`` is checked to name every event.
 """
 
-import sys
-import types
-import typing
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 NAMESPACE = "/random-chat"
@@ -134,14 +130,20 @@ class MatchFound(TypedDict):
 
 class SignalOffer(TypedDict):
     offer: SessionDescription
+    # The call it belongs to (match-found's callId): one that names another call than the
+    # sender's current one (it was sent as that call ended) is dropped, not relayed into
+    # the next call. Absent (a seed client): relayed within the current call.
+    callId: NotRequired[str]
 
 
 class SignalAnswer(TypedDict):
     answer: SessionDescription
+    callId: NotRequired[str]  # as in SignalOffer
 
 
 class SignalCandidate(TypedDict):
     candidate: IceCandidate
+    callId: NotRequired[str]  # as in SignalOffer
 
 
 class SignalCandidateBatch(TypedDict):
@@ -232,6 +234,7 @@ class CallFailed(TypedDict):
 class ChatOutgoing(TypedDict):
     text: str
     id: MessageId
+    callId: NotRequired[str]  # as in SignalOffer
 
 
 class ResumeCall(TypedDict):
@@ -242,6 +245,11 @@ class ResumeCall(TypedDict):
 class ReportPartner(TypedDict):
     reason: ReportReason
     note: NotRequired[str]
+    callId: NotRequired[str]  # one of the last few calls (core.recentcalls); absent: the last
+
+
+class BlockPartner(TypedDict):
+    callId: NotRequired[str]  # as in ReportPartner
 
 
 # What each event carries. None: no payload at all (the acks; on the client side,
@@ -282,7 +290,7 @@ CLIENT_PAYLOADS: dict[ClientEvent, Any] = {
     ClientEvent.CALL_STATS: CallStats | CallFailed,
     ClientEvent.CHAT_MESSAGE: ChatOutgoing,
     ClientEvent.TYPING: TypingEvent,
-    ClientEvent.BLOCK_PARTNER: None,
+    ClientEvent.BLOCK_PARTNER: (BlockPartner,),
     ClientEvent.REPORT_PARTNER: ReportPartner,
     ClientEvent.RESUME_CALL: ResumeCall,
     ClientEvent.MEDIA_STATE: MediaState,
@@ -300,100 +308,3 @@ ALIASES = {
     "RateLimitedEvent": RateLimitedEvent,
     "MessageId": MessageId,
 }
-
-
-# -- the page's side, generated ------------------------------------------------------
-
-GENERATED = Path("web/src/lib/wire.gen.ts")
-
-
-def _ts(tp: Any, aliases: dict[int, str]) -> str:
-    """The TypeScript for one Python type annotation."""
-    if id(tp) in aliases:
-        return aliases[id(tp)]
-    if tp is None or tp is type(None):
-        return "null"
-    if tp is str:
-        return "string"
-    if tp in (int, float):
-        return "number"
-    if tp is bool:
-        return "boolean"
-    if typing.is_typeddict(tp):
-        return str(tp.__name__)
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is Literal:
-        return " | ".join(f"'{value}'" for value in args)
-    if origin in (typing.Union, types.UnionType):
-        return " | ".join(_ts(arg, aliases) for arg in args)
-    if origin is list:
-        inner = _ts(args[0], aliases)
-        return f"({inner})[]" if " " in inner else f"{inner}[]"
-    raise TypeError(f"no TypeScript for {tp!r}")
-
-
-def _interface(td: Any, aliases: dict[int, str]) -> str:
-    hints = typing.get_type_hints(td)
-    if not hints:
-        return f"export type {td.__name__} = Record<string, never>;\n"
-    lines = [f"export interface {td.__name__} {{"]
-    for name, hint in hints.items():
-        optional = "?" if name in td.__optional_keys__ else ""
-        lines.append(f"  {name}{optional}: {_ts(hint, aliases)};")
-    return "\n".join(lines) + "\n}\n"
-
-
-def _typeddicts() -> list[Any]:
-    module = sys.modules[__name__]
-    return [
-        value
-        for value in vars(module).values()
-        if typing.is_typeddict(value) and value.__module__ == __name__
-    ]
-
-
-def typescript() -> str:
-    """The page's ``wire.gen.ts``: aliases, one interface per payload, the two event maps."""
-    aliases = {id(tp): name for name, tp in ALIASES.items()}
-    out = [
-        "// Generated from src/randomchat/protocol.py by `make protocol`: do not edit.",
-        "// A test fails when this file and the server's protocol module disagree.",
-        "",
-    ]
-    for name, tp in ALIASES.items():
-        out.append(f"export type {name} = {_ts(tp, {})};")
-    out.append("")
-    out += [_interface(td, aliases) for td in _typeddicts()]
-    out.append("/** server -> client: event name -> payload (undefined: none) */")
-    out.append("export interface ServerEvents {")
-    for event, payload in SERVER_PAYLOADS.items():
-        ts = "undefined" if payload is None else _ts(payload, aliases)
-        out.append(f"  '{event}': {ts};")
-    out.append("}\n")
-    out.append("/** client -> server: event name -> the arguments of emit after the name */")
-    out.append("export interface ClientEvents {")
-    for client_event, payload in CLIENT_PAYLOADS.items():
-        if payload is None:
-            args = ""
-        elif isinstance(payload, tuple):
-            args = f"options?: {_ts(payload[0], aliases)}"
-        else:
-            args = _ts(payload, aliases)
-        out.append(f"  '{client_event}': [{args}];")
-    out.append("}\n")
-    names = ", ".join(f"'{event}'" for event in ServerEvent)
-    out.append(f"export const SERVER_EVENTS = [{names}] as const;")
-    names = ", ".join(f"'{event}'" for event in ClientEvent)
-    out.append(f"export const CLIENT_EVENTS = [{names}] as const;")
-    return "\n".join(out) + "\n"
-
-
-def main() -> None:
-    """Write ``web/src/lib/wire.gen.ts`` (run from the repository's root)."""
-    GENERATED.write_text(typescript())
-    print(f"wrote {GENERATED}")
-
-
-if __name__ == "__main__":
-    main()

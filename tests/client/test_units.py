@@ -101,3 +101,21 @@ def test_serve_does_not_import_webrtc() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_doctor_names_the_turn_path_that_fails() -> None:
+    from randomchat.client.doctor import turn_advice, turn_path
+
+    assert turn_path("turn:t.example:3478?transport=udp") == "udp"
+    assert turn_path("turn:t.example:3478") == "udp"
+    assert turn_path("turn:t.example:3478?transport=tcp") == "tcp"
+    assert turn_path("turns:t.example:443?transport=tcp") == "tls"
+    udp_blocked = {"udp": False, "tcp": True, "tls": True}
+    assert (
+        turn_advice(udp_blocked) == "UDP is blocked from here; TURN over TCP and TURN over TLS work"
+    )
+    only_443 = {"udp": False, "tcp": False, "tls": True}
+    assert turn_advice(only_443) == "UDP and TCP are blocked from here; TURN over TLS works"
+    # all working, or nothing working (then the TURN lines themselves say why): no advice
+    assert turn_advice({"udp": True, "tcp": True}) == ""
+    assert turn_advice({"udp": False, "tcp": False}) == ""

@@ -40,8 +40,8 @@ async def redis_counts(url: str) -> tuple[int, int, int]:
     """Connected sockets, waiting users and pairs, as Redis holds them for the cluster."""
     redis = Redis.from_url(url)
     try:
-        connected, pairs = await redis.hmget("rc:stats", "connected", "pairs")
-        waiting = await redis.zcard("rc:q:video") + await redis.zcard("rc:q:text")
+        connected, pairs = await redis.hmget("rc:{lobby}:stats", "connected", "pairs")
+        waiting = await redis.zcard("rc:{lobby}:q:video") + await redis.zcard("rc:{lobby}:q:text")
         return int(connected or 0), int(waiting), int(pairs or 0)
     finally:
         await redis.aclose()

@@ -215,13 +215,15 @@ async def test_a_node_whose_reader_is_past_restarting_stops_its_heartbeat(
     )  # fmt: skip
     try:
         await liveness.start()
-        assert await redis.exists("rc:node:n1")
+        assert await redis.exists("rc:{lobby}:node:n1")
         delivery.start()
         await asyncio.wait_for(gave_up.wait(), 5)
         assert delivery.dead == "reader"
-        assert not await redis.exists("rc:node:n1")  # the others evict it at their next check
+        assert not await redis.exists(
+            "rc:{lobby}:node:n1"
+        )  # the others evict it at their next check
         await asyncio.sleep(0.5)
-        assert not await redis.exists("rc:node:n1")  # and it does not beat again
+        assert not await redis.exists("rc:{lobby}:node:n1")  # and it does not beat again
     finally:
         await liveness.stop()
         await heartbeat.aclose()

@@ -24,7 +24,7 @@ from tests.redisserver import RedisServer, redis_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.process
 
-KEY = "rc:node:n1"
+KEY = "rc:{lobby}:node:n1"
 # start(check, timeout): a started Liveness whose periodic check is ``check``, and the
 # list that gets an item each time the check runs
 StartLiveness = Callable[

@@ -73,17 +73,75 @@ async def test_a_waiting_seeker_paired_by_the_other_sides_claim_is_not_paired_tw
     await two.join(Member("n2.t", "u-t", "T"))
     s, t = Seeker("n1.s", "u-s"), Seeker("n2.t", "u-t")
     assert await one.search(s, 0.0) == Queued(1)
-    await two._queue(t, 0.5)  # T queued without looking: it has not seen S yet
-    seq_s = await one.redis.hget("rc:m:n1.s", "seq")
-    seq_t = await two.redis.hget("rc:m:n2.t", "seq")
-    claim_by_s = ["rc:", "n1.s", "w", "token-s", "n2.t", text(seq_t)]
+    await two._queue(t, 0.5, None)  # T queued without looking: it has not seen S yet
+    seq_s = await one.redis.hget("rc:{lobby}:m:n1.s", "seq")
+    seq_t = await two.redis.hget("rc:{lobby}:m:n2.t", "seq")
+    claim_by_s = [
+        "rc:{lobby}:",
+        "n1.s",
+        "w",
+        "token-s",
+        -1,
+        "u-s",
+        "S",
+        "n1",
+        "",
+        "n2.t",
+        text(seq_t),
+    ]
     first = await one._claim(args=claim_by_s)
     assert [text(x) for x in first[:2]] == ["1", "n2.t"]
     assert [text(x) for x in (await one._claim(args=claim_by_s))[:2]] == ["1", "n2.t"]
-    by_t = await two._claim(args=["rc:", "n2.t", "w", "token-t", "n1.s", text(seq_s)])
+    by_t = await two._claim(
+        args=["rc:{lobby}:", "n2.t", "w", "token-t", -1, "u-t", "T", "n2", "", "n1.s", text(seq_s)]
+    )
     assert [text(x) for x in by_t] == ["-1", "m"]
     assert await two._look_again(t, 1.0, None) == Taken()
     assert await one.partner_of("n2.t") == "n1.s"
+
+
+async def test_a_seeker_that_read_before_another_queued_reads_again_instead_of_waiting(
+    nodes: tuple[RedisStore, RedisStore],
+) -> None:
+    """Claim or enqueue: S read an empty queue; T queued before S's enqueue ran. S does
+    not queue (both would wait, unseen), it reads again and meets T."""
+    one, two = nodes
+    await one.join(Member("n1.s", "u-s", "S"))
+    await two.join(Member("n2.t", "u-t", "T"))
+    s = Seeker("n1.s", "u-s")
+    matched, read_at = await one._pair(s, "i", 0.0)
+    assert matched is None
+    assert await two.search(Seeker("n2.t", "u-t"), 0.5) == Queued(1)
+    assert await one._queue(s, 1.0, read_at) is None  # refused: something arrived
+    assert await one.phase_of("n1.s") is not None and (await one.counts()).waiting == 1
+    found = await one.search(s, 1.0)
+    assert isinstance(found, Matched) and found.partner.sid == "n2.t"
+
+
+async def test_a_user_waiting_on_a_node_that_stopped_beating_is_passed_over(
+    nodes: tuple[RedisStore, RedisStore], redis_server: RedisServer
+) -> None:
+    one, _ = nodes
+    beating = RedisStore(one.redis, "n1", node_timeout=10.0)
+    redis = one.redis
+    for sid, node in [("n1.a", "n1"), ("n2.b", "n2"), ("n3.c", "n3")]:
+        await RedisStore(redis, node).join(Member(sid, "u-" + sid, sid))
+    # b and c cannot meet each other (strict, different interests); a would take either.
+    x, y, xy = frozenset({"x"}), frozenset({"y"}), frozenset({"x", "y"})
+    await RedisStore(redis, "n2").search(Seeker("n2.b", "u-b", x, True), 0.0)  # n2: silent
+    await redis.set("rc:{lobby}:node:n3", "x", px=10_000)  # n3 beat just now
+    await RedisStore(redis, "n3").search(Seeker("n3.c", "u-c", y, True), 1.0)
+    a = Seeker("n1.a", "u-a", xy, True)
+    found = await beating.search(a, 2.0)
+    assert isinstance(found, Matched) and found.partner.sid == "n3.c"  # though b came first
+    await beating.leave("n1.a")
+    await RedisStore(redis, "n3").leave("n3.c")
+    await redis.set("rc:{lobby}:node:n2", "x", px=6_000)  # beat 4 s ago (10 s timeout): stale too
+    assert await beating.search(a, 3.0) == Queued(2)
+    await redis.set("rc:{lobby}:node:n2", "x", px=9_000)  # a beat a second ago
+    await beating.leave("n1.a")
+    found = await beating.search(a, 4.0)
+    assert isinstance(found, Matched) and found.partner.sid == "n2.b"
 
 
 async def test_a_retried_claim_answers_as_the_first_did_privacy_included(
@@ -93,8 +151,8 @@ async def test_a_retried_claim_answers_as_the_first_did_privacy_included(
     await one.join(Member("n1.p", "u-p", "P"))
     await two.join(Member("n2.q", "u-q", "Q"))
     assert await one.search(Seeker("n1.p", "u-p", privacy=True), 0.0) == Queued(1)
-    seq = text(await one.redis.hget("rc:m:n1.p", "seq"))
-    claim = ["rc:", "n2.q", "i", "token-q", "n1.p", seq]
+    seq = text(await one.redis.hget("rc:{lobby}:m:n1.p", "seq"))
+    claim = ["rc:{lobby}:", "n2.q", "i", "token-q", -1, "u-q", "Q", "n2", "", "n1.p", seq]
     first = [text(x) for x in await two._claim(args=claim)]
     again = [text(x) for x in await two._claim(args=claim)]  # its reply was lost
     assert first[:2] == again[:2] == ["1", "n1.p"]

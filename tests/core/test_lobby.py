@@ -7,14 +7,14 @@ import pytest
 from randomchat.auth import Identity
 from randomchat.core.ratelimit import Limit
 from randomchat.db import Database
-from randomchat.errors import IllegalMove, TooManyConnections
+from randomchat.errors import IllegalMove, InvalidPayload, TooManyConnections
 from randomchat.lobby import Emit, FlushLater, HangUp, Lobby
 from randomchat.metrics import Metrics
 from randomchat.proxy import network_of
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore
 from randomchat.turn import IceConfig
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, written
 
 pytestmark = pytest.mark.pure
 
@@ -55,7 +55,7 @@ async def connect(lobby: Lobby, *sids: str) -> None:
 
 async def pair(lobby: Lobby, a: str, b: str) -> None:
     await lobby.search.find_partner(a, ())
-    await lobby.search.find_partner(b, ())
+    written(lobby, await lobby.search.find_partner(b, ()))
 
 
 async def test_match_emits_roles_names_and_ice_servers(lobby: Lobby, clock: FakeClock) -> None:
@@ -155,24 +155,24 @@ async def test_candidates_coalesce_in_order_and_flush_before_descriptions(lobby:
     assert await lobby.relay.flush_candidates("a") == []
 
 
-async def test_a_senders_partner_is_read_once_per_call_and_dropped_when_it_changes(
+async def test_a_senders_partner_is_the_one_it_was_told_of(
     lobby: Lobby,
 ) -> None:
-    """The relay keeps the partner for the call; a call ended elsewhere (another node,
-    here the store directly) is seen when a call event is written to the sender."""
+    """The relay sends to the partner the sender's socket was told of; a call ended
+    elsewhere (another node, here the store directly) is over for the sender when a
+    call event is written to it."""
     await connect(lobby, "a", "b")
     await pair(lobby, "a", "b")
     offer = Emit("b", "signal-offer", OFFER, "a")
     assert (await lobby.relay.offer("a", (OFFER,)))[0] == offer
-    assert lobby.relay.known() == 1
+    assert lobby.relay.known() == 2  # both sides were told of the call
     await lobby.store.leave("b")  # b pressed Next on another node
     # Until a's node writes that partner-left, a's offer still goes to b: b's node
     # drops it where it would be written (tests/test_delivery.py).
     assert (await lobby.relay.offer("a", (OFFER,)))[0] == offer
-    lobby.relay.call_changed("a")  # the partner-left reached a
-    assert lobby.relay.known() == 0
+    written(lobby, [Emit("a", "partner-left", {"reason": "next"}, "b")])  # reached a
+    assert lobby.relay.known() == 1  # b's node has not told b yet (here: the test)
     assert await lobby.relay.offer("a", (OFFER,)) == []
-    assert lobby.relay.known() == 0  # no partner: nothing kept
 
 
 async def test_pending_candidates_never_reach_the_next_partner(
@@ -396,10 +396,13 @@ async def test_report_records_chat_and_cools_down_at_threshold(
         await lobby.connect(reporter, Identity("u-" + reporter, reporter), f"192.0.{n}.2")
         clock.advance(2)
         await lobby.search.find_partner("bad", ())
-        await lobby.search.find_partner(reporter, ())
+        written(lobby, await lobby.search.find_partner(reporter, ()))
         await lobby.chat.chat_message("bad", ({"text": f"rude {n}", "id": "1"},))
-        effects = await lobby.moderation.report_partner(
-            reporter, ({"reason": "harassment", "note": "!"},)
+        effects = written(
+            lobby,
+            await lobby.moderation.report_partner(
+                reporter, ({"reason": "harassment", "note": "!"},)
+            ),
         )
         events = [
             (e.to, e.event) if isinstance(e, Emit) else ("kick", e.sid)
@@ -519,7 +522,7 @@ async def test_privacy_mode_relays_only_relay_candidates(clock: FakeClock, db: D
     lobby = turn_lobby(clock, db)
     await connect(lobby, "a", "b")
     await lobby.search.find_partner("a", ({"privacy": True},))
-    effects = await lobby.search.find_partner("b", ())
+    effects = written(lobby, await lobby.search.find_partner("b", ()))
     policies = {e.to: e.data["iceTransportPolicy"] for e in effects if isinstance(e, Emit)}
     assert policies == {"a": "relay", "b": "relay"}
     for sender, receiver in (("a", "b"), ("b", "a")):
@@ -574,5 +577,28 @@ async def test_privacy_cannot_be_asked_where_the_deployment_forbids_it(
     lobby = turn_lobby(clock, db, privacy_allowed=False)
     await connect(lobby, "a", "b")
     await lobby.search.find_partner("a", ({"privacy": True},))
-    effects = await lobby.search.find_partner("b", ())
+    effects = written(lobby, await lobby.search.find_partner("b", ()))
     assert {e.data["iceTransportPolicy"] for e in effects if isinstance(e, Emit)} == {"all"}
+
+
+async def test_a_signal_or_chat_line_naming_another_call_is_not_relayed(lobby: Lobby) -> None:
+    """Sent as its call ended (the sender had not read that the server moved it on), a
+    signal names that call's id: it must not reach the next partner (issue 23's churn
+    finding). One naming the current call, or none (a seed client), is relayed."""
+    await connect(lobby, "a", "b")
+    await lobby.search.find_partner("a", ())
+    effects = written(lobby, await lobby.search.find_partner("b", ()))
+    call_id = effects[0].data["callId"]  # type: ignore[union-attr]
+    stale = {**OFFER, "callId": "an-earlier-call"}
+    assert await lobby.relay.offer("a", (stale,)) == []
+    candidate = {"candidate": cand(1)["candidate"], "callId": "an-earlier-call"}
+    assert await lobby.relay.ice_candidate("a", (candidate,)) == []
+    current = {**OFFER, "callId": call_id}
+    assert (await lobby.relay.offer("a", (current,)))[0] == Emit("b", "signal-offer", current, "a")
+    assert (await lobby.relay.offer("a", (OFFER,)))[0] == Emit("b", "signal-offer", OFFER, "a")
+    with pytest.raises(IllegalMove):
+        await lobby.chat.chat_message("a", ({"text": "hi", "id": 1, "callId": "an-earlier-call"},))
+    sent = await lobby.chat.chat_message("a", ({"text": "hi", "id": 2, "callId": call_id},))
+    assert [e.to for e in sent if isinstance(e, Emit) and e.event == "chat-message"] == ["b"]
+    with pytest.raises(InvalidPayload):
+        await lobby.relay.offer("a", ({**OFFER, "callId": 5},))

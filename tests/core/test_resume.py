@@ -13,7 +13,7 @@ from randomchat.metrics import Metrics
 from randomchat.protocol import ClientEvent
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, written
 
 pytestmark = pytest.mark.pure
 
@@ -43,7 +43,7 @@ async def matched(lobby: Lobby) -> dict[str, Any]:
     for sid in ("a", "b"):
         await lobby.connect(sid, Identity("u-" + sid, sid.upper()))
     await lobby.search.find_partner("a", ())
-    effects = await lobby.search.find_partner("b", ())
+    effects = written(lobby, await lobby.search.find_partner("b", ()))
     found = effects[0].data  # type: ignore[union-attr]
     assert effects[1].data["callId"] == found["callId"]  # type: ignore[union-attr]
     return dict(found)
@@ -79,7 +79,7 @@ async def test_both_sides_resume_and_the_call_works_again(clock: FakeClock, db: 
     assert await lobby.resume.resume_call("a2", ask(found)) == []
     clock.advance(WINDOW - 1)
     resumed = {"callId": found["callId"]}
-    assert await lobby.resume.resume_call("b2", ask(found)) == [
+    assert written(lobby, await lobby.resume.resume_call("b2", ask(found))) == [
         Emit("a2", "call-resumed", resumed, "b2"),
         Emit("b2", "call-resumed", resumed, "a2"),
     ]

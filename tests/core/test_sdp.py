@@ -20,7 +20,7 @@ from randomchat.metrics import Metrics
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore
 from randomchat.turn import IceConfig
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, written
 
 pytestmark = pytest.mark.pure
 
@@ -274,7 +274,7 @@ async def relay_only_call(db: Database) -> Lobby:
     for sid in ("a", "b"):
         await lobby.connect(sid, Identity(f"u-{sid}", sid.upper()))
     await lobby.search.find_partner("a", ({"privacy": True},))
-    effects = await lobby.search.find_partner("b", ())
+    effects = written(lobby, await lobby.search.find_partner("b", ()))
     assert {e.data["iceTransportPolicy"] for e in effects if isinstance(e, Emit)} == {"relay"}
     return lobby
 
@@ -313,7 +313,7 @@ async def test_an_ordinary_call_passes_descriptions_and_candidates_verbatim(db: 
     lobby = Lobby(MemoryStore(), db, FakeClock(), Metrics(), Rules(ice=ice))
     for sid in ("a", "b"):
         await lobby.connect(sid, Identity(f"u-{sid}", sid.upper()))
-        await lobby.search.find_partner(sid, ())
+        written(lobby, await lobby.search.find_partner(sid, ()))
     answer = {"answer": {"type": "answer", "sdp": FIREFOX_ANSWER}}
     assert sent_to(await lobby.relay.answer("a", (answer,)), "b") == [answer]
     init = {"candidate": "candidate:3 1 UDP 1 203.0.113.7 5 typ srflx raddr 192.168.1.20 rport 5"}

@@ -22,7 +22,6 @@ from randomchat.db import ChatLine, Database
 from randomchat.errors import StorageError
 from randomchat.store.redis_shared import (
     RedisBlocks,
-    RedisCalls,
     RedisLimits,
     RedisMeetings,
 )
@@ -66,13 +65,9 @@ async def meetings(request: Any) -> AsyncIterator[Meetings]:
         yield RedisMeetings(client, window=600)
 
 
-@pytest.fixture(params=STORES)
-async def calls(request: Any) -> AsyncIterator[Calls]:
-    if request.param == "memory":
-        yield MemoryCalls()
-        return
-    async with _client(request) as client:
-        yield RedisCalls(client)
+@pytest.fixture
+async def calls() -> AsyncIterator[Calls]:
+    yield MemoryCalls()  # node-local on a cluster too (lobby.arrival)
 
 
 @pytest.fixture(params=STORES)
@@ -284,22 +279,6 @@ async def test_a_load_racing_a_block_keeps_the_block(
     await db_two.close()
 
 
-async def test_calls_are_shared_and_claimed_once_across_nodes(
-    nodes: tuple[Redis, Redis],
-) -> None:
-    one, two = RedisCalls(nodes[0]), RedisCalls(nodes[1])
-    await one.start("sa", CallRecord("sb", "ub"))
-    await one.start("sb", CallRecord("sa", "ua"))
-    await two.add_chat(("sb", "sa"), ChatLine("ub", "hello", 1.0))  # the partner's node
-    record = await one.get("sa")
-    assert record is not None and [line.text for line in record.chat] == ["hello"]
-    for flag in ("reported", "blocked"):
-        won = await asyncio.gather(one.claim("sa", flag), two.claim("sa", flag))
-        assert sorted(won) == [False, True]
-    await two.forget("sa")
-    assert await one.get("sa") is None
-
-
 async def test_limits_hold_per_user_across_nodes(nodes: tuple[Redis, Redis]) -> None:
     one, two = RedisLimits(nodes[0], LIMITS), RedisLimits(nodes[1], LIMITS)
     assert await one.take("find", "u", 0.0) == 0.0
@@ -334,12 +313,10 @@ async def test_every_key_expires(nodes: tuple[Redis, Redis], tmp_path: Path) -> 
     client = nodes[0]
     db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
     meetings, blocks = RedisMeetings(client, window=600), RedisBlocks(client, db, ttl=120)
-    calls, limits = RedisCalls(client, ttl=3600), RedisLimits(client, LIMITS)
+    limits = RedisLimits(client, LIMITS)
     await meetings.record("a", "b", 0.0)
     await blocks.excluded("c")
     await blocks.add("a", "d", 0.0)  # d's set is not loaded: a partial set, with a TTL too
-    await calls.start("sa", CallRecord("sb", "ub"))
-    await calls.add_chat(("sa", "gone"), ChatLine("ub", "hi", 0.0))  # no list for "gone"
     await limits.take("find", "a", 0.0)
     await limits.take("chat", "a", 0.0)
     await limits.take("find", "b", 0.0)
@@ -353,8 +330,6 @@ async def test_every_key_expires(nodes: tuple[Redis, Redis], tmp_path: Path) -> 
         "rc:{u:a}:blocks": 120_000,
         "rc:{u:c}:blocks": 120_000,
         "rc:{u:d}:blocks": 120_000,
-        "rc:{s:sa}:call": 3_600_000,
-        "rc:{s:sa}:chat": 3_600_000,
         "rc:{u:a}:lim:find": 1_000,  # full again a second later
         "rc:{u:b}:lim:find": 1_000,
         "rc:{u:a}:lim:chat": 200,  # one of two tokens at five a second
@@ -362,9 +337,6 @@ async def test_every_key_expires(nodes: tuple[Redis, Redis], tmp_path: Path) -> 
     assert ttls.keys() == bounds.keys()
     for key, bound in bounds.items():
         assert 0 < ttls[key] <= bound, key
-    await calls.forget("sa")
-    assert "rc:{s:sa}:call" not in await _ttls(client)
-    assert "rc:{s:sa}:chat" not in await _ttls(client)
     await db.close()
 
 
@@ -389,11 +361,6 @@ async def test_expired_state_behaves_as_none(nodes: tuple[Redis, Redis], tmp_pat
     await _gone(client, "rc:{u:a}:met")
     assert await meetings.previous("a") == "b"  # kept a grace period longer
 
-    calls = RedisCalls(client, ttl=0.05)
-    await calls.start("sa", CallRecord("sb", "ub"))
-    await _gone(client, "rc:{s:sa}:call")
-    assert await calls.get("sa") is None and await calls.claim("sa", "reported") is False
-
     db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'blocks.db'}")
     blocks = RedisBlocks(client, db, ttl=0.05)
     assert await blocks.excluded("a") == set()
@@ -407,15 +374,10 @@ async def test_scripts_are_reloaded_after_redis_forgets_them(
     nodes: tuple[Redis, Redis],
 ) -> None:
     client = nodes[0]
-    meetings, calls = RedisMeetings(client, window=600), RedisCalls(client)
-    await calls.start("sa", CallRecord("sb", "ub"))
+    meetings = RedisMeetings(client, window=600)
     await client.script_flush()  # as after a restart of Redis
     await meetings.record("a", "b", 0.0)
-    await calls.add_chat(("sa",), ChatLine("ub", "hi", 0.0))
     assert await meetings.recent("b", 1.0) == {"a"}
-    record = await calls.get("sa")
-    assert record is not None and [line.text for line in record.chat] == ["hi"]
-    assert await calls.claim("sa", "blocked") is True
 
 
 async def test_redis_down_is_a_storage_error(
@@ -424,16 +386,21 @@ async def test_redis_down_is_a_storage_error(
 ) -> None:
     client = nodes[0]
     meetings, limits = RedisMeetings(client, window=600), RedisLimits(client, LIMITS)
-    calls = RedisCalls(client)
     redis_server.stop()
     attempts: list[Callable[[], Awaitable[object]]] = [
         lambda: meetings.record("a", "b", 0.0),
         lambda: meetings.recent("a", 0.0),
         lambda: limits.take("find", "a", 0.0),
-        lambda: calls.add_chat(("sa",), ChatLine("a", "hi", 0.0)),
-        lambda: calls.claim("sa", "reported"),
     ]
     for attempt in attempts:
         with pytest.raises(StorageError) as caught:
             await attempt()
         assert caught.value.code == "unavailable"
+
+
+async def test_history_is_recent_and_previous_at_once(meetings: Meetings) -> None:
+    await meetings.record("a", "b", 100.0)
+    await meetings.record("a", "c", 200.0)
+    assert await meetings.history("a", 250.0) == ({"b", "c"}, "c")
+    assert await meetings.history("a", 750.0) == ({"c"}, "c")
+    assert await meetings.history("z", 750.0) == (frozenset(), None)

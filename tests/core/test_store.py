@@ -2,7 +2,8 @@
 
 ``redis`` is one node on a real redis-server; ``redis-2-nodes`` puts every
 other socket on a second node over the same Redis, so each rule below also
-holds between users of different nodes.
+holds between users of different nodes; ``cluster-2-nodes`` does the same on a
+real Redis Cluster of three masters (every script's keys in one slot).
 """
 
 import itertools
@@ -10,13 +11,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from randomchat.core.matching import Seeker
 from randomchat.core.state import Phase
 from randomchat.errors import IllegalMove
 from randomchat.store import Counts, Matched, Member, MemoryStore, Queued, Store
 from randomchat.store.redis import RedisStore
+from tests.rediscluster import RedisCluster3
 from tests.redisserver import RedisServer
 
 pytestmark = pytest.mark.process
@@ -30,6 +32,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    cluster = RedisCluster3(Path(tmp_path_factory.mktemp("redis-cluster")))
+    cluster.start()
+    yield cluster.url
+    cluster.stop()
 
 
 class TwoNodes:
@@ -65,13 +75,29 @@ class TwoNodes:
     async def part(self, sid: str) -> object:
         return await self._of(sid).part(sid)
 
+    async def phase_of(self, sid: str) -> Phase | None:
+        # Asked of the node that holds the socket, as the lobby does: only it knows an
+        # idle socket (one with no record in Redis) is connected.
+        return await self._of(sid).phase_of(sid)
 
-@pytest.fixture(params=["memory", "redis", "redis-2-nodes"])
+    async def counts(self) -> Counts:
+        # Each node counts its own sockets (the others' come from their heartbeats,
+        # which these bare stores do not send).
+        counts = await self.nodes[0].counts()
+        connected = sum(node.local_count() for node in self.nodes)
+        return Counts(connected, counts.waiting, counts.pairs)
+
+
+@pytest.fixture(params=["memory", "redis", "redis-2-nodes", "cluster-2-nodes"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
         return
-    redis = Redis.from_url(request.getfixturevalue("redis_url"))
+    redis: Redis
+    if request.param == "cluster-2-nodes":
+        redis = RedisCluster.from_url(request.getfixturevalue("cluster_url"))  # type: ignore[assignment]
+    else:
+        redis = Redis.from_url(request.getfixturevalue("redis_url"))
     prefix = f"t{next(_prefixes)}:"
     one = RedisStore(redis, "n1", prefix)
     if request.param == "redis":

@@ -437,6 +437,18 @@ describe('rate limits and errors', () => {
     expect(t.socket.events()).toEqual(['next', 'next']);
   });
 
+  it('a search answered unavailable (a Redis restart) is sent again shortly', () => {
+    const t = setup();
+    t.controller.start();
+    t.socket.serverSends('error', { message: 'find-partner: shared state unavailable', event: 'find-partner', code: 'unavailable' });
+    expect(t.state().toast?.message).toBe("The service is briefly unavailable. Retrying in 2.0 s.");
+    expect(t.state().call.phase).toBe('searching');
+    vi.advanceTimersByTime(1999);
+    expect(t.socket.events()).toEqual(['find-partner']);
+    vi.advanceTimersByTime(1);
+    expect(t.socket.events()).toEqual(['find-partner', 'find-partner']);
+  });
+
   it('Stop cancels a pending retry', () => {
     const t = setup();
     t.controller.start();

@@ -44,6 +44,26 @@ MIN_AUDIO_FRAMES = 25
 MAX_TURN_PROBES = 4
 
 
+def turn_path(url: str) -> str:
+    """``udp``, ``tcp`` or ``tls``: the path a TURN URL takes from here."""
+    if url.startswith("turns:"):
+        return "tls"
+    return "tcp" if "transport=tcp" in url else "udp"
+
+
+def turn_advice(paths: dict[str, bool]) -> str:
+    """One sentence on which TURN paths work from here, when some do and some do not."""
+    working = [p for p in ("udp", "tcp", "tls") if paths.get(p)]
+    failing = [p for p in ("udp", "tcp", "tls") if p in paths and not paths[p]]
+    if not working or not failing:
+        return ""
+    names = {"udp": "UDP", "tcp": "TCP", "tls": "TLS"}
+    blocked = " and ".join(names[p] for p in failing)
+    works = " and ".join(f"TURN over {names[p]}" for p in working)
+    verb = "works" if len(working) == 1 else "work"
+    return f"{blocked} {'is' if len(failing) == 1 else 'are'} blocked from here; {works} {verb}"
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     name: str
@@ -67,6 +87,7 @@ class Doctor:
 
     def __post_init__(self) -> None:
         self.checks: list[Check] = []
+        self.turn_paths: dict[str, bool] = {}  # "udp", "tcp", "tls": whether it allocated
 
     @property
     def failed(self) -> bool:
@@ -184,30 +205,41 @@ class Doctor:
         self._add(Check("STUN binding", "ok", f"{url}: we are {host}:{port}"))
 
     async def _turn(self, ice: IceSettings) -> None:
+        """Each TURN URL on its own (one allocation each), then what that says about the
+        network here: a path that fails while another works is named, as a browser
+        would fall back to the one that works."""
         urls = ice.urls("turn", "turns")
         if not urls:
             detail = "no --turn-url configured: calls across some NATs cannot connect"
             self._add(Check("TURN allocation", "skipped", detail))
             return
+        paths: dict[str, bool] = {}
         for url, server in urls[:MAX_TURN_PROBES]:
             username, credential = server.get("username"), server.get("credential")
-            transport = "tcp" if "transport=tcp" in url else "udp"
-            name = "TURN tls" if url.startswith("turns:") else f"TURN {transport}"
+            path = turn_path(url)
+            name = f"TURN {path}"
             if not isinstance(username, str) or not isinstance(credential, str):
                 self._add(Check(name, "FAIL", f"{url}: no credentials", "set --turn-secret"))
                 continue
             try:
                 host, port = await turn_allocation(url, username, credential)
             except ProbeError as exc:
+                paths[path] = paths.get(path, False)
                 fix = (
                     "coturn refused the credentials: --turn-secret must equal coturn's "
                     "static-auth-secret (with use-auth-secret), and the clocks must agree"
                     if "401" in str(exc)
-                    else "is coturn running and reachable there (firewall: UDP/TCP port)?"
+                    else f"is coturn running and reachable there over {path} (a firewall here "
+                    "or in front of coturn)?"
                 )
                 self._add(Check(name, "FAIL", f"{url}: {exc}", fix))
                 continue
+            paths[path] = True
             self._add(Check(name, "ok", f"{url}: relay allocated at {host}:{port}"))
+        advice = turn_advice(paths)
+        if advice:
+            self._add(Check("TURN paths", "ok", advice))
+        self.turn_paths = paths
 
     async def _call(self, ice: IceSettings) -> None:
         has_turn = bool(ice.urls("turn", "turns"))
@@ -265,11 +297,17 @@ class Doctor:
     def _report_call(self, ours: CallReport, bots: CallReport | None, relay: bool) -> None:
         mode = "relay only" if relay else f"policy {ours.policy}"
         if ours.connect_ms is None:
-            fix = (
-                "check the TURN lines above"
-                if relay
-                else "no candidate pair worked: configure TURN (--turn-url, --turn-secret)"
-            )
+            working = [p for p, ok in self.turn_paths.items() if ok]
+            if relay and not working and self.turn_paths:
+                fix = "no TURN path works from here: see the TURN lines above"
+            elif relay or working:
+                fix = (
+                    "TURN allocates from here but the call did not connect: is the echo "
+                    "bot's side reachable, and does coturn refuse the peers' relay "
+                    "addresses (denied-peer-ip must not cover its own relay address)?"
+                )
+            else:
+                fix = "no candidate pair worked: configure TURN (--turn-url, --turn-secret)"
             self._add(Check("call with echo bot", "FAIL", f"{mode}: {ours.failure}", fix))
             self._add(Check("media both ways", "skipped", "no call"))
             return

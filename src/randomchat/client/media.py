@@ -15,12 +15,36 @@ import math
 import time
 from array import array
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 from av.frame import Frame
 from av.packet import Packet
+
+MediaMode = Literal["pattern", "file", "echo", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """What a peer sends: a test pattern and tone, a file, the partner's own media, or nothing."""
+
+    mode: MediaMode = "pattern"
+    path: str | None = None
+    width: int = 320
+    height: int = 240
+
+    def local_tracks(self) -> list[MediaStreamTrack]:
+        """Fresh tracks for one call (``echo`` and ``none`` have none of their own)."""
+        if self.mode == "pattern":
+            return [ToneTrack(), PatternTrack(self.width, self.height)]
+        if self.mode == "file":
+            assert self.path is not None
+            player = MediaPlayer(self.path, loop=True)
+            return [t for t in (player.audio, player.video) if t is not None]
+        return []
+
 
 VIDEO_RATE = 90_000
 VIDEO_FPS = 15

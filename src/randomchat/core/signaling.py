@@ -52,6 +52,20 @@ def description(event: str, key: str, expected_type: str, args: tuple[Any, ...])
     return data
 
 
+MAX_CALL_ID = 64
+
+
+def call_of(event: str, args: tuple[Any, ...]) -> str | None:
+    """The ``callId`` a signal or chat line names (optional: seed clients send none)."""
+    data = args[0] if len(args) == 1 and isinstance(args[0], dict) else {}
+    call_id = data.get("callId")
+    if call_id is None:
+        return None
+    if not isinstance(call_id, str) or not 0 < len(call_id) <= MAX_CALL_ID:
+        raise InvalidPayload(event, f"'callId' must be a string of 1-{MAX_CALL_ID} characters")
+    return call_id
+
+
 def offer(args: tuple[Any, ...]) -> dict[str, Any]:
     return description("signal-offer", "offer", "offer", args)
 

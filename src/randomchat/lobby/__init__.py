@@ -29,6 +29,7 @@ from randomchat.clock import Clock
 from randomchat.core.moderation import address_hash
 from randomchat.core.quality import ConnectionMetrics
 from randomchat.core.ratelimit import Limit
+from randomchat.core.state import Phase
 from randomchat.db import Database
 from randomchat.lobby.chat import MEDIA, Chat
 from randomchat.lobby.connections import Connection, Connections
@@ -40,7 +41,7 @@ from randomchat.lobby.resume import Resume
 from randomchat.lobby.search import Search
 from randomchat.lobby.telemetry import Telemetry
 from randomchat.metrics import Metrics
-from randomchat.protocol import ClientEvent, ConnectionQuality, ServerEvent
+from randomchat.protocol import ClientEvent, ConnectionQuality, Empty, PartnerLeft, ServerEvent
 from randomchat.rules import Rules
 from randomchat.store import Member, Store
 from randomchat.store.shared import (
@@ -178,7 +179,6 @@ class Lobby:
         conn = ctx.connections.add(sid, identity, network, self.clock.monotonic())
         conn.address = address
         try:
-            await ctx.blocks.excluded(identity.user_id)  # loaded once, before any search
             await self.store.join(self._member(sid, conn))
         except BaseException:
             ctx.connections.remove(sid)
@@ -205,6 +205,41 @@ class Lobby:
         self.resume.forget(sid)
         await self.ctx.calls.forget(sid)
         return await self.search.disconnected(sid, conn)
+
+    async def held(self, sid: str) -> list[Effect]:
+        """``sid``'s transport dropped and its socket is held for recovery (``sio.recovery``).
+
+        A waiting socket leaves the queue at once: nobody is there to answer a match
+        (a newcomer would see "Connecting…" until the hold ran out). Its options stay
+        on the connection, and it searches again if it resumes (``resumed``). The hold
+        itself is left alone: a call goes on if its peer connection did.
+        """
+        conn = self.ctx.connections.get(sid)
+        if conn is None or await self.store.phase_of(sid) is not Phase.WAITING:
+            return []
+        conn.requeue = True
+        conn.waiting = False  # nothing searches for it while held (Search.look_again)
+        partner = await self.store.leave(sid)
+        if partner is None:
+            return []
+        # A shared store paired it between the two calls above: that call cannot go on
+        # (nobody answers here), so both sides are told it ended.
+        conn.requeue = False
+        self.relay.drop(sid)
+        self.relay.drop(partner.sid)
+        return [
+            Emit(sid, ServerEvent.PARTNER_LEFT, PartnerLeft(reason="leave"), partner.sid),
+            HangUp(sid),
+            Emit(partner.sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), sid),
+        ]
+
+    async def resumed(self, sid: str) -> list[Effect]:
+        """``sid`` is back on a new transport: if it was waiting, it searches again."""
+        conn = self.ctx.connections.get(sid)
+        if conn is None or not conn.requeue:
+            return []
+        conn.requeue = False
+        return await self.search.requeue(sid)
 
     async def housekeeping(self) -> None:
         """Drop state that has become equivalent to none."""

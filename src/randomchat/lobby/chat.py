@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from randomchat.core import requests
+from randomchat.core import requests, signaling
 from randomchat.db import ChatLine
 from randomchat.errors import IllegalMove
 from randomchat.lobby.context import CHAT, TYPING, Context
 from randomchat.lobby.effects import Effect, Emit
-from randomchat.protocol import ChatAck, ChatIncoming, MediaState, ServerEvent, TypingEvent
+from randomchat.protocol import (
+    ChatAck,
+    ChatIncoming,
+    ClientEvent,
+    MediaState,
+    ServerEvent,
+    TypingEvent,
+)
 
 MEDIA = "media"  # the per-user limit of media-state announcements
 
@@ -22,11 +29,15 @@ class Chat:
         ctx = self.ctx
         # Cheap checks first (shape and raw length, rate, partner), cleaning last.
         raw_text, msg_id = requests.chat_message(args)
+        named = signaling.call_of(ClientEvent.CHAT_MESSAGE, args)
         conn = ctx.count(sid)
         limited = await ctx.limited(CHAT, sid, conn, "chat-message", msg_id)
         if limited:
             return limited
-        partner = await ctx.store.partner_of(sid)
+        partner = ctx.told.partner(sid)
+        call = await ctx.calls.get(sid) if named is not None else None
+        if partner is not None and call is not None and call.call_id not in (None, named):
+            raise IllegalMove("That call has ended")  # typed as it ended: not for the next
         if partner is None:
             raise IllegalMove("No partner to send it to")
         text = requests.chat_text(raw_text)
@@ -45,7 +56,7 @@ class Chat:
         now = self.ctx.clock.monotonic()
         if await self.ctx.limits.take(TYPING, conn.user_id, now):
             return []  # typing indicators are advisory: excess ones are dropped quietly
-        partner = await self.ctx.store.partner_of(sid)
+        partner = self.ctx.told.partner(sid)
         if partner is None:
             return []
         return [Emit(partner, ServerEvent.TYPING, TypingEvent(active=active), sid)]
@@ -61,7 +72,7 @@ class Chat:
         conn = self.ctx.count(sid)
         if await self.ctx.limits.take(MEDIA, conn.user_id, self.ctx.clock.monotonic()):
             return []
-        partner = await self.ctx.store.partner_of(sid)
+        partner = self.ctx.told.partner(sid)
         if partner is None:
             return []
         media = MediaState(video=video, audio=audio)

@@ -30,6 +30,12 @@ class Connection:
     issued_at: float | None = None  # the token's iat (Unix seconds)
     address: str = ""  # keyed hash of ``network`` (moderation.address_hash), set by the lobby
     matched_at: float = float("-inf")  # clock time of its latest match (a drain waits for it)
+    # Its transport dropped while it waited: out of the queue while held, searching again
+    # with ``options`` if it resumes (Lobby.held, Lobby.resumed).
+    requeue: bool = False
+    # It was told waiting-for-partner and nothing since (no match, no end): if Redis loses
+    # its queue place (a restart), its node queues it again (cluster.requeue_lost).
+    waiting: bool = False
 
     @property
     def guest_address(self) -> str | None:

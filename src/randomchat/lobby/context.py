@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from randomchat.clock import Clock
 from randomchat.core.conversations import Conversations
 from randomchat.db import Database
+from randomchat.delivery import Told
 from randomchat.lobby.connections import Connection, Connections
 from randomchat.lobby.effects import Effect, Emit
 from randomchat.metrics import Metrics
@@ -45,6 +46,9 @@ class Context:
     rules: Rules
     # calls of normal length per user, for the weight of their reports (this process)
     conversations: Conversations = field(default_factory=Conversations)
+    # the partner each socket here was last told of (written by the delivery as it
+    # writes call events): where a socket's signals, chat and media state go
+    told: Told = field(default_factory=Told)
 
     def wall(self) -> float:
         """Unix seconds."""

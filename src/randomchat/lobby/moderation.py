@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from randomchat.auth import Identity
-from randomchat.core import requests, signaling
+from randomchat.core import recentcalls, requests, signaling
 from randomchat.core.matching import NETWORK
 from randomchat.core.moderation import BanList, address_hash, wide_network
 from randomchat.db import Ban
@@ -104,11 +104,12 @@ class Moderation:
 
     async def block_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         signaling.bare(ClientEvent.BLOCK_PARTNER, args)
+        call_id = recentcalls.call_id(ClientEvent.BLOCK_PARTNER, args)
         ctx = self.ctx
         conn = ctx.count(sid)
-        call = await self._last_call(sid)
+        call = await self._recent_call(sid, call_id)
         effects = await self._end_for_moderation(sid, call, "block")
-        if await ctx.calls.claim(sid, "blocked"):
+        if await ctx.calls.claim(sid, "blocked", call.call_id):
             await self._keep_apart(conn.user_id, call, ctx.wall())
             log.info("blocked", extra={"user": conn.user_id, "blocked": call.partner_user})
         return [*effects, Emit(sid, ServerEvent.BLOCK_PARTNER_ACK, Empty())]
@@ -116,7 +117,7 @@ class Moderation:
     async def report_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         ctx = self.ctx
         conn = ctx.count(sid)
-        call = await self._last_call(sid)
+        call = await self._recent_call(sid, recentcalls.call_id(ClientEvent.REPORT_PARTNER, args))
         if call.reported:
             raise IllegalMove("This call was already reported")
         reason, note = requests.report(args)
@@ -130,7 +131,8 @@ class Moderation:
                     break
         if limited:
             return limited
-        if not await ctx.calls.claim(sid, "reported"):
+        # By the call's id: the user, back in the queue, may have been matched meanwhile.
+        if not await ctx.calls.claim(sid, "reported", call.call_id):
             raise IllegalMove("This call was already reported")
         effects = await self._end_for_moderation(sid, call, "report")
         now = ctx.wall()
@@ -152,11 +154,16 @@ class Moderation:
         ctx.metrics.reports.labels(reason).inc()
         log.info(
             "reported",
-            extra={"user": conn.user_id, "reported": call.partner_user, "reason": reason},
+            extra={
+                "user": conn.user_id,
+                "reported": call.partner_user,
+                "reason": reason,
+                "call": call.call_id,
+            },
         )
         effects.append(Emit(sid, ServerEvent.REPORT_PARTNER_ACK, ReportAck(reportId=report.id)))
         # A report also blocks: the two are never paired again.
-        if await ctx.calls.claim(sid, "blocked"):
+        if await ctx.calls.claim(sid, "blocked", call.call_id):
             await self._keep_apart(conn.user_id, call, now)
         if ban is not None:
             effects += self.kick_user(ban, spare=conn.user_id)
@@ -169,10 +176,15 @@ class Moderation:
         if call.partner_address:
             await self.ctx.blocks.add(user_id, NETWORK + call.partner_address, now)
 
-    async def _last_call(self, sid: str) -> CallRecord:
-        call = await self.ctx.calls.get(sid)
-        if call is None:
+    async def _recent_call(self, sid: str, call_id: str | None) -> CallRecord:
+        """The call a report or block is about: the one named (one of this socket's last
+        few), or without a name the current or last one, if it ended recently enough
+        (``core.recentcalls``). Another user's call id names nothing here."""
+        call = await self.ctx.calls.recent(sid, call_id, self.ctx.clock.monotonic())
+        if call is None and call_id is None:
             raise IllegalMove("No partner in this call or the last one")
+        if call is None:
+            raise IllegalMove("No such call of yours in the last few minutes")
         return call
 
     async def _end_for_moderation(self, sid: str, call: CallRecord, why: str) -> list[Effect]:

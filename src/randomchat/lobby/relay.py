@@ -7,13 +7,11 @@ the sender reaches its partner: only relay candidates pass, in candidate events 
 inside SDP, with their related address masked, and SDP address fields are masked
 too (``randomchat.core.sdp``).
 
-A sender's partner (and whether the call is relay-only) is read from the store
-once per call and kept until the call ends for that sender: its own end, its
-partner's end through this lobby, or a call event written to its socket (a
-``partner-left`` or ``partner-disconnected`` from another node, or its next
-``match-found``): ``randomchat.delivery`` calls ``call_changed``. On one process
-this changes nothing; on a cluster it saves the store a round trip per signal.
-A signal sent on a kept partner whose call ended on another node a moment ago
+A sender's partner is the one its socket was last told of (``Context.told``, kept by
+the delivery as it writes ``match-found``, ``call-resumed`` and the call's end), and
+whether the call is relay-only is in the sender's call record, started on this node
+(``Search``, or ``lobby.arrival`` for a match made on another node): no store
+look-up per signal. A signal sent on a call that ended on another node a moment ago
 is dropped where it would be written (the receiver's node knows the call is over).
 """
 
@@ -26,7 +24,7 @@ from randomchat.core import sdp, signaling
 from randomchat.core.batching import CandidateBatcher
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater
-from randomchat.protocol import ServerEvent, SignalCandidate, SignalCandidateBatch
+from randomchat.protocol import ClientEvent, ServerEvent, SignalCandidate, SignalCandidateBatch
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +41,6 @@ class Relay:
         # sid -> (partner sid, relay-only?) of its current call: fixed for a call, so read
         # from the store once per call, not once per signal. An entry per connection of
         # this process, dropped with the call (``drop``, ``call_changed``).
-        self._calls: dict[str, tuple[str, bool]] = {}
-        # sid -> a look-up of its call in progress: a drop meanwhile removes it, and the
-        # look-up's answer is then used once, not kept (it may be of the call that just
-        # ended). At most one entry per connection, removed when the look-up is done.
-        self._looking: dict[str, object] = {}
         # sid -> the partner its pending candidates were sent for. On a cluster a call can
         # end on another node (the partner's Next), which cannot drop this batch: it is
         # then dropped here, never flushed to the sender's next partner.
@@ -57,30 +50,30 @@ class Relay:
         return len(self._batcher)
 
     def drop(self, sid: str) -> None:
-        """Forget ``sid``'s call and pending candidates (its call ended)."""
-        self._looking.pop(sid, None)
+        """Forget ``sid``'s pending candidates (its call ended)."""
         self._batcher.take(sid)
-        self._calls.pop(sid, None)
         self._pending_for.pop(sid, None)
 
     # A call event was written to ``sid``'s socket: the call it had is over either way.
     call_changed = drop
 
     def known(self) -> int:
-        """How many connections here have their call's partner kept (bounded by them)."""
-        return len(self._calls)
+        """How many connections here are in a call as far as they were told."""
+        return len(self.ctx.told)
 
     async def offer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        return await self._description(sid, ServerEvent.SIGNAL_OFFER, signaling.offer(args))
+        data, named = signaling.offer(args), signaling.call_of(ClientEvent.SIGNAL_OFFER, args)
+        return await self._description(sid, ServerEvent.SIGNAL_OFFER, data, named)
 
     async def answer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        return await self._description(sid, ServerEvent.SIGNAL_ANSWER, signaling.answer(args))
+        data, named = signaling.answer(args), signaling.call_of(ClientEvent.SIGNAL_ANSWER, args)
+        return await self._description(sid, ServerEvent.SIGNAL_ANSWER, data, named)
 
     async def _description(
-        self, sid: str, event: ServerEvent, data: dict[str, Any]
+        self, sid: str, event: ServerEvent, data: dict[str, Any], named: str | None
     ) -> list[Effect]:
         self.ctx.count(sid)
-        call = await self._call(sid)
+        call = await self._call(sid, named)
         if call is None:
             log.debug("signal without partner dropped", extra={"sid": sid, "signal": event})
             return []
@@ -99,8 +92,9 @@ class Relay:
 
     async def ice_candidate(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         candidate = signaling.ice_candidate(args)
+        named = signaling.call_of(ClientEvent.SIGNAL_ICE_CANDIDATE, args)
         self.ctx.count(sid)
-        call = await self._call(sid)
+        call = await self._call(sid, named)
         if call is None:
             return []
         partner, relay_only = call
@@ -136,27 +130,22 @@ class Relay:
         batch = SignalCandidateBatch(candidates=pending)
         return [Emit(partner, ServerEvent.SIGNAL_ICE_CANDIDATES_BATCH, batch, sid)]
 
-    async def _call(self, sid: str) -> tuple[str, bool] | None:
-        """``sid``'s partner and whether their call is relay-only; None without a partner."""
-        known = self._calls.get(sid)
-        if known is not None:
-            return known
-        mark = self._looking[sid] = object()
-        try:
-            partner = await self.ctx.store.partner_of(sid)
-            record = await self.ctx.calls.get(sid) if partner is not None else None
-            kept = self._looking.get(sid) is mark
-        finally:
-            if self._looking.get(sid) is mark:
-                del self._looking[sid]
+    async def _call(self, sid: str, named: str | None = None) -> tuple[str, bool] | None:
+        """``sid``'s partner and whether their call is relay-only; None without a partner,
+        or when the signal names (``named``) another call than the current one: sent as
+        that call ended, it must not reach the next partner."""
+        partner = self.ctx.told.partner(sid)
         if partner is None:
             return None
+        record = await self.ctx.calls.get(sid)
+        if named is not None and record is not None and record.call_id not in (None, named):
+            self.ctx.metrics.signals.labels("dropped-other-call").inc()
+            log.debug("signal of another call dropped", extra={"sid": sid, "call": named})
+            return None
         if record is None or record.partner_sid != partner:
-            # No record of this call (not written yet by the node that matched it, or
-            # expired): fail closed to the policy this side asked for; not remembered.
+            # No record of this call (a node of an older version matched it): fail
+            # closed to the policy this side asked for.
             conn = self.ctx.connections.get(sid)
             asked = conn is not None and conn.options.privacy
             return partner, self.ctx.rules.ice.policy_for(asked) == "relay"
-        if kept:
-            self._calls[sid] = (partner, record.relay)
         return partner, record.relay

@@ -198,8 +198,10 @@ class Resume:
             return [Emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty())]
         # They met (again): the new process's repeat rules must know, as after a match.
         await self.ctx.meetings.record(other.user_id, conn.user_id, now)
-        await self.ctx.calls.start(sid, CallRecord(other.sid, other.user_id, ticket.relay))
-        await self.ctx.calls.start(other.sid, CallRecord(sid, conn.user_id, ticket.relay))
+        mine = CallRecord(other.sid, other.user_id, ticket.relay, call_id=call_id)
+        theirs = CallRecord(sid, conn.user_id, ticket.relay, call_id=call_id)
+        await self.ctx.calls.start(sid, mine)
+        await self.ctx.calls.start(other.sid, theirs)
         resumed = CallResumed(callId=call_id)
         return [
             Emit(other.sid, ServerEvent.CALL_RESUMED, resumed, sid),

@@ -9,6 +9,7 @@ from randomchat.core import requests, signaling
 from randomchat.core.matching import NETWORK, Seeker
 from randomchat.core.requests import SearchOptions
 from randomchat.core.state import Phase
+from randomchat.lobby.arrival import with_record
 from randomchat.lobby.connections import Connection
 from randomchat.lobby.context import FIND, Context
 from randomchat.lobby.effects import Effect, Emit, HangUp
@@ -90,6 +91,10 @@ class Search:
         self.relay.drop(sid)
         partner = await self.ctx.store.leave(sid)
         self.relay.drop(sid)
+        if (conn := self.ctx.connections.get(sid)) is not None:
+            conn.waiting = False
+        ended = (sid,) if partner is None else (sid, partner.sid)
+        await self.ctx.calls.end(ended, self.ctx.clock.monotonic())  # reportable a while yet
         # Whether or not the store still had a call (another node may have ended it, or
         # Redis lost it), this socket's call is over as far as it is concerned.
         if partner is None:
@@ -106,6 +111,7 @@ class Search:
         partner = await self.ctx.store.part(sid)
         if partner is None:
             return []
+        await self.ctx.calls.end((partner.sid,), self.ctx.clock.monotonic())
         self.relay.drop(partner.sid)
         self._ended(sid, partner.sid, "disconnect", conn)
         return [Emit(partner.sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), sid)]
@@ -145,8 +151,23 @@ class Search:
                 effects += await self._result(sid, conn, result, now)
         return effects
 
+    async def look_again(self) -> list[Effect]:
+        """Every user waiting here looks for a partner again: this node missed its
+        heartbeats, and seekers elsewhere may have passed them over meanwhile
+        (``store.redis.FRESH_SECONDS``), queuing themselves instead."""
+        ctx = self.ctx
+        effects: list[Effect] = []
+        for sid, conn in ctx.connections.items():
+            if not conn.waiting:
+                continue
+            now = ctx.clock.monotonic()
+            result = await ctx.store.look_again(await self._seeker(sid, conn, now), now)
+            if result is not None:
+                effects += await self._result(sid, conn, result, now)
+        return effects
+
     async def _seeker(self, sid: str, conn: Connection, now: float) -> Seeker:
-        meetings = self.ctx.meetings
+        recent, previous = await self.ctx.meetings.history(conn.user_id, now)
         excluded = await self.ctx.blocks.excluded(conn.user_id)
         address = conn.guest_address
         if address is not None:
@@ -158,8 +179,8 @@ class Search:
             conn.options.interests,
             conn.options.strict,
             excluded=excluded,
-            recent=await meetings.recent(conn.user_id, now),
-            previous=await meetings.previous(conn.user_id),
+            recent=recent,
+            previous=previous,
             mode=conn.options.mode,
             privacy=conn.options.privacy,
             address=address,
@@ -177,22 +198,29 @@ class Search:
         if isinstance(result, Taken):
             return []
         if not isinstance(result, Matched):
+            me.waiting = True
             return [self._waiting(sid, result.position)]
         ctx = self.ctx
         partner = result.partner
         other = ctx.connections.get(partner.sid)
+        me.waiting = False
+        if other is not None:
+            other.waiting = False
         asked = me.options.privacy or result.partner_privacy
         policy = ctx.rules.ice.policy_for(asked)
         relay = policy == "relay"
         await ctx.meetings.record(me.user_id, partner.user_id, now)
         theirs_at = partner.address
         mine_at = me.guest_address
+        call_id = new_call_id()  # names the call in resume-call and in a late report
         await ctx.calls.start(
-            sid, CallRecord(partner.sid, partner.user_id, relay, partner_address=theirs_at)
+            sid,
+            CallRecord(partner.sid, partner.user_id, relay, theirs_at, call_id=call_id),
+            now,
         )
-        await ctx.calls.start(
-            partner.sid, CallRecord(sid, me.user_id, relay, partner_address=mine_at)
-        )
+        theirs_record = CallRecord(sid, me.user_id, relay, mine_at, call_id=call_id)
+        if other is not None:  # a partner on another node: its node starts it (lobby.arrival)
+            await ctx.calls.start(partner.sid, theirs_record, now)
         me.matched_at = now
         if other is not None:
             other.matched_at = now
@@ -200,7 +228,6 @@ class Search:
         ctx.metrics.wait_time.observe(result.partner_waited)
         stamp = ctx.clock.wall_ms()
         common = sorted(result.common)
-        call_id = new_call_id()  # and the ticket to resume the call after a restart
         call = (call_id, ticket_for(ctx, call_id, (me.user_id, partner.user_id), relay))
         log.debug("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
         mode: Mode = "text" if me.options.mode == "text" else "video"  # both sides' mode
@@ -217,7 +244,7 @@ class Search:
         )
         # The partner may be on another node, which alone knows its token: TURN credentials
         # for its user id are minted here, capped at its own token's expiry, when this node
-        # holds it, and otherwise by its node as the event arrives (lobby.ice).
+        # holds it, and otherwise by its node as the event arrives (lobby.arrival).
         theirs = self._match(
             partner.user_id,
             other.token_expires if other is not None else None,
@@ -230,9 +257,10 @@ class Search:
             mode,
             turn=other is not None,
         )
+        theirs_sent: Any = theirs if other is not None else with_record(theirs, theirs_record)
         return [
             Emit(sid, ServerEvent.MATCH_FOUND, mine, partner.sid),
-            Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs, sid),
+            Emit(partner.sid, ServerEvent.MATCH_FOUND, theirs_sent, sid),
         ]
 
     def _match(
@@ -267,3 +295,13 @@ class Search:
     def _waiting(self, sid: str, position: int) -> Emit:
         payload = WaitingForPartner(queuePosition=position, timestamp=self.ctx.clock.wall_ms())
         return Emit(sid, ServerEvent.WAITING_FOR_PARTNER, payload)
+
+    async def requeue(self, sid: str) -> list[Effect]:
+        """Search again with the options of the last search: ``sid`` was waiting and lost
+        its place (its transport dropped and it resumed, ``Lobby.resumed``; or Redis lost
+        it, ``cluster.state_lost``). No rate limit: the user did nothing; the page still
+        shows it waiting."""
+        conn = self.ctx.connections.get(sid)
+        if conn is None or await self.ctx.store.phase_of(sid) is not Phase.IDLE:
+            return []
+        return await self._search(sid, conn, conn.options)

@@ -1,9 +1,11 @@
-"""Engine.IO v4 sessions: heartbeat, output buffers, close, and the two transports.
+"""Engine.IO v4: the session table and the ASGI requests of ``/socket.io/``.
 
-Theory of operation. A session is one client connection, identified by its
-``sid``, in one of three phases (``Phase``): OPEN, UPGRADING (a polling
-session whose client is probing a WebSocket) and CLOSED. It starts on one of
-two transports:
+Theory of operation. A session (``session.Session``) is one client connection,
+identified by its ``sid``; its phases and every move between them are in
+``session`` (OPEN, UPGRADING and PROBED while a polling session's client probes
+a WebSocket, CLOSED), its transports' own state in ``transports``, and the
+long-polling requests in ``polling``. This module routes the requests and runs
+the WebSocket's reader and upgrade. A session starts on one of two transports:
 
 * WebSocket: the ASGI websocket call that opened it is the session's only
   reader: every message is handled inline, in order, before the next one is
@@ -74,388 +76,58 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl
 
-from randomchat.sio.budget import Budget
+from randomchat.sio import polling
 from randomchat.sio.eio import (
-    CLOSE,
     MESSAGE,
-    NOOP,
     PING,
     PONG,
     UPGRADE,
     Message,
     PacketError,
-    decode_payload,
-    encode_payload,
     open_packet,
 )
+from randomchat.sio.polling import POLLING_REFUSED, PREFLIGHT, error_body, respond
+from randomchat.sio.scope import OriginCheck, Scope, environ_from_scope, header
+from randomchat.sio.session import (
+    UPGRADING,
+    CallLater,
+    Handler,
+    Phase,
+    Session,
+    Timer,
+)
+from randomchat.sio.transports import Polling
+
+__all__ = [  # the session's types too: the layers above import them from here
+    "CallLater",
+    "Engine",
+    "Handler",
+    "Phase",
+    "Receive",
+    "Scope",
+    "Send",
+    "Session",
+    "Timer",
+    "environ_from_scope",
+]
 
 log = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-OriginCheck = Callable[[str | None, dict[str, Any]], bool]
 
 YIELD_EVERY = 16
 """A WebSocket reader yields to the loop after this many messages (or ``max_payload`` bytes)."""
 
-UPGRADE_NOOP_DELAY = 0.1
-"""Seconds a GET with nothing to carry waits during an upgrade before its noop."""
-
 CLOSE_FRAME_GRACE = 1.0
 """Seconds a refused or abandoned WebSocket may take to accept its close frame."""
-
-
-class Timer(Protocol):
-    def cancel(self) -> None: ...
-
-
-CallLater = Callable[[float, Callable[[], None]], Timer]
-
-
-class Handler(Protocol):
-    """What sits on top of Engine.IO (the Socket.IO server, or an echo server)."""
-
-    def on_open(self, session: Session) -> None: ...
-
-    async def on_message(self, session: Session, message: Message) -> None:
-        """Handle one message; raise ``PacketError`` to close the session."""
-
-    async def on_close(self, session: Session, reason: str) -> None: ...
-
-
-class Phase(enum.Enum):
-    OPEN = "open"
-    UPGRADING = "upgrading"  # on polling, a WebSocket for this sid has connected
-    PROBED = "probed"  # ... and has been answered ``3probe``: it may send ``5``
-    CLOSED = "closed"
-
-
-_UPGRADING = (Phase.UPGRADING, Phase.PROBED)
-
-
-def environ_from_scope(scope: Scope) -> dict[str, Any]:
-    """A WSGI-style environ for handlers (``HTTP_*`` headers, scheme, query)."""
-    scheme = scope.get("scheme", "http")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": scope.get("method", "GET"),
-        "PATH_INFO": scope.get("path", ""),
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "REMOTE_ADDR": (scope.get("client") or ("", 0))[0],
-        "wsgi.url_scheme": "https" if scheme in ("https", "wss") else "http",
-        "asgi.scope": scope,
-    }
-    for raw_name, raw_value in scope.get("headers", ()):
-        key = "HTTP_" + raw_name.decode("latin-1").upper().replace("-", "_")
-        value = raw_value.decode("latin-1")
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    if "HTTP_CONTENT_TYPE" in environ:
-        environ["CONTENT_TYPE"] = environ["HTTP_CONTENT_TYPE"]
-    return environ
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-class Session:
-    __slots__ = (
-        "_awaiting_pong",
-        "_budget",
-        "_close_frame",
-        "_kicked",
-        "_out",
-        "_out_bytes",
-        "_parked",
-        "_poll_waiter",
-        "_posting",
-        "_timer",
-        "_upgrade_timer",
-        "_writer",
-        "_writer_waiter",
-        "_ws_send",
-        "_ws_task",
-        "engine",
-        "phase",
-        "scope",
-        "sid",
-        "state",
-    )
-
-    def __init__(self, engine: Engine, sid: str, scope: Scope, ws_send: Send | None) -> None:
-        self.engine = engine
-        self.sid = sid
-        self.scope = scope
-        self.state: Any = None  # the handler's per-session object
-        self.phase = Phase.OPEN
-        self._ws_send = ws_send
-        # Engine.IO packets not yet written: text with its type character, or binary.
-        # Bounded by bytes (``_out_bytes`` against ``send_buffer_bytes`` in ``_push``):
-        # past the bound the session is closed, never the sender stalled.
-        self._out: deque[Message] = deque()  # bounded: _push aborts past send_buffer_bytes
-        self._out_bytes = 0
-        self._poll_waiter: asyncio.Future[None] | None = None  # the open GET
-        self._writer: asyncio.Task[None] | None = None  # WebSocket only
-        self._writer_waiter: asyncio.Future[None] | None = None
-        self._close_frame = False
-        self._ws_task: asyncio.Task[Any] | None = None  # the WebSocket's reader (or prober)
-        self._parked = False  # that task is waiting for the client, not in a handler
-        self._kicked = False
-        self._timer: Timer | None = None
-        self._upgrade_timer: Timer | None = None
-        self._awaiting_pong = False
-        self._posting = False
-        rate = engine.packets_per_second
-        self._budget = Budget(rate, engine.packet_burst, engine.clock()) if rate > 0 else None
-
-    @property
-    def transport(self) -> str:
-        return "polling" if self._ws_send is None else "websocket"
-
-    @property
-    def closed(self) -> bool:
-        return self.phase is Phase.CLOSED
-
-    @property
-    def upgrading(self) -> bool:
-        return self.phase in _UPGRADING
-
-    @property
-    def buffered(self) -> int:
-        """Characters and bytes queued for the client and not yet written."""
-        return self._out_bytes
-
-    # -- sending ---------------------------------------------------------------
-
-    def write(self, message: Message) -> None:
-        """Queue one Engine.IO message (text without its ``4``, or binary); never waits."""
-        self._push(MESSAGE + message if isinstance(message, str) else message)
-
-    async def send(self, message: Message) -> None:
-        """``write``, for callers that expect a coroutine."""
-        self.write(message)
-
-    def _push(self, packet: Message) -> None:
-        if self.phase is Phase.CLOSED:
-            return
-        self._out.append(packet)
-        self._out_bytes += len(packet)
-        if self._out_bytes > self.engine.send_buffer_bytes:
-            log.warning("send buffer full", extra={"sid": self.sid, "bytes": self._out_bytes})
-            self.abort("send buffer full")
-            return
-        waiter = self._writer_waiter  # the hot path: a WebSocket writer waiting
-        if waiter is not None:
-            if not waiter.done():
-                waiter.set_result(None)
-        elif self._poll_waiter is not None:
-            self._wake()
-
-    def _wake(self) -> None:
-        for waiter in (self._poll_waiter, self._writer_waiter):
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-
-    def _take_all(self) -> list[Message]:
-        queued = list(self._out)
-        self._out.clear()
-        self._out_bytes = 0
-        return queued
-
-    def _start_writer(self, send: Send) -> None:
-        self._ws_send = send
-        self._writer = asyncio.get_running_loop().create_task(self._write(send))
-
-    async def _write(self, send: Send) -> None:
-        """The one writer of a WebSocket session: drains the buffer in order."""
-        out = self._out
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                if out:
-                    packet = out.popleft()
-                    self._out_bytes -= len(packet)
-                    if isinstance(packet, str):
-                        await send({"type": "websocket.send", "text": packet})
-                    else:
-                        await send({"type": "websocket.send", "bytes": packet})
-                elif self.phase is Phase.CLOSED:
-                    if self._close_frame:
-                        await send({"type": "websocket.close", "code": 1000})
-                    return
-                else:
-                    self._writer_waiter = loop.create_future()
-                    await self._writer_waiter
-                    self._writer_waiter = None
-        except Exception:  # the peer is gone (ClientDisconnected and the like)
-            self._ws_send = None
-            self.abort("transport error")
-        finally:
-            if self._timer is not None and self.phase is Phase.CLOSED:
-                self._timer.cancel()  # the drain deadline
-                self._timer = None
-
-    async def _writer_done(self) -> None:
-        writer = self._writer
-        if writer is not None:
-            await asyncio.wait([writer])
-
-    def _stop_writer(self) -> None:
-        self._timer = None
-        if self._writer is not None:
-            self._writer.cancel()
-
-    # -- the WebSocket's waiting task ----------------------------------------------
-
-    def _kick(self) -> None:
-        """Interrupt the WebSocket task if it is waiting for its client (never a handler)."""
-        task = self._ws_task
-        if task is not None and self._parked and not self._kicked:
-            self._kicked = True
-            task.cancel()
-
-    def _kicked_out(self) -> bool:
-        """In ``except CancelledError``: whether it was ``_kick`` (and only it)."""
-        if not self._kicked:
-            return False
-        self._kicked = False
-        task = asyncio.current_task()
-        return task is not None and task.uncancel() == 0
-
-    # -- heartbeat -------------------------------------------------------------
-
-    def _arm(self, delay: float) -> None:
-        self._timer = self.engine.call_later(delay, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        if self.phase is Phase.CLOSED:
-            return
-        if self._awaiting_pong:
-            self.abort("ping timeout")
-            return
-        self._awaiting_pong = True
-        self._arm(self.engine.ping_timeout)
-        self._push(PING)
-
-    def _pong(self) -> None:
-        if self._awaiting_pong:
-            self._awaiting_pong = False
-            if self._timer is not None:
-                self._timer.cancel()
-            self._arm(self.engine.ping_interval)
-
-    # -- upgrade ---------------------------------------------------------------------
-
-    def _abandon_upgrade(self) -> None:
-        self._upgrade_timer = None
-        self._kick()
-
-    # -- receiving -------------------------------------------------------------
-
-    def _take_token(self) -> bool:
-        """One inbound packet against the session's budget; False when it is spent."""
-        budget = self._budget
-        return budget is None or budget.take(self.engine.clock())
-
-    async def receive(self, packet: Message) -> None:
-        """One packet from the client, on either transport."""
-        if isinstance(packet, bytes):
-            await self.engine.handler.on_message(self, packet)
-            return
-        kind = packet[:1]
-        if kind == MESSAGE:
-            await self.engine.handler.on_message(self, packet[1:])
-        elif kind == PONG:
-            self._pong()
-        elif kind == CLOSE:
-            await self.close("transport close", by_client=True)
-        elif kind in (UPGRADE, NOOP):
-            pass
-        elif kind == PING:  # not sent by v4 clients except as a probe; answer anyway
-            self._push(PONG + packet[1:])
-        else:
-            raise PacketError("unknown packet type")
-
-    # -- closing ---------------------------------------------------------------
-
-    async def close(
-        self, reason: str, *, by_client: bool = False, linger: bool = False, abort: bool = False
-    ) -> None:
-        """Close the session (once) and tell the handler.
-
-        Over long-polling, the open GET (or, if none is open, the next one within
-        ``ping_timeout``) is answered: with a noop when the client closed, with
-        what was queued and a CLOSE packet when the server closed with ``linger``
-        (a deliberate disconnect), with a CLOSE packet otherwise. Any later
-        request gets HTTP 400. Over WebSocket, see the module docstring; ``abort``
-        is for a client that is gone or does not read.
-        """
-        if self._shut(by_client=by_client, linger=linger, abort=abort):
-            await self.engine.handler.on_close(self, reason)
-
-    def abort(self, reason: str) -> None:
-        """Close from code that cannot wait (timers, a full buffer): no close frame."""
-        if self._shut(by_client=False, linger=False, abort=True):
-            self.engine.spawn(self.engine.handler.on_close(self, reason))
-
-    def _shut(self, *, by_client: bool, linger: bool, abort: bool) -> bool:
-        """The synchronous part of closing; False if the session was already closed."""
-        if self.phase is Phase.CLOSED:
-            return False
-        self.phase = Phase.CLOSED
-        if self._upgrade_timer is not None:
-            self._upgrade_timer.cancel()
-            self._upgrade_timer = None
-        if self._ws_send is not None:
-            self._forget()
-            if not linger or abort:
-                self._take_all()
-            self._close_frame = not abort
-            if abort:
-                self._stop_writer()
-            else:  # the writer drains, sends the close frame, and is stopped if it cannot
-                self._timer = self.engine.call_later(self.engine.ping_timeout, self._stop_writer)
-                self._wake()
-            self._kick()
-            return True
-        self._kick()  # a probing WebSocket, if any
-        if by_client:
-            self._take_all()
-            self._out.append(NOOP)
-        elif linger:
-            self._out.append(CLOSE)
-        else:
-            self._take_all()
-            if self._poll_waiter is not None:
-                self._out.append(CLOSE)
-        if self._poll_waiter is not None or not self._out:
-            self._wake()
-            self._forget()
-        else:  # keep the session until the next GET collects it, or a timeout
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = self.engine.call_later(self.engine.ping_timeout, self._forget)
-        return True
-
-    def _forget(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self.engine.sessions.get(self.sid) is self:
-            del self.engine.sessions[self.sid]
 
 
 class Engine:
@@ -514,11 +186,11 @@ class Engine:
 
     def _open(self, scope: Scope, ws_send: Send | None) -> tuple[Session, str]:
         sid = secrets.token_urlsafe(15)
-        session = Session(self, sid, scope, None)
+        session = Session(self, sid, scope)
         self.sessions[sid] = session
         upgrades = [] if ws_send is not None else ["websocket"]
         packet = open_packet(sid, upgrades, self.ping_interval, self.ping_timeout, self.max_payload)
-        session._arm(self.ping_interval)
+        session.start_heartbeat()
         return session, packet
 
     def _check(self, scope: Scope, transport: str) -> tuple[dict[str, str], str | None]:
@@ -537,7 +209,7 @@ class Engine:
     def _origin_ok(self, scope: Scope) -> bool:
         if self.origin_check is None:
             return True
-        origin = _header(scope, b"origin")
+        origin = header(scope, b"origin")
         return self.origin_check(origin, environ_from_scope(scope))
 
     # -- WebSocket ---------------------------------------------------------------
@@ -554,13 +226,11 @@ class Engine:
         sid = query.get("sid")
         if sid is None:
             session, packet = self._open(scope, send)
-            session._ws_task = asyncio.current_task()
-            session._out.append(packet)  # the first thing the writer sends
-            session._start_writer(send)
+            session.start_websocket(send, packet)  # the OPEN packet is written first
             self.handler.on_open(session)
         else:
             found = self.sessions.get(sid)
-            if found is None or found.phase is not Phase.OPEN or found._ws_send is not None:
+            if found is None or found.phase is not Phase.OPEN or found.on_websocket:
                 # Unknown, closed, already upgrading (Node refuses a second probe) or upgraded.
                 await _close_ws(send, 1008)
                 return
@@ -572,7 +242,7 @@ class Engine:
         finally:
             if session.phase is not Phase.CLOSED:  # the client went away
                 await session.close("transport close", abort=True)
-            await session._writer_done()
+            await session.writer_done()
 
     async def _upgrade(self, session: Session, receive: Receive, send: Send) -> bool:
         """Probe, then move a polling session onto this WebSocket.
@@ -583,42 +253,31 @@ class Engine:
         polling). This task stays interruptible (``_kick``) throughout: it runs no
         handler.
         """
-        session.phase = Phase.UPGRADING
-        session._ws_task = asyncio.current_task()
-        session._parked = True
-        session._upgrade_timer = self.call_later(self.upgrade_timeout, session._abandon_upgrade)
+        session.begin_upgrade()
+        reader = session.reader
+        assert reader is not None
         upgraded = refuse = False
         try:
-            while session.phase in _UPGRADING:
+            while session.phase in UPGRADING:
                 event = await receive()
                 if event["type"] != "websocket.receive":
                     break
                 text = event.get("text")
                 if text == PING + "probe" and session.phase is Phase.UPGRADING:
                     await send({"type": "websocket.send", "text": PONG + "probe"})
-                    session.phase = Phase.PROBED
-                    session._wake()  # the GET open now answers a noop, so the client pauses
+                    session.probed()
                 elif text == UPGRADE and session.phase is Phase.PROBED:
-                    session.phase = Phase.OPEN
-                    session._wake()  # an open GET answers a noop; the buffer goes here
-                    session._start_writer(send)
+                    session.upgraded(send)
                     upgraded = True
                 else:
                     refuse = True
                     break
         except asyncio.CancelledError:
-            if not session._kicked_out():
+            if not reader.kicked_out():
                 raise
             refuse = True  # the upgrade timed out, or the session closed
         finally:
-            session._parked = False
-            if session._upgrade_timer is not None:
-                session._upgrade_timer.cancel()
-                session._upgrade_timer = None
-            if not upgraded:
-                session._ws_task = None
-                if session.phase in _UPGRADING:
-                    session.phase = Phase.OPEN
+            session.end_upgrade(upgraded)
         if refuse:
             await _close_ws(send, 1008 if session.phase is Phase.OPEN else 1000)
         return upgraded
@@ -627,6 +286,8 @@ class Engine:
         """The one reader loop of a WebSocket session: each message handled in order."""
         limit = self.max_payload
         handler = self.handler
+        reader = session.reader
+        assert reader is not None
         count = size = 0
         while session.phase is not Phase.CLOSED:
             if count >= YIELD_EVERY or size >= limit:
@@ -635,15 +296,15 @@ class Engine:
                 # or a burst would fill a fast reader's buffer.
                 count = size = 0
                 await asyncio.sleep(0)
-            session._parked = True  # interruptible (see _kick) while waiting here only
+            reader.parked = True  # interruptible (Reader.kick) while waiting here only
             try:
                 event = await receive()
             except asyncio.CancelledError:
-                if session._kicked_out():
+                if reader.kicked_out():
                     break
                 raise
             finally:
-                session._parked = False
+                reader.parked = False
             if event["type"] != "websocket.receive":
                 break
             text = event.get("text")
@@ -653,7 +314,7 @@ class Engine:
             if len(data) > limit:
                 await session.close("message too big")
                 break
-            if not session._take_token():
+            if not session.take_token():
                 log.warning("packet budget exceeded", extra={"sid": session.sid})
                 await session.close("rate limit")
                 break
@@ -678,123 +339,34 @@ class Engine:
         cors = self._cors_headers(scope)
         if method == "OPTIONS":
             allowed = cors and self._origin_ok(scope)
-            await _respond(send, 204 if allowed else 400, b"", cors + _PREFLIGHT if allowed else [])
+            await respond(send, 204 if allowed else 400, b"", cors + PREFLIGHT if allowed else [])
             return
         query, error = self._check(scope, "polling")
         if error is not None:
-            await _respond(send, 400, _error_body(error), cors, "application/json")
+            await respond(send, 400, error_body(error), cors, "application/json")
             return
         sid = query.get("sid")
         if sid is None:
             if method != "GET":
-                await _respond(send, 400, _error_body("Bad handshake method"), cors)
+                await respond(send, 400, error_body("Bad handshake method"), cors)
                 return
             session, packet = self._open(scope, None)
-            await _respond(send, 200, packet.encode(), cors)
+            await respond(send, 200, packet.encode(), cors)
             self.handler.on_open(session)
             return
         session_or_none = self.sessions.get(sid)
-        if session_or_none is None or session_or_none._ws_send is not None:
-            await _respond(send, 400, _error_body("Session ID unknown"), cors)
+        if session_or_none is None or not isinstance(session_or_none.wire, Polling):
+            await respond(send, 400, error_body("Session ID unknown"), cors)
             return
         if method == "GET":
-            await self._get(session_or_none, receive, send, cors)
+            await polling.get(session_or_none, receive, send, cors)
         elif method == "POST":
-            await self._post(session_or_none, receive, send, cors)
+            await polling.post(session_or_none, receive, send, cors)
         else:
-            await _respond(send, 400, _error_body("Bad request"), cors)
-
-    async def _get(
-        self, session: Session, receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
-    ) -> None:
-        if session._poll_waiter is not None:  # a second GET while one is open
-            await _respond(send, 400, _error_body("Overlapping poll"), cors)
-            await session.close("transport error")
-            return
-        if session.closed and not session._out:
-            session._forget()
-            await _respond(send, 400, _error_body("Session ID unknown"), cors)
-            return
-        if not session._out and not session.closed:
-            waiter = asyncio.get_running_loop().create_future()
-            session._poll_waiter = waiter
-            # Listen for the client dropping this GET meanwhile: what we would
-            # answer it would be lost, so the session ends (as in Node).
-            gone = asyncio.ensure_future(_disconnected(receive))
-            timeout = UPGRADE_NOOP_DELAY if session.phase is Phase.PROBED else None
-            try:
-                await asyncio.wait(
-                    (waiter, gone), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                session._poll_waiter = None
-                gone.cancel()
-            if not waiter.done() and gone.done():
-                await session.close("transport error")
-                return
-        if session._ws_send is not None or not session._out:
-            await _respond(send, 200, NOOP.encode(), cors)
-            return
-        queued = session._take_all()
-        if session.closed:
-            session._forget()
-        await _respond(send, 200, encode_payload(queued).encode(), cors)
-
-    async def _post(
-        self, session: Session, receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
-    ) -> None:
-        if session.closed or session._posting:
-            await _respond(send, 400, _error_body("Bad request"), cors)
-            await session.close("transport error")
-            return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            event = await receive()
-            if event["type"] != "http.request":
-                return
-            chunk = event.get("body", b"")
-            size += len(chunk)
-            if size > self.max_payload:
-                await _respond(send, 413, _error_body("Payload too large"), cors)
-                await session.close("message too big")
-                return
-            chunks.append(chunk)
-            more = event.get("more_body", False)
-        try:
-            packets = decode_payload(b"".join(chunks).decode())
-        except (PacketError, UnicodeDecodeError):
-            await _respond(send, 400, _error_body("Bad request"), cors)
-            await session.close("parse error")
-            return
-        session._posting = True
-        reason: str | None = None
-        try:
-            for packet in packets:
-                if session.closed:
-                    break
-                if not session._take_token():
-                    log.warning("packet budget exceeded", extra={"sid": session.sid})
-                    reason = "rate limit"
-                    break
-                await session.receive(packet)
-        except PacketError as exc:
-            log.warning("protocol error", extra={"sid": session.sid, "problem": str(exc)})
-            reason = "parse error"
-        except Exception:
-            log.exception("message handling failed", extra={"sid": session.sid})
-            reason = "server error"
-        finally:
-            session._posting = False
-        if reason is not None:
-            await _respond(send, 400, _error_body("Bad request"), cors)
-            await session.close(reason)
-            return
-        await _respond(send, 200, b"ok", cors)
+            await respond(send, 400, error_body("Bad request"), cors)
 
     def _cors_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
-        origin = _header(scope, b"origin")
+        origin = header(scope, b"origin")
         if origin is None or not self._origin_ok(scope):
             return []
         return [
@@ -803,21 +375,8 @@ class Engine:
         ]
 
 
-_PREFLIGHT = [
-    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-    (b"access-control-allow-headers", b"content-type"),
-]
-
-
 def _loop_call_later(delay: float, callback: Callable[[], None]) -> Timer:
     return asyncio.get_running_loop().call_later(delay, callback)
-
-
-async def _disconnected(receive: Receive) -> None:
-    """Return when the HTTP client goes away (its request body, if any, is discarded)."""
-    with contextlib.suppress(Exception):  # a failing receive means the same
-        while (await receive())["type"] != "http.disconnect":
-            pass
 
 
 async def _close_ws(send: Send, code: int) -> None:
@@ -825,36 +384,3 @@ async def _close_ws(send: Send, code: int) -> None:
     with contextlib.suppress(Exception):
         async with asyncio.timeout(CLOSE_FRAME_GRACE):
             await send({"type": "websocket.close", "code": code})
-
-
-# Without sticky sessions (several workers on one port) the requests of one long-polling
-# session would reach different processes: refused up front, with the way out.
-POLLING_REFUSED = (
-    "Long-polling is off on this server (it runs several workers without sticky sessions): "
-    "connect with transports: [websocket]"
-)
-
-
-def _error_body(message: str) -> bytes:
-    return b'{"message":"' + message.encode() + b'"}'
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    headers: list[tuple[bytes, bytes]],
-    content_type: str = "text/plain; charset=UTF-8",
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

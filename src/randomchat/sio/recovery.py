@@ -32,7 +32,14 @@ decides), and the held socket is untouched: still held, or still connected,
 for its own user until its window ends. ``anyone`` (every claim accepted) is the default of the bare
 socket layer, which knows no users.
 
-This module is the pure part (no asyncio, time passed in):
+``Recovery`` is the server's side of it: holding, ending and resuming sockets
+(``Server`` calls it; it calls the application's ``held`` and ``resumed``
+handlers, which ``Server.on_recovery`` registers). A hold is ended by its own
+timer, never by comparing the clock with its deadline: uvloop fires a timer up to
+a millisecond before ``time.monotonic()`` reaches its due time, and a hold whose
+timer found "not yet" was never ended (a ghost user, waiting for good).
+
+The pure part (no asyncio, time passed in):
 
 * ``Outbox``: the last events sent to one socket, with their offsets. It is
   bounded by ``max_packets`` and ``max_bytes`` (characters of text plus bytes
@@ -50,12 +57,24 @@ socket), only ordered.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+import secrets
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from randomchat.sio import codec
 from randomchat.sio.eio import Message
+from randomchat.sio.engine import Session, environ_from_scope
+from randomchat.sio.sockets import Client, Move, Socket, State
+
+if TYPE_CHECKING:
+    from randomchat.sio.server import Server
+
+log = logging.getLogger(__name__)
 
 RECOVERABLE = frozenset({"transport close", "transport error", "ping timeout"})
 """Engine close reasons after which a socket is held: the client may well come back.
@@ -68,6 +87,9 @@ MAX_OFFSET_DIGITS = 15  # what a client sends back is bounded before it is parse
 
 MayResume = Callable[[str, dict[str, Any], Any], bool]
 """``(held sid, environ, CONNECT auth)``: whether this connection may take the socket over."""
+
+RecoveryHandler = Callable[[str], Awaitable[None]]
+"""Told a socket id when its transport dropped and it is held, or when it resumed."""
 
 
 def anyone(sid: str, environ: dict[str, Any], auth: Any) -> bool:
@@ -176,3 +198,116 @@ class Holds(Generic[T]):
 
     def items(self) -> Iterable[T]:
         return [item for _, item in self._due.values()]
+
+
+class Recovery:
+    """The recoverable sockets of one server: by pid, on hold, resumed, given up."""
+
+    def __init__(self, server: Server, window: float, packets: int, size: int) -> None:
+        self.server = server
+        self.window = window
+        self.packets = packets
+        self.bytes = size
+        self.by_pid: dict[str, Socket] = {}  # recoverable sockets, live or held
+        self.holds: Holds[Socket] = Holds(window)
+        self.held_handlers: dict[str, RecoveryHandler] = {}
+        self.resumed_handlers: dict[str, RecoveryHandler] = {}
+
+    @property
+    def on(self) -> bool:
+        return self.window > 0
+
+    def enroll(self, socket: Socket) -> None:
+        """A socket whose client asked for recovery: a pid and an outbox."""
+        socket.pid = secrets.token_urlsafe(16)
+        socket.outbox = Outbox(self.packets, self.bytes)
+
+    def forget(self, socket: Socket) -> None:
+        if socket.pid is not None and self.by_pid.get(socket.pid) is socket:
+            del self.by_pid[socket.pid]
+
+    async def hold(self, client: Client, socket: Socket, reason: str) -> None:
+        """The transport dropped: keep the socket for the window; tell the application."""
+        client.detach(socket)
+        socket.session = None
+        socket.move(Move.HOLD)
+        socket.hold_reason = reason
+        assert socket.pid is not None
+        engine = self.server.engine
+        self.holds.hold(socket.pid, socket, engine.clock())
+        if socket.lifecycle is None:
+            socket.lifecycle = asyncio.Lock()
+        socket.hold_timer = engine.call_later(self.window, lambda: self._over(socket))
+        log.info("socket held", extra={"sid": socket.sid, "reason": reason})
+        held = self.held_handlers.get(socket.namespace)
+        if held is not None:
+            await socket.transition("held", functools.partial(held, socket.sid))
+
+    def _over(self, socket: Socket) -> None:
+        socket.hold_timer = None
+        if socket.state is State.HELD:  # not resumed or ended meanwhile
+            self.give_up(socket)
+
+    def give_up(self, socket: Socket) -> None:
+        """End a hold from code that cannot wait (its timer, an outbox that overflowed)."""
+        if socket.pid is not None:
+            self.holds.take(socket.pid)
+        self.server.engine.spawn(self.end(socket, socket.hold_reason or "transport close"))
+
+    async def end(self, socket: Socket, reason: str) -> None:
+        """The hold is over: the socket leaves, and its disconnect handler runs."""
+        if socket.state is not State.HELD:
+            return  # ended already, or resumed meanwhile
+        socket.cancel_hold_timer()
+        if socket.pid is not None:
+            self.holds.take(socket.pid)
+        self.forget(socket)
+        if self.server.sockets.get(socket.sid) is socket:
+            del self.server.sockets[socket.sid]
+        socket.move(Move.LEAVE)
+        log.info("held socket ended", extra={"sid": socket.sid, "reason": reason})
+        await self.server.call_disconnect(socket, reason)
+
+    async def resume(
+        self, session: Session, client: Client, namespace: str, auth: dict[str, Any]
+    ) -> bool:
+        """Resume the socket named by ``auth['pid']`` on ``session``; False if it cannot be."""
+        pid = auth.get("pid")
+        socket = self.by_pid.get(pid) if isinstance(pid, str) else None
+        if socket is None or socket.namespace != namespace or not socket.connected:
+            return False
+        if not self.server.may_resume(socket.sid, environ_from_scope(session.scope), auth):
+            return False  # someone else's: a new socket, and this one stays as it was
+        assert socket.outbox is not None and socket.pid is not None
+        missed = socket.outbox.since(auth.get("offset"))
+        old = socket.session
+        if old is not None:
+            # Its client came back before this server noticed the old transport die.
+            old_client: Client = old.handler_data
+            old_client.detach(socket)
+            socket.session = None
+            socket.move(Move.HOLD)
+            if not old_client.sockets:
+                self.server.engine.spawn(old.close("replaced"))
+        if missed is None:
+            # The client cannot be given what it missed: end the old socket now, so the
+            # application sees it leave before the new connection's connect handler.
+            await self.end(socket, "transport close")
+            return False
+        self.holds.take(socket.pid)
+        socket.cancel_hold_timer()
+        socket.session = session
+        socket.move(Move.RESUME)
+        socket.hold_reason = ""
+        client.sockets[namespace] = socket
+        client.stop_connect_timer()
+        reply = {"sid": socket.sid, "pid": socket.pid}
+        for message in codec.encode(codec.CONNECT, namespace, reply):
+            session.write(message)
+        for message in missed:
+            session.write(message)
+        log.info("socket recovered", extra={"sid": socket.sid, "missed": len(missed)})
+        resumed = self.resumed_handlers.get(namespace)
+        if old is None and resumed is not None:  # it was held: the application was told
+            await socket.transition("resumed", functools.partial(resumed, socket.sid))
+        return True

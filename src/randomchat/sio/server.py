@@ -9,15 +9,8 @@ reader loop, in the order the client sent the packets (python-socketio's
 the recipient session's output buffer: it never waits for the recipient (see
 ``engine`` for the buffer's bound and what happens when it fills).
 
-Lifecycle handlers live apart from the user-event table: ``connect``,
-``disconnect`` and the catch-all each have their own slot per namespace, and
-the codec refuses EVENT packets named after a reserved event, so no client
-packet can reach a lifecycle handler. An event with no handler, including
-one named ``*``, goes to the catch-all as ``(event, sid, *args)``.
-
-A connect handler refuses a connection by raising an exception that carries
-``error_args`` (``{"message": ..., "data": ...}``), ``ConnectionRefusedError``
-below, or by returning False. Whenever it returns success, exactly one call
+The handlers' slots, and how a connect handler refuses, are in ``handlers``.
+Whenever a connect handler returns success, exactly one call
 of the namespace's disconnect handler follows for that socket, whichever way
 the connection ends: if the session closed, or the client left the
 namespace, while the connect handler was awaiting, the disconnect handler
@@ -36,10 +29,11 @@ Connection-state recovery (``recovery_window`` > 0): a client that asks for it
 (``recover: true`` in its CONNECT auth) gets a ``pid`` and offsets, and its
 socket is held when its transport drops; ``recovery``'s docstring has the
 mechanism, its bounds, and who may take a held socket over (``may_resume``).
+A socket's states and the order its handlers run in are ``sockets``'.
 
 Scale-out: a socket id is only known to the process that holds its
-connection; ``emit(to=sid)`` returns whether it was delivered here, so a
-later cross-process manager can publish the emit to the owning node instead.
+connection; ``emit(to=sid)`` returns whether it was delivered here (a cluster's
+delivery, ``cluster.ClusterDelivery``, publishes the others to their node).
 """
 
 from __future__ import annotations
@@ -48,114 +42,31 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from randomchat.sio import codec
 from randomchat.sio.codec import Decoder, Packet
 from randomchat.sio.eio import Message, PacketError
-from randomchat.sio.engine import (
-    CallLater,
-    Engine,
-    OriginCheck,
-    Session,
-    Timer,
-    environ_from_scope,
+from randomchat.sio.engine import CallLater, Engine, Session, environ_from_scope
+from randomchat.sio.handlers import HandlerTable
+from randomchat.sio.recovery import (
+    RECOVERABLE,
+    Holds,
+    MayResume,
+    Recovery,
+    RecoveryHandler,
+    anyone,
 )
-from randomchat.sio.recovery import RECOVERABLE, Holds, MayResume, Outbox, anyone
+from randomchat.sio.scope import Origins, origin_check
+from randomchat.sio.sockets import Client, Move, Socket, State
 
 log = logging.getLogger(__name__)
 
 HELD_EMIT_DELAY = 0.001  # seconds; see _connect
 
-EventHandler = Callable[..., Awaitable[Any]]
-Origins = OriginCheck | str | list[str] | tuple[str, ...] | None
 
-
-class ConnectionRefusedError(Exception):  # the name python-socketio uses
-    """Raised by a connect handler: ``message`` and optional ``data`` go to the client."""
-
-    def __init__(self, message: str = "Connection rejected by server", data: Any = None) -> None:
-        super().__init__(message)
-        self.error_args: dict[str, Any] = {"message": str(message)}
-        if data is not None:
-            self.error_args["data"] = data
-
-
-class Socket:
-    """One client's membership of one namespace."""
-
-    __slots__ = (
-        "connected",
-        "held",
-        "held_bytes",
-        "hold_reason",
-        "left",
-        "namespace",
-        "outbox",
-        "pid",
-        "session",
-        "sid",
-    )
-
-    def __init__(self, sid: str, namespace: str, session: Session) -> None:
-        self.sid = sid
-        self.namespace = namespace
-        # None while the socket is on hold (its transport dropped; see recovery)
-        self.session: Session | None = session
-        self.pid: str | None = None  # set when the client asked for recovery
-        self.outbox: Outbox | None = None
-        self.hold_reason = ""
-        self.connected = False  # the connect handler accepted it; events are dispatched
-        # Emits held until the CONNECT reply is out (None once they are flushed).
-        self.held: list[Message] | None = []
-        self.held_bytes = 0
-        self.left: str | None = None  # why it left while its connect handler ran
-
-    def deliver(self, messages: list[Message]) -> None:
-        """Queue an encoded packet for this socket's client; never waits.
-
-        On hold there is no client: an event is in the outbox already (see
-        ``Server.emit``), anything else would be meaningless after a reconnection.
-        """
-        session = self.session
-        if session is None:
-            return
-        held = self.held
-        if held is None:
-            for message in messages:
-                session.write(message)
-            return
-        held.extend(messages)
-        self.held_bytes += sum(len(message) for message in messages)
-        if self.held_bytes > session.engine.send_buffer_bytes:
-            session.abort("send buffer full")
-
-
-class Client:
-    """Per Engine.IO session: its sockets by namespace, and its packet decoder."""
-
-    __slots__ = ("connect_timer", "decoder", "sockets")
-
-    def __init__(self, decoder: Decoder) -> None:
-        self.sockets: dict[str, Socket] = {}
-        self.decoder = decoder
-        self.connect_timer: Timer | None = None
-
-    def connected(self) -> bool:
-        return any(socket.connected for socket in self.sockets.values())
-
-
-def _origin_check(origins: Origins) -> OriginCheck | None:
-    if origins is None or callable(origins):
-        return origins
-    if origins == "*":
-        return None
-    allowed = {origins} if isinstance(origins, str) else set(origins)
-    return lambda origin, environ: origin is None or origin in allowed
-
-
-class Server:
+class Server(HandlerTable):
     """A Socket.IO server; ``ASGIApp(server)`` serves it.
 
     Parameters (all keyword-only; the limits' policies are in the module docstrings):
@@ -211,7 +122,7 @@ class Server:
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             max_payload=max_http_buffer_size,
-            origin_check=_origin_check(cors_allowed_origins),
+            origin_check=origin_check(cors_allowed_origins),
             send_buffer_bytes=send_buffer_bytes,
             upgrade_timeout=upgrade_timeout,
             packets_per_second=events_per_second,
@@ -223,47 +134,20 @@ class Server:
         self.connect_timeout = connect_timeout
         self.max_attachments = max_attachments
         self.max_attachment_bytes = max_http_buffer_size
-        # User events only, by namespace; lifecycle handlers have their own slots.
-        self.handlers: dict[str, dict[str | int, EventHandler]] = {}
-        self.connect_handlers: dict[str, EventHandler] = {}
-        self.disconnect_handlers: dict[str, EventHandler] = {}
-        self.catch_all: dict[str, EventHandler] = {}
+        HandlerTable.__init__(self)
         self.sockets: dict[str, Socket] = {}  # socket id -> socket
-        self.recovery_window = recovery_window
-        self.recovery_packets = recovery_packets
-        self.recovery_bytes = recovery_bytes
-        self.by_pid: dict[str, Socket] = {}  # recoverable sockets, live or held
-        self.holds: Holds[Socket] = Holds(recovery_window)
+        self.recovery = Recovery(self, recovery_window, recovery_packets, recovery_bytes)
         self.may_resume: MayResume = anyone  # the application's owner check (recovery)
+        self.holds: Holds[Socket] = self.recovery.holds  # (the same objects, for tests)
+        self.by_pid: dict[str, Socket] = self.recovery.by_pid
 
-    def on(
-        self, event: str, handler: EventHandler | None = None, namespace: str | None = None
-    ) -> Any:
-        """Register ``handler`` for ``event`` in ``namespace``; without it, a decorator.
-
-        ``connect``, ``disconnect`` and ``*`` (the catch-all) are lifecycle slots;
-        other reserved names cannot be handled (no client may send them).
-        """
-        namespace = namespace or "/"
-        if event != "connect" and event != "disconnect" and event in codec.RESERVED:
-            raise ValueError(f"{event!r} is a reserved event name")
-
-        def register(func: EventHandler) -> EventHandler:
-            events = self.handlers.setdefault(namespace, {})
-            if event == "connect":
-                self.connect_handlers[namespace] = func
-            elif event == "disconnect":
-                self.disconnect_handlers[namespace] = func
-            elif event == "*":
-                self.catch_all[namespace] = func
-            else:
-                events[event] = func
-            return func
-
-        if handler is not None:
-            register(handler)
-            return None
-        return register
+    def on_recovery(self, namespace: str, held: RecoveryHandler, resumed: RecoveryHandler) -> None:
+        """Be told when a socket of ``namespace`` is held (its transport dropped) and when
+        it resumed. Either comes after every event handler of the socket in flight has
+        returned, and the two, and the disconnect handler that ends a hold, run one at a
+        time in the order the socket went through them."""
+        self.recovery.held_handlers[namespace] = held
+        self.recovery.resumed_handlers[namespace] = resumed
 
     # -- outgoing ----------------------------------------------------------------------
 
@@ -307,9 +191,9 @@ class Server:
         # The offset rides as the last argument (socket.io's format), so it is encoded
         # per recipient; the data was encodable above, so this cannot fail.
         messages = codec.encode_event(socket.namespace, event, [*args, outbox.next_offset()])
-        if not outbox.add(messages) and socket.session is None:
+        if not outbox.add(messages) and socket.state is State.HELD:
             # Missed events were dropped: the client can no longer resume this socket.
-            self._give_up(socket)
+            self.recovery.give_up(socket)
             return
         socket.deliver(messages)
 
@@ -320,9 +204,9 @@ class Server:
             return
         session = socket.session
         if session is None:  # on hold: nobody to tell
-            await self._end_hold(socket, "server disconnect")
+            await self.recovery.end(socket, "server disconnect")
             return
-        client: Client = session.state
+        client: Client = session.handler_data
         if socket.connected:
             socket.deliver(codec.encode(codec.DISCONNECT, socket.namespace))
         await self._leave(client, socket, "server disconnect")
@@ -345,37 +229,35 @@ class Server:
     # -- Engine.IO handler -----------------------------------------------------------
 
     def on_open(self, session: Session) -> None:
-        session.state = Client(Decoder(self.max_attachments, self.max_attachment_bytes))
+        session.handler_data = Client(Decoder(self.max_attachments, self.max_attachment_bytes))
         self._arm_connect_timer(session)
 
     def _arm_connect_timer(self, session: Session) -> None:
-        client: Client = session.state
+        client: Client = session.handler_data
         if client.connect_timer is None and not session.closed:
             client.connect_timer = session.engine.call_later(
                 self.connect_timeout, lambda: self._connect_timeout(session)
             )
 
     def _connect_timeout(self, session: Session) -> None:
-        client: Client = session.state
+        client: Client = session.handler_data
         client.connect_timer = None
         if not client.connected():
             self.engine.spawn(session.close("connect timeout"))
 
     async def on_close(self, session: Session, reason: str) -> None:
-        client: Client | None = session.state
+        client: Client | None = session.handler_data
         if client is None:
             return
-        if client.connect_timer is not None:
-            client.connect_timer.cancel()
-            client.connect_timer = None
+        client.stop_connect_timer()
         for socket in list(client.sockets.values()):
-            if socket.connected and socket.pid is not None and reason in RECOVERABLE:
-                self._hold(client, socket, reason)
+            if socket.state is State.CONNECTED and socket.pid is not None and reason in RECOVERABLE:
+                await self.recovery.hold(client, socket, reason)
             else:
                 await self._leave(client, socket, reason)
 
     async def on_message(self, session: Session, message: Message) -> None:
-        client: Client = session.state
+        client: Client = session.handler_data
         # Cheap state check before any parsing: binary packets are for connected sockets.
         if (isinstance(message, bytes) or message[:1] in ("5", "6")) and not client.connected():
             raise PacketError("binary packet before a namespace CONNECT")
@@ -385,7 +267,7 @@ class Server:
         kind = packet.type
         if kind == codec.EVENT:
             socket = client.sockets.get(packet.namespace)
-            if socket is not None and socket.connected:
+            if socket is not None and socket.state is State.CONNECTED:
                 await self._event(socket, packet)
         elif kind == codec.CONNECT:
             await self._connect(session, client, packet)
@@ -400,6 +282,7 @@ class Server:
     async def _event(self, socket: Socket, packet: Packet) -> None:
         event, *args = packet.data
         namespace = socket.namespace
+        turn = socket.handling()
         try:
             handler = self.handlers[namespace].get(event)
             if handler is not None:
@@ -413,6 +296,8 @@ class Server:
         except Exception:
             log.exception("event handler failed", extra={"sid": socket.sid, "event": str(event)})
             return
+        finally:
+            socket.handled(turn)
         if packet.id is not None:
             data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
             try:
@@ -430,15 +315,15 @@ class Server:
         if namespace in client.sockets:
             return  # already connected (or connecting) to it
         auth = packet.data if packet.data is not None else {}
-        if self.recovery_window > 0 and isinstance(auth, dict) and "pid" in auth:
-            if await self._recover(session, client, namespace, auth):
+        recovery = self.recovery
+        if recovery.on and isinstance(auth, dict) and "pid" in auth:
+            if await recovery.resume(session, client, namespace, auth):
                 return
             if session.closed or namespace in client.sockets:
                 return  # gone, or connected meanwhile, while the old socket was ended
         socket = Socket(self.sid_prefix + secrets.token_urlsafe(15), namespace, session)
-        if self.recovery_window > 0 and isinstance(auth, dict) and auth.get("recover") is True:
-            socket.pid = secrets.token_urlsafe(16)
-            socket.outbox = Outbox(self.recovery_packets, self.recovery_bytes)
+        if recovery.on and isinstance(auth, dict) and auth.get("recover") is True:
+            recovery.enroll(socket)
         client.sockets[namespace] = socket
         self.sockets[socket.sid] = socket
         refusal: dict[str, Any] | None = None
@@ -463,129 +348,49 @@ class Server:
             # handler ran. The handler accepted the socket, so the application has
             # registered it: it gets the one disconnect that pairs with that connect.
             self._drop(client, socket)
-            await self._call_disconnect(socket, socket.left or "transport close")
+            if socket.state is State.CONNECTING:
+                socket.move(Move.LEAVE)
+            await self.call_disconnect(socket, socket.left or "transport close")
             return
-        socket.connected = True
-        if client.connect_timer is not None:
-            client.connect_timer.cancel()
-            client.connect_timer = None
+        socket.move(Move.ACCEPT)
+        client.stop_connect_timer()
         reply = {"sid": socket.sid}
         if socket.pid is not None:
             reply["pid"] = socket.pid
-            self.by_pid[socket.pid] = socket
+            recovery.by_pid[socket.pid] = socket
         for message in codec.encode(codec.CONNECT, namespace, reply):
             session.write(message)
-        if socket.held:
+        if socket.pending:
             # A moment between the CONNECT reply and what the handler emitted: Node's
             # server writes the next packet only once the first is written, and a client
             # may start listening for the next message only after it saw the CONNECT
             # (the official suite does; with both in one TCP read it loses the second).
             # Emits made meanwhile keep joining the held list, so the order holds.
             await asyncio.sleep(HELD_EMIT_DELAY)
-        held, socket.held = socket.held, None
-        for message in held or ():
+        pending, socket.pending = socket.pending, None
+        for message in pending or ():
             session.write(message)
 
     def _drop(self, client: Client, socket: Socket) -> None:
-        if client.sockets.get(socket.namespace) is socket:
-            del client.sockets[socket.namespace]
+        client.detach(socket)
         if self.sockets.get(socket.sid) is socket:
             del self.sockets[socket.sid]
-        if socket.pid is not None and self.by_pid.get(socket.pid) is socket:
-            del self.by_pid[socket.pid]
-
-    # -- connection-state recovery ---------------------------------------------------
-
-    def _hold(self, client: Client, socket: Socket, reason: str) -> None:
-        """The transport dropped: keep the socket (still ``connected``) for the window."""
-        if client.sockets.get(socket.namespace) is socket:
-            del client.sockets[socket.namespace]
-        socket.session = None
-        socket.hold_reason = reason
-        assert socket.pid is not None
-        self.holds.hold(socket.pid, socket, self.engine.clock())
-        # One timer per hold; sweep() ends every hold that is due, whoever's timer fires.
-        self.engine.call_later(self.recovery_window, self.sweep)
-        log.info("socket held", extra={"sid": socket.sid, "reason": reason})
-
-    def sweep(self) -> None:
-        """End the holds whose window has passed (their disconnect handlers run)."""
-        for socket in self.holds.expired(self.engine.clock()):
-            self._give_up(socket)
-
-    def _give_up(self, socket: Socket) -> None:
-        if socket.pid is not None:
-            self.holds.take(socket.pid)
-        self.engine.spawn(self._end_hold(socket, socket.hold_reason or "transport close"))
-
-    async def _end_hold(self, socket: Socket, reason: str) -> None:
-        if not socket.connected or socket.session is not None:
-            return  # ended already, or resumed meanwhile
-        if socket.pid is not None:
-            self.holds.take(socket.pid)
-            if self.by_pid.get(socket.pid) is socket:
-                del self.by_pid[socket.pid]
-        if self.sockets.get(socket.sid) is socket:
-            del self.sockets[socket.sid]
-        socket.connected = False
-        log.info("held socket ended", extra={"sid": socket.sid, "reason": reason})
-        await self._call_disconnect(socket, reason)
-
-    async def _recover(
-        self, session: Session, client: Client, namespace: str, auth: dict[str, Any]
-    ) -> bool:
-        """Resume the socket named by ``auth['pid']`` on ``session``; False if it cannot be."""
-        pid = auth.get("pid")
-        socket = self.by_pid.get(pid) if isinstance(pid, str) else None
-        if socket is None or socket.namespace != namespace or not socket.connected:
-            return False
-        if not self.may_resume(socket.sid, environ_from_scope(session.scope), auth):
-            return False  # someone else's: a new socket, and this one stays as it was
-        assert socket.outbox is not None and socket.pid is not None
-        missed = socket.outbox.since(auth.get("offset"))
-        old = socket.session
-        if old is not None:
-            # Its client came back before this server noticed the old transport die.
-            old_client: Client = old.state
-            if old_client.sockets.get(namespace) is socket:
-                del old_client.sockets[namespace]
-            socket.session = None
-            if not old_client.sockets:
-                self.engine.spawn(old.close("replaced"))
-        if missed is None:
-            # The client cannot be given what it missed: end the old socket now, so the
-            # application sees it leave before the new connection's connect handler.
-            await self._end_hold(socket, "transport close")
-            return False
-        self.holds.take(socket.pid)
-        socket.session = session
-        socket.hold_reason = ""
-        client.sockets[namespace] = socket
-        if client.connect_timer is not None:
-            client.connect_timer.cancel()
-            client.connect_timer = None
-        reply = {"sid": socket.sid, "pid": socket.pid}
-        for message in codec.encode(codec.CONNECT, namespace, reply):
-            session.write(message)
-        for message in missed:
-            session.write(message)
-        log.info("socket recovered", extra={"sid": socket.sid, "missed": len(missed)})
-        return True
+        self.recovery.forget(socket)
 
     async def _leave(self, client: Client, socket: Socket, reason: str) -> None:
         self._drop(client, socket)
-        if not socket.connected:
-            # Still connecting: _connect calls the disconnect handler if the connect
-            # handler accepts the socket.
-            socket.left = socket.left or reason
+        if socket.state is State.LEFT:
             return
-        socket.connected = False
-        await self._call_disconnect(socket, reason)
+        connecting = socket.state is State.CONNECTING
+        socket.move(Move.LEAVE)
+        if connecting:
+            # _connect calls the disconnect handler if the connect handler accepts it.
+            socket.left = reason
+            return
+        await self.call_disconnect(socket, reason)
 
-    async def _call_disconnect(self, socket: Socket, reason: str) -> None:
+    async def call_disconnect(self, socket: Socket, reason: str) -> None:
+        """The namespace's disconnect handler, in the socket's turn (``Socket.transition``)."""
         handler = self.disconnect_handlers.get(socket.namespace)
         if handler is not None:
-            try:
-                await handler(socket.sid, reason)
-            except Exception:
-                log.exception("disconnect handler failed", extra={"sid": socket.sid})
+            await socket.transition("disconnect", lambda: handler(socket.sid, reason))

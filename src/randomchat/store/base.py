@@ -80,6 +80,12 @@ class Store(Protocol):
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
         """Widen a waiting seeker and try to pair it; None if it is no longer waiting."""
 
+    async def look_again(self, seeker: Seeker, now: float) -> SearchResult | None:
+        """Pair a waiting seeker with whoever it can meet now; None if it still waits
+        (or does not). A cluster's store may pass over a user waiting on a node that
+        missed its heartbeats; that node has its waiting users look again when it
+        beats again (``liveness``)."""
+
     async def pair(self, a: str, b: str) -> bool:
         """Pair two idle connections (a call resumed after a restart); False if one is not idle."""
 

@@ -37,6 +37,9 @@ class MemoryStore:
     async def due_to_widen(self, now: float, wait: float) -> list[str]:
         return self._queue.due_to_widen(now, wait)
 
+    async def look_again(self, seeker: Seeker, now: float) -> SearchResult | None:
+        return None  # one process never passes a waiting user over: nothing new to find
+
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
         entry = self._queue.widen(seeker.sid)
         if entry is None:

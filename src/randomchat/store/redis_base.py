@@ -27,6 +27,12 @@ def unavailable(method: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any,
     return run
 
 
+def lobby(prefix: str) -> str:
+    """The prefix of every key pairing touches: one hash tag, so one slot of a Redis Cluster
+    (a script may only touch keys of one slot). See docs/scaling.md, "Beyond one shard"."""
+    return f"{prefix}{{lobby}}:"
+
+
 def text(value: Any) -> str:
     """A reply as ``str`` (the client returns bytes)."""
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -10,9 +10,9 @@ equivalent to none, so nothing grows forever when a node dies or never prunes.
 Atomicity and round trips. Every method is one round trip, except a block-set
 miss (two, plus the database read). A method that reads and then writes one
 user's or one socket's keys does it in one Lua script or one MULTI/EXEC on
-keys with the same hash tag (``{u:<user>}`` or ``{s:<sid>}``), so it is atomic
-and would also run on a Redis Cluster. A method that writes two users' keys
-(``RedisMeetings.record``, ``RedisBlocks.add``, ``RedisCalls.add_chat``)
+keys with the same hash tag (``{u:<user>}``), so it is atomic and would also run
+on a Redis Cluster. A method that writes two users' keys
+(``RedisMeetings.record``, ``RedisBlocks.add``)
 pipelines one atomic step per user: each user's keys are always consistent,
 and the two steps reach Redis together.
 
@@ -27,9 +27,6 @@ key                         what                                         expires
 ``{u:<user>}:blocks``       set: users blocked by or blocking the user,  ``blocks_ttl``
                             and ``""`` once loaded from the database     (1 h)
 ``{u:<user>}:lim:<name>``   hash: a token bucket (tokens, updated)       when full again
-``{s:<sid>}:call``          hash: the call record's fields, JSON values  ``calls_ttl`` (a
-                                                                         day) after use
-``{s:<sid>}:chat``          list: the last chat lines (JSON)             with the record
 ==========================  ===========================================  ==================
 
 ``__len__`` counts node-local state, as ``Lobby.local_sizes`` wants: the
@@ -38,40 +35,34 @@ ledger of what this node wrote (user -> last meeting; bucket -> when full),
 pruned by ``prune(now)`` exactly as the memory classes prune, so their length
 is the memory class's length for this node's writes only: approximate for the
 cluster (a user paired through two nodes counts on both; writes by other nodes
-do not count). ``RedisCalls`` holds nothing and counts 0: ``Calls`` has no
-``prune(now)``, and records started here for a partner on another node are
-forgotten there, so a ledger here could only grow.
+do not count).
+
+Call records are not here: each node keeps its own sockets' (``store.shared.MemoryCalls``,
+started for a match made elsewhere by ``lobby.arrival``), which saves a call set-up
+eight round trips.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
-from redis.typing import EncodableT, FieldT
 
 from randomchat.core.ratelimit import Limit
-from randomchat.db import ChatLine, Database
+from randomchat.db import Database
 from randomchat.store.redis_base import text, unavailable
-from randomchat.store.shared import CHAT_LINES_KEPT, CallRecord, Flag
 
 if TYPE_CHECKING:
-    from randomchat.store.shared import Blocks, Calls, Limits, Meetings
+    from randomchat.store.shared import Blocks, Limits, Meetings
 
 PREFIX = "rc:"
 # The memory store keeps a previous partner until the housekeeping (every 60 s) after
 # the window ends; so does this one, and a window of 0 still avoids an instant repeat.
 PREVIOUS_GRACE = 60.0
 BLOCKS_TTL = 3600.0  # a cached set is reloaded from the database after this
-# A call record must outlive its call and any late report; ``forget`` (on disconnect)
-# deletes it, so the expiry only frees records of sockets whose node died. A day is
-# far beyond any call plus its report, and bounds what a dead node leaves behind.
-CALLS_TTL = 24 * 3600.0
 LOADED = ""  # marks a block set loaded from the database (user ids are never empty)
 
 # KEYS: met, prev. ARGV: other, now, cutoff (out of the window at or below), met ttl
@@ -94,25 +85,6 @@ for i = 2, #ARGV, 1000 do  -- unpack in slices: Lua's stack holds a few thousand
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return redis.call('SMEMBERS', KEYS[1])
-"""
-
-# KEYS: call, chat. ARGV: line, lines kept, ttl in ms. Only a record that exists
-# keeps a line (no orphan list for a socket that has gone).
-_LUA_CHAT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1
-"""
-
-# KEYS: call. ARGV: flag. Check and set at once: 1 if this call set it.
-_LUA_CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('HGET', KEYS[1], ARGV[1]) == 'true' then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], 'true')
-return 1
 """
 
 # KEYS: bucket. ARGV: burst, rate, now. core.ratelimit.RateLimiter.take in Lua.
@@ -155,9 +127,6 @@ class _Keys:
 
     def user(self, user_id: str, kind: str) -> str:
         return f"{self.prefix}{{u:{user_id}}}:{kind}"
-
-    def sid(self, sid: str, kind: str) -> str:
-        return f"{self.prefix}{{s:{sid}}}:{kind}"
 
 
 async def _each(
@@ -222,6 +191,18 @@ class RedisMeetings:
         found = await self.redis.get(self._keys.user(user_id, "prev"))
         return None if found is None else text(found)
 
+    @unavailable
+    async def history(self, user_id: str, now: float) -> tuple[frozenset[str], str | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:  # one slot: {u:<user>}
+            if self.window > 0:
+                pipe.zrangebyscore(
+                    self._keys.user(user_id, "met"), f"({_num(now - self.window)}", "+inf"
+                )
+            pipe.get(self._keys.user(user_id, "prev"))
+            *met, previous = await pipe.execute()
+        recent = frozenset(text(member) for member in met[0]) if met else frozenset()
+        return recent, None if previous is None else text(previous)
+
     async def prune(self, now: float) -> None:
         """Forget this node's ledger entries out of the window (Redis expires the keys)."""
         for user in [u for u, at in self._ledger.items() if now - at >= self.window]:
@@ -278,78 +259,6 @@ class RedisBlocks:
         """Nothing to do: ``keep`` is this node's users only, and the sets expire."""
 
 
-_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord) if f.name != "chat")
-
-
-class RedisCalls:
-    """Each side's current or last call: a hash of the record's fields and a list of chat lines.
-
-    Every field but ``chat`` is stored JSON-encoded under its own name, so a field
-    added to ``CallRecord`` needs no change here, and a flag is claimed by name.
-    """
-
-    def __init__(self, redis: Redis, prefix: str = PREFIX, ttl: float = CALLS_TTL) -> None:
-        self.redis = redis
-        self.ttl = ttl
-        self._keys = _Keys(prefix)
-        self._chat = redis.register_script(_LUA_CHAT)
-        self._claim = redis.register_script(_LUA_CLAIM)
-
-    def _pair(self, sid: str) -> tuple[str, str]:
-        return self._keys.sid(sid, "call"), self._keys.sid(sid, "chat")
-
-    @unavailable
-    async def start(self, sid: str, record: CallRecord) -> None:
-        call, chat = self._pair(sid)
-        fields: dict[FieldT, EncodableT] = {
-            name: json.dumps(getattr(record, name)) for name in _RECORD_FIELDS
-        }
-        ttl = _ms(self.ttl)
-        pipe = self.redis.pipeline(transaction=True)  # one MULTI/EXEC: one hash tag
-        pipe.delete(call, chat)
-        pipe.hset(call, mapping=fields)
-        if record.chat:
-            pipe.rpush(chat, *(json.dumps(dataclasses.asdict(line)) for line in record.chat))
-            pipe.ltrim(chat, -CHAT_LINES_KEPT, -1)
-        pipe.pexpire(call, ttl)
-        pipe.pexpire(chat, ttl)
-        await pipe.execute()
-
-    @unavailable
-    async def get(self, sid: str) -> CallRecord | None:
-        call, chat = self._pair(sid)
-        ttl = _ms(self.ttl)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hgetall(call)
-        pipe.lrange(chat, 0, -1)
-        pipe.pexpire(call, ttl)  # a record in use does not expire
-        pipe.pexpire(chat, ttl)
-        stored, lines, _, _ = await pipe.execute()
-        if not stored:
-            return None
-        values = {text(k): json.loads(text(v)) for k, v in stored.items()}
-        record = CallRecord(**{k: v for k, v in values.items() if k in _RECORD_FIELDS})
-        record.chat.extend(ChatLine(**json.loads(text(line))) for line in lines)
-        return record
-
-    @unavailable
-    async def add_chat(self, sids: tuple[str, ...], line: ChatLine) -> None:
-        encoded = json.dumps(dataclasses.asdict(line))
-        args = (encoded, CHAT_LINES_KEPT, _ms(self.ttl))
-        await _each(self.redis, self._chat, [(self._pair(sid), args) for sid in sids])
-
-    @unavailable
-    async def claim(self, sid: str, flag: Flag) -> bool:
-        return bool(await self._claim(keys=[self._keys.sid(sid, "call")], args=[flag]))
-
-    @unavailable
-    async def forget(self, sid: str) -> None:
-        await self.redis.delete(*self._pair(sid))
-
-    def __len__(self) -> int:
-        return 0  # no node-local state (see the module docstring)
-
-
 class RedisLimits:
     """Per-user token buckets, one hash per user and limit, taken atomically by one script."""
 
@@ -386,6 +295,6 @@ class RedisLimits:
 if TYPE_CHECKING:  # mypy checks here that each class still has its interface's methods
 
     def _interfaces(
-        m: RedisMeetings, b: RedisBlocks, c: RedisCalls, lim: RedisLimits
-    ) -> tuple[Meetings, Blocks, Calls, Limits]:
-        return m, b, c, lim
+        m: RedisMeetings, b: RedisBlocks, lim: RedisLimits
+    ) -> tuple[Meetings, Blocks, Limits]:
+        return m, b, lim

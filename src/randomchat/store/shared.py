@@ -15,9 +15,10 @@ interface     what                                        keyed by
 ``Meetings``  the repeat window and the previous partner  user id (per user)
 ``Blocks``    users blocked by or blocking a user, and    user id (per user;
               guest networks (``core.matching.NETWORK``)   a network's key)
-``Calls``     each side's current or last call: partner,  socket id (per
-              chat lines kept for a report, reported /    pair: both sides)
-              blocked / relay-only flags
+``Calls``     each side's current call and its last few   socket id (per
+              (``core.recentcalls``): partner, chat lines  pair: both sides)
+              kept for a report, reported / blocked /
+              relay-only flags
 ``Limits``    per-user rate limits (search, chat, typing,  user id (per user)
               reports)
 ============  ==========================================  ==================
@@ -34,6 +35,7 @@ from rbloom import Bloom
 
 from randomchat.core.history import PairHistory
 from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.core.recentcalls import RecentCalls
 from randomchat.db import ChatLine, Database
 
 CHAT_LINES_KEPT = 20
@@ -42,7 +44,7 @@ Flag = Literal["reported", "blocked", "stats"]
 
 @dataclass(slots=True)
 class CallRecord:
-    """One side's current or last call, kept until its next match (reports come late)."""
+    """One side's call, kept a few minutes after it ended: reports come late."""
 
     partner_sid: str
     partner_user: str
@@ -54,6 +56,9 @@ class CallRecord:
     reported: bool = False  # one report per reporter per call
     blocked: bool = False  # blocking again changes nothing: no second database write
     stats: bool = False  # one call-stats report per side per call
+    # The ``callId`` of the call's ``match-found``: the page names the call it reports by
+    # it. None from a starter that gives none; such a call is reported only as the newest.
+    call_id: str | None = None
 
 
 class Meetings(Protocol):
@@ -65,6 +70,9 @@ class Meetings(Protocol):
 
     async def previous(self, user_id: str) -> str | None:
         """The user's last partner."""
+
+    async def history(self, user_id: str, now: float) -> tuple[frozenset[str], str | None]:
+        """``recent`` and ``previous`` at once (a search needs both: one round trip)."""
 
     async def prune(self, now: float) -> None: ...
 
@@ -83,17 +91,25 @@ class Blocks(Protocol):
 
 
 class Calls(Protocol):
-    async def start(self, sid: str, record: CallRecord) -> None:
-        """``sid``'s new call (replacing its last one)."""
+    async def start(self, sid: str, record: CallRecord, now: float | None = None) -> None:
+        """``sid``'s new call; the one before it, if not ended, ends at ``now``."""
+
+    async def end(self, sids: tuple[str, ...], now: float) -> None:
+        """The current calls of ``sids`` (both sides of one call) ended at ``now``."""
 
     async def get(self, sid: str) -> CallRecord | None:
-        """``sid``'s current or last call."""
+        """``sid``'s current or last call, whatever its age."""
+
+    async def recent(self, sid: str, call_id: str | None, now: float) -> CallRecord | None:
+        """``sid``'s call named ``call_id`` (None: the current or last), if it is on or
+        ended at most ``core.recentcalls.RECENT_SECONDS`` before ``now``."""
 
     async def add_chat(self, sids: tuple[str, ...], line: ChatLine) -> None:
         """Keep a chat line in the call records of ``sids`` (both sides of a call)."""
 
-    async def claim(self, sid: str, flag: Flag) -> bool:
-        """Set ``flag`` on ``sid``'s call; False if it was already set (check and set at once)."""
+    async def claim(self, sid: str, flag: Flag, call_id: str | None = None) -> bool:
+        """Set ``flag`` on ``sid``'s call named ``call_id`` (None: the current or last);
+        False if it was already set or there is no such call (check and set at once)."""
 
     async def forget(self, sid: str) -> None: ...
 
@@ -121,6 +137,9 @@ class MemoryMeetings:
 
     async def previous(self, user_id: str) -> str | None:
         return self._history.previous(user_id)
+
+    async def history(self, user_id: str, now: float) -> tuple[frozenset[str], str | None]:
+        return self._history.recent(user_id, now), self._history.previous(user_id)
 
     async def prune(self, now: float) -> None:
         self._history.prune(now)
@@ -188,30 +207,42 @@ class MemoryBlocks:
 
 
 class MemoryCalls:
-    def __init__(self) -> None:
-        self._calls: dict[str, CallRecord] = {}
+    """Per socket, its last ``core.recentcalls.KEEP`` calls, each kept until
+    ``RECENT_SECONDS`` after its end; all of them forgotten when the socket goes."""
 
-    async def start(self, sid: str, record: CallRecord) -> None:
-        self._calls[sid] = record
+    def __init__(self) -> None:
+        self._calls: RecentCalls[CallRecord] = RecentCalls()
+
+    async def start(self, sid: str, record: CallRecord, now: float | None = None) -> None:
+        self._calls.start(sid, record.call_id, record, now)
+
+    async def end(self, sids: tuple[str, ...], now: float) -> None:
+        for sid in sids:
+            self._calls.end(sid, now)
 
     async def get(self, sid: str) -> CallRecord | None:
-        return self._calls.get(sid)
+        entry = self._calls.newest(sid)
+        return None if entry is None else entry.record
+
+    async def recent(self, sid: str, call_id: str | None, now: float) -> CallRecord | None:
+        entry = self._calls.find(sid, call_id, now)
+        return None if entry is None else entry.record
 
     async def add_chat(self, sids: tuple[str, ...], line: ChatLine) -> None:
         for sid in sids:
-            record = self._calls.get(sid)
-            if record is not None:
-                record.chat.append(line)
+            entry = self._calls.newest(sid)
+            if entry is not None and entry.ended_at is None:
+                entry.record.chat.append(line)
 
-    async def claim(self, sid: str, flag: Flag) -> bool:
-        record = self._calls.get(sid)
-        if record is None or getattr(record, flag):
+    async def claim(self, sid: str, flag: Flag, call_id: str | None = None) -> bool:
+        entry = self._calls.newest(sid) if call_id is None else self._calls.named(sid, call_id)
+        if entry is None or getattr(entry.record, flag):
             return False
-        setattr(record, flag, True)
+        setattr(entry.record, flag, True)
         return True
 
     async def forget(self, sid: str) -> None:
-        self._calls.pop(sid, None)
+        self._calls.forget(sid)
 
     def __len__(self) -> int:
         return len(self._calls)

@@ -12,6 +12,7 @@ import { Brand } from './Brand';
 import { CallControls } from './CallControls';
 import { ChatPanel } from './ChatPanel';
 import { InterestsInput } from './InterestsInput';
+import { LastCall } from './LastCall';
 import { ReportDialog } from './ReportDialog';
 import { Stage } from './Stage';
 import { DevicePicker } from './DevicePicker';
@@ -199,6 +200,15 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
             </p>
           ) : null}
 
+          {/* between calls, for a few minutes: the last partner, to report or block */}
+          {call?.phase !== 'matched' && moderationTarget?.endedAt != null ? (
+            <LastCall
+              name={moderationTarget.name}
+              onReport={() => setReportFor(moderationTarget)}
+              onBlock={() => controller?.block(moderationTarget.callId)}
+            />
+          ) : null}
+
           {/* between calls only: mounted, it asks the server now and then (useOnline) */}
           {call?.phase !== 'matched' ? <OnlineCount /> : null}
 
@@ -252,6 +262,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
       {reportFor ? (
         <ReportDialog
           target={reportFor.name}
+          ended={call?.phase !== 'matched' || call.callId !== reportFor.callId}
           onClose={() => setReportFor(null)}
           onSubmit={(reason, note) => {
             if (!controller?.report(reason, note, reportFor.callId)) setNotSent(t('report.notSentGone', { name: reportFor.name }));

@@ -102,11 +102,16 @@ export function RemoteVideo({
     const track = stream?.getVideoTracks()[0];
     if (!v || !stream || !track) return;
     let trackMuted = track.muted;
+    // A new call's track is muted until media arrives: that is "connecting", and only a
+    // track that once carried media and stopped is "paused".
+    let notYet = track.muted;
     let lastFrameAt: number | null = null;
     let frameHandle: number | null = null;
     const publish = () => {
       const stalled = document.visibilityState === 'visible' && isStalled(lastFrameAt, performance.now());
-      setArriving((prev) => (prev.trackMuted === trackMuted && prev.stalled === stalled ? prev : { trackMuted, stalled }));
+      setArriving((prev) =>
+        prev.trackMuted === trackMuted && prev.stalled === stalled && Boolean(prev.notYet) === notYet ? prev : { trackMuted, stalled, notYet },
+      );
     };
     const onMute = () => {
       trackMuted = true;
@@ -114,12 +119,14 @@ export function RemoteVideo({
     };
     const onUnmute = () => {
       trackMuted = false;
+      notYet = false;
       publish();
     };
     track.addEventListener('mute', onMute);
     track.addEventListener('unmute', onUnmute);
     const onFrame = () => {
       lastFrameAt = performance.now();
+      notYet = false;
       frameHandle = v.requestVideoFrameCallback?.(onFrame) ?? null;
     };
     if (typeof v.requestVideoFrameCallback === 'function') frameHandle = v.requestVideoFrameCallback(onFrame);
@@ -159,7 +166,7 @@ export function RemoteVideo({
       <video ref={ref} data-testid="remote-video" className={`remote${veiled ? ' veiled' : ''}`} data-veiled={veiled ? 'true' : 'false'} autoPlay playsInline aria-label={t('remote.video')} />
       {status ? (
         <div className="partner-off" data-testid="partner-video-state">
-          {status === 'Camera off' ? t('remote.cameraOff') : t('remote.videoPaused')}
+          {status === 'Camera off' ? t('remote.cameraOff') : status === 'Connecting' ? t('stage.connecting') : t('remote.videoPaused')}
         </div>
       ) : null}
       {muted ? (

@@ -19,10 +19,13 @@ function restoreFocus(opener: Element | null, sent: boolean) {
 /** A modal dialog: reason (required) and an optional note. */
 export function ReportDialog({
   target,
+  ended = false,
   onSubmit,
   onClose,
 }: {
   target: string;
+  /** the call is already over ("Your last call"): nothing ends when the report is sent */
+  ended?: boolean;
   onSubmit: (reason: ReportReason, note: string) => void;
   onClose: () => void;
 }) {
@@ -65,7 +68,7 @@ export function ReportDialog({
     >
       <form onSubmit={submit} className="dialog-form">
         <h2 id="report-title">{t('report.title', { name: target })}</h2>
-        <p className="muted">{t('report.intro')}</p>
+        <p className="muted">{ended ? t('report.introEnded') : t('report.intro')}</p>
         <label htmlFor="report-reason">{t('report.reason')}</label>
         <select id="report-reason" data-testid="report-reason" value={reason} required onChange={(e) => setReason(e.target.value)}>
           <option value="" disabled>

@@ -105,7 +105,7 @@ export function Stage({
 function placeholder(call: CallState | null): string {
   switch (call?.phase) {
     case 'searching':
-      return call.queuePosition ? t('stage.searchingAt', { position: call.queuePosition }) : t('stage.searching');
+      return t('stage.searching'); // no queue place: see searchWords
     case 'matched':
       return t('stage.connecting');
     default:

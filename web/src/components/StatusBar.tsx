@@ -17,12 +17,12 @@ export function StatusBar({ state }: { state: RoomState | null }) {
   const phase = call ? dataPhase(call) : 'idle';
   const link = state?.link ?? 'connecting';
   const away = linkWords(link);
-  const label = away ?? (call?.phase === 'searching' ? searchWords(call.queuePosition) : call?.phase === 'matched' ? t('status.inCall', { name: call.partnerName }) : t('status.ready'));
+  const label = away ?? (call?.phase === 'searching' ? searchWords() : call?.phase === 'matched' ? t('status.inCall', { name: call.partnerName }) : t('status.ready'));
   const inCall = call?.phase === 'matched' && call.session !== null;
   const quality = away ? (link === 'offline' ? 'offline' : 'reconnecting') : inCall ? (call.mediaQuality ?? null) : null;
   return (
     <div className="status-bar">
-      <span className={`pill phase-${away ? 'offline' : phase}`} data-testid="status" data-phase={phase} data-link={link} role="status" aria-live="polite">
+      <span className={`pill phase-${away ? 'offline' : phase}`} data-testid="status" data-phase={phase} data-link={link} data-queue-position={call?.phase === 'searching' ? (call.queuePosition ?? undefined) : undefined} role="status" aria-live="polite">
         {label}
       </span>
       {quality ? (

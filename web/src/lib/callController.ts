@@ -14,6 +14,7 @@ import { searchPayload } from './interests';
 import { parseMediaState } from './mediaState';
 import { withMode } from './mode';
 import { banFromConnectError, parseBan } from './moderation';
+import { LastCall, type ModerationTarget } from './lastCall';
 import {
   listen,
   send,
@@ -53,8 +54,8 @@ export interface RoomState {
   mode: Mode;
   /** what the partner says it sends (media-state), null until it says; cleared on each match */
   partnerMedia: MediaState | null;
-  /** whom Report / Block apply to: the current partner, or the last one until the next match */
-  moderationTarget: { name: string; callId: number } | null;
+  /** whom Report / Block apply to: the current partner, or the last one for a few minutes (lastCall.ts) */
+  moderationTarget: ModerationTarget | null;
   /** the text chat of the current (or just ended) call */
   chat: ChatState;
   toast: Toast | null;
@@ -97,6 +98,9 @@ export interface CallDeps {
   log?: (...args: unknown[]) => void;
 }
 
+/** A search answered `unavailable` is sent again after this long. */
+const UNAVAILABLE_RETRY_MS = 2000;
+
 export class CallController {
   private state: RoomState;
   private readonly listeners = new Set<(s: RoomState) => void>();
@@ -115,8 +119,11 @@ export class CallController {
   private localMedia: MediaState = { video: true, audio: true };
   /** the call whose partner has been told localMedia since the call connected */
   private mediaToldFor = 0;
+  /** the last call whose peer connection reached 'connected' (a partner leaving before did not skip a call) */
+  private connectedCall = 0;
   /** the retry of a rate-limited search; belongs to the Searching state's unanswered request */
   private retryTimer: unknown = null;
+  private readonly lastCall: LastCall;
   private disposed = false;
 
   constructor(private readonly deps: CallDeps) {
@@ -125,6 +132,7 @@ export class CallController {
     this.timers = deps.timers ?? browserTimers;
     this.chat = new ChatController({ socket: deps.socket, timers: this.timers, now: this.now, onChange: (chat) => this.set({ chat }), ...deps.chat });
     this.toasts = new ToastSlot(this.timers, (toast) => this.set({ toast }));
+    this.lastCall = new LastCall(this.timers, this.now, () => this.state.moderationTarget, (moderationTarget) => this.set({ moderationTarget }));
     this.heartbeat = new Heartbeat(this.socket, this.timers, this.now, deps.heartbeatIntervalMs ?? 5000);
     this.state = {
       call: idle(),
@@ -271,8 +279,9 @@ export class CallController {
   block(forCallId?: number): boolean {
     const target = this.moderationTarget(forCallId);
     if (!target) return false;
-    send(this.socket, 'block-partner');
-    this.afterModeration(t('call.blocked', { name: target }), t('call.blockedDetail'));
+    if (target.serverCallId) send(this.socket, 'block-partner', { callId: target.serverCallId });
+    else send(this.socket, 'block-partner');
+    this.afterModeration(target, t('call.blocked', { name: target.name }), t('call.blockedDetail'));
     return true;
   }
 
@@ -285,8 +294,9 @@ export class CallController {
     const target = this.moderationTarget(forCallId);
     if (!target) return false;
     const trimmed = note.trim();
-    send(this.socket, 'report-partner', trimmed ? { reason, note: trimmed } : { reason });
-    this.afterModeration(t('call.reported', { name: target }), t('call.reportedDetail'));
+    const call = target.serverCallId ? { callId: target.serverCallId } : {};
+    send(this.socket, 'report-partner', trimmed ? { reason, note: trimmed, ...call } : { reason, ...call });
+    this.afterModeration(target, t('call.reported', { name: target.name }), t('call.reportedDetail'));
     return true;
   }
 
@@ -313,6 +323,7 @@ export class CallController {
     if (call.phase === 'matched') call.session?.close();
     this.clearRetry();
     this.clearResumeWait();
+    this.lastCall.dispose();
     this.chat.dispose();
     this.heartbeat.stop();
     this.toasts.dispose();
@@ -330,7 +341,10 @@ export class CallController {
   private enter(next: CallState): void {
     const prev = this.state.call;
     if (prev.phase === 'matched' && (next.phase !== 'matched' || next.session !== prev.session)) prev.session?.close();
-    if (prev.phase === 'matched' && (next.phase !== 'matched' || next.callId !== prev.callId)) this.clearResumeWait();
+    if (prev.phase === 'matched' && (next.phase !== 'matched' || next.callId !== prev.callId)) {
+      this.clearResumeWait();
+      this.lastCall.ended(prev.callId);
+    }
     const request = prev.phase === 'searching' ? prev.unanswered : null;
     if (next.phase !== 'searching' || next.unanswered !== request) this.clearRetry();
     this.set({ call: next });
@@ -423,7 +437,9 @@ export class CallController {
       // and see what the reconnection brings (onConnect).
       this.clearResumeWait();
       this.set({ link: 'reconnecting' });
-      this.toasts.show('error', t('call.lostReconnecting'), { ttlMs: 0, topic: 'connection' });
+      // In a call the media may well go on: the status pill says "reconnecting", quietly;
+      // a toast would cover the phone's Next / Stop row for a blip nobody noticed.
+      if (call.phase !== 'matched') this.toasts.show('error', t('call.lostReconnecting'), { ttlMs: 0, topic: 'connection' });
       return;
     }
     this.set({ link: 'offline' });
@@ -466,6 +482,8 @@ export class CallController {
       return;
     }
     if (this.socket.active === false) this.deps.onRefused?.(t('call.joinAgain', { why: sentence(why) }));
+    // A failed attempt to reconnect during a call: the pill already says "reconnecting".
+    else if (this.state.link === 'reconnecting' && this.state.call.phase === 'matched') return;
     else this.toasts.show('error', t('call.cannotReach', { why }), { ttlMs: 0, topic: 'connection' });
   }
 
@@ -515,6 +533,7 @@ export class CallController {
         statsRetryDelayMs: this.deps.statsRetryDelayMs ?? 300,
         connectTimeoutMs: this.deps.connectTimeoutMs?.() ?? 0,
         dropCandidates: this.deps.dropCandidates,
+        callId: this.resume?.callId,
         log: this.deps.log,
       },
       {
@@ -523,6 +542,7 @@ export class CallController {
           if (call.phase !== 'matched') return;
           this.set({ call: withPeer(call, view) });
           // the partner learns whether our camera / mic are on once media can flow
+          if (view.connectionState === 'connected') this.connectedCall = call.callId;
           if (view.connectionState === 'connected' && this.mediaToldFor !== call.callId) {
             this.mediaToldFor = call.callId;
             send(this.socket, 'media-state', { ...this.localMedia });
@@ -535,8 +555,9 @@ export class CallController {
     this.chat.startCall(
       partnerName,
       commonInterests.length ? t('call.talkingToLike', { name: partnerName, interests: commonInterests.join(', ') }) : t('call.talkingTo', { name: partnerName }),
+      this.resume?.callId,
     );
-    this.set({ moderationTarget: { name: partnerName, callId: session.id } });
+    this.lastCall.started(partnerName, session.id, this.serverCallId(session.id));
     this.enter(matched(session, match));
     this.deps.onMatch?.(match.partnerName);
     void session.start(this.deps.getLocalStream());
@@ -549,14 +570,18 @@ export class CallController {
     this.chat.startCall(
       partnerName,
       commonInterests.length ? t('call.chattingWithLike', { name: partnerName, interests: commonInterests.join(', ') }) : t('call.chattingWith', { name: partnerName }),
+      this.resume?.callId,
     );
-    this.set({ moderationTarget: { name: partnerName, callId } });
+    this.lastCall.started(partnerName, callId, this.serverCallId(callId));
     this.enter(matchedText(callId, match));
   }
 
-  private onPartnerGone(what: 'call.partnerLeft' | 'call.partnerSkipped' | 'call.partnerDisconnected'): void {
+  private onPartnerGone(what: 'call.partnerLeft' | 'call.partnerSkipped' | 'call.partnerDisconnected' | 'call.partnerGoneConnecting'): void {
     const call = this.state.call;
     if (call.phase !== 'matched') return; // we already moved on (e.g. pressed Next too)
+    // A 'next' in a video call that never connected: the partner most likely gave up on it
+    // (their side failed first) and did not "skip" anyone; say what we know.
+    if (what === 'call.partnerSkipped' && call.mode === 'video' && this.connectedCall !== call.callId) what = 'call.partnerGoneConnecting';
     this.chat.endCall(t(what, { name: call.partnerName }));
     this.afterCall(t(what, { name: t('call.stranger') }), t('call.lookingNew'), t('call.pressStartNew'));
   }
@@ -574,9 +599,14 @@ export class CallController {
   }
 
   /** After block/report: the server ended the call; move on like after partner-left. */
-  private afterModeration(what: string, detail: string): void {
-    this.set({ moderationTarget: null });
+  private afterModeration(target: ModerationTarget, what: string, detail: string): void {
     const call = this.state.call;
+    if (this.lastCall.done(target)) {
+      // The call before the current one (the dialog was open when a new match came): the
+      // server reports that call by its id and the current call goes on.
+      this.toasts.show('info', `${what} ${detail}`, { ttlMs: 5000 });
+      return;
+    }
     if (call.phase === 'matched') {
       this.chat.endCall(what);
       this.afterCall(what, t('call.lookingNew'), `${detail} ${t('call.pressStartNew')}`);
@@ -587,11 +617,14 @@ export class CallController {
     }
   }
 
-  private moderationTarget(forCallId: number | undefined): string | null {
-    const target = this.state.moderationTarget;
-    if (this.disposed || this.state.call.phase === 'banned' || !target) return null;
-    if (forCallId !== undefined && forCallId !== target.callId) return null; // someone else by now
-    return target.name;
+  private moderationTarget(forCallId: number | undefined): ModerationTarget | null {
+    if (this.disposed || this.state.call.phase === 'banned') return null;
+    return this.lastCall.pick(forCallId);
+  }
+
+  /** The server's id of call `callSeq`, from its resume ticket (match-found's callId). */
+  private serverCallId(callSeq: number): string | null {
+    return this.resume?.callSeq === callSeq ? this.resume.callId : null;
   }
 
   private onRateLimited(d: Untrusted<RateLimited>): void {
@@ -625,7 +658,20 @@ export class CallController {
     if (event === 'chat-message' && this.chat.refuseOldest(t('chat.refused', { reason: sentence(withoutEventPrefix(message, event)) }))) return;
     if (event === 'resume-call') return this.resumeFailed(sentence(message));
     const call = this.state.call;
-    if (call.phase === 'searching' && call.unanswered?.action === event) {
+    if (call.phase === 'searching' && call.unanswered && call.unanswered.action === event) {
+      if (d?.code === 'unavailable') {
+        // The server's shared state is briefly out of reach (a Redis restart): the
+        // same search again shortly, as after a rate limit.
+        const request = call.unanswered; // not null: its action is this event
+        const timing = { ttlMs: UNAVAILABLE_RETRY_MS + 1500, retryAt: this.now() + UNAVAILABLE_RETRY_MS };
+        this.clearRetry();
+        this.toasts.show('rate-limit', t('call.retryingIn', { message: t('call.briefOutage'), time: formatSeconds(UNAVAILABLE_RETRY_MS) }), timing);
+        this.retryTimer = this.timers.setTimeout(() => {
+          this.retryTimer = null;
+          this.emitSearch(request); // enter() clears this timer when the request is moot
+        }, UNAVAILABLE_RETRY_MS);
+        return;
+      }
       if (d?.code === 'refused') {
         // Our state on the server allows no search: we are waiting already
         // (or matched, and match-found is on its way). That is what we wanted.

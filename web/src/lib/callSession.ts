@@ -63,6 +63,9 @@ export interface CallSessionDeps {
   disconnectGraceMs?: number;
   /** getStats() period for the quality badge while connected (0: off) */
   qualityIntervalMs?: number;
+  /** the server's id of this call (match-found's callId): sent with every signal, so one
+   *  that arrives after the server moved us to another call is dropped, never relayed there */
+  callId?: string | null;
   /** test only: send no candidates and ignore the partner's, so ICE cannot succeed */
   dropCandidates?: boolean;
   log?: (...args: unknown[]) => void;
@@ -276,8 +279,12 @@ export class CallSession {
 
   private sendDescription(event: 'signal-offer' | 'signal-answer', desc: RTCSessionDescriptionInit): void {
     const sdp = this.deps.dropCandidates ? withoutCandidates(desc.sdp ?? '') : desc.sdp ?? '';
-    if (event === 'signal-offer') send(this.deps.socket, 'signal-offer', { offer: { type: 'offer', sdp } });
-    else send(this.deps.socket, 'signal-answer', { answer: { type: 'answer', sdp } });
+    if (event === 'signal-offer') send(this.deps.socket, 'signal-offer', { offer: { type: 'offer', sdp }, ...this.ofCall() });
+    else send(this.deps.socket, 'signal-answer', { answer: { type: 'answer', sdp }, ...this.ofCall() });
+  }
+
+  private ofCall(): { callId?: string } {
+    return this.deps.callId ? { callId: this.deps.callId } : {};
   }
 
   private scheduleQuality(delayMs: number): void {
@@ -315,7 +322,7 @@ export class CallSession {
     if (this.isClosed || !candidate || this.deps.dropCandidates) return; // null: gathering is complete
     const c = candidate as RTCIceCandidate & { toJSON?: () => RTCIceCandidateInit };
     const init = typeof c.toJSON === 'function' ? c.toJSON() : { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
-    send(this.deps.socket, 'signal-ice-candidate', { candidate: { ...init, candidate: init.candidate ?? '' } });
+    send(this.deps.socket, 'signal-ice-candidate', { candidate: { ...init, candidate: init.candidate ?? '' }, ...this.ofCall() });
   }
 
   private onTrack(ev: RTCTrackEvent): void {

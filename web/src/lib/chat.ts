@@ -69,6 +69,7 @@ export class ChatController {
   private state: ChatState = { lines: [], open: false, partnerName: null, partnerTyping: false };
   private readonly deps: ChatDeps;
   private seq = 0;
+  private callId: string | null = null;
   /** own messages awaiting chat-message-ack, oldest first (the server answers in order) */
   private pending: Pending[] = [];
   private typingActive = false;
@@ -92,8 +93,11 @@ export class ChatController {
 
   // ---- driven by the call controller ---------------------------------------
 
-  /** A new partner: a fresh log that starts with `intro`. */
-  startCall(partnerName: string, intro: string): void {
+  /** A new partner: a fresh log that starts with `intro`; `callId` (the server's, from
+   *  match-found) goes with each line, so a line sent as the call ends is not relayed
+   *  into the next one. */
+  startCall(partnerName: string, intro: string, callId?: string | null): void {
+    this.callId = callId ?? null;
     this.failAllPending(t('chat.endedUnconfirmed'));
     this.stopTyping(false);
     this.clearPartnerTyping();
@@ -147,7 +151,7 @@ export class ChatController {
     const id = `m${++this.seq}`;
     const key = `own-${id}`;
     this.stopTyping(true);
-    send(this.deps.socket, 'chat-message', { text: prepared.text, id });
+    send(this.deps.socket, 'chat-message', { text: prepared.text, id, ...(this.callId ? { callId: this.callId } : {}) });
     const timer = this.deps.timers.setTimeout(() => {
       const i = this.pending.findIndex((p) => p.id === id);
       if (i < 0) return;

@@ -37,7 +37,12 @@ export function peerWords(state: RTCPeerConnectionState, restarting = false): st
   }
 }
 
-/** The searching pill. */
-export function searchWords(queuePosition: number | null): string {
-  return queuePosition ? t('status.searchingAt', { position: queuePosition }) : t('status.searching');
+/**
+ * The searching pill. The server's queue place is not shown: it promises an order that
+ * does not exist, since everyone ahead of a waiting user is someone they cannot be paired
+ * with (else they would be), so "#2 in the queue" was said exactly when nobody could be
+ * matched. (Kept in the state for tests and debugging: data-queue-position.)
+ */
+export function searchWords(): string {
+  return t('status.searching');
 }

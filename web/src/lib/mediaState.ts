@@ -24,11 +24,14 @@ export interface ArrivingVideo {
   trackMuted: boolean;
   /** no new frame for STALL_MS while playing */
   stalled: boolean;
+  /** nothing has arrived on this call's track yet: the call is still connecting, not paused */
+  notYet?: boolean;
 }
 
 /** What to lay over the partner's video, or null when it plays. */
-export function partnerVideoStatus(declared: MediaState | null, arriving: ArrivingVideo): 'Camera off' | 'Video paused' | null {
+export function partnerVideoStatus(declared: MediaState | null, arriving: ArrivingVideo): 'Camera off' | 'Connecting' | 'Video paused' | null {
   if (declared && !declared.video) return 'Camera off';
+  if (arriving.notYet) return 'Connecting';
   if (arriving.trackMuted || arriving.stalled) return 'Video paused';
   return null;
 }

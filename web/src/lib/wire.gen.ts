@@ -55,14 +55,17 @@ export interface MatchFound {
 
 export interface SignalOffer {
   offer: SessionDescription;
+  callId?: string;
 }
 
 export interface SignalAnswer {
   answer: SessionDescription;
+  callId?: string;
 }
 
 export interface SignalCandidate {
   candidate: IceCandidate;
+  callId?: string;
 }
 
 export interface SignalCandidateBatch {
@@ -148,6 +151,7 @@ export interface CallFailed {
 export interface ChatOutgoing {
   text: string;
   id: MessageId;
+  callId?: string;
 }
 
 export interface ResumeCall {
@@ -158,6 +162,11 @@ export interface ResumeCall {
 export interface ReportPartner {
   reason: ReportReason;
   note?: string;
+  callId?: string;
+}
+
+export interface BlockPartner {
+  callId?: string;
 }
 
 /** server -> client: event name -> payload (undefined: none) */
@@ -198,7 +207,7 @@ export interface ClientEvents {
   'call-stats': [CallStats | CallFailed];
   'chat-message': [ChatOutgoing];
   'typing': [TypingEvent];
-  'block-partner': [];
+  'block-partner': [options?: BlockPartner];
   'report-partner': [ReportPartner];
   'resume-call': [ResumeCall];
   'media-state': [MediaState];
