@@ -66,7 +66,7 @@ system-deps:
 
 # The NAT lab (root): real NATs in network namespaces, one line per case (docs/networks.md).
 .PHONY: nat-lab
-nat-lab: system-deps $(STAMP)
+nat-lab: system-deps $(STAMP) web
 	$(VENV)/bin/python scripts/nat-lab.py
 
 lint: $(STAMP)

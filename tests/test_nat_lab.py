@@ -2,15 +2,18 @@
 
 Network namespaces with nftables routers (cone, symmetric, UDP blocked, TCP 443 only),
 a public side with ``randomchat serve`` and coturn in its safe configuration, and our
-peers behind the routers (see tests/natlab/topology.py). Needs root and namespaces:
-without them the module is skipped, and under ``CI=true`` that is a failure. One lab is
-built for the module (about 60 s in all); its namespaces, nft tables and processes are
-removed on every path out.
+peers behind the routers (see tests/natlab/topology.py): the bots, the real page in
+Chromium, and ``randomchat doctor``. After every case the server's candidate-type
+counter (fed by the peers' ``call-stats``) must hold exactly the selected pairs the
+peers reported. Needs root and namespaces: without them the module is skipped, and
+under ``CI=true`` that is a failure. One lab is built for the module (about 95 s in
+all); its namespaces, nft tables and processes are removed on every path out.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +46,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def run(lab: Lab, name: str) -> Result:
     result = run_case(lab, BY_NAME[name])
     print(result.line())  # the figures, with -s
+    # The relay-share figure is what the peers said: each connected side's local type,
+    # counted once (a failed call counts no type).
+    assert result.server_types == result.reported_types(), result.line()
     return result
 
 
@@ -105,17 +111,45 @@ def test_relay_only_sends_no_packet_between_the_peers(lab: Lab) -> None:
     assert pair(result.a) == pair(result.b) == ("relay", "relay"), result.line()
     for side in ("a", "b"):
         assert result.counters[side] == {"peers_out": 0, "peers_in": 0}, result.counters
-    assert set(result.b["signaled"]) == {"relay"}, result.b  # type: ignore[arg-type]
+    assert set(result.b["signaled"]) == {"relay"}, result.b
 
 
 def test_relay_only_server_passes_no_candidate_of_a_hostile_peer(lab: Lab) -> None:
     result = run(lab, "relay-only adversary/cone")
     # the adversary did gather and send host and server-reflexive candidates ...
     gathered = result.a["gathered"]
-    assert gathered.get("host") and gathered.get("srflx"), result.a  # type: ignore[attr-defined]
+    assert gathered.get("host") and gathered.get("srflx"), result.a
     # ... and its partner got none of them: only relays, in the SDP and trickled
-    assert set(result.b["signaled"]) == {"relay"}, result.b  # type: ignore[arg-type]
+    assert set(result.b["signaled"]) == {"relay"}, result.b
     assert result.connected, result.line()
     assert pair(result.b) == ("relay", "relay"), result.line()
     for side in ("a", "b"):
         assert result.counters[side] == {"peers_out": 0, "peers_in": 0}, result.counters
+
+
+def test_page_connects_from_a_udp_blocking_network(lab: Lab) -> None:
+    """The real page in Chromium behind the UDP-dropping router, the echo peer behind a
+    cone: the browser's own ICE falls back to TURN over TCP or TLS (README order, UDP
+    first), and the page says so in its words."""
+    result = run(lab, "page udp-blocked/cone README order")
+    assert result.connected, result.line()
+    page, echo = result.a, result.b
+    assert page["connection_state"] == "connected" and page["words"] == "Connected", page
+    assert page["video_frames"] > 5, page  # our own camera came back through the relay
+    assert page["local_candidate"] == "relay" and echo["remote_candidate"] == "relay", page
+    # the page's call-stats reached the server (the counter check in run() reads it)
+    assert page["stats_counted"] == 2, page
+
+
+def test_doctor_from_a_udp_blocking_network_names_the_path(lab: Lab) -> None:
+    result = run(lab, "doctor udp-blocked README order")
+    output = str(result.a["output"])
+    assert re.search(r"FAIL\s+TURN udp ", output), output
+    assert re.search(r"ok\s+TURN tcp ", output) and re.search(r"ok\s+TURN tls ", output), output
+    assert "UDP is blocked from here; TURN over TCP and TURN over TLS work" in output, output
+    # the secret is right: nothing may send the operator to change it
+    assert "secret" not in output.lower(), output
+    # its relay-only call with its own echo bot goes through TURN over TCP or TLS
+    assert result.connected, output
+    assert pair(result.a) == ("relay", "relay"), output
+    assert result.a["exit"] == 1, output  # STUN and TURN udp failed: not a clean bill

@@ -193,18 +193,18 @@ class Liveness:
             if outcome is Beat.EVICTED:
                 # Its heartbeat came later than --node-timeout (a blocked process):
                 # the others ended its users' searches and calls. The next check
-                # registers its sockets again, idle.
+                # tells those in a call and queues the waiting ones again.
                 self.metrics.evicted.inc()
                 self._lost_seen = True
                 log.error("this node was evicted by the others", extra={"node": self.node})
             elif outcome is Beat.DATA_LOST:
                 # Not an eviction: searches and calls in Redis are gone for every node.
-                # The next check registers this node's sockets again, idle.
+                # The next check tells those in a call and queues the waiting ones again.
                 self.metrics.redis_data_lost.inc()
                 self._lost_seen = True
                 log.warning(
                     "Redis lost its data (restarted without persistence?); "
-                    "registering this node's sockets again",
+                    "its calls end, its waiting users queue again",
                     extra={"node": self.node},
                 )
 

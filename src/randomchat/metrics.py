@@ -71,7 +71,7 @@ class Metrics:
         self.redis_data_lost = Counter(
             "randomchat_redis_data_lost",
             "Times this node found that Redis had lost the cluster's data (a restart "
-            "without persistence): its sockets are registered again, idle",
+            "without persistence): calls end, waiting users are queued again",
             registry=r,
         )
         self.evicted = Counter(

@@ -38,6 +38,7 @@ async def record_report(
     reported_address: str | None = None,
     age: float | None = None,
     normal_calls: int = 0,
+    reported_name: str = "",
 ) -> tuple[Report, Ban | None]:
     """Store the report; cool ``reported`` down (never their address) past the bar.
 
@@ -45,6 +46,7 @@ async def record_report(
     or IPv6 /48: ``core.moderation.wide_network``); ``age`` the age of the reporter's
     identity (None: not a guest) and ``normal_calls`` their calls of normal length: with
     what moderators made of their earlier reports, these give the report its weight.
+    ``reported_name`` is the name the reported user was shown under (for the console).
     The reports within the window are tallied as ``core.moderation`` says; past
     ``rules.report_min_addresses`` networks and a score of ``rules.report_threshold``
     the reported user gets ``rules.cooldown_seconds`` off, unless they were cooled
@@ -65,6 +67,7 @@ async def record_report(
         reporter_address=reporter_address,
         reported_address=reported_address,
         weight=weight,
+        reported_name=reported_name,
     )
     latest = await db.latest_ban(reported)
     since = counting_since(now, rules.report_window, None if latest is None else latest.created_at)

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.process
 
 EVICTED = "this node was evicted by the others"
 DATA_LOST = (
-    "Redis lost its data (restarted without persistence?); registering this node's sockets again"
+    "Redis lost its data (restarted without persistence?); "
+    "its calls end, its waiting users queue again"
 )
 
 

@@ -268,9 +268,10 @@ def wait_remote_playing(page: Page, deadline: float) -> None:
     )
     t0 = page.evaluate(f"() => {REMOTE}.currentTime")
     page.wait_for_function(f"t0 => {REMOTE}.currentTime > t0 + 0.2", arg=t0, timeout=left())
-    page.wait_for_function(
-        "async () => (await window.__test.inboundVideoFrames()) > 5", timeout=left()
-    )
+    # wait_for_function takes a promise as truthy at once: poll the count here instead.
+    while page.evaluate("async () => await window.__test.inboundVideoFrames()") <= 5:
+        assert time.monotonic() < deadline, "no more than 5 video frames decoded in time"
+        page.wait_for_timeout(100)
 
 
 def expect_partner(page: Page, name: str) -> None:

@@ -1,21 +1,27 @@
 """The lab's matrix: one ``Case`` per network situation, run by ``run_case``.
 
 Each case sets both routers, restarts ``randomchat serve`` with the case's ICE servers
-and policy, starts the echo peer behind router B and, once it waits in the queue, the
-bot (or the adversary) behind router A, both with a fresh strict interest tag; then it
-reads both JSON reports and the routers' counters.
+and policy, starts the echo peer behind router B and, once it waits in the queue, peer
+A behind router A: the bot, the adversary or the real page in Chromium
+(tests.natlab.page), with a fresh strict interest tag; then it reads both JSON reports,
+the routers' counters and the server's count of the call-stats candidate types. The
+doctor case runs ``randomchat doctor`` behind router A alone (it brings its own echo
+bot) and keeps its output.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.natlab.topology import TURN_IP, URL, Lab, NatKind
+from tests.natlab.topology import METRICS_TOKEN, ROOT, TURN_IP, URL, VENV_BIN, Lab, NatKind
 
 TURN_UDP = f"turn:{TURN_IP}:3478?transport=udp"
 TURN_TCP = f"turn:{TURN_IP}:3478?transport=tcp"
@@ -32,7 +38,7 @@ class Case:
     stun: bool
     turn_urls: list[str]
     policy: str = "all"
-    mode_a: str = "bot"
+    mode_a: str = "bot"  # or "adversary", "page" (Chromium), "doctor"
     within: float = 20.0  # the peers give up on connecting after this
     expect: str = "connected"  # or "failed"
     note: str = ""
@@ -63,6 +69,22 @@ CASES = [
         policy="relay",
         mode_a="adversary",
     ),
+    Case(
+        "page udp-blocked/cone README order",
+        "udp-blocked",
+        "cone",
+        True,
+        README_ORDER,
+        mode_a="page",
+    ),
+    Case(
+        "doctor udp-blocked README order",
+        "udp-blocked",
+        "cone",
+        True,
+        README_ORDER,
+        mode_a="doctor",
+    ),
 ]
 
 
@@ -72,11 +94,24 @@ class Result:
     a: dict[str, Any]
     b: dict[str, Any]
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    server_types: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def connected(self) -> bool:
-        return all(side.get("connect_ms") is not None for side in (self.a, self.b))
+        sides = (self.a,) if self.case.mode_a == "doctor" else (self.a, self.b)
+        return all(side.get("connect_ms") is not None for side in sides)
+
+    def reported_types(self) -> dict[str, int]:
+        """The local candidate types the peers of connected sides reported: what the
+        server's candidate-type counter must hold after the case. The doctor prints only
+        its own pair; its echo bot's local type is that pair's remote (both sides agree
+        in every other case)."""
+        if self.case.mode_a == "doctor":
+            pair = (self.a["local_candidate"], self.a["remote_candidate"])
+            return dict(Counter(str(t) for t in pair)) if self.connected else {}
+        sides = [s for s in (self.a, self.b) if s.get("connect_ms") is not None]
+        return dict(Counter(str(s["local_candidate"]) for s in sides))
 
     def line(self) -> str:
         def side(report: dict[str, Any]) -> str:
@@ -86,6 +121,9 @@ class Result:
             via = f" via {report['relay_url']}" if report.get("relay_url") else ""
             return f"{pair}{via} in {report['connect_ms']} ms"
 
+        if self.case.mode_a == "doctor":
+            text = f"{self.case.name:<32} {self.a.get('turn_paths')}; call: {side(self.a)}"
+            return text + f"; server counted {self.server_types}; {self.seconds:.1f} s"
         text = f"{self.case.name:<32} A: {side(self.a)}; B: {side(self.b)}"
         if self.case.policy == "relay":
             packets = {
@@ -93,7 +131,9 @@ class Result:
             }
             text += f"; packets between the peers: A {packets.get('a')}, B {packets.get('b')}"
             text += f"; B got candidates {self.b.get('signaled')}"
-        return text
+        if self.case.mode_a == "page":
+            text += f"; the page said {self.a.get('words')!r}"
+        return text + f"; server counted {self.server_types}; {self.seconds:.1f} s"
 
 
 def _read(process: Any, within: float) -> dict[str, Any]:
@@ -122,21 +162,73 @@ def run_case(lab: Lab, case: Case) -> Result:
     lab.set_router("a", case.nat_a)
     lab.set_router("b", case.nat_b)
     lab.start_server(stun=case.stun, turn_urls=case.turn_urls, policy=case.policy)
+    env = {
+        "SSL_CERT_FILE": str(lab.cert),
+        "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+        "HOME": str(lab.directory),  # Chromium's profile and caches stay in the lab
+    }
+    started = time.monotonic()
+    if case.mode_a == "doctor":
+        result = Result(case, _doctor(lab, env), {})
+    else:
+        result = _call(lab, case, env)
+    result.seconds = time.monotonic() - started
+    result.counters = {side: lab.counters(side) for side in ("a", "b")}
+    result.server_types = lab.calls_by_candidate_type()
+    return result
+
+
+def _call(lab: Lab, case: Case, env: dict[str, str]) -> Result:
     tag = "lab-" + secrets.token_hex(4)
-    env = {"SSL_CERT_FILE": str(lab.cert), "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
     common = ["--url", URL, "--tag", tag, "--within", str(case.within)]
     python = [sys.executable, "-m", "tests.natlab.peer"]
+    echo = [*python, *common, "--mode", "echo"]
+    if case.mode_a == "page":
+        if not (ROOT / "web" / "dist" / "index.html").exists():
+            raise RuntimeError("the page case needs the built page: make web")
+        camera = lab.directory / "camera.y4m"
+        if not camera.exists():
+            from tests.e2e.test_browser import write_fake_camera
+
+            write_fake_camera(camera)
+        page = ["--camera", str(camera), "--metrics-token", METRICS_TOKEN]
+        peer_a = [sys.executable, "-m", "tests.natlab.page", *common, *page]
+        echo += ["--hold", "30"]  # until the page has measured and pressed Stop
+    else:
+        peer_a = [*python, *common, "--mode", case.mode_a]
     log_b = lab.directory / f"peer-b-{tag}.log"
     log_a = lab.directory / f"peer-a-{tag}.log"
-    started = time.monotonic()
-    b = lab.spawn("b", [*python, *common, "--mode", "echo"], stderr=log_b, env=env)
+    b = lab.spawn("b", echo, stderr=log_b, env=env)
     _wait_ready(b)
-    a = lab.spawn("a", [*python, *common, "--mode", case.mode_a], stderr=log_a, env=env)
+    a = lab.spawn("a", peer_a, stderr=log_a, env=env)
     _wait_ready(a)
     within = case.within + 45
     result = Result(case, _read(a, within), _read(b, within))
     for process in (a, b):
         process.wait(timeout=30)
-    result.seconds = time.monotonic() - started
-    result.counters = {side: lab.counters(side) for side in ("a", "b")}
+        if process.stdout is not None:
+            process.stdout.close()
     return result
+
+
+def _doctor(lab: Lab, env: dict[str, str]) -> dict[str, Any]:
+    """``randomchat doctor`` from behind router A: its output, and its call as a report."""
+    doctor = lab.spawn("a", [str(VENV_BIN / "randomchat"), "doctor", "--url", URL], env=env)
+    try:
+        out, _ = doctor.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        doctor.kill()
+        out, _ = doctor.communicate()
+    text = out.decode(errors="replace")
+    connected = re.search(r"connected in (\d+) ms", text)
+    pair = re.search(r"selected candidates\s+(\w+) -> (\w+)", text)
+    paths = re.search(r"TURN paths\s+(.*)", text)
+    return {
+        "output": text,
+        "exit": doctor.returncode,
+        "connect_ms": int(connected.group(1)) if connected else None,
+        "failure": None if connected else "no call",
+        "local_candidate": pair.group(1) if pair else None,
+        "remote_candidate": pair.group(2) if pair else None,
+        "turn_paths": paths.group(1).strip() if paths else None,
+    }

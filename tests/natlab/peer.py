@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -50,6 +51,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             relay_url = selected_relay_url(call.gathering)
             await call.wait_media(video=3, audio=3, within=10)
             await asyncio.sleep(0.5)  # the partner's media too
+            if args.hold:
+                # a page partner measures for longer, then presses Stop
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(args.hold):
+                        await call.done.wait()
         elif call.gathering is not None:
             gathered = call.gathering.connection.local_candidates
         return {
@@ -67,6 +73,7 @@ if __name__ == "__main__":
     parser.add_argument("--tag", required=True)
     parser.add_argument("--mode", choices=("bot", "echo", "adversary"), default="bot")
     parser.add_argument("--within", type=float, default=20.0)
+    parser.add_argument("--hold", type=float, default=0.0, help="wait this long for the end")
     # The log goes to the case's log file (stderr), read when a case misbehaves.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     result = asyncio.run(main(parser.parse_args()))

@@ -28,6 +28,7 @@ does not break the next one; ``close`` removes all of it on every path out.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 import sys
@@ -43,6 +44,7 @@ TURN_IP = "192.0.2.2"
 SERVERS_NET = "192.0.2.0/24"
 URL = f"http://{SERVER_IP}:443"
 SECRET = "nat-lab-turn-secret-" + "x" * 24
+METRICS_TOKEN = "nat-lab-metrics-" + "y" * 16
 NatKind = Literal["cone", "symmetric", "udp-blocked", "tcp443-only"]
 
 # The safe coturn lines (README, deploy/turnserver.conf; docs/networks.md says why).
@@ -241,6 +243,7 @@ class Lab:
             "--data-dir", str(data), "--pow", "never", "--log-level", "warning",
             "--allowed-host", "*", "--stun-url", f"stun:{TURN_IP}:3478" if stun else "none",
             "--ice-policy", policy, "--find-rate-limit-ms", "0",
+            "--metrics-token", METRICS_TOKEN,
         ]  # fmt: skip
         for url in turn_urls:
             args += ["--turn-url", url]
@@ -248,6 +251,19 @@ class Lab:
             args += ["--turn-secret", SECRET]
         self.server = self.spawn("pub", args, stderr=data / "server.log")
         self._wait_port(SERVER_IP, 443, self.server, data / "server.log")
+
+    def calls_by_candidate_type(self) -> dict[str, int]:
+        """The server's ``randomchat_calls_by_candidate_type`` counter, per type: what the
+        peers' ``call-stats`` reported (the server restarts for each case)."""
+        fetch = (
+            "import sys,urllib.request as u\n"
+            f"r=u.Request('{URL}/metrics',headers={{'Authorization':'Bearer {METRICS_TOKEN}'}})\n"
+            "sys.stdout.write(u.urlopen(r,timeout=10).read().decode())\n"
+        )
+        text = run(sys.executable, "-c", fetch, ns=self.ns("pub"))
+        found = re.findall(r'^randomchat_calls_by_candidate_type_total\{type="(\w+)"\} (\S+)$',
+                           text, re.MULTILINE)  # fmt: skip
+        return {kind: int(float(count)) for kind, count in found if float(count)}
 
     def stop_server(self) -> None:
         if self.server is not None and self.server.poll() is None:
@@ -271,6 +287,8 @@ class Lab:
             cwd=ROOT,
             env=env,
         )
+        if not isinstance(err, int):
+            err.close()  # the child has its own copy
         self.processes.append(process)
         return process
 

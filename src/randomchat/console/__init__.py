@@ -4,7 +4,8 @@ sessions.py   passwords (argon2), the signed session cookie, signed-out sessions
               (the sign-in back-off is core/signin.py)
 gate.py       who is calling (session or admin token), roles, sign-in and out
 shapes.py     request models, answers and the JSON shapes of the API
-routes.py     the HTTP API: report queue, bans, now, audit, accounts; the page
+routes.py     the HTTP API: bans, now, audit, accounts; the page
+desk.py       the report queue's endpoints: triage, ban and its undo, user histories
 commands.py   randomchat admin add|list|remove|password
 live.py       the "now" figures from the store's counts and the metrics
 export.py     the audit log as JSON lines or CSV

@@ -17,7 +17,12 @@ management is for admins only; moderators triage, warn, ban and lift bans.
     POST   /api/console/reports/{id}/ban          {hours, reason}
     POST   /api/console/reports/{id}/ban-address  {hours, reason}   the user and their network;
                                            501 without address bans, 409 without an address
-    GET    /api/console/users/{user_id}    the user's report and ban history, warnings
+    POST   /api/console/reports/{id}/undo  undo one's own ban from it within 30 s; 409 else
+    GET    /api/console/users/{user_id}    the user's report and ban history, warnings, names
+
+Reports carry ``reportedName`` (the name the reported user was shown under in that
+call) and ``reportedNames`` (their names across reports, newest first); the report
+endpoints live in ``desk.py``.
     GET    /api/console/bans               ?q= active bans, newest first
     POST   /api/console/bans               {userId, hours, reason}
     POST   /api/console/bans/lift          {userId, reason}
@@ -40,7 +45,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -50,31 +54,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from randomchat import admin, static
 from randomchat.config import Settings
 from randomchat.console import export, sessions
+from randomchat.console.desk import Desk
 from randomchat.console.gate import Actor, Gate, Handler
 from randomchat.console.live import Live
 from randomchat.console.shapes import (
-    ADDRESS_BANS,
     MAX_PAGE,
     NAME,
-    NO_ADDRESS,
     NO_STORE,
     AuditQuery,
-    BanFor,
     BanQuery,
-    Decision,
     Lift,
     NewAccount,
     NewPassword,
-    QueueQuery,
     UserBan,
-    Warning_,
     ban_row_json,
     ok,
     parse_body,
     parse_query,
     problem,
-    queued_json,
-    reported_address,
 )
 from randomchat.db import Ban, Database, audit, triage
 from randomchat.db import accounts as account_store
@@ -120,155 +117,7 @@ def console_routes(
 ) -> list[BaseRoute]:
     gate = Gate(settings, db, clock)
     live = Live(store, metrics, db)
-
-    # -- reports -----------------------------------------------------------------
-
-    async def list_reports(request: Request, actor: Actor) -> Response:
-        query = parse_query(request, QueueQuery)
-        if isinstance(query, Response):
-            return query
-        found = await triage.queue(
-            db,
-            status=None if query.status == "all" else query.status,
-            reason=query.reason,
-            sort=query.sort,
-            limit=query.limit,
-            offset=query.offset,
-        )
-        return ok({"reports": [queued_json(r) for r in found]})
-
-    async def _report_or_404(request: Request) -> triage.QueuedReport | Response:
-        found = await triage.queued_report(db, int(request.path_params["report_id"]))
-        if found is None:
-            return problem(404, "No such report")
-        return found
-
-    async def one_report(request: Request, actor: Actor) -> Response:
-        found = await _report_or_404(request)
-        return found if isinstance(found, Response) else ok(queued_json(found))
-
-    async def _review(
-        request: Request, actor: Actor, model: type[Decision | Warning_], status: str, action: str
-    ) -> Response:
-        """Mark a report ``status`` (dismissed, warned), with its audit entry ``action``."""
-        found = await _report_or_404(request)
-        if isinstance(found, Response):
-            return found
-        body = await parse_body(request, model)
-        if isinstance(body, Response):
-            return body
-        now = time.time()
-        await triage.review(db, found.report.id, status, actor.label, now)
-        await audit.record(
-            db,
-            actor=actor.label,
-            action=action,
-            target=found.report.reported,
-            reason=body.reason,
-            now=now,
-            detail={"reportId": found.report.id},
-        )
-        return ok({"status": status})
-
-    async def dismiss(request: Request, actor: Actor) -> Response:
-        return await _review(request, actor, Decision, "dismissed", "dismiss")
-
-    async def warn(request: Request, actor: Actor) -> Response:
-        # A warning is recorded (shown in the user's history), not sent: see the README.
-        return await _review(request, actor, Warning_, "warned", "warn")
-
-    async def _ban(
-        actor: Actor,
-        user_id: str,
-        hours: float,
-        reason: str,
-        detail: dict[str, Any],
-        address_hash: str | None = None,
-    ) -> Ban:
-        now = time.time()
-        # Address bans (issue 15) are a ban row that also holds the network's keyed hash.
-        extra: dict[str, Any] = {} if address_hash is None else {"address_hash": address_hash}
-        ban = await db.ban(
-            user_id,
-            until=now + hours * admin.HOUR,
-            reason=reason,
-            created_by=actor.label,
-            now=now,
-            **extra,
-        )
-        log.info("banned", extra={"user": user_id, "by": actor.label, "until": ban.until})
-        await audit.record(
-            db,
-            actor=actor.label,
-            action="ban" if address_hash is None else "ban-address",
-            target=user_id,
-            reason=reason,
-            now=now,
-            detail={**detail, "hours": hours, "until": ban.until},
-        )
-        try:
-            await on_ban(ban)
-        except Exception:
-            # Stored; the server's sweep of new bans disconnects the user later.
-            log.exception("could not act on a ban", extra={"user": user_id})
-        return ban
-
-    async def ban_reported(request: Request, actor: Actor) -> Response:
-        found = await _report_or_404(request)
-        if isinstance(found, Response):
-            return found
-        body = await parse_body(request, BanFor)
-        if isinstance(body, Response):
-            return body
-        ban = await _ban(
-            actor, found.report.reported, body.hours, body.reason, {"reportId": found.report.id}
-        )
-        await triage.review(db, found.report.id, "banned", actor.label, time.time())
-        return ok(admin.ban_json(ban), 201)
-
-    async def ban_reported_address(request: Request, actor: Actor) -> Response:
-        if not ADDRESS_BANS:
-            return problem(501, "Address bans are not available on this server")
-        found = await _report_or_404(request)
-        if isinstance(found, Response):
-            return found
-        address = reported_address(found.report)
-        if address is None:
-            return problem(409, NO_ADDRESS)
-        body = await parse_body(request, BanFor)
-        if isinstance(body, Response):
-            return body
-        ban = await _ban(
-            actor,
-            found.report.reported,
-            body.hours,
-            body.reason,
-            {"reportId": found.report.id, "address": True},
-            address_hash=address,
-        )
-        await triage.review(db, found.report.id, "banned", actor.label, time.time())
-        return ok(admin.ban_json(ban), 201)
-
-    async def user_history(request: Request, actor: Actor) -> Response:
-        user_id = request.path_params["user_id"]
-        if not 1 <= len(user_id) <= admin.MAX_USER_ID:
-            return problem(422, f"user_id: at most {admin.MAX_USER_ID} characters")
-        found = await triage.history(db, user_id)
-        warnings = await audit.entries(
-            db, limit=triage.HISTORY_LIMIT, target=user_id, action="warn"
-        )
-        active = await db.active_ban(user_id, time.time())
-        return ok(
-            {
-                "userId": user_id,
-                "reportedCount": found.reported_count,
-                "filedCount": found.filed_count,
-                "reports": [queued_json(r) for r in found.reported],
-                "bans": [ban_row_json(b) for b in found.bans],
-                "banned": active is not None,
-                "warnings": [export.entry_json(w) for w in warnings],
-            }
-        )
+    desk = Desk(db, on_ban, on_unban)  # the report queue's endpoints
 
     # -- bans --------------------------------------------------------------------
 
@@ -283,7 +132,7 @@ def console_routes(
         body = await parse_body(request, UserBan)
         if isinstance(body, Response):
             return body
-        ban = await _ban(actor, body.user_id, body.hours, body.reason, {})
+        ban = await desk.ban(actor, body.user_id, body.hours, body.reason, {})
         return ok(admin.ban_json(ban), 201)
 
     async def lift_ban(request: Request, actor: Actor) -> Response:
@@ -415,13 +264,14 @@ def console_routes(
         Route(base + "/session", gate.sign_in, methods=["POST"]),
         Route(base + "/session", gate.sign_out, methods=["DELETE"]),
         route(base + "/session", gate.whoami, "GET"),
-        route(base + "/reports", list_reports, "GET"),
-        route(report, one_report, "GET"),
-        route(report + "/dismiss", dismiss, "POST"),
-        route(report + "/warn", warn, "POST"),
-        route(report + "/ban", ban_reported, "POST"),
-        route(report + "/ban-address", ban_reported_address, "POST"),
-        route(base + "/users/{user_id:path}", user_history, "GET"),
+        route(base + "/reports", desk.list_reports, "GET"),
+        route(report, desk.one_report, "GET"),
+        route(report + "/dismiss", desk.dismiss, "POST"),
+        route(report + "/warn", desk.warn, "POST"),
+        route(report + "/ban", desk.ban_reported, "POST"),
+        route(report + "/ban-address", desk.ban_reported_address, "POST"),
+        route(report + "/undo", desk.undo, "POST"),
+        route(base + "/users/{user_id:path}", desk.user_history, "GET"),
         route(base + "/bans", list_bans, "GET"),
         route(base + "/bans", create_ban, "POST"),
         route(base + "/bans/lift", lift_ban, "POST"),

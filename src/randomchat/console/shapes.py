@@ -162,9 +162,12 @@ def reported_address(report: Report) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def queued_json(item: triage.QueuedReport) -> dict[str, Any]:
+def queued_json(item: triage.QueuedReport, names: dict[str, list[str]]) -> dict[str, Any]:
+    """A report for the console; ``names`` maps user ids to their names (``triage.names_of``)."""
     return {
         **admin.report_json(item.report),
+        "reportedName": item.report.reported_name,
+        "reportedNames": names.get(item.report.reported, []),
         "addressKnown": reported_address(item.report) is not None,
         "weight": item.weight,
         "status": item.status,

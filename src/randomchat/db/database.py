@@ -161,6 +161,7 @@ def _report(row: RowMapping) -> Report:
         reporter_address=row.get("reporter_address"),
         reported_address=row.get("reported_address"),
         weight=float(row.get("weight", 1.0)),
+        reported_name=row.get("reported_name") or "",
     )
 
 
@@ -422,9 +423,10 @@ class Database:
         reporter_address: str | None = None,
         reported_address: str | None = None,
         weight: float = 1.0,
+        reported_name: str = "",
     ) -> Report:
         """Record a report with the chat lines of the call it ended, the keyed hashes of
-        both sides' networks and the report's weight."""
+        both sides' networks, the report's weight and the reported user's shown name."""
         lines = [{"sender": c.sender, "text": c.text, "sent_at": c.sent_at} for c in chat]
         async with self._transaction("record a report", write=True) as conn:
             result = await conn.execute(
@@ -438,6 +440,7 @@ class Database:
                     reporter_address=reporter_address,
                     reported_address=reported_address,
                     weight=weight,
+                    reported_name=reported_name,
                 )
             )
             key = result.inserted_primary_key
@@ -455,6 +458,7 @@ class Database:
             reporter_address,
             reported_address,
             weight,
+            reported_name,
         )
 
     async def distinct_reporters(self, user_id: str, since: float) -> int:

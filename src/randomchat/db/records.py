@@ -37,3 +37,6 @@ class Report:
     reporter_address: str | None = None  # keyed hashes of the networks (None: before 0004)
     reported_address: str | None = None  # None too when the reported user was not a guest
     weight: float = 1.0  # how much the report counts towards an automatic ban
+    # The name the reported user was shown under in that call ("" before 0006 and for
+    # a call whose record carried none): the console shows it beside the id.
+    reported_name: str = ""

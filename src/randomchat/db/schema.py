@@ -82,6 +82,8 @@ reports = Table(
     Column("reporter_address", Text, nullable=True),
     Column("reported_address", Text, nullable=True),
     Column("weight", Double, nullable=False, server_default="1"),
+    # The reported user's shown name in that call, as the server had it (0006).
+    Column("reported_name", Text, nullable=False, server_default=""),
     Index(None, "reported", "created_at"),
     Index(None, "reporter", "created_at"),  # the reporter's standing (0005)
     Index(None, "created_at"),

@@ -6,11 +6,15 @@ path never has to write a status.
 
 The report's weight comes from the ``weight`` column of ``reports`` when the
 schema has one (the safety rules' weight); until then every report weighs 1.
+
+Names: each report keeps the name the reported user was shown under (0006); a
+user's names are the distinct names of the reports about them, newest first.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,13 +23,17 @@ from sqlalchemy.sql import Select
 
 from randomchat.core.moderation import AUTO_BANNED_BY
 from randomchat.db.database import Database, _active, _report
-from randomchat.db.records import Report
+from randomchat.db.database import _ban as _db_ban
+from randomchat.db.records import Ban, Report
 from randomchat.db.schema import bans, report_reviews, reports
 
 OPEN = "open"
 STATUSES = (OPEN, "dismissed", "warned", "banned")
 Sort = Literal["newest", "heaviest"]
 HISTORY_LIMIT = 20
+NAMES_PER_USER = 5  # a guest can take a new name at every session: the newest few
+NAME_ROWS = 2000  # rows read for one page of users' names, whatever they did
+UNDO_SECONDS = 30.0  # how long after a ban its moderator may undo it (the page offers 5 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,13 @@ class History:
     filed_count: int  # reports the user filed
     reported: list[QueuedReport]  # the newest reports about the user
     bans: list[BanRow]  # every ban, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """A ban undone (``undo_ban``)."""
+
+    restored: Ban | None  # the ban the undone one had replaced, in force again
 
 
 def _weight_column() -> Any:
@@ -156,6 +171,91 @@ async def review(db: Database, report_id: int, status: str, by: str, now: float)
                 report_id=report_id, status=status, reviewed_by=by, reviewed_at=now
             )
         )
+
+
+async def reopen(db: Database, report_id: int) -> None:
+    """Make a report open again (its review undone)."""
+    async with db.transaction("reopen a report", write=True) as conn:
+        await conn.execute(report_reviews.delete().where(report_reviews.c.report_id == report_id))
+
+
+async def names_of(db: Database, user_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Each user's names as reports about them recorded, newest first, at most
+    ``NAMES_PER_USER`` each; a user without a recorded name is left out."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    latest = func.max(reports.c.created_at)
+    query = (
+        select(reports.c.reported, reports.c.reported_name, latest.label("latest"))
+        .where(reports.c.reported.in_(wanted), reports.c.reported_name != "")
+        .group_by(reports.c.reported, reports.c.reported_name)
+        .order_by(latest.desc())
+        .limit(NAME_ROWS)
+    )
+    async with db.transaction("read users' names") as conn:
+        rows = (await conn.execute(query)).all()
+    names: dict[str, list[str]] = {}
+    for user_id, name, _ in rows:
+        kept = names.setdefault(user_id, [])
+        if len(kept) < NAMES_PER_USER:
+            kept.append(name)
+    return names
+
+
+async def undo_ban(db: Database, item: QueuedReport, by: str, now: float) -> Undone | None:
+    """Undo the ban ``by`` set from ``item`` at most ``UNDO_SECONDS`` ago, in one
+    transaction: the ban ends, a ban it replaced that would still hold is restored
+    (a cool-down or an earlier, longer ban stays as it was), the report is open again.
+
+    None when there is nothing of ``by``'s to undo (not banned, another moderator's, too
+    late, or the ban was replaced or lifted since).
+    """
+    since = now - UNDO_SECONDS
+    if item.status != "banned" or item.reviewed_by != by or (item.reviewed_at or 0) < since:
+        return None
+    user_id = item.report.reported
+    async with db.transaction("undo a ban", write=True) as conn:
+        newest = (
+            (
+                await conn.execute(
+                    select(bans)
+                    .where(bans.c.user_id == user_id, *_active(now))
+                    .order_by(bans.c.created_at.desc(), bans.c.id.desc())
+                    .limit(1)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if newest is None or newest["created_by"] != by or newest["created_at"] < since:
+            return None
+        await conn.execute(bans.update().where(bans.c.id == newest["id"]).values(ended_at=now))
+        # Database.ban ends the ban it replaces at the new one's created_at.
+        replaced = (
+            (
+                await conn.execute(
+                    select(bans)
+                    .where(
+                        bans.c.user_id == user_id,
+                        bans.c.ended_at == newest["created_at"],
+                        bans.c.until > now,
+                    )
+                    .order_by(bans.c.created_at.desc(), bans.c.id.desc())
+                    .limit(1)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if replaced is not None:
+            await conn.execute(
+                bans.update().where(bans.c.id == replaced["id"]).values(ended_at=None)
+            )
+        await conn.execute(
+            report_reviews.delete().where(report_reviews.c.report_id == item.report.id)
+        )
+    return Undone(None if replaced is None else _db_ban(replaced))
 
 
 async def history(db: Database, user_id: str) -> History:

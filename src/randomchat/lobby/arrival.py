@@ -34,7 +34,7 @@ RECORD = "_call"  # the key of the record in a match-found between nodes (never 
 def with_record(match: MatchFound, record: CallRecord) -> dict[str, Any]:
     """``match`` with the record its receiver's node must start (``arriving`` takes it off)."""
     fields = [record.partner_sid, record.partner_user, record.relay, record.partner_address]
-    return {**match, RECORD: [*fields, record.call_id]}
+    return {**match, RECORD: [*fields, record.call_id, record.partner_name]}
 
 
 async def arriving(ctx: Context, sid: str, event: str, data: Any) -> Any:
@@ -65,9 +65,11 @@ async def arriving(ctx: Context, sid: str, event: str, data: Any) -> Any:
 
 def _record(raw: Any) -> CallRecord | None:
     """The record a node of this version attached; None from anything else."""
-    if not isinstance(raw, list) or len(raw) != 5:
+    # Five fields from a node older than issue 24, which sent no partner name.
+    if not isinstance(raw, list) or len(raw) not in (5, 6):
         return None
-    partner_sid, partner_user, relay, address, call_id = raw
+    partner_sid, partner_user, relay, address, call_id, *rest = raw
+    name = rest[0] if rest and isinstance(rest[0], str) else ""
     if not (isinstance(partner_sid, str) and isinstance(partner_user, str)):
         return None
     return CallRecord(
@@ -76,4 +78,5 @@ def _record(raw: Any) -> CallRecord | None:
         relay is True,
         address if isinstance(address, str) else None,
         call_id=call_id if isinstance(call_id, str) else None,
+        partner_name=name,
     )

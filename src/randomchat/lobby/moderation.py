@@ -150,6 +150,7 @@ class Moderation:
             reported_address=call.partner_address,
             age=age,
             normal_calls=ctx.conversations.count(conn.user_id),
+            reported_name=call.partner_name,
         )
         ctx.metrics.reports.labels(reason).inc()
         log.info(

@@ -215,10 +215,19 @@ class Search:
         call_id = new_call_id()  # names the call in resume-call and in a late report
         await ctx.calls.start(
             sid,
-            CallRecord(partner.sid, partner.user_id, relay, theirs_at, call_id=call_id),
+            CallRecord(
+                partner.sid,
+                partner.user_id,
+                relay,
+                theirs_at,
+                call_id=call_id,
+                partner_name=partner.username,
+            ),
             now,
         )
-        theirs_record = CallRecord(sid, me.user_id, relay, mine_at, call_id=call_id)
+        theirs_record = CallRecord(
+            sid, me.user_id, relay, mine_at, call_id=call_id, partner_name=me.username
+        )
         if other is not None:  # a partner on another node: its node starts it (lobby.arrival)
             await ctx.calls.start(partner.sid, theirs_record, now)
         me.matched_at = now

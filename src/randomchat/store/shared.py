@@ -59,6 +59,8 @@ class CallRecord:
     # The ``callId`` of the call's ``match-found``: the page names the call it reports by
     # it. None from a starter that gives none; such a call is reported only as the newest.
     call_id: str | None = None
+    # The partner's shown name, stored with a report of them for the console (issue 24).
+    partner_name: str = ""
 
 
 class Meetings(Protocol):

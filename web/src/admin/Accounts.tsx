@@ -73,10 +73,10 @@ export function Accounts({ me }: { me: Me }) {
         <tbody>
           {accounts.map((a) => (
             <tr key={a.name}>
-              <td>{a.name}</td>
-              <td>{a.role}</td>
-              <td>{when(a.createdAt)}</td>
-              <td>
+              <td data-label="Name">{a.name}</td>
+              <td data-label="Role">{a.role}</td>
+              <td data-label="Created">{when(a.createdAt)}</td>
+              <td data-label="Action">
                 <button type="button" className="btn small" disabled={a.name === me.name} onClick={() => void remove(a)}>
                   Remove {a.name}
                 </button>

@@ -53,11 +53,13 @@ export function Audit() {
           <tbody>
             {entries.map((e) => (
               <tr key={e.id} data-testid="audit-row" data-action={e.action} data-target={e.target}>
-                <td>{when(e.at)}</td>
-                <td>{e.actor}</td>
-                <td>{e.action}</td>
-                <td className="mono">{target(e)}</td>
-                <td>
+                <td data-label="When">{when(e.at)}</td>
+                <td data-label="Who">{e.actor}</td>
+                <td data-label="What">{e.action}</td>
+                <td data-label="About" className="mono">
+                  {target(e)}
+                </td>
+                <td data-label="Why">
                   <bdi>{e.reason}</bdi>
                 </td>
               </tr>

@@ -86,15 +86,17 @@ export function Bans() {
           <tbody>
             {bans.map((b) => (
               <tr key={b.userId} data-testid="ban-row" data-user-id={b.userId} data-automatic={b.automatic}>
-                <td className="mono">{b.userId}</td>
-                <td>
+                <td data-label="User" className="mono">
+                  {b.userId}
+                </td>
+                <td data-label="Reason">
                   <bdi>{b.reason}</bdi>
                   {b.address ? ' (with address)' : ''}
                 </td>
-                <td>{b.automatic ? <span className="tag">automatic</span> : actorLabel(b.createdBy)}</td>
-                <td>{when(b.createdAt)}</td>
-                <td>{banLeft(b.until, now)}</td>
-                <td>
+                <td data-label="Set by">{b.automatic ? <span className="tag">automatic</span> : actorLabel(b.createdBy)}</td>
+                <td data-label="Since">{when(b.createdAt)}</td>
+                <td data-label="Left">{banLeft(b.until, now)}</td>
+                <td data-label="Action">
                   {lifting === b.userId ? (
                     <form className="inline-form" aria-label={`Lift the ban of ${b.userId}`} onSubmit={(e) => void lift(e, b.userId)}>
                       <label>

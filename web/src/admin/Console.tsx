@@ -68,7 +68,9 @@ export function Console() {
   return (
     <div className="console">
       <header className="console-top">
-        <p className="console-brand">randomchat · moderation</p>
+        <p className="console-brand">
+          randomchat<span className="brand-tail"> · moderation</span>
+        </p>
         <nav aria-label="Console sections" className="console-nav">
           {visible.map((s) => (
             <button

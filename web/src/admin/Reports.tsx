@@ -1,7 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api, query } from './api';
-import { BAN_LENGTHS, moved, triageKey, when } from './format';
+import { moved, triageKey, when } from './format';
+import { BanForm, WarnForm } from './forms';
+import { EarlierNames, NameAndId } from './names';
 import { REASONS, STATUSES, type History, type Me, type QueuedReport, type StatusFilter } from './types';
+import { UNDO_MS, UndoWindow, type Undoable } from './undo';
 import { UserHistory } from './UserHistory';
 import { RowWeight, WeightFact } from './weight';
 
@@ -22,6 +25,8 @@ export function Reports({ me }: { me: Me }) {
   const [message, setMessage] = useState('');
   const [error, setError] = useState('');
   const rows = useRef(new Map<number, HTMLButtonElement>());
+  const [offered, setOffered] = useState<Undoable | null>(null);
+  const undoWindow = useRef<UndoWindow | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -43,27 +48,78 @@ export function Reports({ me }: { me: Me }) {
     return () => window.clearInterval(timer);
   }, [load]);
 
-  const index = reports.findIndex((r) => r.id === selectedId);
-  const selected = index >= 0 ? reports[index] : undefined;
+  // One undo window for the view; leaving the view sends a dismissal still waiting.
+  if (undoWindow.current === null) {
+    undoWindow.current = new UndoWindow(setOffered, (err) =>
+      setError(err instanceof ApiError ? err.message : String(err)),
+    );
+  }
+  const undo = undoWindow.current;
+  useEffect(() => () => void undo.flush(), [undo]);
+
+  // A dismissal waiting to be sent is out of the queue already: the next report is up.
+  const waiting = offered?.kind === 'delayed' ? offered.reportId : null;
+  const shown = waiting === null ? reports : reports.filter((r) => r.id !== waiting);
+  const index = shown.findIndex((r) => r.id === selectedId);
+  const selected = index >= 0 ? shown[index] : undefined;
 
   const act = useCallback(
     async (report: QueuedReport, action: string, body: unknown, done: string) => {
       setError('');
+      const path = `/api/console/reports/${report.id}`;
+      // The next report takes the place of the one just handled.
+      const at = shown.findIndex((r) => r.id === report.id);
+      const next = shown[at + 1] ?? shown[at - 1];
+      if (action === 'dismiss') {
+        // Delayed, not sent: see undo.ts.
+        setMessage(`Report #${report.id} will be dismissed in ${UNDO_MS / 1000} s`);
+        setForm({ kind: 'none' });
+        setSelectedId(next?.id ?? null);
+        await undo.offer({
+          kind: 'delayed',
+          reportId: report.id,
+          label: done,
+          commit: async () => {
+            await api.post(`${path}/dismiss`, body);
+            setMessage(done);
+            await load();
+          },
+        });
+        return;
+      }
       try {
-        await api.post(`/api/console/reports/${report.id}/${action}`, body);
+        await api.post(`${path}/${action}`, body);
         setMessage(done);
         setForm({ kind: 'none' });
-        // The next report takes the place of the one just handled.
-        const at = reports.findIndex((r) => r.id === report.id);
-        const next = reports[at + 1] ?? reports[at - 1];
         setSelectedId(next?.id ?? null);
+        if (action === 'ban' || action === 'ban-address') {
+          await undo.offer({
+            kind: 'done',
+            reportId: report.id,
+            label: done,
+            revert: async () => {
+              await api.post(`${path}/undo`);
+              setMessage(`Ban undone: report #${report.id} is open again`);
+              setSelectedId(report.id);
+              await load();
+            },
+          });
+        }
         await load();
       } catch (err) {
         setError(err instanceof ApiError ? err.message : String(err));
       }
     },
-    [load, reports],
+    [load, shown, undo],
   );
+
+  const undoNow = useCallback(async () => {
+    const undone = await undo.undo();
+    if (undone?.kind === 'delayed') {
+      setMessage(`Kept report #${undone.reportId} open`);
+      setSelectedId(undone.reportId);
+    }
+  }, [undo]);
 
   const select = useCallback((id: number | undefined) => {
     if (id === undefined) return;
@@ -78,7 +134,9 @@ export function Reports({ me }: { me: Me }) {
       if (key === null) return;
       event.preventDefault();
       if (key === 'next' || key === 'previous') {
-        select(reports[moved(index, key === 'next' ? 1 : -1, reports.length)]?.id);
+        select(shown[moved(index, key === 'next' ? 1 : -1, shown.length)]?.id);
+      } else if (key === 'undo') {
+        void undoNow();
       } else if (selected && selected.status === 'open') {
         if (key === 'dismiss') void act(selected, 'dismiss', {}, `Dismissed report #${selected.id}`);
         else setForm({ kind: 'ban', address: true });
@@ -86,14 +144,15 @@ export function Reports({ me }: { me: Me }) {
     }
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [act, index, reports, select, selected]);
+  }, [act, index, shown, select, selected, undoNow]);
 
   return (
     <section aria-labelledby="reports-title" className="reports">
       <div className="section-head">
         <h1 id="reports-title">Reports</h1>
         <p className="muted keys">
-          Keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous, <kbd>d</kbd> dismiss, <kbd>b</kbd> ban
+          Keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous, <kbd>d</kbd> dismiss, <kbd>b</kbd> ban,{' '}
+          <kbd>u</kbd> undo
         </p>
       </div>
       <div className="filters">
@@ -138,13 +197,13 @@ export function Reports({ me }: { me: Me }) {
         </p>
       )}
       <div className="triage">
-        {reports.length === 0 ? (
+        {shown.length === 0 ? (
           <p className="muted" data-testid="queue-empty">
             No reports here.
           </p>
         ) : (
           <ol className="queue" aria-label="Report queue">
-            {reports.map((r) => (
+            {shown.map((r) => (
               <li key={r.id}>
                 <button
                   type="button"
@@ -158,7 +217,10 @@ export function Reports({ me }: { me: Me }) {
                   onClick={() => select(r.id)}
                 >
                   <span className="row-reason">{r.reason}</span>
-                  <span className="row-user">{r.reported}</span>
+                  <span className="row-user">
+                    <NameAndId name={r.reportedName} id={r.reported} testId="row-name" />
+                  </span>
+                  <EarlierNames current={r.reportedName} names={r.reportedNames} />
                   <span className="row-meta">
                     #{r.id} · {when(r.createdAt)} · <RowWeight weight={r.weight} /> · {r.status}
                   </span>
@@ -178,6 +240,14 @@ export function Reports({ me }: { me: Me }) {
           />
         )}
       </div>
+      {offered && (
+        <div className="toast" data-testid="undo-toast">
+          <span>{offered.label}</span>
+          <button type="button" className="btn small" data-testid="undo" onClick={() => void undoNow()}>
+            Undo <kbd>u</kbd>
+          </button>
+        </div>
+      )}
     </section>
   );
 }
@@ -223,7 +293,13 @@ function ReportDetail({
       </h2>
       <dl className="facts">
         <dt>Reported user</dt>
-        <dd data-testid="detail-reported">{report.reported}</dd>
+        <dd>
+          <NameAndId name={report.reportedName} testId="detail-reported-name" />
+          <EarlierNames current={report.reportedName} names={report.reportedNames} testId="detail-earlier-names" />
+          <span className="uid" data-testid="detail-reported">
+            {report.reported}
+          </span>
+        </dd>
         <dt>Reported by</dt>
         <dd data-testid="detail-reporter">{report.reporter}</dd>
         <dt>When</dt>
@@ -296,104 +372,5 @@ function ReportDetail({
         <UserHistory title="Reporter's history" testId="history-reporter" history={reporter} />
       </div>
     </article>
-  );
-}
-
-/**
- * A ban covers the user and, for a guest, their device (their user id is their
- * browser's). For a guest report with a recorded network the address is offered
- * too, ticked: a private window would otherwise bring them back. Untick it for a
- * shared network (a school, a carrier's NAT), where it would shut out others.
- */
-function BanForm({
-  report,
-  addressTitle,
-  onCancel,
-  onBan,
-}: {
-  report: QueuedReport;
-  /** why the address cannot be banned with this report; undefined when it can */
-  addressTitle: string | undefined;
-  onCancel: () => void;
-  onBan: (hours: number, reason: string, label: string, address: boolean) => Promise<void>;
-}) {
-  const [address, setAddress] = useState(addressTitle === undefined);
-  const [hours, setHours] = useState(24);
-  const [reason, setReason] = useState(report.reason);
-  const first = useRef<HTMLSelectElement>(null);
-  useEffect(() => first.current?.focus(), []);
-  const label = BAN_LENGTHS.find((b) => b.hours === hours)?.label ?? `${hours} h`;
-  return (
-    <form
-      className="inline-form"
-      data-testid="ban-form"
-      aria-label={address ? 'Ban the user and their address' : 'Ban the user'}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void onBan(hours, reason, label, address);
-      }}
-    >
-      <label>
-        For{' '}
-        <select ref={first} data-testid="ban-hours" value={hours} onChange={(e) => setHours(Number(e.target.value))}>
-          {BAN_LENGTHS.map((b) => (
-            <option key={b.hours} value={b.hours}>
-              {b.label}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Reason{' '}
-        <input data-testid="ban-reason" required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
-      </label>
-      <label title={addressTitle}>
-        <input
-          type="checkbox"
-          data-testid="ban-address"
-          aria-describedby="ban-address-hint"
-          checked={address}
-          disabled={addressTitle !== undefined}
-          onChange={(e) => setAddress(e.target.checked)}
-        />{' '}
-        Also their address
-      </label>
-      <p id="ban-address-hint" className="muted small" data-testid="ban-address-hint">
-        Untick on a shared network (a school, a carrier's NAT): everyone on it would be shut out.
-      </p>
-      <button type="submit" className="btn danger" data-testid="ban-confirm">
-        {address ? 'Ban user and address' : 'Ban user'}
-      </button>
-      <button type="button" className="btn" onClick={onCancel}>
-        Cancel
-      </button>
-    </form>
-  );
-}
-
-function WarnForm({ onCancel, onWarn }: { onCancel: () => void; onWarn: (reason: string) => Promise<void> }) {
-  const [reason, setReason] = useState('');
-  const first = useRef<HTMLInputElement>(null);
-  useEffect(() => first.current?.focus(), []);
-  return (
-    <form
-      className="inline-form"
-      aria-label="Record a warning"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void onWarn(reason);
-      }}
-    >
-      <label>
-        Warning{' '}
-        <input ref={first} data-testid="warn-reason" required maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
-      </label>
-      <button type="submit" className="btn" data-testid="warn-confirm">
-        Record warning
-      </button>
-      <button type="button" className="btn" onClick={onCancel}>
-        Cancel
-      </button>
-    </form>
   );
 }

@@ -1,4 +1,5 @@
 import { actorLabel, when } from './format';
+import { NO_NAME } from './names';
 import type { History } from './types';
 
 export function UserHistory({ title, testId, history }: { title: string; testId: string; history: History | null }) {
@@ -9,6 +10,21 @@ export function UserHistory({ title, testId, history }: { title: string; testId:
         <p className="muted">Loading…</p>
       ) : (
         <>
+          <p className="small" data-testid={`${testId}-names`}>
+            {history.names.length === 0 ? (
+              <span className="muted">({NO_NAME}: names are kept with reports about a user)</span>
+            ) : (
+              <>
+                Names:{' '}
+                {history.names.map((name, i) => (
+                  <span key={name}>
+                    {i > 0 ? ', ' : ''}
+                    <bdi className="nick">{name}</bdi>
+                  </span>
+                ))}
+              </>
+            )}
+          </p>
           <p className="small">
             <span data-testid={`${testId}-reported`}>{history.reportedCount}</span> reports about them,{' '}
             <span data-testid={`${testId}-filed`}>{history.filedCount}</span> filed by them

@@ -39,7 +39,7 @@ export function actorLabel(createdBy: string): string {
   return createdBy;
 }
 
-export type TriageKey = 'next' | 'previous' | 'dismiss' | 'ban';
+export type TriageKey = 'next' | 'previous' | 'dismiss' | 'ban' | 'undo';
 
 /** The triage action of a key press, or null: none while typing or with a modifier. */
 export function triageKey(event: {
@@ -64,6 +64,8 @@ export function triageKey(event: {
       return 'dismiss';
     case 'b':
       return 'ban';
+    case 'u':
+      return 'undo';
     default:
       return null;
   }

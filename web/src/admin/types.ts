@@ -22,6 +22,10 @@ export interface QueuedReport {
   id: number;
   reporter: string;
   reported: string;
+  /** the name the reported user was shown under in that call ('' when none was recorded) */
+  reportedName: string;
+  /** the reported user's names across reports about them, newest first */
+  reportedNames: string[];
   reason: string;
   note: string;
   chat: ChatLine[];
@@ -57,6 +61,8 @@ export interface AuditEntry {
 
 export interface History {
   userId: string;
+  /** the names reports recorded for the user, newest first */
+  names: string[];
   reportedCount: number;
   filedCount: number;
   reports: QueuedReport[];
