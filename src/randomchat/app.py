@@ -26,8 +26,10 @@ from randomchat.lobby import Lobby, in_memory
 from randomchat.lobby.arrival import arriving
 from randomchat.lobby.resume import recovery_guard
 from randomchat.metrics import Metrics
+from randomchat.protocol import ServerEvent
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore, Store
+from randomchat.store.address_limits import SharedFactory
 from randomchat.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,7 @@ def create_app(
     metrics = Metrics()
     node = None
     replay: SharedReplay | None = None  # used proofs of work: None keeps them in this process
+    address_limits: SharedFactory | None = None  # POST /api/session per address: the same
     if settings.redis_url:  # a cluster node (imported only then: one process needs no Redis)
         from randomchat.cluster import Node
         from randomchat.store.redis_replay import RedisReplay
@@ -96,6 +99,7 @@ def create_app(
         node = Node(settings, metrics)
         store, clock = node.store, node.clock
         replay = RedisReplay(node.redis, node.prefix)  # a proof of work counts once per cluster
+        address_limits = node.address_limits
     store = store if store is not None else MemoryStore()
     clock = clock or SystemClock()
     rules = Rules.from_settings(settings)
@@ -105,10 +109,19 @@ def create_app(
     gateway.sio.may_resume = recovery_guard(lobby.ctx, Verifier(settings.secret))
     if node is not None:
         node.attach(gateway, lobby)
+        # The caps per user and per address count across the nodes (store.redis_caps).
+        caps = lobby.ctx.connections
+        caps.shared = node.caps(caps.per_user, caps.per_address)
         assert node.delivery is not None
         # A match-found from another node gets its TURN credentials here, where its
         # socket's token is known, and its call record starts here (lobby.arrival).
-        node.delivery.arriving = lambda sid, event, data: arriving(lobby.ctx, sid, event, data)
+        node.delivery.arriving = lambda sid, event, data: (
+            lobby.resume.arriving(sid, data)  # a call resumed from another node (lobby.resume)
+            if event == ServerEvent.CALL_RESUMED
+            else arriving(lobby.ctx, sid, event, data)
+        )
+        # The first side of a resumed call waits where any node finds it (store.redis_resume).
+        lobby.resume.shared = node.resumes()
 
     async def kick(ban: Ban) -> None:
         await gateway.apply(lobby.moderation.kick_user(ban))
@@ -123,6 +136,9 @@ def create_app(
     async def refresh_bans() -> None:
         await gateway.apply(await lobby.moderation.refresh_bans())
 
+    async def renew_caps() -> None:
+        await lobby.ctx.connections.refresh(lobby.ctx.wall())
+
     async def unbanned(user_id: str) -> None:
         lobby.moderation.forget_ban(user_id)
 
@@ -136,6 +152,8 @@ def create_app(
             _every(WIDEN_SECONDS, widen),
             _every(BAN_REFRESH_SECONDS, refresh_bans),
         ]
+        if node is not None:  # this node's connections keep counting on the cluster
+            tasks.append(_every(node.caps_every, renew_caps))
         try:
             yield
         finally:
@@ -167,6 +185,7 @@ def create_app(
             lambda: gateway.draining,
             ice=lobby.rules.ice,  # one TURN credential cache for the route and match-found
             replay=replay,
+            address_limits=address_limits,
         ),
     ]
     web = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -36,6 +36,9 @@ from randomchat.metrics import Metrics
 from randomchat.protocol import Empty, ServerEvent
 from randomchat.rules import Rules
 from randomchat.store.redis import RedisStore
+from randomchat.store.redis_caps import RedisCaps
+from randomchat.store.redis_resume import RedisResumes
+from randomchat.store.redis_sessions import RedisAddressLimits
 from randomchat.store.redis_shared import RedisBlocks, RedisLimits, RedisMeetings
 from randomchat.store.shared import MemoryCalls
 
@@ -145,6 +148,24 @@ class Node:
             MemoryCalls(),  # each node keeps its own sockets' calls (lobby.arrival)
             RedisLimits(r, limits, p),
         )
+
+    @property
+    def caps_every(self) -> float:
+        """Seconds between renewals of this node's connection leases (``caps``)."""
+        return self.timeout / 3
+
+    def caps(self, per_user: int, per_address: int) -> RedisCaps:
+        """The connection caps on the cluster: each socket leased for the node timeout,
+        so a dead node's sockets stop counting by the time it is evicted."""
+        return RedisCaps(self.redis, per_user, per_address, self.timeout, self.prefix)
+
+    def resumes(self) -> RedisResumes:
+        """Pending resumes, findable from every node (a call's sides may come back on two)."""
+        return RedisResumes(self.redis, self.store)
+
+    def address_limits(self, name: str, limit: Limit) -> RedisAddressLimits:
+        """A limiter of ``POST /api/session`` per address, shared by the nodes."""
+        return RedisAddressLimits(self.redis, name, limit, self.prefix)
 
     def attach(self, gateway: Gateway, lobby: Lobby) -> None:
         """Deliver through the cluster, and watch the other nodes."""

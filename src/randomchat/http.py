@@ -41,23 +41,20 @@ from randomchat import auth, devices, guests, privacy, proxy, static
 from randomchat.config import Settings
 from randomchat.core.moderation import address_hash
 from randomchat.core.powcost import Pressure
-from randomchat.core.ratelimit import Limit, RateLimiter
+from randomchat.core.ratelimit import Limit
 from randomchat.core.replay import SharedReplay
 from randomchat.core.requests import clean_text
 from randomchat.db import Ban
 from randomchat.errors import AuthError, StorageError
 from randomchat.metrics import Metrics
 from randomchat.store import Store
+from randomchat.store.address_limits import SharedFactory, limiter
 from randomchat.turn import IceConfig, ice_request_rate
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # A session request is {"username": <32 characters>}: a few dozen bytes.
 SESSION_BODY_LIMIT = 4096
-# Addresses the session limiter remembers; past this, new addresses share one bucket.
-MAX_LIMITED_ADDRESSES = 100_000
-OVERFLOW_KEY = "overflow"
-PRUNE_SECONDS = 10.0
 # With --pow auto, an address past its session rate may go on with a solved proof of
 # work, up to this many times the rate (then 429 again).
 POW_RATE_FACTOR = 5
@@ -164,38 +161,6 @@ async def read_json(request: Request, limit: int, example: str) -> Any:
         raise BodyError(422, f"Body must be JSON like {example}") from None
 
 
-class AddressLimiter:
-    """Token buckets per client network (IPv4 address, or IPv6 /64 and also its /56 and
-    /48: ``proxy.aggregates``), bounded in memory.
-
-    Full buckets are forgotten every ``PRUNE_SECONDS``; when ``max_keys``
-    networks still hold a bucket, new ones share a single bucket (they are
-    limited together rather than not at all, and memory stays bounded).
-    """
-
-    def __init__(self, limit: Limit, max_keys: int = MAX_LIMITED_ADDRESSES) -> None:
-        self._limiter = RateLimiter(limit)
-        self._max_keys = max_keys
-        self._pruned_at = -math.inf
-        self._known: set[str] = set()
-
-    def take(self, address: str, now: float) -> float:
-        """0.0 if allowed, else seconds to wait."""
-        if now - self._pruned_at >= PRUNE_SECONDS:
-            self._limiter.prune(now)
-            self._pruned_at = now
-        keys = proxy.aggregates(proxy.network_of(address))
-        if len(self._limiter) >= self._max_keys:
-            self._limiter.prune(now)
-            self._pruned_at = now
-            if len(self._limiter) >= self._max_keys:
-                keys = (OVERFLOW_KEY,)
-        return max(self._limiter.take(key, now) for key in keys)
-
-    def __len__(self) -> int:
-        return len(self._limiter)
-
-
 def metrics_allowed(request: Request, token: str | None) -> bool:
     """With ``--metrics-token``: that bearer token; without: local clients only."""
     if token is None:
@@ -225,13 +190,16 @@ def routes(
     draining: Callable[[], bool] = lambda: False,
     ice: IceConfig | None = None,
     replay: SharedReplay | None = None,
+    address_limits: SharedFactory | None = None,
 ) -> list[BaseRoute]:
     """The HTTP routes; ``address_ban`` finds the ban of a network's keyed hash, if any;
-    ``ice`` is the lobby's (one credential cache), ``replay`` a cluster's shared cache."""
+    ``ice`` is the lobby's (one credential cache), ``replay`` a cluster's shared cache,
+    ``address_limits`` a cluster's session limiters per address (``store.address_limits``)."""
     rate = settings.sessions_per_minute / 60
-    sessions = AddressLimiter(Limit(rate=rate, burst=settings.session_burst))
-    with_pow = AddressLimiter(
-        Limit(rate=rate * POW_RATE_FACTOR, burst=settings.session_burst * POW_RATE_FACTOR)
+    burst = settings.session_burst
+    sessions = limiter("sessions", Limit(rate=rate, burst=burst), address_limits)
+    with_pow = limiter(
+        "pow", Limit(rate=rate * POW_RATE_FACTOR, burst=burst * POW_RATE_FACTOR), address_limits
     )
     rules_doc = guests.RulesDocument.load(settings)
     name_filter = guests.load_name_filter(settings)
@@ -250,15 +218,18 @@ def routes(
             return _problem(403, "Guest sessions are disabled on this server")
         client = request.client.host if request.client else ""
         now = time.monotonic()
-        wait = sessions.take(client, now)
-        need_pow = settings.pow == "always"
-        if wait > 0:
-            if settings.pow != "auto":
-                return _rate_limited(wait)
-            need_pow = True  # past the rate: go on only with a proof of work
-            hard = with_pow.take(client, now)
-            if hard > 0:
-                return _rate_limited(hard)
+        try:
+            wait = await sessions(client)
+            need_pow = settings.pow == "always"
+            if wait > 0:
+                if settings.pow != "auto":
+                    return _rate_limited(wait)
+                need_pow = True  # past the rate: go on only with a proof of work
+                hard = await with_pow(client)
+                if hard > 0:
+                    return _rate_limited(hard)
+        except StorageError:  # a cluster's limiter: Redis out of reach
+            return _problem(503, "Sessions are unavailable for a moment; try again")
         if address_ban is not None:
             ban = address_ban(address_hash(key, proxy.network_of(client)))
             if ban is not None:

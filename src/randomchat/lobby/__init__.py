@@ -179,6 +179,7 @@ class Lobby:
         conn = ctx.connections.add(sid, identity, network, self.clock.monotonic())
         conn.address = address
         try:
+            await ctx.connections.admit(sid, ctx.wall())  # a cluster's caps: one round trip
             await self.store.join(self._member(sid, conn))
         except BaseException:
             ctx.connections.remove(sid)
@@ -204,7 +205,9 @@ class Lobby:
         self.ctx.connections.remove(sid)
         self.resume.forget(sid)
         await self.ctx.calls.forget(sid)
-        return await self.search.disconnected(sid, conn)
+        effects = await self.search.disconnected(sid, conn)
+        await self.ctx.connections.release(sid, conn)  # a cluster's caps, once its partner knows
+        return effects
 
     async def held(self, sid: str) -> list[Effect]:
         """``sid``'s transport dropped and its socket is held for recovery (``sio.recovery``).

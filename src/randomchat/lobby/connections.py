@@ -3,19 +3,40 @@
 Per connection, node-local by nature (a socket lives on exactly one process):
 who the connection is, its search options, its connection-quality meter and
 whether a ``call-stats`` report is due. The caps per user and per address are
-counted here too: per process today; across a cluster they would move to the
-shared store with the other per-user limits.
+counted here too, per process; on a cluster also across the nodes (``shared``, a
+``SharedCaps``: ``store.redis_caps.RedisCaps``), which the lobby asks once per
+connect (``admit``) and tells once per disconnect (``release``).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from randomchat.auth import Identity
 from randomchat.core.quality import ConnectionMetrics
 from randomchat.core.requests import SearchOptions
-from randomchat.errors import TooManyConnections
+from randomchat.errors import StorageError, TooManyConnections
 from randomchat.proxy import aggregates
+
+log = logging.getLogger(__name__)
+
+Held = tuple[str, str, tuple[str, ...]]  # a socket's sid, user and address units
+
+
+class SharedCaps(Protocol):
+    """The caps counted across the nodes of a cluster (``store.redis_caps``); ``now`` is
+    wall time, which the nodes share."""
+
+    async def admit(
+        self, sid: str, user_id: str, units: Sequence[str], now: float
+    ) -> str | None: ...  # None, or the scope ("user", "address") of the cap it would pass
+
+    async def release(self, sid: str, user_id: str, units: Sequence[str]) -> None: ...
+
+    async def refresh(self, held: Sequence[Held], now: float) -> None: ...
 
 
 @dataclass(slots=True)
@@ -51,6 +72,8 @@ class Connections:
         self._by_sid: dict[str, Connection] = {}
         self._by_user: dict[str, set[str]] = {}
         self._by_network: dict[str, int] = {}
+        self.shared: SharedCaps | None = None  # a cluster's caps (set by create_app)
+        self._outage = False  # the last admission found Redis out of reach
 
     def __len__(self) -> int:
         return len(self._by_sid)
@@ -82,6 +105,47 @@ class Connections:
         for unit in units:
             self._by_network[unit] = self._by_network.get(unit, 0) + 1
         return conn
+
+    async def admit(self, sid: str, now: float) -> None:
+        """Count ``sid`` (already ``add``-ed here) across the cluster; raise
+        ``TooManyConnections`` past a cap there (the caller then removes it here).
+
+        With Redis out of reach the connection is let in under this process's caps
+        alone: connecting needs no Redis otherwise, and the next ``refresh`` after
+        the outage counts it on the cluster too.
+        """
+        conn = self._by_sid[sid]
+        if self.shared is None:
+            return
+        try:
+            scope = await self.shared.admit(sid, conn.user_id, aggregates(conn.network), now)
+        except StorageError as exc:
+            if not self._outage:  # one line per outage, not one per connection
+                log.warning("connection caps counted per process", extra={"error": str(exc)})
+            self._outage = True
+            return
+        self._outage = False
+        if scope is not None:
+            raise TooManyConnections(scope, self.per_user if scope == "user" else self.per_address)
+
+    async def release(self, sid: str, conn: Connection | None) -> None:
+        """``sid`` (removed here) stops counting across the cluster. If Redis is out of
+        reach its lease runs out by itself instead (``store.redis_caps``)."""
+        if self.shared is None or conn is None:
+            return
+        try:
+            await self.shared.release(sid, conn.user_id, aggregates(conn.network))
+        except StorageError as exc:
+            if not self._outage:
+                log.warning("connection cap not released", extra={"sid": sid, "error": str(exc)})
+            self._outage = True
+
+    async def refresh(self, now: float) -> None:
+        """Renew the cluster's leases of every connection here (a cluster node does so every
+        third of its lease: ``app.create_app``)."""
+        if self.shared is not None:
+            held = [(sid, c.user_id, aggregates(c.network)) for sid, c in self._by_sid.items()]
+            await self.shared.refresh(held, now)
 
     def remove(self, sid: str) -> Connection | None:
         conn = self._by_sid.pop(sid, None)

@@ -17,9 +17,21 @@ included, so an ICE restart stays relay-only) and both get ``call-resumed``.
 One alone past the window gets ``partner-disconnected``, as when a partner's
 socket is gone for good.
 
+On a cluster (``shared``: ``store.redis_resume.RedisResumes``) the two new sockets
+may be on two nodes: the first is written to Redis under the call id, for the
+window, and the second, on any node, takes it and pairs the two in one script.
+Its node tells both; the other side's ``call-resumed`` goes through that side's
+node's inbox carrying its call record (as a cross-node ``match-found`` does),
+which ``arriving`` takes off and starts there. Each node still keeps its own
+waiting sockets here (``Pending``), to tell them when the window is over, and
+withdraws from Redis the entries of those that gave up (``forget``) with the next
+``expired`` (every 0.25 s): no round trip at disconnect.
+
 Bounds: a ticket is at most ``MAX_TICKET`` characters (checked before any
 decoding); one pending resume per socket (a second replaces the first); pending
-entries die with their socket or their window.
+entries die with their socket or their window; the withdrawals waiting for the
+next ``expired`` are at most ``MAX_WITHDRAWN`` (past it, entries expire by
+themselves with the window).
 
 The other way back, Socket.IO's connection-state recovery (a dropped transport
 within the window, same socket id), is guarded here too: ``recovery_guard`` is
@@ -37,16 +49,19 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from randomchat import auth
 from randomchat.core.state import Phase
-from randomchat.errors import AuthError, IllegalMove, InvalidPayload
+from randomchat.errors import AuthError, IllegalMove, InvalidPayload, StorageError
+from randomchat.lobby.arrival import RECORD, _record
+from randomchat.lobby.connections import Connection
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit
 from randomchat.protocol import CallResumed, ClientEvent, Empty, ServerEvent
+from randomchat.store.base import Member
 from randomchat.store.shared import CallRecord
 
 log = logging.getLogger(__name__)
@@ -55,6 +70,20 @@ EVENT = ClientEvent.RESUME_CALL
 MAX_TICKET = 1024  # characters; two user ids, a call id and a mac fit well within
 MAX_CALL_ID = 64
 TICKET_TTL = 6 * 3600.0  # seconds: a call longer than this cannot be resumed
+MAX_WITHDRAWN = 10_000  # entries to withdraw from Redis at the next ``expired``
+WAITING = "waiting"  # SharedResumes.offer: the sid waits now
+
+
+class SharedResumes(Protocol):
+    """The pending resumes of a cluster (``store.redis_resume``)."""
+
+    async def offer(self, call_id: str, me: Member, window: float) -> Member | str:
+        """The side that waited, now paired with ``me``; else ``WAITING`` or ``"gone"``."""
+        ...
+
+    async def withdraw(self, entries: Sequence[tuple[str, str]]) -> None: ...
+
+
 # The key is derived from the server's secret in ``rules`` (``Rules.resume_key``).
 
 
@@ -165,6 +194,8 @@ class Resume:
         self.window = ctx.rules.resume_window
         self._by_call: dict[str, Pending] = {}
         self._by_sid: dict[str, str] = {}  # sid -> call id
+        self.shared: SharedResumes | None = None  # a cluster's (set by create_app)
+        self._withdrawn: list[tuple[str, str]] = []  # (call id, sid) gone from here
 
     def __len__(self) -> int:
         return len(self._by_call)
@@ -181,6 +212,8 @@ class Resume:
                 "Already in a match" if phase is Phase.MATCHED else "Already in queue"
             )
         now = self.ctx.clock.monotonic()
+        if self.shared is not None:
+            return await self._resume_shared(sid, conn, ticket, now)
         other = self._by_call.get(call_id)
         if other is None or other.deadline < now or other.user_id == conn.user_id:
             if other is not None and other.deadline < now:
@@ -208,13 +241,88 @@ class Resume:
             Emit(sid, ServerEvent.CALL_RESUMED, resumed, other.sid),
         ]
 
+    async def _resume_shared(
+        self, sid: str, conn: Connection, ticket: Ticket, now: float
+    ) -> list[Effect]:
+        """``resume_call`` on a cluster: the side that waited may be on any node."""
+        assert self.shared is not None
+        call_id = ticket.call_id
+        me = Member(sid, conn.user_id, conn.username, conn.guest_address)
+        found = await self.shared.offer(call_id, me, self.window)
+        here = self._by_call.get(call_id)
+        if found == WAITING:
+            if self._by_sid.get(sid) != call_id:
+                self.forget(sid)  # it waited for another call: that entry is withdrawn
+            effects: list[Effect] = []
+            if here is not None:  # itself again, or the same user's older socket: replaced
+                self._drop(here)
+                if here.user_id != conn.user_id:  # the other side, whose entry ran out first
+                    effects = await self._alone([here])
+            self._by_call[call_id] = Pending(sid, conn.user_id, ticket, now + self.window)
+            self._by_sid[sid] = call_id
+            return effects
+        if not isinstance(found, Member):  # it searched meanwhile, or its node died
+            return [Emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty())]
+        if here is not None and here.sid == found.sid:
+            self._drop(here)
+        await self.ctx.meetings.record(found.user_id, conn.user_id, now)
+        mine = CallRecord(
+            found.sid,
+            found.user_id,
+            ticket.relay,
+            found.address,
+            call_id=call_id,
+            partner_name=found.username,
+        )
+        theirs = CallRecord(
+            sid,
+            conn.user_id,
+            ticket.relay,
+            conn.guest_address,
+            call_id=call_id,
+            partner_name=conn.username,
+        )
+        await self.ctx.calls.start(sid, mine)
+        resumed = CallResumed(callId=call_id)
+        sent: Any = resumed
+        if found.sid in self.ctx.connections:
+            await self.ctx.calls.start(found.sid, theirs)
+        else:  # its node starts the record as the event arrives there (``arriving``)
+            fields = [theirs.partner_sid, theirs.partner_user, theirs.relay]
+            sent = {**resumed, RECORD: [*fields, theirs.partner_address, call_id, conn.username]}
+        return [
+            Emit(found.sid, ServerEvent.CALL_RESUMED, sent, sid),
+            Emit(sid, ServerEvent.CALL_RESUMED, resumed, found.sid),
+        ]
+
+    async def arriving(self, sid: str, data: Any) -> Any:
+        """A ``call-resumed`` from the node that paired ``sid`` (waiting here) with a socket
+        there: the call record it carries is taken off and started here."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        record = _record(data.pop(RECORD, None))
+        if record is not None and sid in self.ctx.connections:
+            pending = self._by_call.get(record.call_id or "")
+            if pending is not None and pending.sid == sid:
+                self._drop(pending)
+            await self.ctx.calls.start(sid, record, self.ctx.clock.monotonic())
+        return data
+
     async def expired(self) -> list[Effect]:
         """Sides whose partner did not come back within the window (and still wait for it)."""
+        await self._withdraw()
         now = self.ctx.clock.monotonic()
         gone = [p for p in self._by_call.values() if p.deadline < now]
-        effects: list[Effect] = []
         for pending in gone:
             self._drop(pending)
+            self._withdrawing(pending)
+        return await self._alone(gone)
+
+    async def _alone(self, gone: list[Pending]) -> list[Effect]:
+        """Each that still waits is told its partner will not come back."""
+        effects: list[Effect] = []
+        for pending in gone:
             if await self.ctx.store.phase_of(pending.sid) is Phase.IDLE:
                 effects.append(Emit(pending.sid, ServerEvent.PARTNER_DISCONNECTED, Empty()))
         return effects
@@ -226,7 +334,22 @@ class Resume:
             pending = self._by_call.get(call_id)
             if pending is not None and pending.sid == sid:
                 self._drop(pending)
+                self._withdrawing(pending)
             self._by_sid.pop(sid, None)
+
+    def _withdrawing(self, pending: Pending) -> None:
+        """Its entry in Redis is to go (with the next ``expired``): nobody may pair with it."""
+        if self.shared is not None and len(self._withdrawn) < MAX_WITHDRAWN:
+            self._withdrawn.append((pending.ticket.call_id, pending.sid))
+
+    async def _withdraw(self) -> None:
+        if self.shared is None or not self._withdrawn:
+            return
+        batch, self._withdrawn = self._withdrawn, []
+        try:
+            await self.shared.withdraw(batch)
+        except StorageError as exc:  # they expire with the window instead
+            log.warning("pending resumes not withdrawn", extra={"error": str(exc)})
 
     def _drop(self, pending: Pending) -> None:
         if self._by_call.get(pending.ticket.call_id) is pending:

@@ -101,6 +101,12 @@ class RedisStore:
     async def join(self, member: Member) -> None:
         self._members[member.sid] = member
 
+    def awaits_pairing(self, sid: str) -> None:
+        """``sid`` waits for a call resumed on any node (``store.redis_resume``), whose
+        script may write its record unseen by this node: its leave and part look for it."""
+        if sid in self._members:
+            self._registered.add(sid)
+
     def local_count(self) -> int:
         """Sockets connected to this node (``liveness`` publishes it for ``counts``)."""
         return len(self._members)
