@@ -19,8 +19,9 @@ checks follow:
   a stranger, or the sender's earlier partner, fails the test. A signal that names
   the sender's earlier call and reached the sender's later partner is "carried
   forward": a client that pressed Next before it saw a ``match-found`` answers that
-  match-found, and a signal on the wire names no call, so the server relays it to
-  the partner the sender has now (docs/scaling.md, "Churn soak").
+  match-found; a signal that named no call was relayed to the partner the sender has
+  now (docs/scaling.md, "Churn soak"). The clients name the call (``callId``), as the
+  page does, and the server drops such a signal: none may be carried forward.
 
 Each client also checks that the candidates of a call arrive in the order sent,
 that it is never paired with itself or told of one pairing twice; at the end every
@@ -159,11 +160,13 @@ def tag(log: Log, call_id: str, index: int | None = None) -> str:
 async def describe(peer: Peer, log: Log, kind: str, call_id: str) -> None:
     """This side's description (offer or answer), its candidates and one chat line."""
     sdp = f"v=0\r\ns={tag(log, call_id)}"
-    await peer.emit(f"signal-{kind}", {kind: {"type": kind, "sdp": sdp}})
+    # Each names its call, as the page does: one the server has moved this client on
+    # from is dropped there (or, a chat line, refused), never relayed into the next call.
+    await peer.emit(f"signal-{kind}", {kind: {"type": kind, "sdp": sdp}, "callId": call_id})
     for i in range(CANDIDATES):
-        candidate = f"candidate:{tag(log, call_id, i)}"
-        await peer.emit("signal-ice-candidate", {"candidate": {"candidate": candidate}})
-    await peer.emit("chat-message", {"text": tag(log, call_id), "id": call_id})
+        candidate = {"candidate": f"candidate:{tag(log, call_id, i)}"}
+        await peer.emit("signal-ice-candidate", {"candidate": candidate, "callId": call_id})
+    await peer.emit("chat-message", {"text": tag(log, call_id), "id": call_id, "callId": call_id})
 
 
 async def handle(peer: Peer, log: Log, event: str, data: Any) -> None:
@@ -293,6 +296,7 @@ async def test_every_signal_reaches_only_the_partner_of_its_call(
     }
     print("churn figures:", json.dumps(figures))
     assert not wrong, (len(wrong), wrong[:20])
+    assert not forward, (len(forward), forward[:20])
     kinds = sorted({p.split(": ", 1)[1][:60] for p in problems})
     assert not problems, (len(problems), kinds[:30], troubles(nodes))
     assert figures["calls"] > USERS  # the run did pair people, many times
