@@ -89,6 +89,7 @@ class Settings(BaseModel):
     cooldown_minutes: float = Field(10.0, gt=0, le=24 * 60)
     reports_per_hour: float = Field(10.0, gt=0, le=3600)
     reports_per_network_per_day: int = Field(50, ge=1, le=1_000_000)
+    evidence_days: float = Field(7.0, gt=0, le=365)  # a report's picture is kept at most this
     max_sockets_per_user: int = Field(4, ge=1, le=1000)
     max_sockets_per_address: int = Field(64, ge=1, le=100_000)
     send_buffer_bytes: int | None = Field(None, ge=64 * 1024, le=1_000_000_000)
@@ -287,6 +288,7 @@ _OPTIONS = (
     _Option("report_threshold", "weight of reports within the window that cools a user down"),
     _Option("report_window_hours", "window in which reports count towards a cool-down"),
     _Option("reports_per_network_per_day", "reports stored from one guest network a day"),
+    _Option("evidence_days", "days a report's picture is kept at most (deleted when closed)"),
     _Option("cooldown_minutes", "length of the cool-down reports alone can cause"),
     _Option("reports_per_hour", "reports one user may file per hour (3 at once)"),
     _Option("max_sockets_per_user", "connections one user (token sub) may hold at once"),

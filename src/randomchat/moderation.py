@@ -1,10 +1,12 @@
-"""Recording a report and applying the automatic cool-down of ``core.moderation``."""
+"""Recording a report and applying the automatic cool-down of ``core.moderation``;
+keeping a report's picture within its bounds (``core.evidence``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 
+from randomchat.core import evidence as rules_of_evidence
 from randomchat.core.moderation import (
     AUTO_BANNED_BY,
     COOLDOWN_GAP,
@@ -15,7 +17,7 @@ from randomchat.core.moderation import (
     should_cool_down,
     tally,
 )
-from randomchat.db import Ban, ChatLine, Database, Report
+from randomchat.db import Ban, ChatLine, Database, Report, evidence
 from randomchat.db.safety import counted_reports, reporter_record
 from randomchat.rules import Rules
 
@@ -91,3 +93,15 @@ async def record_report(
         extra={"user": reported, "reporters": counted.reporters, "networks": counted.addresses},
     )
     return report, ban
+
+
+async def attach_picture(db: Database, report: Report, picture: bytes, now: float) -> bool:
+    """Keep ``picture`` with ``report`` unless its reporter (or their network) has left
+    ``core.evidence``'s bound of pictures within the last hour; whether it was kept."""
+    since = now - rules_of_evidence.WINDOW
+    kept = await evidence.kept_since(db, report.reporter, report.reporter_address, since)
+    if not rules_of_evidence.may_keep(kept):
+        log.info("report picture refused", extra={"user": report.reporter, "report": report.id})
+        return False
+    await evidence.keep(db, report.id, report.reporter, report.reporter_address, picture, now)
+    return True

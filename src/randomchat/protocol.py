@@ -199,6 +199,7 @@ class CallResumed(TypedDict):
 
 class ReportAck(TypedDict):
     reportId: int
+    picture: NotRequired[bool]  # only with a picture sent: whether it was kept (issue 24)
 
 
 class BanInfo(TypedDict):
@@ -246,6 +247,7 @@ class ReportPartner(TypedDict):
     reason: ReportReason
     note: NotRequired[str]
     callId: NotRequired[str]  # one of the last few calls (core.recentcalls); absent: the last
+    picture: NotRequired[str]  # base64 JPEG of the partner's video, <= 100 000 bytes (issue 24)
 
 
 class BlockPartner(TypedDict):

@@ -37,6 +37,7 @@ class Rules:
     cooldown_seconds: float = 600.0  # what reports alone may do: a short cool-down
     report_limit: Limit = Limit(rate=10 / 3600, burst=3)
     stored_reports_limit: Limit = Limit(rate=50 / 86400, burst=50)  # per guest network a day
+    evidence_seconds: float = 7 * 86400.0  # a report's picture is kept at most this
     max_sockets_per_user: int = 4
     max_sockets_per_address: int = 64
     resume_key: bytes = b""  # of the call-resume tickets (lobby.resume)
@@ -72,6 +73,7 @@ class Rules:
                 rate=settings.reports_per_network_per_day / 86400,
                 burst=settings.reports_per_network_per_day,
             ),
+            evidence_seconds=settings.evidence_days * 86400,
             max_sockets_per_user=settings.max_sockets_per_user,
             max_sockets_per_address=settings.max_sockets_per_address,
             resume_key=_resume_key(settings),

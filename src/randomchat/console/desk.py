@@ -25,6 +25,7 @@ from randomchat.console.gate import Actor
 from randomchat.console.shapes import (
     ADDRESS_BANS,
     NO_ADDRESS,
+    NO_STORE,
     BanFor,
     Decision,
     QueueQuery,
@@ -37,11 +38,20 @@ from randomchat.console.shapes import (
     queued_json,
     reported_address,
 )
-from randomchat.db import Ban, Database, audit, triage
+from randomchat.db import Ban, Database, audit, evidence, triage
 
 log = logging.getLogger(__name__)
 
 UNDO_REASON = "undone by the moderator who set it"
+DAY = 24 * 3600.0
+# The picture is the reporter's upload: a browser must take it for a JPEG and nothing
+# else, run nothing in it, and keep no copy.
+PICTURE_HEADERS = {
+    **NO_STORE,
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
 class Desk:
@@ -52,10 +62,12 @@ class Desk:
         db: Database,
         on_ban: Callable[[Ban], Awaitable[None]],
         on_unban: Callable[[str], Awaitable[None]],
+        keep_for: float = 7 * DAY,  # seconds a report's picture is kept (--evidence-days)
     ) -> None:
         self.db = db
         self.on_ban = on_ban
         self.on_unban = on_unban
+        self.keep_for = keep_for
 
     async def ban(
         self,
@@ -108,7 +120,15 @@ class Desk:
             offset=query.offset,
         )
         names = await triage.names_of(self.db, (r.report.reported for r in found))
-        return ok({"reports": [queued_json(r, names) for r in found]})
+        pictured = await evidence.with_pictures(self.db, (r.report.id for r in found))
+        return ok({"reports": [self._json(r, names, pictured) for r in found]})
+
+    @staticmethod
+    def _json(
+        found: triage.QueuedReport, names: dict[str, list[str]], pictured: set[int]
+    ) -> dict[str, Any]:
+        """A report as the console reads it, with whether it has a picture."""
+        return {**queued_json(found, names), "picture": found.report.id in pictured}
 
     async def _report_or_404(self, request: Request) -> triage.QueuedReport | Response:
         found = await triage.queued_report(self.db, int(request.path_params["report_id"]))
@@ -120,7 +140,17 @@ class Desk:
         found = await self._report_or_404(request)
         if isinstance(found, Response):
             return found
-        return ok(queued_json(found, await triage.names_of(self.db, [found.report.reported])))
+        names = await triage.names_of(self.db, [found.report.reported])
+        pictured = await evidence.with_pictures(self.db, [found.report.id])
+        return ok(self._json(found, names, pictured))
+
+    async def picture(self, request: Request, actor: Actor) -> Response:
+        """The report's picture, a JPEG; 404 once the report is closed or the picture old."""
+        report_id = int(request.path_params["report_id"])
+        found = await evidence.picture(self.db, report_id, time.time(), self.keep_for)
+        if found is None:
+            return problem(404, "This report has no picture (or no longer)")
+        return Response(found, media_type="image/jpeg", headers=PICTURE_HEADERS)
 
     async def _review(
         self, request: Request, actor: Actor, model: type[Decision | Warning_], status: str
@@ -134,6 +164,7 @@ class Desk:
             return body
         now = time.time()
         await triage.review(self.db, found.report.id, status, actor.label, now)
+        await evidence.drop(self.db, found.report.id)  # closed: the picture has done its work
         await audit.record(
             self.db,
             actor=actor.label,
@@ -177,6 +208,7 @@ class Desk:
             actor, found.report.reported, body.hours, body.reason, detail, address_hash=network
         )
         await triage.review(self.db, found.report.id, "banned", actor.label, time.time())
+        await evidence.drop(self.db, found.report.id)
         return ok(admin.ban_json(ban), 201)
 
     async def undo(self, request: Request, actor: Actor) -> Response:

@@ -12,6 +12,7 @@ management is for admins only; moderators triage, warn, ban and lift bans.
     GET    /api/console/reports            ?status=open|dismissed|warned|banned|all
                                            &reason=&sort=newest|heaviest&limit&offset
     GET    /api/console/reports/{id}
+    GET    /api/console/reports/{id}/picture      the JPEG attached (``picture: true``); 404 else
     POST   /api/console/reports/{id}/dismiss      {reason?}
     POST   /api/console/reports/{id}/warn         {reason}
     POST   /api/console/reports/{id}/ban          {hours, reason}
@@ -117,7 +118,7 @@ def console_routes(
 ) -> list[BaseRoute]:
     gate = Gate(settings, db, clock)
     live = Live(store, metrics, db)
-    desk = Desk(db, on_ban, on_unban)  # the report queue's endpoints
+    desk = Desk(db, on_ban, on_unban, settings.evidence_days * 86400)  # the report queue's
 
     # -- bans --------------------------------------------------------------------
 
@@ -266,6 +267,7 @@ def console_routes(
         route(base + "/session", gate.whoami, "GET"),
         route(base + "/reports", desk.list_reports, "GET"),
         route(report, desk.one_report, "GET"),
+        route(report + "/picture", desk.picture, "GET"),
         route(report + "/dismiss", desk.dismiss, "POST"),
         route(report + "/warn", desk.warn, "POST"),
         route(report + "/ban", desk.ban_reported, "POST"),

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VERSION_TABLE = "alembic_version"
-HEADS = frozenset({"0006_reported_name"})
+HEADS = frozenset({"0007_evidence"})
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # Any constant shared by every randomchat process; "rchat" in ASCII.

@@ -8,6 +8,8 @@ what the queries use and what ``alembic revision --autogenerate`` compares with.
   history stays.
 - ``blocks``: who blocked whom, once per ordered pair.
 - ``reports``: one row per report, with the last chat lines as JSON.
+- ``evidence``: a report's picture (issue 24), deleted when the report is closed or
+  old (``db.evidence``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -128,4 +131,19 @@ report_reviews = Table(
     Column("reviewed_by", Text, nullable=False),
     Column("reviewed_at", Double, nullable=False),
     Index(None, "status"),
+)
+
+# A report's picture, a JPEG (``core.evidence``); at most one per report. The reporter
+# and their network are copied here so that the per-reporter bounds count this table alone.
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("report_id", ID, primary_key=True, autoincrement=False),
+    Column("reporter", Text, nullable=False),
+    Column("reporter_address", Text, nullable=True),
+    Column("picture", LargeBinary, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index(None, "created_at"),
+    Index(None, "reporter", "created_at"),
+    Index(None, "reporter_address", "created_at"),
 )

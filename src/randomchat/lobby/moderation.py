@@ -6,15 +6,16 @@ import logging
 from typing import Any
 
 from randomchat.auth import Identity
-from randomchat.core import recentcalls, requests, signaling
+from randomchat.core import evidence, recentcalls, requests, signaling
 from randomchat.core.matching import NETWORK
 from randomchat.core.moderation import BanList, address_hash, wide_network
 from randomchat.db import Ban
+from randomchat.db import evidence as stored_evidence
 from randomchat.errors import Banned, IllegalMove
 from randomchat.lobby.context import REPORT, STORED_REPORTS, Context
 from randomchat.lobby.effects import Effect, Emit, Kick
 from randomchat.lobby.search import Search
-from randomchat.moderation import record_report
+from randomchat.moderation import attach_picture, record_report
 from randomchat.protocol import ClientEvent, Empty, ReportAck, ServerEvent
 from randomchat.proxy import aggregates
 from randomchat.store.shared import CallRecord
@@ -22,6 +23,9 @@ from randomchat.store.shared import CallRecord
 log = logging.getLogger(__name__)
 
 BAN_OVERLAP_SECONDS = 60.0
+# How often the ban refresh also deletes report pictures past ``Rules.evidence_seconds``;
+# the console refuses an older picture at once, so this only bounds how long it lingers.
+EVIDENCE_SWEEP_SECONDS = 600.0
 
 
 class Moderation:
@@ -30,6 +34,7 @@ class Moderation:
         self.search = search
         self._bans: BanList[Ban] = BanList()  # a copy of the database's, refreshed
         self._bans_synced_at: float | None = None  # wall time of the last ban refresh
+        self._evidence_swept_at: float | None = None  # wall time of the last picture sweep
 
     def admit(self, identity: Identity) -> None:
         """Raise ``Banned`` if this user may not connect now."""
@@ -77,7 +82,20 @@ class Moderation:
         effects: list[Effect] = []
         for ban in active:
             effects += self.kick_user(ban)
+        await self.expire_evidence(now)
         return effects
+
+    async def expire_evidence(self, now: float) -> int:
+        """Delete report pictures older than ``Rules.evidence_seconds``, at most once per
+        ``EVIDENCE_SWEEP_SECONDS``; how many. Every node may run it: a delete is idempotent."""
+        last = self._evidence_swept_at
+        if last is not None and now - last < EVIDENCE_SWEEP_SECONDS:
+            return 0
+        self._evidence_swept_at = now
+        gone = await stored_evidence.expire(self.ctx.db, now - self.ctx.rules.evidence_seconds)
+        if gone:
+            log.info("report pictures expired", extra={"count": gone})
+        return gone
 
     def forget_ban(self, user_id: str) -> None:
         self._bans.remove(user_id)
@@ -121,6 +139,7 @@ class Moderation:
         if call.reported:
             raise IllegalMove("This call was already reported")
         reason, note = requests.report(args)
+        picture = evidence.picture_of(args)  # a bad one refuses the report, before any state
         limited = await ctx.limited(REPORT, sid, conn, "report-partner")
         if conn.guest and not limited:
             # A guest network's daily allowance, counted for its /64 and its /56 and /48.
@@ -162,7 +181,10 @@ class Moderation:
                 "call": call.call_id,
             },
         )
-        effects.append(Emit(sid, ServerEvent.REPORT_PARTNER_ACK, ReportAck(reportId=report.id)))
+        ack = ReportAck(reportId=report.id)
+        if picture is not None:
+            ack["picture"] = await attach_picture(ctx.db, report, picture, now)
+        effects.append(Emit(sid, ServerEvent.REPORT_PARTNER_ACK, ack))
         # A report also blocks: the two are never paired again.
         if await ctx.calls.claim(sid, "blocked", call.call_id):
             await self._keep_apart(conn.user_id, call, now)

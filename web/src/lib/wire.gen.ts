@@ -119,6 +119,7 @@ export interface CallResumed {
 
 export interface ReportAck {
   reportId: number;
+  picture?: boolean;
 }
 
 export interface BanInfo {
@@ -163,6 +164,7 @@ export interface ReportPartner {
   reason: ReportReason;
   note?: string;
   callId?: string;
+  picture?: string;
 }
 
 export interface BlockPartner {
