@@ -96,10 +96,10 @@ check: $(STAMP) lint typecheck web-test
 protocol: $(STAMP)
 	$(PY) -m randomchat.wiregen
 
-# Refreshes docs/screenshot.png and docs/screenshot-phone.png (the README's pictures) from a real browser run; `make test`
+# Refreshes docs/screenshot.png, docs/screenshot-phone.png and docs/screenshot-phone-between.png (the README's pictures) from a real browser run; `make test`
 # leaves the tree as it found it.
 screenshot: $(STAMP) web
-	RANDOMCHAT_SCREENSHOT=1 $(VENV)/bin/pytest -q tests/e2e -k "test_two_strangers_see_each_other or test_phone_keeps_the_partner"
+	RANDOMCHAT_SCREENSHOT=1 $(VENV)/bin/pytest -q tests/e2e -k "test_two_strangers_see_each_other or test_phone_keeps_the_partner or test_next_does_not_flash"
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist tests/js/node_modules bench/node_modules

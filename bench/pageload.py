@@ -1,11 +1,18 @@
-"""First load of the page on a slow phone profile: bytes on the wire and first paint.
+"""First load of the page on a slow phone profile: bytes on the wire and first paint,
+and safe view's first verdict.
 
 Serves the built page (web/dist) with a real ``randomchat serve`` and loads it in
 Chromium at 390x844 with Lighthouse's mobile throttling (150 ms round trip,
 1.6 Mbit/s down, 750 kbit/s up, CPU slowed 4x): once cold, then again with the
-cache warm. Prints one line per load and a JSON summary.
+cache warm. Then safe view (issue 24): the throttled phone joins, presses Start
+and meets a partner who is already waiting (an unthrottled desktop page, both with
+Chromium's fake camera), on a first visit and again on a second visit with the same
+HTTP cache; reported is the time from the partner's first frame to the nudity
+classifier's first verdict and to the blur lifting by itself. Prints one line per
+load and a JSON summary.
 
     .venv/bin/python bench/pageload.py [--runs 3] [--chromium /usr/bin/chromium]
+        [--only page|safe-view]
 """
 
 from __future__ import annotations
@@ -19,11 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from math import inf
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lighthouse's "slow 4G" mobile profile (its default for mobile runs).
@@ -91,23 +99,134 @@ def load(page: Page, url: str) -> dict[str, Any]:
     return dict(page.evaluate(MEASURE))
 
 
+# When the partner's first frame was shown and when the blur went (performance.now(),
+# a 20 ms poll), and the classifier's own figures (window.__rcSafety, classifier.ts).
+MOMENTS = """
+window.__moments = { firstFrame: null, veiled: false, unveiled: null };
+setInterval(() => {
+  const v = document.querySelector('[data-testid=remote-video]');
+  const m = window.__moments;
+  if (!v || !v.srcObject) return;
+  const now = performance.now();
+  if (m.firstFrame === null && v.videoWidth > 0 && v.readyState >= 2) m.firstFrame = now;
+  // no veil is drawn while "Connecting" covers the video: only a veil seen, then gone, counts
+  if (m.firstFrame !== null && v.dataset.veiled === 'true') m.veiled = true;
+  if (m.veiled && m.unveiled === null && v.dataset.veiled === 'false') m.unveiled = now;
+}, 20);
+"""
+VERDICT = """
+() => {
+  const s = window.__rcSafety?.classifierStats?.();
+  if (!s || s.firstVerdictMs === null) return null;
+  const w = window.__rcSafety.warmth();
+  const m = window.__moments;
+  const verdictAt = performance.now() - s.runningMs + s.firstVerdictMs;
+  // lifted: null when the blur stayed (a first verdict of nudity, or auto-lift off)
+  const lifted = m.unveiled === null ? null : m.unveiled - m.firstFrame;
+  return { verdict: verdictAt - m.firstFrame, lifted,
+           askedBeforeFirstFrame: m.firstFrame - w.requestedAt, nudity: s.lastVerdict.nudity };
+}
+"""
+# The classifier's files: its worker, the model's two chunks and the .wasm.
+CLASSIFIER_FILES = ("classifier.worker", "group1-shard", "model.min", ".wasm")
+
+
+def join(page: Page, url: str, name: str) -> None:
+    page.goto(url, timeout=120_000)
+    page.locator("[data-testid=start], [data-testid=rules-accept]").first.wait_for(timeout=120_000)
+    if page.get_by_test_id("rules-accept").count():  # a returning visitor is already in
+        page.get_by_test_id("nickname").fill(name)
+        page.get_by_test_id("rules-accept").check()
+        page.get_by_test_id("join").click()
+    page.get_by_test_id("start").wait_for(timeout=60_000)
+
+
+def safe_view_call(browser: Browser, phone: BrowserContext, url: str) -> dict[str, Any]:
+    """The phone joins and meets a waiting partner; figures of its first verdict.
+
+    A new partner each time: the server does not pair two users who just met again.
+    """
+    wire: list[int] = []
+    phone.on(
+        "requestfinished",
+        lambda r: (
+            # from the HTTP cache no body crossed the network (Playwright says -1)
+            wire.append(max(0, r.sizes()["responseBodySize"]))
+            if any(f in r.url for f in CLASSIFIER_FILES)
+            else None
+        ),
+    )
+    other = browser.new_context(permissions=["camera", "microphone"])
+    partner = other.new_page()
+    join(partner, url, "Partner")
+    partner.get_by_test_id("start").click()
+    partner.wait_for_selector("[data-testid=status][data-phase=searching]", timeout=30_000)
+    page = phone.new_page()
+    throttle(page)
+    page.add_init_script(MOMENTS)
+    join(page, url, "Phone")
+    page.get_by_test_id("start").click()
+    page.wait_for_function(VERDICT, timeout=300_000)
+    page.wait_for_timeout(500)  # the blur goes on the render after the verdict
+    figures: dict[str, Any] = page.evaluate(VERDICT)
+    figures["classifier_bytes_on_the_wire"] = sum(wire)
+    page.close()
+    other.close()
+    return figures
+
+
+def safe_view(browser: Browser, url: str, runs: int) -> dict[str, Any]:
+    first: list[dict[str, Any]] = []
+    second: list[dict[str, Any]] = []
+    for run in range(runs):
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            permissions=["camera", "microphone"],
+        )
+        first.append(safe_view_call(browser, phone, url))
+        second.append(safe_view_call(browser, phone, url))  # same context: the cache is warm
+        print(f"safe view run {run + 1}: first visit {first[-1]}, second visit {second[-1]}")
+        phone.close()
+
+    def summary(calls: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "first_frame_to_first_verdict_ms": round(
+                statistics.median(c["verdict"] for c in calls)
+            ),
+            "first_frame_to_blur_lifted_ms": round(
+                statistics.median(c["lifted"] if c["lifted"] is not None else inf for c in calls)
+            ),
+            "model_asked_before_first_frame_ms": round(
+                statistics.median(c["askedBeforeFirstFrame"] for c in calls)
+            ),
+            "classifier_bytes_on_the_wire": round(
+                statistics.median(c["classifier_bytes_on_the_wire"] for c in calls)
+            ),
+        }
+
+    return {"first_visit": summary(first), "second_visit": summary(second)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--only", choices=("page", "safe-view"))
     opts = parser.parse_args()
     if not (ROOT / "web" / "dist" / "index.html").exists():
         raise SystemExit("build the page first: cd web && npm run build")
     cold: list[dict[str, Any]] = []
     warm: list[dict[str, Any]] = []
+    safe: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory() as tmp:
         process, url = serve(Path(tmp))
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=opts.chromium, args=["--no-sandbox", "--disable-gpu"]
-                )
-                for run in range(opts.runs):
+                args = ["--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream"]
+                browser = pw.chromium.launch(executable_path=opts.chromium, args=args)
+                for run in range(opts.runs if opts.only != "safe-view" else 0):
                     ctx = browser.new_context(
                         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
                     )
@@ -117,6 +236,8 @@ def main() -> None:
                     warm.append(load(page, url))  # same context: the HTTP cache is warm
                     print(f"run {run + 1}: cold {cold[-1]}, warm {warm[-1]}")
                     ctx.close()
+                if opts.only != "page":
+                    safe = safe_view(browser, url, opts.runs)
                 browser.close()
         finally:
             process.terminate()
@@ -131,7 +252,11 @@ def main() -> None:
         }
 
     profile = f"{LATENCY_MS} ms RTT, 1.6/0.75 Mbit/s, CPU /{CPU_SLOWDOWN}, 390x844"
-    result = {"profile": profile, "cold": summary(cold), "warm": summary(warm)}
+    result: dict[str, Any] = {"profile": profile}
+    if cold:
+        result |= {"cold": summary(cold), "warm": summary(warm)}
+    if safe:
+        result["safe_view"] = safe
     print(json.dumps(result, indent=2))
 
 

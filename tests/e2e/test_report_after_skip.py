@@ -37,7 +37,11 @@ def joined(
 ) -> Page:
     page = open_and_join(visitor(browser, contexts, phone=phone), url, name)
     # Instant auto-search would pair the two again at once where the repeat window is 0.
+    if phone:  # a phone keeps the search choices in the settings sheet
+        page.get_by_test_id("sheet-open").click()
     page.get_by_test_id("auto-search").uncheck()
+    if phone:
+        page.keyboard.press("Escape")
     return page
 
 

@@ -63,6 +63,9 @@ window.__nude = false;
 window.__rcTestHooks = { classify: () => ({ nudity: window.__nude === true }) };
 """
 
+# Auto-lift (a clean first verdict unblurs, issue 24) off: these tests are about the tap.
+AUTO_LIFT_OFF = "localStorage.setItem('safeViewAutoLift', 'off');"
+
 
 def visitor(
     browser: Browser,
@@ -88,8 +91,14 @@ def visitor(
 
 
 def choose_text(page: Page) -> None:
+    gear = page.get_by_test_id("sheet-open")
+    phone = gear.is_visible()  # a phone keeps the choices in the settings sheet
+    if phone:
+        gear.click()
     page.get_by_test_id("mode-text").check()
     expect(page.get_by_test_id("mode-text")).to_be_checked()
+    if phone:
+        page.keyboard.press("Escape")
 
 
 def session_requests(page: Page) -> list[dict[str, Any]]:
@@ -288,7 +297,9 @@ def test_partner_sees_camera_off_and_muted(
 def test_safe_view_starts_blurred_and_reveals_on_tap(
     server: Any, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
-    cat = open_and_join(visitor(browser, contexts, phone=True), server.url, "Cat")
+    cat = open_and_join(
+        visitor(browser, contexts, phone=True, scripts=(AUTO_LIFT_OFF,)), server.url, "Cat"
+    )
     dan = open_and_join(visitor(browser, contexts), server.url, "Dan")
     start_call(cat, dan, "Cat", "Dan")
     wait_remote_playing(cat, deadline=time.monotonic() + 15)
@@ -314,7 +325,9 @@ def test_classifier_double_reporting_nudity_reblurs_and_offers_a_report(
     server_factory: Any, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
     srv = server_factory(find_rate_limit_ms=0)
-    eve = open_and_join(visitor(browser, contexts, scripts=(NUDITY_DOUBLE,)), srv.url, "Eve")
+    eve = open_and_join(
+        visitor(browser, contexts, scripts=(NUDITY_DOUBLE, AUTO_LIFT_OFF)), srv.url, "Eve"
+    )
     fay = open_and_join(visitor(browser, contexts), srv.url, "Fay")
     start_call(eve, fay, "Eve", "Fay")
     wait_remote_playing(eve, deadline=time.monotonic() + 15)

@@ -268,9 +268,9 @@ describe('safe view', () => {
     v = veil(v, { type: 'reveal' });
     expect(v.revealed).toBe(true);
     v = veil(v, { type: 'verdict', nudity: false });
-    expect(v).toEqual({ revealed: true, flagged: false, lastNude: false });
+    expect(v).toMatchObject({ revealed: true, flagged: false, lastNude: false });
     v = veil(v, { type: 'verdict', nudity: true });
-    expect(v).toEqual({ revealed: false, flagged: true, lastNude: true });
+    expect(v).toMatchObject({ revealed: false, flagged: true, lastNude: true });
     v = veil(v, { type: 'reveal' }); // the user chose to look
     v = veil(v, { type: 'verdict', nudity: true });
     expect(v.revealed).toBe(true); // not blurred over and over

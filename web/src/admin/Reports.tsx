@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, api, query } from './api';
 import { moved, triageKey, when } from './format';
+import { ReportPicture } from './Evidence';
 import { BanForm, WarnForm } from './forms';
 import { EarlierNames, NameAndId } from './names';
 import { REASONS, STATUSES, type History, type Me, type QueuedReport, type StatusFilter } from './types';
@@ -314,6 +315,7 @@ function ReportDetail({
         <dt>Note</dt>
         <dd dir="auto">{report.note || '(none)'}</dd>
       </dl>
+      {report.picture && open ? <ReportPicture key={report.id} reportId={report.id} /> : null}
       <h3>Chat kept with the report</h3>
       {report.chat.length === 0 ? (
         <p className="muted">No chat lines.</p>

@@ -35,6 +35,8 @@ export interface QueuedReport {
   reviewedBy: string | null;
   reviewedAt: number | null;
   addressKnown: boolean;
+  /** the reporter attached a still of the video (issue 24); absent in user histories */
+  picture?: boolean;
 }
 
 export interface BanRow {

@@ -4,7 +4,9 @@ import { useCamera } from '../hooks/useCamera';
 import { useRememberedPreferences } from '../hooks/useRememberedPreferences';
 import { useShortcuts } from '../hooks/useShortcuts';
 import { hasCameraTrack, loadMode, saveMode, videoBlocker, type Mode } from '../lib/mode';
-import { loadSafeView, saveSafeView, startVeil, veil } from '../lib/safeview';
+import { loadAutoLift, loadSafeView, saveAutoLift, saveSafeView, startVeil, veil } from '../lib/safeview';
+import { warmClassifier } from '../lib/classifier';
+import { planWarmup } from '../lib/classifierWarmup';
 import { stillBanned } from '../lib/moderation';
 import type { Session } from '../lib/session';
 import { BannedScreen } from './BannedScreen';
@@ -15,8 +17,14 @@ import { InterestsInput } from './InterestsInput';
 import { LastCall } from './LastCall';
 import { ReportDialog } from './ReportDialog';
 import { Stage } from './Stage';
-import { DevicePicker } from './DevicePicker';
+import { DevicePicker, FlipButton } from './DevicePicker';
+import { SearchOptions, type SearchChoices } from './SearchOptions';
 import { SettingsPanel } from './SettingsPanel';
+import { SettingsSheet, SheetButton } from './SettingsSheet';
+import { useDevices } from '../hooks/useDevices';
+import { useMediaQuery } from '../hooks/useMediaQuery';
+import { useTopbarHeight } from '../hooks/useTopbarHeight';
+import { PHONE_QUERY, sheetContents } from '../lib/roomLayout';
 import { StatusBar } from './StatusBar';
 import { Toasts, type ToastItem } from './Toasts';
 import { useT } from '../i18n';
@@ -40,6 +48,10 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   const safeViewRef = useRef(safeView);
   safeViewRef.current = safeView;
   const [veilState, dispatchVeil] = useReducer(veil, safeView, startVeil);
+  // a clean first verdict lifts the blur by itself (on unless turned off)
+  const [autoLift, setAutoLift] = useState(() => loadAutoLift(window.localStorage));
+  const autoLiftRef = useRef(autoLift);
+  autoLiftRef.current = autoLift;
   useRememberedPreferences(state);
   // the report dialog, with the partner and call it was opened for
   const [reportFor, setReportFor] = useState<{ name: string; callId: number } | null>(null);
@@ -47,15 +59,28 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   const call = state?.call ?? null;
   const isBanned = call?.phase === 'banned';
   const callId = call?.phase === 'matched' ? call.callId : 0;
+  // a phone keeps the secondary choices in a sheet (roomLayout.ts); a wider screen shows them
+  const compact = useMediaQuery(PHONE_QUERY);
+  const [sheetOpen, setSheetOpen] = useState(false);
+  const devices = useDevices(camera, camState, controller);
+  const topbar = useRef<HTMLElement | null>(null);
+  useTopbarHeight(topbar);
 
   useEffect(() => {
     controller?.setMode(mode);
   }, [controller, mode]);
 
+  // a new partner is what matters: the sheet gets out of the way
+  useEffect(() => setSheetOpen(false), [callId]);
+
   // every new call starts behind the veil again (when safe view is on)
   useEffect(() => {
-    dispatchVeil({ type: 'new-call', safeView: safeViewRef.current });
+    dispatchVeil({ type: 'new-call', safeView: safeViewRef.current, autoLift: autoLiftRef.current });
   }, [callId]);
+
+  // the classifier's model loads while the user waits, not after the partner's first frame
+  const phase = call?.phase ?? 'idle';
+  useEffect(() => planWarmup({ mode, phase, safeView }, warmClassifier, window), [mode, phase, safeView]);
 
   // the partner is told what we send (media-state) on every toggle and when the call connects
   useEffect(() => {
@@ -97,7 +122,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
     camera.release();
   }, [controller, camera]);
 
-  useShortcuts(Boolean(controller) && !reportFor && !isBanned, {
+  useShortcuts(Boolean(controller) && !reportFor && !isBanned && !sheetOpen, {
     next: () => (controller?.getState().call.phase === 'idle' ? void start() : controller?.next()),
     stop,
   });
@@ -124,9 +149,43 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   const needsCamera =
     mode === 'video' && call?.phase !== 'matched' && !camState.busy && !hasCameraTrack(camState.stream) && (cameraRequired || Boolean(camState.error));
 
+  const choices: SearchChoices = {
+    phase: call?.phase ?? 'idle',
+    mode,
+    autoSearch: state?.autoSearch ?? true,
+    privacy: state?.privacy ?? false,
+    safeView,
+    setMode: chooseMode,
+    setAutoSearch: (on) => controller?.setAutoSearch(on),
+    setPrivacy: (on) => controller?.setPrivacy(on),
+    setSafeView: (on) => {
+      saveSafeView(window.localStorage, on);
+      setSafeView(on);
+      dispatchVeil({ type: 'setting', safeView: on });
+    },
+    autoLift,
+    setAutoLift: (on) => {
+      saveAutoLift(window.localStorage, on);
+      setAutoLift(on);
+      dispatchVeil({ type: 'auto-lift', on });
+    },
+  };
+  const interests = (
+    <InterestsInput
+      interests={state?.interests ?? []}
+      onChange={(next) => controller?.setInterests(next)}
+      strict={state?.strict ?? false}
+      onStrictChange={(on) => controller?.setStrict(on)}
+    />
+  );
+  const sheet = compact ? sheetContents(call?.phase ?? 'idle', mode, Boolean(camState.stream)) : 'none';
+  const sheetTitle = sheet === 'devices' ? t('sheet.devices') : t('settings.title');
+  // nothing left to choose (a text call, a wider window): the sheet is gone, so it is not open
+  if (sheet === 'none' && sheetOpen) setSheetOpen(false);
+
   return (
     <>
-      <header className="topbar">
+      <header className="topbar" ref={topbar}>
         <Brand heading />
         <StatusBar state={state} />
         <div className="who">
@@ -145,7 +204,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
             {t('room.change')}
           </button>
         </div>
-        <LanguageSwitch />
+        {compact ? null : <LanguageSwitch />}
       </header>
 
       <main className={`room ${call?.phase === 'matched' ? 'in-call' : 'out-of-call'}${textMode ? ' text-mode' : ''}`} id="room" tabIndex={-1}>
@@ -221,17 +280,10 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
               stop,
               setMic: (on) => camera.setMic(on),
               setCamera: (on) => camera.setCamera(on),
-              setAutoSearch: (on) => controller?.setAutoSearch(on),
-              setPrivacy: (on) => controller?.setPrivacy(on),
-              setSafeView: (on) => {
-                saveSafeView(window.localStorage, on);
-                setSafeView(on);
-                dispatchVeil({ type: 'setting', safeView: on });
-              },
-              setMode: chooseMode,
             }}
             mode={mode}
-            safeView={safeView}
+            options={compact ? null : <SearchOptions c={choices} />}
+            extra={sheet === 'none' ? null : <SheetButton label={sheetTitle} onOpen={() => setSheetOpen(true)} />}
           />
         </div>
 
@@ -246,26 +298,46 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
           onBlock={() => controller?.block()}
         />
 
-        <InterestsInput
-          interests={state?.interests ?? []}
-          onChange={(next) => controller?.setInterests(next)}
-          strict={state?.strict ?? false}
-          onStrictChange={(on) => controller?.setStrict(on)}
-        />
-
-        <div className="room-options">
-          <DevicePicker camera={camera} cam={camState} controller={controller} />
-          <SettingsPanel />
-        </div>
+        {compact ? (
+          // in a call on a phone: front / back in one tap, over the video
+          sheet === 'devices' ? <FlipButton devices={devices} className="btn small flip-float" /> : null
+        ) : (
+          <>
+            {interests}
+            <div className="room-options">
+              <DevicePicker devices={devices} />
+              <SettingsPanel />
+            </div>
+          </>
+        )}
       </main>
+
+      {compact && sheet !== 'none' ? (
+        <SettingsSheet open={sheetOpen} title={sheetTitle} onClose={() => setSheetOpen(false)}>
+          {sheet === 'devices' ? (
+            <DevicePicker devices={devices} flip={false} />
+          ) : (
+            <>
+              {interests}
+              <SearchOptions c={choices} />
+              <DevicePicker devices={devices} />
+              <SettingsPanel open />
+              <div className="sheet-language">
+                <span aria-hidden="true">{t('language.label')}</span>
+                <LanguageSwitch />
+              </div>
+            </>
+          )}
+        </SettingsSheet>
+      ) : null}
 
       {reportFor ? (
         <ReportDialog
           target={reportFor.name}
           ended={call?.phase !== 'matched' || call.callId !== reportFor.callId}
           onClose={() => setReportFor(null)}
-          onSubmit={(reason, note) => {
-            if (!controller?.report(reason, note, reportFor.callId)) setNotSent(t('report.notSentGone', { name: reportFor.name }));
+          onSubmit={(reason, note, picture) => {
+            if (!controller?.report(reason, note, reportFor.callId, picture)) setNotSent(t('report.notSentGone', { name: reportFor.name }));
             setReportFor(null);
           }}
         />

@@ -1,86 +1,51 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { CallController } from '../lib/callController';
-import type { CameraState, LocalCamera } from '../lib/camera';
+import type { Devices } from '../hooks/useDevices';
+import type { CameraChoice } from '../lib/devices';
 import './options.css';
-import { listCameras, openVideo, otherSide, videoConstraints, type CameraChoice, type Facing } from '../lib/devices';
 import { useT } from '../i18n';
 
-/**
- * The camera picker (every camera the browser lists) and, where there are
- * several, a front/back switch for phones. The new camera replaces the
- * preview's track and, in a call, the track the partner receives.
- */
-export function DevicePicker({ camera, cam, controller }: { camera: LocalCamera; cam: CameraState; controller: CallController | null }) {
-  const t = useT();
-  const [cameras, setCameras] = useState<CameraChoice[]>([]);
-  const [current, setCurrent] = useState<string>('');
-  const [facing, setFacing] = useState<Facing>('user');
-  const [error, setError] = useState<string | null>(null);
-  const stream = cam.stream;
-
-  // Cameras are named only once the page may use one: list them when a stream exists.
-  useEffect(() => {
-    if (!stream || !navigator.mediaDevices?.enumerateDevices) return;
-    let live = true;
-    const refresh = () =>
-      void listCameras(navigator.mediaDevices).then(
-        (list) => live && setCameras(list),
-        () => live && setCameras([]),
-      );
-    refresh();
-    setCurrent(stream.getVideoTracks()[0]?.getSettings?.().deviceId ?? '');
-    navigator.mediaDevices.addEventListener?.('devicechange', refresh);
-    return () => {
-      live = false;
-      navigator.mediaDevices.removeEventListener?.('devicechange', refresh);
-    };
-  }, [stream]);
-
-  const use = useCallback(
-    async (constraints: MediaTrackConstraints) => {
-      setError(null);
-      try {
-        const track = await openVideo(navigator.mediaDevices, constraints);
-        if (!camera.replaceVideoTrack(track)) return;
-        await controller?.replaceTrack(track);
-        setCurrent(track.getSettings?.().deviceId ?? '');
-      } catch (err) {
-        setError(t('devices.failed', { error: String((err as Error)?.message ?? err) }));
-      }
-    },
-    [camera, controller, t],
+function Picker({ label, testId, value, choices, onPick }: { label: string; testId: string; value: string; choices: CameraChoice[]; onPick: (id: string) => void }) {
+  return (
+    <label>
+      <span>{label}</span>
+      <select data-testid={testId} value={value} onChange={(e) => onPick(e.target.value)}>
+        {choices.map((c) => (
+          <option key={c.deviceId} value={c.deviceId}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
+}
 
-  if (!stream || cameras.length === 0) return null;
+/** Front / back, shown only where there are several cameras. */
+export function FlipButton({ devices, className = 'btn small' }: { devices: Devices; className?: string }) {
+  const t = useT();
+  if (devices.cameras.length < 2) return null;
+  return (
+    <button type="button" className={className} data-testid="camera-switch" onClick={devices.flip}>
+      {t('devices.switch')}
+    </button>
+  );
+}
+
+/**
+ * The camera and microphone pickers (every input the browser lists) and,
+ * unless the room shows it elsewhere, the front/back switch.
+ */
+export function DevicePicker({ devices, flip = true }: { devices: Devices; flip?: boolean }) {
+  const t = useT();
+  if (devices.cameras.length === 0 && devices.microphones.length === 0) return null;
   return (
     <div className="device-picker">
-      <label>
-        <span>{t('devices.camera')}</span>
-        <select data-testid="camera-select" value={current} onChange={(e) => void use(videoConstraints({ deviceId: e.target.value }))}>
-          {cameras.map((c) => (
-            <option key={c.deviceId} value={c.deviceId}>
-              {c.label}
-            </option>
-          ))}
-        </select>
-      </label>
-      {cameras.length > 1 ? (
-        <button
-          type="button"
-          className="btn small"
-          data-testid="camera-switch"
-          onClick={() => {
-            const next = otherSide(facing);
-            setFacing(next);
-            void use(videoConstraints({ facing: next }));
-          }}
-        >
-          {t('devices.switch')}
-        </button>
+      {devices.cameras.length ? <Picker label={t('devices.camera')} testId="camera-select" value={devices.camera} choices={devices.cameras} onPick={devices.useCamera} /> : null}
+      {devices.microphones.length ? (
+        <Picker label={t('devices.microphone')} testId="microphone-select" value={devices.microphone} choices={devices.microphones} onPick={devices.useMicrophone} />
       ) : null}
-      {error ? (
+      {flip ? <FlipButton devices={devices} /> : null}
+      {devices.error ? (
         <p className="device-error" role="alert">
-          {error}
+          {devices.error}
         </p>
       ) : null}
     </div>

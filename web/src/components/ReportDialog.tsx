@@ -2,6 +2,8 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { REPORT_REASON_KEYS, validateReport } from '../lib/moderation';
 import { MAX_REPORT_NOTE, REPORT_REASONS, type ReportReason } from '../lib/protocol';
 import { useT } from '../i18n';
+import { capturePicture, remoteVideo, type ReportPicture } from './reportPicture';
+import './report.css';
 
 /**
  * Where focus goes when the dialog closes: the control that opened it, or the
@@ -16,7 +18,11 @@ function restoreFocus(opener: Element | null, sent: boolean) {
   target?.focus();
 }
 
-/** A modal dialog: reason (required) and an optional note. */
+/**
+ * A modal dialog: reason (required), an optional note and, during a call, the
+ * partner's video as it was when Report was pressed, blurred, to attach or not
+ * (ticked by default for nudity, until the user chooses).
+ */
 export function ReportDialog({
   target,
   ended = false,
@@ -26,7 +32,8 @@ export function ReportDialog({
   target: string;
   /** the call is already over ("Your last call"): nothing ends when the report is sent */
   ended?: boolean;
-  onSubmit: (reason: ReportReason, note: string) => void;
+  /** `picture`: the JPEG in base64, when the user attached it */
+  onSubmit: (reason: ReportReason, note: string, picture?: string) => void;
   onClose: () => void;
 }) {
   const t = useT();
@@ -35,6 +42,11 @@ export function ReportDialog({
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | null>(null);
   const sent = useRef(false);
+  // taken once, as the dialog opens: the moment Report was pressed
+  const [picture] = useState<ReportPicture | null>(() => (ended ? null : capturePicture(remoteVideo())));
+  // null: the user has not chosen, and the reason decides
+  const [attachChoice, setAttachChoice] = useState<boolean | null>(null);
+  const attach = attachChoice ?? reason === 'nudity';
 
   useEffect(() => {
     const opener = document.activeElement;
@@ -52,7 +64,7 @@ export function ReportDialog({
     const checked = validateReport(reason, note);
     if (!checked.ok) return setError(checked.error);
     sent.current = true;
-    onSubmit(checked.reason, checked.note);
+    onSubmit(checked.reason, checked.note, picture && attach ? picture.base64 : undefined);
   };
 
   return (
@@ -84,6 +96,18 @@ export function ReportDialog({
           {t('report.note')} <span className="hint">{t('report.optional')}</span>
         </label>
         <textarea id="report-note" data-testid="report-note" value={note} maxLength={MAX_REPORT_NOTE} rows={3} onChange={(e) => setNote(e.target.value)} />
+        {picture ? (
+          <div className="report-picture">
+            <img src={picture.dataUrl} alt={t('report.pictureAlt')} data-testid="report-picture" />
+            <label className="check">
+              <input type="checkbox" data-testid="report-attach" checked={attach} aria-describedby="report-picture-hint" onChange={(e) => setAttachChoice(e.target.checked)} />
+              {t('report.attach')}
+            </label>
+            <p id="report-picture-hint" className="hint">
+              {t('report.attachHint')}
+            </p>
+          </div>
+        ) : null}
         {error ? (
           <p className="field-help field-error" role="alert">
             {error}

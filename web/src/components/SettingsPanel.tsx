@@ -9,13 +9,13 @@ const NOTIFY_LABELS: Record<keyof NotifyChoices, MessageKey> = {
   vibrate: 'settings.vibrate',
 };
 
-/** Notifications on a match and the connect timeout; each choice is kept in localStorage. */
-export function SettingsPanel({ storage = window.localStorage }: { storage?: Storage }) {
+/** Notifications on a match and the connect timeout; each choice is kept in localStorage. `open`: unfolded at first (inside the phone's sheet, which is already one tap away). */
+export function SettingsPanel({ storage = window.localStorage, open = false }: { storage?: Storage; open?: boolean }) {
   const t = useT();
   const [notify, setNotify] = useState<NotifyChoices>(() => loadNotify(storage));
   const [timeout, setTimeoutS] = useState<number>(() => loadConnectTimeout(storage));
   return (
-    <details className="settings" data-testid="settings">
+    <details className="settings" data-testid="settings" open={open || undefined}>
       <summary>{t('settings.title')}</summary>
       <fieldset>
         <legend>{t('settings.whenFound')}</legend>

@@ -290,11 +290,12 @@ export class CallController {
    * `forCallId` (the call the dialog was opened for) nothing is sent if a new
    * match came in meanwhile: the report would hit the wrong person.
    */
-  report(reason: ReportReason, note = '', forCallId?: number): boolean {
+  report(reason: ReportReason, note = '', forCallId?: number, picture?: string): boolean {
     const target = this.moderationTarget(forCallId);
     if (!target) return false;
     const trimmed = note.trim();
-    const call = target.serverCallId ? { callId: target.serverCallId } : {};
+    // the still from the report dialog (issue 24), only when the user attached it
+    const call = { ...(target.serverCallId ? { callId: target.serverCallId } : {}), ...(picture ? { picture } : {}) };
     send(this.socket, 'report-partner', trimmed ? { reason, note: trimmed, ...call } : { reason, ...call });
     this.afterModeration(target, t('call.reported', { name: target.name }), t('call.reportedDetail'));
     return true;

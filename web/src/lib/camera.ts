@@ -88,20 +88,29 @@ export class LocalCamera {
   }
 
   /**
-   * Another camera (devices.ts): its track replaces the video of the current
-   * stream, in a new stream object so that the preview follows; the old video
-   * track is stopped. False (and the track stopped) without a stream.
+   * Another camera or microphone (devices.ts): its track replaces the one of
+   * the same kind in the current stream, in a new stream object so that the
+   * preview follows; the old track is stopped and the new one keeps the
+   * mute / camera toggle. False (and the track stopped) without a stream.
    */
-  replaceVideoTrack(track: MediaStreamTrack, makeStream: (tracks: MediaStreamTrack[]) => MediaStream = (t) => new MediaStream(t)): boolean {
+  replaceTrack(track: MediaStreamTrack, makeStream: (tracks: MediaStreamTrack[]) => MediaStream = (t) => new MediaStream(t)): boolean {
     const stream = this.state.stream;
     if (!stream) {
       track.stop();
       return false;
     }
-    stream.getVideoTracks().forEach((old) => old.stop());
-    track.enabled = this.state.camOn;
-    this.set({ stream: makeStream([...stream.getAudioTracks(), track]) });
+    const video = track.kind === 'video';
+    const old = video ? stream.getVideoTracks() : stream.getAudioTracks();
+    old.forEach((o) => o.stop());
+    track.enabled = video ? this.state.camOn : this.state.micOn;
+    const kept = video ? stream.getAudioTracks() : stream.getVideoTracks();
+    this.set({ stream: makeStream(video ? [...kept, track] : [track, ...kept]) });
     return true;
+  }
+
+  /** The camera alone (kept for callers that only switch cameras). */
+  replaceVideoTrack(track: MediaStreamTrack, makeStream?: (tracks: MediaStreamTrack[]) => MediaStream): boolean {
+    return this.replaceTrack(track, makeStream);
   }
 
   dismissError(): void {

@@ -44,43 +44,89 @@ export function scoresOf(predictions: readonly Prediction[]): Record<string, num
   return scores;
 }
 
-/** nsfwjs in a module worker; the model loads on the first frame. */
+/** When the model was asked for and when it was ready (performance.now(), ms), for the figures. */
+export interface Warmth {
+  /** the first warm() or classify() of this worker */
+  requestedAt: number | null;
+  /** the worker said the model is loaded (a warm reply or the first verdict) */
+  readyAt: number | null;
+  /** the model's load as the worker timed it (warm only), ms */
+  loadMs: number | null;
+  backend: string | null;
+}
+
+type Waiter = (reply: ClassifyReply) => void;
+
+/**
+ * nsfwjs in a module worker; the model loads on warm() (sent while the user
+ * waits for a partner) or else on the first frame.
+ */
 export class WorkerClassifier implements FrameClassifier {
   private worker: Worker | null = null;
   private seq = 0;
-  private readonly pending = new Map<number, { resolve: (v: Verdict) => void; reject: (e: Error) => void }>();
+  private warming: Promise<void> | null = null;
+  private closed = false;
+  private readonly pending = new Map<number, { settle: Waiter; fail: (e: Error) => void }>();
+  readonly warmth: Warmth = { requestedAt: null, readyAt: null, loadMs: null, backend: null };
 
-  classify(frame: ImageBitmap): Promise<Verdict> {
-    const worker = this.start();
-    const id = ++this.seq;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const request: ClassifyRequest = { id, frame };
-      worker.postMessage(request, [frame]);
-    });
+  get disposed(): boolean {
+    return this.closed;
+  }
+
+  /** Load the model now (once; again only after a failure). Never rejects. */
+  warm(): Promise<void> {
+    this.warming ??= this.ask((id) => ({ id, warm: true }))
+      .then((r) => {
+        if ('error' in r) throw new Error(r.error);
+        if ('ready' in r) Object.assign(this.warmth, { loadMs: r.ms, backend: r.backend });
+      })
+      .catch(() => {
+        this.warming = null; // the next warm() or the first frame tries again
+      });
+    return this.warming;
+  }
+
+  async classify(frame: ImageBitmap): Promise<Verdict> {
+    const r = await this.ask((id) => ({ id, frame }), [frame]);
+    if ('error' in r) throw new Error(r.error);
+    if (!('predictions' in r)) throw new Error('classifier answered out of turn');
+    const scores = scoresOf(r.predictions);
+    return { nudity: isNudity(scores), scores, ms: r.ms };
   }
 
   dispose(): void {
+    this.closed = true;
     this.worker?.terminate();
     this.worker = null;
-    for (const p of this.pending.values()) p.reject(new Error('classifier closed'));
+    this.warming = null;
+    for (const p of this.pending.values()) p.fail(new Error('classifier closed'));
     this.pending.clear();
+  }
+
+  private ask(request: (id: number) => ClassifyRequest, transfer: Transferable[] = []): Promise<ClassifyReply> {
+    const worker = this.start();
+    const id = ++this.seq;
+    this.warmth.requestedAt ??= performance.now();
+    return new Promise((settle, fail) => {
+      this.pending.set(id, { settle, fail });
+      worker.postMessage(request(id), transfer);
+    });
   }
 
   private start(): Worker {
     if (this.worker) return this.worker;
+    this.closed = false;
     const worker = new Worker(new URL('./classifier.worker.ts', import.meta.url), { type: 'module' });
     worker.onmessage = (e: MessageEvent<ClassifyReply>) => {
       const r = e.data;
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
-      if ('error' in r) return p.reject(new Error(r.error));
-      const scores = scoresOf(r.predictions);
-      p.resolve({ nudity: isNudity(scores), scores, ms: r.ms });
+      if (!('error' in r)) this.warmth.readyAt ??= performance.now();
+      p.settle(r);
     };
     worker.onerror = (e) => {
-      for (const p of this.pending.values()) p.reject(new Error(e.message || 'classifier failed'));
+      for (const p of this.pending.values()) p.fail(new Error(e.message || 'classifier failed'));
       this.pending.clear();
     };
     this.worker = worker;
@@ -122,16 +168,46 @@ export function testClassifier(hooks: TestHooks | undefined): FrameClassifier | 
   };
 }
 
+// One worker (one copy of the model, ~10 MB of weights in memory) per page:
+// warmClassifier() loads it while the user waits, and createClassifier() hands
+// the same, warm one to the remote video. A disposed one (the room closed) is
+// replaced on the next call.
+let shared: WorkerClassifier | null = null;
+
+function sharedWorker(): WorkerClassifier {
+  if (!shared || shared.disposed) {
+    shared = new WorkerClassifier();
+    exposeSafety({ warmth: () => ({ ...(shared?.warmth ?? {}) }) });
+  }
+  return shared;
+}
+
+function hooks(): TestHooks | undefined {
+  return typeof window === 'undefined' ? undefined : window.__rcTestHooks;
+}
+
 export function createClassifier(): FrameClassifier {
-  return testClassifier(typeof window === 'undefined' ? undefined : window.__rcTestHooks) ?? new WorkerClassifier();
+  return testClassifier(hooks()) ?? sharedWorker();
+}
+
+/** Load the model ahead of the first frame (a test double has none to load). */
+export function warmClassifier(): void {
+  if (testClassifier(hooks())) return;
+  void sharedWorker().warm();
+}
+
+function exposeSafety(entries: Record<string, () => unknown>): void {
+  if (typeof window === 'undefined') return;
+  const w = window as unknown as { __rcSafety?: Record<string, () => unknown> };
+  w.__rcSafety = { ...w.__rcSafety, ...entries };
 }
 
 /**
  * `window.__rcSafety.classifierStats()`: the figures of the current call's
- * sampler (frames, busy time, time to the first verdict), read by the browser
- * test that measures the classifier's cost (docs/performance.md).
+ * sampler (frames, busy time, time to the first verdict), and
+ * `window.__rcSafety.warmth()`: when the model was asked for and ready; read by
+ * the browser tests and bench/pageload.py (docs/performance.md).
  */
 export function exposeClassifierStats(read: () => unknown): void {
-  if (typeof window === 'undefined') return;
-  (window as unknown as { __rcSafety?: { classifierStats: () => unknown } }).__rcSafety = { classifierStats: read };
+  exposeSafety({ classifierStats: read });
 }

@@ -6,7 +6,11 @@
 // machine, and WebGL is missing or software-emulated in many workers. The page's
 // CSP allows this with script-src 'wasm-unsafe-eval' (WebAssembly compilation
 // only, no eval of JS). One frame at a time (the page never sends the next
-// before the answer).
+// before the answer). A `warm` request loads the model (nsfwjs runs one
+// prediction on zeros as it loads, so the WebAssembly kernels are compiled
+// too) before any frame exists: the page sends it while the user waits for a
+// partner (classifierWarmup.ts), and the files come from the HTTP cache on a
+// later visit (they are content-hashed, served immutable by randomchat.static).
 
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -17,8 +21,11 @@ import { load, type NSFWJS } from 'nsfwjs/core';
 import { MobileNetV2Model } from 'nsfwjs/models/mobilenet_v2';
 import type { Prediction } from './classifier';
 
-export type ClassifyRequest = { id: number; frame: ImageBitmap };
-export type ClassifyReply = { id: number; predictions: Prediction[]; ms: number; backend: string } | { id: number; error: string };
+export type ClassifyRequest = { id: number; frame: ImageBitmap } | { id: number; warm: true };
+export type ClassifyReply =
+  | { id: number; predictions: Prediction[]; ms: number; backend: string }
+  | { id: number; ready: true; ms: number; backend: string }
+  | { id: number; error: string };
 
 let model: Promise<NSFWJS> | null = null;
 
@@ -42,9 +49,23 @@ function pixels(frame: ImageBitmap): ImageData {
   return ctx.getImageData(0, 0, frame.width, frame.height);
 }
 
+async function warm(id: number): Promise<ClassifyReply> {
+  const started = performance.now();
+  try {
+    model ??= loadModel();
+    await model;
+    return { id, ready: true, ms: performance.now() - started, backend: tf.getBackend() };
+  } catch (err) {
+    model = null; // the next request tries again
+    return { id, error: String((err as Error)?.message ?? err) };
+  }
+}
+
 self.onmessage = async (e: MessageEvent<ClassifyRequest>) => {
-  const { id, frame } = e.data;
+  const request = e.data;
   const reply = (r: ClassifyReply) => self.postMessage(r);
+  if ('warm' in request) return reply(await warm(request.id));
+  const { id, frame } = request;
   try {
     model ??= loadModel();
     const nsfw = await model;
