@@ -30,6 +30,15 @@ async def _search(peer: Peer, interest: str) -> None:
     await peer.emit("find-partner", {"interests": [interest], "strictInterests": True})
 
 
+async def _met(peer: Peer) -> None:
+    """A match, at once or, on a machine so loaded that the other node's beat came late
+    (its waiting user was passed over), at that node's late beat (its users look again)."""
+    event, _ = await asyncio.wait_for(peer.events.get(), 10)
+    if event == "waiting-for-partner":
+        event, _ = await asyncio.wait_for(peer.events.get(), 10)
+    assert event == "match-found", event
+
+
 @pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP], ids=["kill-9", "sigstop"])
 async def test_no_seeker_meets_a_user_waiting_on_a_dead_node(
     cluster: Cluster, redis_server: RedisServer, fault: signal.Signals
@@ -41,7 +50,7 @@ async def test_no_seeker_meets_a_user_waiting_on_a_dead_node(
     await waiting.expect("waiting-for-partner")
     seeker = await ready(one.url, "seeker")
     await _search(seeker, "chess")
-    await seeker.expect("match-found")
+    await _met(seeker)
     ghost = await ready(two.url, "ghost")
     await _search(ghost, "go")
     await ghost.expect("waiting-for-partner")

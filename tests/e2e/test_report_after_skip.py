@@ -8,6 +8,7 @@ call"), on a 390x844 phone and on a desktop, with no axe-core violations there.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -45,14 +46,20 @@ def joined(
     return page
 
 
-def reports(srv: Any) -> list[dict[str, Any]]:
+def reports(srv: Any, at_least: int = 1) -> list[dict[str, Any]]:
+    """The stored reports, once there are ``at_least`` (the page tells the user at once;
+    the server's answer comes a moment later): up to 10 s."""
     admin = srv.token("Admin", sub="u-admin", role="admin")
-    answer = httpx.get(
-        srv.url + "/api/admin/reports", headers={"Authorization": f"Bearer {admin}"}, timeout=5
-    )
-    assert answer.status_code == 200, answer.text
-    found: list[dict[str, Any]] = answer.json()["reports"]
-    return found
+    deadline = time.monotonic() + 10
+    while True:
+        answer = httpx.get(
+            srv.url + "/api/admin/reports", headers={"Authorization": f"Bearer {admin}"}, timeout=5
+        )
+        assert answer.status_code == 200, answer.text
+        found: list[dict[str, Any]] = answer.json()["reports"]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 @SIZES
