@@ -21,10 +21,10 @@ export default defineConfig({
   // bundle (code splitting needs 'es'), served from /assets like the rest.
   worker: { format: 'es' },
   server: {
-    // `npm run dev` against a locally running `randomchat serve` on :8000.
+    // `npm run dev` against a locally running `randomchat serve` on :3000 (its default).
     proxy: {
-      '/api': 'http://127.0.0.1:8000',
-      '/socket.io': { target: 'ws://127.0.0.1:8000', ws: true },
+      '/api': 'http://127.0.0.1:3000',
+      '/socket.io': { target: 'ws://127.0.0.1:3000', ws: true },
     },
   },
 });

@@ -54,7 +54,8 @@ class InvalidPayload(RandomChatError):
 
 
 class IllegalMove(RandomChatError):
-    """A state transition that the table in ``core.state`` does not allow.
+    """A request the user's state does not allow now: a move the table in ``core.state``
+    refuses, a chat line with no partner, a second report of one call, a resume refused.
 
     ``message`` is the text the client sees; it keeps the seed's wording.
     """

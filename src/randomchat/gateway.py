@@ -2,7 +2,8 @@
 
 Handlers run in order per connection (in the socket layer's reader loop): a
 client's ICE candidates and descriptions are handled in the order it sent
-them, and no task is created per event. Every handler validates its payload;
+them; the only task an event may start is the next turn's flush of a
+connection's batched ICE candidates. Every handler validates its payload;
 a malformed one gets an ``error`` event and changes nothing. Such events are all
 counted in the metrics, but their log lines are sampled per connection
 (``logs.LogSampler``): a client sending nothing but bad events cannot fill the disk.

@@ -5,7 +5,8 @@ Every event name (``ClientEvent``, ``ServerEvent``) and every payload shape
 here. The lobby builds its payloads with these types, so mypy checks the keys;
 the validation of what clients send lives in ``core.signaling`` and
 ``core.requests`` (pure functions that take the raw arguments and return clean
-values), which name their events from here.
+values), which still spell most of their event names as literals (issue 25
+moves the parsing here).
 
 The page's side is generated from this module: ``make protocol`` (``python -m
 randomchat.wiregen``) writes ``web/src/lib/wire.gen.ts``, and a test fails when

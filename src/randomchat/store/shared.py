@@ -2,8 +2,8 @@
 
 This state decides who may meet whom, or is needed by a user's partner, so on a
 cluster every node must see the same: each piece is an interface here with an
-in-memory implementation (the embedded default, one process). A shared
-implementation (Redis, the scale-out issue) provides the same methods. Every
+in-memory implementation (the embedded default, one process); a cluster's
+shared ones on Redis (``store.redis_shared``) provide the same methods. Every
 method is async for that reason; the in-memory ones never await, so each is
 atomic.
 
