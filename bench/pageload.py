@@ -99,21 +99,10 @@ def load(page: Page, url: str) -> dict[str, Any]:
     return dict(page.evaluate(MEASURE))
 
 
-# When the partner's first frame was shown and when the blur went (performance.now(),
-# a 20 ms poll), and the classifier's own figures (window.__rcSafety, classifier.ts).
-MOMENTS = """
-window.__moments = { firstFrame: null, veiled: false, unveiled: null };
-setInterval(() => {
-  const v = document.querySelector('[data-testid=remote-video]');
-  const m = window.__moments;
-  if (!v || !v.srcObject) return;
-  const now = performance.now();
-  if (m.firstFrame === null && v.videoWidth > 0 && v.readyState >= 2) m.firstFrame = now;
-  // no veil is drawn while "Connecting" covers the video: only a veil seen, then gone, counts
-  if (m.firstFrame !== null && v.dataset.veiled === 'true') m.veiled = true;
-  if (m.veiled && m.unveiled === null && v.dataset.veiled === 'false') m.unveiled = now;
-}, 20);
-"""
+# When the partner's first frame was shown and when the blur went (bench/safeview_moments.js,
+# shared with the browser test), and the classifier's own figures (window.__rcSafety,
+# classifier.ts).
+MOMENTS = (Path(__file__).parent / "safeview_moments.js").read_text()
 VERDICT = """
 () => {
   const s = window.__rcSafety?.classifierStats?.();

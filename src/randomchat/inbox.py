@@ -145,8 +145,8 @@ class ClusterDelivery:
         self.prefix = prefix
         self.metrics = metrics
         # node, sid, event, data, source (the relaying partner, or ""), sequence number.
-        # bounded: OUTBOX_MAX events (``_send``); past it an event is counted undelivered.
-        self._out: deque[tuple[str, str, str, bytes, str, int]] = deque()
+        Outgoing = tuple[str, str, str, bytes, str, int]
+        self._out: deque[Outgoing] = deque()  # bounded: OUTBOX_MAX (_send drops, counts)
         self._wake = asyncio.Event()
         self._last_id = "$"
         self._trim_to: str | None = None  # handled entries are below it, not yet trimmed

@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     INSTRUMENT,
+    ROOT,
     accept_rules_and_join,
     browser,
     chromium,
@@ -44,21 +45,8 @@ SLOW_4G = {
     "uploadThroughput": 750e3 / 8,
 }
 
-# When the partner's first frame was shown and when the blur went (performance.now()).
-# A 20 ms poll: the figures are reported, never asserted.
-MOMENTS = """
-window.__moments = { firstFrame: null, veiled: false, unveiled: null };
-setInterval(() => {
-  const v = document.querySelector('[data-testid=remote-video]');
-  const m = window.__moments;
-  if (!v || !v.srcObject) return;
-  const now = performance.now();
-  if (m.firstFrame === null && v.videoWidth > 0 && v.readyState >= 2) m.firstFrame = now;
-  // no veil is drawn while "Connecting" covers the video: only a veil seen, then gone, counts
-  if (m.firstFrame !== null && v.dataset.veiled === 'true') m.veiled = true;
-  if (m.veiled && m.unveiled === null && v.dataset.veiled === 'false') m.unveiled = now;
-}, 20);
-"""
+# The same probe as bench/pageload.py's (the figures are reported, never asserted).
+MOMENTS = (ROOT / "bench" / "safeview_moments.js").read_text()
 
 # The first verdict on the page's clock, from the sampler's own figures.
 FIGURES = """

@@ -15,6 +15,7 @@ import socketio
 import uvicorn
 
 from randomchat.app import App, create_app
+from randomchat.clock import Clock
 from randomchat.config import Settings
 from randomchat.db import Database
 from randomchat.delivery import LocalDelivery
@@ -41,7 +42,7 @@ class Live:
         assert (await self.app.store.counts()).empty
         await self.app.lobby.housekeeping()
         sizes = self.app.lobby.local_sizes()
-        assert sizes["connections"] == sizes["pending_batches"] == sizes["relay_calls"] == 0
+        assert sizes["connections"] == sizes["pending_batches"] == 0
         delivery = self.app.gateway.delivery
         assert isinstance(delivery, LocalDelivery) and delivery.told() == 0
 
@@ -57,7 +58,8 @@ def make_token(username: str = "Tester", sub: str | None = None, **claims: Any) 
 
 
 @contextlib.asynccontextmanager
-async def live_server(**overrides: Any) -> AsyncIterator[Live]:
+async def live_server(clock: Clock | None = None, **overrides: Any) -> AsyncIterator[Live]:
+    """A real server on a free port; ``clock`` (a hand clock) drives the lobby's time."""
     values: dict[str, Any] = {
         "port": free_port(),
         "jwt_secret": SECRET,
@@ -69,7 +71,7 @@ async def live_server(**overrides: Any) -> AsyncIterator[Live]:
     values.update(overrides)
     settings = Settings(**values)
     db = await Database.open(settings.database)
-    app = create_app(settings, db)
+    app = create_app(settings, db, clock=clock)
     try:
         async with serving(app.asgi, settings.port, lifespan="on") as url:
             yield Live(url, app, settings)

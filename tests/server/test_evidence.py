@@ -11,25 +11,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import tempfile
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from randomchat.app import create_app
-from randomchat.config import Settings
 from randomchat.console import sessions
 from randomchat.core import evidence as rules
-from randomchat.db import Database, evidence
 from randomchat.db import accounts as account_store
+from randomchat.db import evidence
 from randomchat.moderation import attach_picture, record_report
 from randomchat.rules import Rules
-from tests.conftest import SECRET, free_port
-from tests.server.harness import Live, Peer, match, ready, serving
+from tests.server.harness import Live, Peer, live_server, match, ready
 from tests.server.test_report_after_call import HandClock
 
 pytestmark = pytest.mark.server
@@ -48,24 +43,8 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-@contextlib.asynccontextmanager
-async def hand_server(clock: HandClock) -> AsyncIterator[Live]:
-    settings = Settings(
-        port=free_port(),
-        jwt_secret=SECRET,
-        stun_urls=(),
-        find_rate_limit_ms=0,
-        web_dir=Path("/nonexistent"),
-        data_dir=Path(tempfile.mkdtemp(prefix="rc-evidence-")),
-        evidence_days=2,
-    )
-    db = await Database.open(settings.database)
-    app = create_app(settings, db, clock=clock)
-    try:
-        async with serving(app.asgi, settings.port, lifespan="on") as url:
-            yield Live(url, app, settings)
-    finally:
-        await db.close()
+def hand_server(clock: HandClock) -> contextlib.AbstractAsyncContextManager[Live]:
+    return live_server(clock, evidence_days=2)
 
 
 @pytest.fixture

@@ -7,19 +7,14 @@ time), so a call's five minutes pass without sleeping; real Socket.IO clients.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from randomchat.app import create_app
-from randomchat.config import Settings
 from randomchat.core.recentcalls import KEEP, RECENT_SECONDS
-from randomchat.db import Database
-from tests.conftest import SECRET, free_port
-from tests.server.harness import Live, Peer, match, ready, serving
+from tests.server.harness import Live, Peer, live_server, match, ready
 
 pytestmark = pytest.mark.server
 
@@ -37,23 +32,8 @@ class HandClock:
         return time.time_ns() // 1_000_000
 
 
-@contextlib.asynccontextmanager
-async def hand_server(clock: HandClock) -> AsyncIterator[Live]:
-    settings = Settings(
-        port=free_port(),
-        jwt_secret=SECRET,
-        stun_urls=(),
-        find_rate_limit_ms=0,
-        web_dir="/nonexistent",
-        data_dir=tempfile.mkdtemp(prefix="rc-late-report-"),
-    )
-    db = await Database.open(settings.database)
-    app = create_app(settings, db, clock=clock)
-    try:
-        async with serving(app.asgi, settings.port, lifespan="on") as url:
-            yield Live(url, app, settings)
-    finally:
-        await db.close()
+def hand_server(clock: HandClock) -> contextlib.AbstractAsyncContextManager[Live]:
+    return live_server(clock)
 
 
 @pytest.fixture

@@ -267,7 +267,6 @@ class Lobby:
         return {
             **self.ctx.connections.sizes(),
             "pending_batches": len(self.relay),
-            "relay_calls": self.relay.known(),
             "rate_limit_buckets": len(self.ctx.limits),
             "pair_history": len(self.ctx.meetings),
             "calls": len(self.ctx.calls),

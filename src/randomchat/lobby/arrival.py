@@ -45,7 +45,7 @@ async def arriving(ctx: Context, sid: str, event: str, data: Any) -> Any:
     now = ctx.clock.monotonic()
     if event == ServerEvent.MATCH_FOUND:
         data = dict(data)
-        record = _record(data.pop(RECORD, None))
+        record = record_of(data.pop(RECORD, None))
         if record is not None:
             await ctx.calls.start(sid, record, now)
         conn.matched_at = now
@@ -63,7 +63,7 @@ async def arriving(ctx: Context, sid: str, event: str, data: Any) -> Any:
     return data
 
 
-def _record(raw: Any) -> CallRecord | None:
+def record_of(raw: Any) -> CallRecord | None:
     """The record a node of this version attached; None from anything else."""
     # Five fields from a node older than issue 24, which sent no partner name.
     if not isinstance(raw, list) or len(raw) not in (5, 6):

@@ -57,10 +57,6 @@ class Relay:
     # A call event was written to ``sid``'s socket: the call it had is over either way.
     call_changed = drop
 
-    def known(self) -> int:
-        """How many connections here are in a call as far as they were told."""
-        return len(self.ctx.told)
-
     async def offer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         data, named = signaling.offer(args), signaling.call_of(ClientEvent.SIGNAL_OFFER, args)
         return await self._description(sid, ServerEvent.SIGNAL_OFFER, data, named)

@@ -56,7 +56,7 @@ from typing import Any, Protocol
 from randomchat import auth
 from randomchat.core.state import Phase
 from randomchat.errors import AuthError, IllegalMove, InvalidPayload, StorageError
-from randomchat.lobby.arrival import RECORD, _record
+from randomchat.lobby.arrival import RECORD, record_of
 from randomchat.lobby.connections import Connection
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit
@@ -301,7 +301,7 @@ class Resume:
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        record = _record(data.pop(RECORD, None))
+        record = record_of(data.pop(RECORD, None))
         if record is not None and sid in self.ctx.connections:
             pending = self._by_call.get(record.call_id or "")
             if pending is not None and pending.sid == sid:
