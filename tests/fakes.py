@@ -21,15 +21,12 @@ class FakeClock:
 
 def written(lobby: Any, effects: list[Any]) -> list[Any]:
     """What the delivery does as it writes ``effects`` (pure lobby tests have none): each
-    socket learns its partner from the call events written to it (``delivery.Told``)."""
+    socket learns its partner from the call events written to it (``delivery.CallScope``)."""
     from randomchat.lobby import Emit, HangUp
 
     for effect in effects:
         if isinstance(effect, Emit) and effect.source is not None:
-            if effect.event in ("match-found", "call-resumed"):
-                lobby.ctx.told.opened(effect.to, effect.source)
-            elif effect.event in ("partner-left", "partner-disconnected"):
-                lobby.ctx.told.closed(effect.to)
+            lobby.ctx.told.written(effect.to, effect.event, effect.source)
         elif isinstance(effect, HangUp):
-            lobby.ctx.told.closed(effect.sid)
+            lobby.ctx.told.forget(effect.sid)
     return effects

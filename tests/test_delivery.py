@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from randomchat import sio
-from randomchat.delivery import LocalDelivery
+from randomchat.delivery import CallScope, LocalDelivery
 from randomchat.metrics import Metrics
 
 pytestmark = pytest.mark.pure
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.pure
 
 async def test_an_unknown_sid_is_reported_and_counted() -> None:
     metrics = Metrics()
-    delivery = LocalDelivery(sio.Server(), "/random-chat", metrics)
+    delivery = LocalDelivery(sio.Server(), "/random-chat", metrics, CallScope())
     assert await delivery.emit("not-here", "match-found", {"role": "receiver"}) is False
     assert await delivery.emit("not-here", "match-found", {}) is False
     assert metrics.undelivered.labels("match-found")._value.get() == 2  # type: ignore[attr-defined]
@@ -41,7 +41,9 @@ async def test_a_partner_reaches_a_socket_only_inside_the_call_it_was_told_of() 
     metrics = Metrics()
     held = Held()
     changed: list[str] = []
-    delivery = LocalDelivery(held, "/random-chat", metrics, changed.append)  # type: ignore[arg-type]
+    scope = CallScope()
+    scope.subscribe(changed.append)  # as the lobby subscribes its relay
+    delivery = LocalDelivery(held, "/random-chat", metrics, scope)  # type: ignore[arg-type]
     assert not await delivery.emit("a", "signal-offer", {}, "b")  # before a's match-found
     assert await delivery.emit("a", "match-found", {}, "b")
     assert await delivery.emit("a", "signal-offer", {}, "b")

@@ -20,13 +20,14 @@ from randomchat.config import Settings
 from randomchat.console import console_routes
 from randomchat.core.replay import SharedReplay
 from randomchat.db import Ban, Database
+from randomchat.delivery import CallScope, LocalDelivery
 from randomchat.errors import StorageError
-from randomchat.gateway import Gateway
+from randomchat.gateway import Gateway, socket_server
 from randomchat.lobby import Lobby, in_memory
-from randomchat.lobby.arrival import arriving
 from randomchat.lobby.resume import recovery_guard
 from randomchat.metrics import Metrics
-from randomchat.protocol import ServerEvent
+from randomchat.protocol import NAMESPACE
+from randomchat.routing import Arrivals, ClusterDelivery, Router
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore, Store
 from randomchat.store.address_limits import SharedFactory
@@ -103,25 +104,25 @@ def create_app(
     store = store if store is not None else MemoryStore()
     clock = clock or SystemClock()
     rules = Rules.from_settings(settings)
-    lobby = Lobby(store, db, clock, metrics, rules, node.shared if node else in_memory)
-    gateway = Gateway(settings, lobby, metrics, node.sid_prefix if node else "")
+    # The call each socket was last told of: the delivery writes it as it writes call
+    # events, the lobby reads it, and its relay hears of each change (delivery.CallScope).
+    scope = CallScope()
+    # On a cluster the caps, the pending resumes and the per-user state are on Redis.
+    lobby = Lobby(store, db, clock, metrics, rules, node.shared if node else in_memory, scope)
     # A held socket goes back only to its own user (lobby.resume, sio.recovery).
-    gateway.sio.may_resume = recovery_guard(lobby.ctx, Verifier(settings.secret))
-    if node is not None:
-        node.attach(gateway, lobby)
-        # The caps per user and per address count across the nodes (store.redis_caps).
-        caps = lobby.ctx.connections
-        caps.shared = node.caps(caps.per_user, caps.per_address)
-        assert node.delivery is not None
-        # A match-found from another node gets its TURN credentials here, where its
-        # socket's token is known, and its call record starts here (lobby.arrival).
-        node.delivery.arriving = lambda sid, event, data: (
-            lobby.resume.arriving(sid, data)  # a call resumed from another node (lobby.resume)
-            if event == ServerEvent.CALL_RESUMED
-            else arriving(lobby.ctx, sid, event, data)
-        )
-        # The first side of a resumed call waits where any node finds it (store.redis_resume).
-        lobby.resume.shared = node.resumes()
+    guard = recovery_guard(lobby.ctx, Verifier(settings.secret))
+    server = socket_server(settings, guard, node.sid_prefix if node else "")
+    local = LocalDelivery(server, NAMESPACE, metrics, scope)
+    membership = None
+    if node is None:
+        gateway = Gateway(settings, lobby, metrics, local, server)
+    else:
+        # Sockets on other nodes through their inbox streams; what comes from them is
+        # completed here, where the socket's token and call are known (Lobby.arriving).
+        inbox = node.inbox(Arrivals(local, lobby.arriving))
+        routed = ClusterDelivery(local, Router(node.name, local.holds), inbox)
+        gateway = Gateway(settings, lobby, metrics, routed, server)
+        membership = node.join(gateway, lobby, local, inbox)
 
     async def kick(ban: Ban) -> None:
         await gateway.apply(lobby.moderation.kick_user(ban))
@@ -145,8 +146,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await refresh_bans()  # before the first connection is admitted
-        if node is not None:
-            await node.start()
+        if membership is not None:
+            await membership.start()
         tasks = [
             _every(HOUSEKEEPING_SECONDS, housekeeping),
             _every(WIDEN_SECONDS, widen),
@@ -158,8 +159,8 @@ def create_app(
             yield
         finally:
             await cancel_and_wait(tasks)  # before the node closes the Redis they use
-            if node is not None:
-                await node.stop()
+            if membership is not None:
+                await membership.stop()
 
     middleware = []
     if settings.cors_origins:

@@ -20,8 +20,8 @@ from typing import Any
 
 import jwt
 
-from randomchat.core.requests import clean_text
 from randomchat.errors import AuthError
+from randomchat.protocol.text import clean_text
 
 ALGORITHM = "HS256"
 DEFAULT_USERNAME = "Stranger"

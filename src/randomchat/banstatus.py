@@ -8,6 +8,8 @@ connects again as soon as the answer is no. It reads only the in-memory ban list
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,22 +24,33 @@ from randomchat.rules import Rules
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+@dataclass(frozen=True, slots=True)
+class Deps:
+    verifier: auth.Verifier
+    rules: Rules  # the key of an address's hash
+    moderation: Moderation  # the in-memory ban list
+
+
+async def ban_status(deps: Deps, request: Request) -> Response:
+    try:
+        token = auth.token_from_handshake(None, request.headers.get("authorization"))
+        identity = deps.verifier.verify(token)
+    except AuthError as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=401, headers=NO_STORE)
+    address = None
+    if identity.guest and request.client is not None:
+        address = address_hash(deps.rules.address_key, proxy.network_of(request.client.host))
+    ban = deps.moderation.ban_of(identity.user_id, address)
+    if ban is None:
+        return JSONResponse({"banned": False}, headers=NO_STORE)
+    payload = {"banned": True, "until": round(ban.until * 1000), "reason": ban.reason}
+    return JSONResponse(payload, headers=NO_STORE)
+
+
 def routes(settings: Settings, rules: Rules, moderation: Moderation) -> list[BaseRoute]:
-    verifier = auth.Verifier(settings.secret)
+    deps = Deps(auth.Verifier(settings.secret), rules, moderation)
 
-    async def ban_status(request: Request) -> Response:
-        try:
-            token = auth.token_from_handshake(None, request.headers.get("authorization"))
-            identity = verifier.verify(token)
-        except AuthError as exc:
-            return JSONResponse({"detail": exc.detail}, status_code=401, headers=NO_STORE)
-        address = None
-        if identity.guest and request.client is not None:
-            address = address_hash(rules.address_key, proxy.network_of(request.client.host))
-        ban = moderation.ban_of(identity.user_id, address)
-        if ban is None:
-            return JSONResponse({"banned": False}, headers=NO_STORE)
-        payload = {"banned": True, "until": round(ban.until * 1000), "reason": ban.reason}
-        return JSONResponse(payload, headers=NO_STORE)
+    async def endpoint(request: Request) -> Response:
+        return await ban_status(deps, request)
 
-    return [Route("/api/ban", ban_status, methods=["GET"])]
+    return [Route("/api/ban", endpoint, methods=["GET"])]

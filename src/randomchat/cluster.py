@@ -1,10 +1,13 @@
 """Many nodes on one Redis: the assembly of a cluster node.
 
-``Node`` puts together, from the settings, what a node needs: its Redis clients
-(``connect``), the shared store and state, cross-node delivery through each
-node's inbox stream (``randomchat.inbox``) and liveness, the heartbeat and the
-eviction of dead nodes (``randomchat.liveness``). Each module's docstring says
-how its part works; docs/scaling.md says it for operators.
+``Node`` makes, from the settings, what a node needs: its Redis clients
+(``connect``), the shared store and state (``Node.shared``, which the lobby takes
+at construction), its inbox stream (``Node.inbox``: ``randomchat.inbox``, the
+transport under ``routing.ClusterDelivery``) and, once the gateway is built, its
+membership (``Node.join``): the inbox and the liveness, the heartbeat and the
+eviction of dead nodes (``randomchat.liveness``), started and stopped together.
+``create_app`` assembles them in that order; nothing is swapped afterwards. Each
+module's docstring says how its part works; docs/scaling.md says it for operators.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from randomchat.db import Database
 from randomchat.delivery import LocalDelivery
 from randomchat.errors import StorageError
 from randomchat.gateway import Gateway
-from randomchat.inbox import ClusterDelivery
+from randomchat.inbox import Deliver, Inbox
 from randomchat.liveness import Liveness
 from randomchat.lobby import Lobby, Shared
 from randomchat.metrics import Metrics
@@ -99,8 +102,8 @@ def node_name(settings: Settings) -> str:
     return f"{host}-{settings.port}"
 
 
-async def partner_disconnected(delivery: ClusterDelivery, sid: str, gone: str) -> None:
-    await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), gone)
+async def partner_disconnected(gateway: Gateway, sid: str, gone: str) -> None:
+    await gateway.delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), gone)
 
 
 async def state_lost(delivery: LocalDelivery, gateway: Gateway, lobby: Lobby, sid: str) -> None:
@@ -137,16 +140,23 @@ class Node:
         self.store = RedisStore(self.redis, self.name, self.prefix, settings.node_timeout)
         self.clock = WallClock()
         self.sid_prefix = self.name + "."
-        self.delivery: ClusterDelivery | None = None
-        self.liveness: Liveness | None = None
 
     def shared(self, rules: Rules, db: Database, limits: dict[str, Limit]) -> Shared:
+        """The lobby's shared state on Redis (a ``lobby.SharedFactory``)."""
         r, p = self.redis, self.prefix
         return Shared(
             RedisMeetings(r, rules.repeat_window, p),
             RedisBlocks(r, db, p),
             MemoryCalls(),  # each node keeps its own sockets' calls (lobby.arrival)
             RedisLimits(r, limits, p),
+            # The caps per user and per address count across the nodes: each socket
+            # leased for the node timeout, so a dead node's stop counting by its eviction.
+            RedisCaps(
+                r, rules.max_sockets_per_user, rules.max_sockets_per_address, self.timeout, p
+            ),
+            # The first side of a resumed call waits where any node finds it (its partner
+            # may come back on another node).
+            RedisResumes(r, self.store),
         )
 
     @property
@@ -154,26 +164,20 @@ class Node:
         """Seconds between renewals of this node's connection leases (``caps``)."""
         return self.timeout / 3
 
-    def caps(self, per_user: int, per_address: int) -> RedisCaps:
-        """The connection caps on the cluster: each socket leased for the node timeout,
-        so a dead node's sockets stop counting by the time it is evicted."""
-        return RedisCaps(self.redis, per_user, per_address, self.timeout, self.prefix)
-
-    def resumes(self) -> RedisResumes:
-        """Pending resumes, findable from every node (a call's sides may come back on two)."""
-        return RedisResumes(self.redis, self.store)
-
     def address_limits(self, name: str, limit: Limit) -> RedisAddressLimits:
         """A limiter of ``POST /api/session`` per address, shared by the nodes."""
         return RedisAddressLimits(self.redis, name, limit, self.prefix)
 
-    def attach(self, gateway: Gateway, lobby: Lobby) -> None:
-        """Deliver through the cluster, and watch the other nodes."""
-        local = gateway.delivery
-        assert isinstance(local, LocalDelivery)
-        delivery = ClusterDelivery(local, self.redis, self.name, self.prefix, self.metrics)
-        gateway.delivery = self.delivery = delivery
-        self.liveness = Liveness(
+    def inbox(self, deliver: Deliver) -> Inbox:
+        """This node's inbox stream: what it reads goes to ``deliver`` (``routing.Arrivals``)."""
+        return Inbox(self.redis, self.name, self.prefix, self.metrics, deliver)
+
+    def join(
+        self, gateway: Gateway, lobby: Lobby, local: LocalDelivery, inbox: Inbox
+    ) -> Membership:
+        """What runs while this node is in the cluster: its inbox, and its liveness
+        (which watches the other nodes, and parts what Redis lost of this one)."""
+        liveness = Liveness(
             self.redis,
             self.heartbeat,
             self.store,
@@ -182,33 +186,41 @@ class Node:
             self.timeout,
             holds=lambda sid: sid in lobby.ctx.connections,
             members=lobby.members,
-            tell_partner=lambda sid, gone: partner_disconnected(delivery, sid, gone),
+            tell_partner=lambda sid, gone: partner_disconnected(gateway, sid, gone),
             call_lost=lambda sid: state_lost(local, gateway, lobby, sid),
             metrics=self.metrics,
-            healthy=lambda: delivery.dead is None,
+            healthy=lambda: inbox.dead is None,
             # Its clients reconnect through the load balancer to a node that works
             # (this one's /healthz answers 503 from now on); a restart mends it.
             on_dead=lambda: gateway.drain(0.0),
             on_late_beat=lambda: look_again(gateway, lobby),
         )
+        return Membership(self, inbox, liveness)
+
+
+class Membership:
+    """A node's running part in the cluster: its inbox's reader and writer, its liveness."""
+
+    def __init__(self, node: Node, inbox: Inbox, liveness: Liveness) -> None:
+        self.node = node
+        self.inbox = inbox
+        self.liveness = liveness
 
     async def start(self) -> None:
-        assert self.delivery is not None and self.liveness is not None
-        await self.delivery.start_reading_from_now()
-        self.delivery.start()
+        await self.inbox.start_reading_from_now()
+        self.inbox.start()
         await self.liveness.start()
-        log.info("cluster node started", extra={"node": self.name})
+        log.info("cluster node started", extra={"node": self.node.name})
 
     async def stop(self) -> None:
         """Leave the cluster cleanly: the partners of this node's users are told at once."""
-        assert self.delivery is not None and self.liveness is not None
         await self.liveness.stop()
         with contextlib.suppress(RedisError, StorageError):  # Redis gone: the others evict
             await self.liveness.evict_self()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
-                await self.delivery.flush()
-        await self.delivery.stop()
+                await self.inbox.flush()
+        await self.inbox.stop()
         await self.liveness.leave()
-        await self.redis.aclose()
-        await self.heartbeat.aclose()
+        await self.node.redis.aclose()
+        await self.node.heartbeat.aclose()

@@ -28,23 +28,11 @@ from pydantic import (
 )
 
 from randomchat.errors import ConfigError
+from randomchat.static import default_web_dir
 from randomchat.turn import IceConfig
 
 MIN_SECRET_LENGTH = 32
 DEFAULT_STUN = "stun:stun.l.google.com:19302"
-
-
-def default_web_dir() -> Path:
-    """The page this install serves when ``--web-dir`` is not given, from any directory.
-
-    A wheel carries its page inside the package (``setup.py`` copies it there); an
-    editable install from the repository serves ``web/dist``, which ``make web`` builds.
-    """
-    here = Path(__file__).resolve().parent
-    packaged = here / "web"
-    if (packaged / "index.html").is_file():
-        return packaged
-    return here.parents[1] / "web" / "dist"
 
 
 class Settings(BaseModel):
@@ -81,6 +69,7 @@ class Settings(BaseModel):
     sessions_per_minute: float = Field(10.0, ge=0, le=100_000)
     session_burst: int = Field(20, ge=1, le=100_000)
     interest_wait_seconds: float = Field(5.0, ge=0, le=3600)
+    language_wait_seconds: float = Field(5.0, ge=0, le=3600)
     repeat_window_minutes: float = Field(10.0, ge=0, le=24 * 60)
     chat_rate: float = Field(5.0, ge=0, le=1000)
     chat_burst: int = Field(10, ge=1, le=1000)
@@ -282,6 +271,10 @@ _OPTIONS = (
     _Option("sessions_per_minute", "guest sessions one address may create per minute (0: off)"),
     _Option("session_burst", "guest sessions one address may create at once"),
     _Option("interest_wait_seconds", "wait before a user with interests is paired with anyone"),
+    _Option(
+        "language_wait_seconds",
+        "wait before a user is paired with someone of another language",
+    ),
     _Option("repeat_window_minutes", "window in which two users are not paired again"),
     _Option("chat_rate", "chat messages per second per user (0: off)"),
     _Option("chat_burst", "chat messages a user may send at once"),

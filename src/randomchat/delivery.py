@@ -6,12 +6,13 @@ socket layer (which queues on the recipient's bounded buffer and never waits on
 it). A socket id it does not hold is not dropped silently: it is counted in
 ``randomchat_undelivered_events_total{event}`` and logged, since on one process
 it means the socket closed in the meantime, and in a cluster it means the
-event needs a cross-process delivery (``randomchat.cluster`` adds one behind
-this interface, publishing to the node that holds the socket).
+event needs a cross-process delivery (``routing.ClusterDelivery`` is one behind
+this interface, for a cluster node: it appends to the stream of the node that holds
+the socket). ``create_app`` builds one or the other and gives it to the gateway.
 
 What a partner sends (signals, chat, typing, media state, the end of the call)
 carries its sender, and reaches a socket only inside the call it belongs to, as
-that socket was told it: ``LocalDelivery`` keeps, per socket it holds, the
+that socket was told it: ``CallScope`` keeps, per socket held here, the
 partner of the last ``match-found`` or ``call-resumed`` written to it, until a
 ``partner-left`` or ``partner-disconnected``. The check runs where the event is
 written, with no wait in between, so it holds however late the event comes: on
@@ -55,68 +56,88 @@ class Delivery(Protocol):
         """``sid`` ended its own call, or its socket closed: from now on nothing of its
         last partner reaches it (and nothing is kept for it)."""
 
+    async def drop(self, sid: str) -> None:
+        """Cut socket ``sid``'s transport as if it were lost (a drain): its client
+        connects again by itself, through the load balancer to another node."""
 
-class Told:
-    """Per socket held here, the partner of the call it was last told of: written only
-    by ``LocalDelivery`` (as it writes call events), read by the lobby, which relays a
-    socket's signals, chat and media state to this partner with no store look-up.
+
+class CallScope:
+    """The call-scope rule, per socket held here: the partner of the call it was last
+    told of, and whether an event may be written to it now (``admits``).
+
+    Written only by ``LocalDelivery``, as it writes call events (``written``), and read
+    by the lobby, which relays a socket's signals, chat and media state to this partner
+    with no store look-up (``partner``). Whoever keeps per-call state of its own
+    subscribes (``subscribe``) and hears of each call that opens or closes on a socket:
+    the lobby's relay drops the candidates it holds for it (``Lobby`` subscribes it).
 
     One entry per socket held here at most, dropped when the call or the socket ends.
     """
 
     def __init__(self) -> None:
         self._partners: dict[str, str] = {}
+        self._observers: list[Callable[[str], None]] = []
+
+    def subscribe(self, observer: Callable[[str], None]) -> None:
+        """``observer(sid)`` after each call event written to ``sid`` (its call changed)."""
+        self._observers.append(observer)
 
     def partner(self, sid: str) -> str | None:
+        """The partner of the call ``sid`` was last told of, if that call is not over."""
         return self._partners.get(sid)
 
-    def opened(self, sid: str, partner: str) -> None:
-        self._partners[sid] = partner
+    def admits(self, sid: str, event: str, source: str | None) -> bool:
+        """Whether ``event`` from ``source`` may be written to ``sid`` (module docstring)."""
+        if source is None:
+            # A close naming no partner is "your partner did not come back" (a resume that
+            # expired): about no call a socket has that is in a new call by now.
+            return not (event in CALL_CLOSES and sid in self._partners)
+        return event in CALL_OPENS or self._partners.get(sid) == source
 
-    def closed(self, sid: str) -> None:
+    def written(self, sid: str, event: str, source: str | None) -> None:
+        """``event`` was written to ``sid``: a call opens or closes with it."""
+        if event in CALL_OPENS and source is not None:
+            self.opens(sid, source)
+        elif event in CALL_CLOSES:
+            self.closes(sid)
+
+    def opens(self, sid: str, partner: str) -> None:
+        self._partners[sid] = partner
+        self._changed(sid)
+
+    def closes(self, sid: str) -> None:
         self._partners.pop(sid, None)
+        self._changed(sid)
+
+    def forget(self, sid: str) -> None:
+        """``sid`` ended its own call, or its socket closed (the lobby knows: no one is told)."""
+        self._partners.pop(sid, None)
+
+    def _changed(self, sid: str) -> None:
+        for observer in self._observers:
+            observer(sid)
 
     def __len__(self) -> int:
         return len(self._partners)
 
 
 class LocalDelivery:
-    """Delivery to the sockets of this process."""
+    """Delivery to the sockets of this process, inside the call each was told of (``scope``)."""
 
     def __init__(
-        self,
-        server: sio.Server,
-        namespace: str,
-        metrics: Metrics,
-        call_changed: Callable[[str], None] = lambda sid: None,
-        told: Told | None = None,
+        self, server: sio.Server, namespace: str, metrics: Metrics, scope: CallScope
     ) -> None:
         self.server = server
         self.namespace = namespace
         self.metrics = metrics
-        # Told after a call event is written to a socket (the lobby's relay drops the
-        # candidates it holds for it).
-        self.call_changed = call_changed
-        self._told = told if told is not None else Told()
+        self.scope = scope
 
     async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
-        opens, closes = event in CALL_OPENS, event in CALL_CLOSES
-        if source is None:
-            # A close naming no partner is "your partner did not come back" (a resume that
-            # expired): about no call a socket has that is in a new call by now.
-            over = closes and self._told.partner(sid) is not None
-        else:
-            over = not opens and self._told.partner(sid) != source
-        if over:
+        if not self.scope.admits(sid, event, source):
             return self._undelivered(sid, event, "event of a call that is over")
         if not await self.server.emit(event, data, to=sid, namespace=self.namespace):
             return self._undelivered(sid, event, "event for a socket not held here")
-        if opens and source is not None:
-            self._told.opened(sid, source)
-            self.call_changed(sid)
-        elif closes:
-            self._told.closed(sid)
-            self.call_changed(sid)
+        self.scope.written(sid, event, source)
         return True
 
     def _undelivered(self, sid: str, event: str, why: str) -> bool:
@@ -124,16 +145,25 @@ class LocalDelivery:
         log.debug(why, extra={"sid": sid, "event_name": event})
         return False
 
+    def holds(self, sid: str) -> bool:
+        """Whether the socket layer here has socket ``sid`` (connected or held)."""
+        return sid in self.server.sockets
+
     def forget(self, sid: str) -> None:
-        self._told.closed(sid)
+        self.scope.forget(sid)
 
     def partner_told(self, sid: str) -> str | None:
         """The partner of the call ``sid`` was last told of, if that call is not over."""
-        return self._told.partner(sid)
+        return self.scope.partner(sid)
 
     def told(self) -> int:
         """How many sockets here are in a call as far as they know (for the leak checks)."""
-        return len(self._told)
+        return len(self.scope)
 
     async def disconnect(self, sid: str) -> None:
         await self.server.disconnect(sid, namespace=self.namespace)
+
+    async def drop(self, sid: str) -> None:
+        # As a lost transport, not a DISCONNECT: socket.io-client reconnects by itself,
+        # and a page's socket is held so that its call can resume (sio.Server.drop).
+        await self.server.drop(sid, namespace=self.namespace)

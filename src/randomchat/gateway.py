@@ -20,7 +20,7 @@ from typing import Any
 
 from randomchat import auth, guests, proxy, sio
 from randomchat.config import Settings
-from randomchat.delivery import Delivery, LocalDelivery
+from randomchat.delivery import Delivery
 from randomchat.errors import (
     AuthError,
     Banned,
@@ -37,16 +37,14 @@ from randomchat.protocol import (
     BanInfo,
     ClientEvent,
     ErrorCode,
+    Refusal,
     ServerError,
     ServerEvent,
 )
 from randomchat.sio.engine import CallLater
+from randomchat.sio.recovery import MayResume
 
 log = logging.getLogger(__name__)
-
-# The connect_error message for a guest whose token predates the current rules; the page
-# then signs out and shows the rules gate again (docs/protocol.md).
-RULES_CHANGED = "Rules changed"
 
 NEGOTIATION_SECONDS = 10.0  # a drain lets calls this fresh finish their offer/answer/ICE
 
@@ -81,40 +79,54 @@ def _ban_payload(until: float, reason: str) -> BanInfo:
     return BanInfo(until=int(until * 1000), reason=reason)
 
 
+def socket_server(
+    settings: Settings,
+    may_resume: MayResume,
+    sid_prefix: str = "",
+    *,
+    clock: Callable[[], float] | None = None,
+    call_later: CallLater | None = None,
+) -> sio.Server:
+    """The socket layer, from the settings; ``may_resume`` is the owner check of a held
+    socket (``lobby.resume.recovery_guard``), ``sid_prefix`` a cluster node's name."""
+    server = sio.Server(
+        cors_allowed_origins=_origin_checker(settings),
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
+        max_http_buffer_size=settings.max_message_bytes,
+        send_buffer_bytes=settings.send_buffer_bytes,
+        events_per_second=settings.events_per_second,
+        event_burst=settings.event_burst,
+        sid_prefix=sid_prefix,
+        # Workers share one port without sticky sessions: a polling session's
+        # requests would reach different processes (docs/scaling.md).
+        polling=settings.workers == 1,
+        recovery_window=settings.recovery_window,
+        # Tests pass a hand-driven pair (the socket layer's timers, holds included).
+        clock=clock or time.monotonic,
+        call_later=call_later,
+    )
+    server.may_resume = may_resume  # before the server is anyone else's
+    return server
+
+
 class Gateway:
+    """Events in from ``server`` (the socket layer), to the lobby; its effects out
+    through ``delivery`` (built by ``create_app``: local, or a cluster node's)."""
+
     def __init__(
         self,
         settings: Settings,
         lobby: Lobby,
         metrics: Metrics,
-        sid_prefix: str = "",
-        *,
-        clock: Callable[[], float] | None = None,
-        call_later: CallLater | None = None,
+        delivery: Delivery,
+        server: sio.Server,
     ) -> None:
         self.settings = settings
         self.lobby = lobby
         self.metrics = metrics
-        self.sio = sio.Server(
-            cors_allowed_origins=_origin_checker(settings),
-            ping_interval=settings.ping_interval,
-            ping_timeout=settings.ping_timeout,
-            max_http_buffer_size=settings.max_message_bytes,
-            send_buffer_bytes=settings.send_buffer_bytes,
-            events_per_second=settings.events_per_second,
-            event_burst=settings.event_burst,
-            sid_prefix=sid_prefix,
-            # Workers share one port without sticky sessions: a polling session's
-            # requests would reach different processes (docs/scaling.md).
-            polling=settings.workers == 1,
-            recovery_window=settings.recovery_window,
-            # Tests pass a hand-driven pair (the socket layer's timers, holds included).
-            clock=clock or time.monotonic,
-            call_later=call_later,
-        )
-        self.delivery: Delivery = LocalDelivery(
-            self.sio, NAMESPACE, metrics, call_changed=lobby.relay.call_changed, told=lobby.ctx.told
-        )
+        self.sio = server
+        self.delivery = delivery
         self._tasks: set[asyncio.Task[None]] = set()
         self._verifier = auth.Verifier(settings.secret)
         # A guest token names the rules its holder accepted; older ones must accept again.
@@ -140,7 +152,7 @@ class Gateway:
                 raise self._refuse(
                     sid,
                     "rules_changed",
-                    RULES_CHANGED,
+                    Refusal.RULES_CHANGED,  # the page signs out, shows the rules again
                     {"code": "rules-changed", "rulesVersion": self._rules_version},
                 )
             self.lobby.moderation.admit(identity)
@@ -149,7 +161,7 @@ class Gateway:
             raise self._refuse(sid, exc.reason, f"Authentication failed: {exc.detail}") from None
         except Banned as exc:
             raise self._refuse(
-                sid, "banned", "Banned", _ban_payload(exc.until, exc.reason)
+                sid, Refusal.BANNED.lower(), Refusal.BANNED, _ban_payload(exc.until, exc.reason)
             ) from None
         except TooManyConnections as exc:
             if exc.scope == "address" and _loopback(environ.get("REMOTE_ADDR", "")):
@@ -289,9 +301,7 @@ class Gateway:
             await asyncio.sleep(0.1)
         sids = [sid for sid, _ in self.lobby.ctx.connections.items()]
         for sid in sids:
-            # As a lost transport, not a DISCONNECT: socket.io-client reconnects by itself,
-            # and a page's socket is held so that its call can resume (sio.Server.drop).
-            await self.sio.drop(sid, namespace=NAMESPACE)
+            await self.delivery.drop(sid)  # as a lost transport: its call can resume
         log.info("drained", extra={"closed": len(sids)})
 
     def asgi(self, other_asgi_app: Any) -> sio.ASGIApp:

@@ -1,10 +1,10 @@
-"""Cross-node delivery: each node's inbox stream, its one writer and its one reader.
+"""The cross-node transport: each node's inbox stream, its one writer and its one reader.
 
-A socket id starts with the name of the node that holds it (``<node>.<random>``),
-so a node that must emit to a socket it does not hold knows where it lives
-without asking Redis. It appends the event to that node's own stream
-(``<prefix>inbox:<node>``), never to a channel every node decodes: the cost of
-an event is on the two nodes involved, however many nodes there are.
+Which node an event goes to is ``randomchat.routing``'s business; here it is
+appended to that node's own stream (``<prefix>inbox:<node>``), never to a channel
+every node decodes: the cost of an event is on the two nodes involved, however
+many nodes there are. What this node's reader reads is handed to ``deliver``
+(``routing.Arrivals``), in order.
 
 Writer: one task per node appends in order (pipelined in batches); its queue
 holds at most ``OUTBOX_MAX`` events, and an event that finds it full is counted
@@ -37,10 +37,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from randomchat.delivery import LocalDelivery
 from randomchat.logs import LogSampler
 from randomchat.metrics import Metrics
 from randomchat.protocol import ServerEvent
+from randomchat.routing import DISCONNECT
 from randomchat.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -50,18 +50,12 @@ OUTBOX_MAX = 100_000  # events waiting for the writer
 READ_BATCH = 1000
 READ_BLOCK_MS = 2000
 SENDERS_KEPT = 1024  # sender lives whose last sequence number a reader remembers
-DISCONNECT = "!disconnect"  # the stream's event name for "close this socket"
 KNOWN_EVENTS = frozenset({*ServerEvent, DISCONNECT})
 # Seconds before the 1st, 2nd... restart of a task that failed again and again without
 # progress in between. Quick at first (one odd failure costs half a second), then
 # slower; past the last (15.5 s in all, about one --node-timeout) the fault is taken
 # as lasting and the task is given up.
 RESTART_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-
-
-def node_of(sid: str) -> str | None:
-    node, dot, _ = sid.partition(".")
-    return node if dot else None
 
 
 # -- pure pieces ------------------------------------------------------------------
@@ -109,10 +103,6 @@ def parse_entry(fields: Mapping[bytes, bytes]) -> Entry | Unreadable:
     return Entry(raw[b"s"], event, data, source, raw[b"o"], int(seq))
 
 
-async def _as_sent(sid: str, event: str, data: Any) -> Any:
-    return data
-
-
 def after(entry_id: str) -> str:
     """The smallest stream id after ``entry_id``: ``XTRIM MINID`` to it drops ``entry_id``."""
     ms, _, seq = entry_id.partition("-")
@@ -125,28 +115,27 @@ def restart_delay(failures: int, delays: tuple[float, ...] = RESTART_DELAYS) -> 
     return delays[failures - 1] if failures <= len(delays) else None
 
 
-# -- the delivery -----------------------------------------------------------------
+# -- the transport ----------------------------------------------------------------
+
+# Where what the reader read goes: (sid, event, data, source), in order.
+Deliver = Callable[[str, str, Any, str | None], Awaitable[None]]
 
 
-class ClusterDelivery:
-    """``Delivery`` for a cluster node: local sockets directly, others through Redis."""
+class Inbox:
+    """This node's inbox stream and its reader, and the writer to every node's (a
+    ``routing.Transport``)."""
 
     def __init__(
-        self,
-        local: LocalDelivery,
-        redis: Redis,
-        node: str,
-        prefix: str,
-        metrics: Metrics,
+        self, redis: Redis, node: str, prefix: str, metrics: Metrics, deliver: Deliver
     ) -> None:
-        self.local = local
         self.redis = redis
         self.node = node
         self.prefix = prefix
         self.metrics = metrics
+        self.deliver = deliver
         # node, sid, event, data, source (the relaying partner, or ""), sequence number.
         Outgoing = tuple[str, str, str, bytes, str, int]
-        self._out: deque[Outgoing] = deque()  # bounded: OUTBOX_MAX (_send drops, counts)
+        self._out: deque[Outgoing] = deque()  # bounded: OUTBOX_MAX (send drops, counts)
         self._wake = asyncio.Event()
         self._last_id = "$"
         self._trim_to: str | None = None  # handled entries are below it, not yet trimmed
@@ -158,8 +147,6 @@ class ClusterDelivery:
         self._origin = f"{node}:{secrets.token_hex(4)}"
         self._seq = 0
         self._seen: dict[str, int] = {}
-        # What this node adds to an event from its inbox and keeps of it (lobby.arrival).
-        self.arriving: Callable[[str, str, Any], Awaitable[Any]] = _as_sent
         # Unreadable entries: the first 3 lines per reason, then one a minute; at most
         # 10 a minute in all. A flood of them (a bug in a sender) is in the metric.
         self._unreadable_lines = LogSampler(first=3, every=60.0, overall=10)
@@ -171,32 +158,13 @@ class ClusterDelivery:
     def inbox(self, node: str) -> str:
         return f"{self.prefix}inbox:{node}"
 
-    def holds(self, sid: str) -> bool:
-        return sid in self.local.server.sockets
-
-    async def emit(self, sid: str, event: str, data: Any = None, source: str | None = None) -> bool:
-        node = node_of(sid)
-        if node is None or node == self.node or self.holds(sid):
-            return await self.local.emit(sid, event, data, source)
-        return self._send(node, sid, event, orjson.dumps(data), source or "")
-
-    async def disconnect(self, sid: str) -> None:
-        node = node_of(sid)
-        if node is None or node == self.node or self.holds(sid):
-            await self.local.disconnect(sid)
-        else:
-            self._send(node, sid, DISCONNECT, b"null", "")
-
-    def forget(self, sid: str) -> None:
-        self.local.forget(sid)  # the lobby only forgets the sockets of its own node
-
-    def _send(self, node: str, sid: str, event: str, data: bytes, source: str) -> bool:
+    def send(self, node: str, sid: str, event: str, data: Any, source: str | None) -> bool:
         if len(self._out) >= OUTBOX_MAX:
             self.metrics.undelivered.labels(event).inc()
             log.warning("cross-node outbox full", extra={"sid": sid, "event_name": event})
             return False
         self._seq += 1
-        self._out.append((node, sid, event, data, source, self._seq))
+        self._out.append((node, sid, event, orjson.dumps(data), source or "", self._seq))
         self._wake.set()
         return True
 
@@ -315,7 +283,7 @@ class ClusterDelivery:
         if isinstance(entry, Unreadable):
             self._unreadable(entry_id, entry)
         elif self._first_time(entry.origin, entry.seq):  # not a batch sent twice
-            await self._deliver(entry)
+            await self.deliver(entry.sid, entry.event, entry.data, entry.source)
 
     def _unreadable(self, entry_id: str, problem: Unreadable) -> None:
         self.metrics.inbox_skipped.labels(problem.reason).inc()
@@ -335,19 +303,6 @@ class ClusterDelivery:
         while len(self._seen) > SENDERS_KEPT:
             del self._seen[next(iter(self._seen))]
         return True
-
-    async def _deliver(self, entry: Entry) -> None:
-        # A partner's event that comes after its call ended (the receiver pressed Next
-        # while it was on its way) is dropped by ``local``: it never reaches the next call.
-        try:
-            if entry.event == DISCONNECT:
-                await self.local.disconnect(entry.sid)
-            else:
-                data = await self.arriving(entry.sid, entry.event, entry.data)
-                await self.local.emit(entry.sid, entry.event, data, entry.source)
-        except Exception:
-            extra = {"sid": entry.sid, "event_name": entry.event}
-            log.exception("cross-node delivery failed", extra=extra)
 
     async def flush(self) -> None:
         """Wait until the writer has sent what was queued (the caller bounds the wait)."""

@@ -65,16 +65,21 @@ def payload(counts: Counts) -> dict[str, int]:
     return {"online": rounded_down(counts.connected), "searching": rounded_down(counts.waiting)}
 
 
+async def online(cached: CachedCounts, request: Request) -> Response:
+    try:
+        counts = await cached.get()
+    except StorageError:
+        # Redis unreachable (a cluster's outage): a plain answer, not a traceback per
+        # idle page; the page keeps the figure it had.
+        return JSONResponse({"detail": "unavailable"}, status_code=503, headers=HEADERS)
+    return JSONResponse(payload(counts), headers=HEADERS)
+
+
 def routes(store: Store, clock: Clock | None = None) -> list[BaseRoute]:
+    """``GET /api/online``, its one dependency the cache of the counts."""
     cached = CachedCounts(store, clock or SystemClock())
 
-    async def online(_: Request) -> Response:
-        try:
-            counts = await cached.get()
-        except StorageError:
-            # Redis unreachable (a cluster's outage): a plain answer, not a traceback per
-            # idle page; the page keeps the figure it had.
-            return JSONResponse({"detail": "unavailable"}, status_code=503, headers=HEADERS)
-        return JSONResponse(payload(counts), headers=HEADERS)
+    async def endpoint(request: Request) -> Response:
+        return await online(cached, request)
 
-    return [Route("/api/online", online, methods=["GET"])]
+    return [Route("/api/online", endpoint, methods=["GET"])]

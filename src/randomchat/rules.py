@@ -31,6 +31,7 @@ class Rules:
     heartbeat_interval: float = 5.0
     ice: IceConfig = IceConfig()
     interest_wait: float = 5.0
+    language_wait: float = 5.0
     repeat_window: float = 600.0
     report_threshold: int = 3
     report_window: float = 24 * 3600.0
@@ -64,6 +65,7 @@ class Rules:
             heartbeat_interval=settings.heartbeat_interval,
             ice=settings.ice,
             interest_wait=settings.interest_wait_seconds,
+            language_wait=settings.language_wait_seconds,
             repeat_window=settings.repeat_window_minutes * 60,
             report_threshold=settings.report_threshold,
             report_window=settings.report_window_hours * 3600,

@@ -110,3 +110,16 @@ class WebFiles(StaticFiles):
 def web_app(directory: Path) -> ASGIApp:
     """The built page in ``directory``, compressed and with its headers."""
     return CompressMiddleware(WebFiles(directory=directory, html=True))
+
+
+def default_web_dir() -> Path:
+    """The page this install serves when ``--web-dir`` is not given, from any directory.
+
+    A wheel carries its page inside the package (``setup.py`` copies it there); an
+    editable install from the repository serves ``web/dist``, which ``make web`` builds.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "web"
+    if (packaged / "index.html").is_file():
+        return packaged
+    return here.parents[1] / "web" / "dist"

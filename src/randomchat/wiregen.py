@@ -1,8 +1,9 @@
 """The page's side of the wire protocol, generated from ``randomchat.protocol``.
 
 ``make protocol`` (``python -m randomchat.wiregen``) writes ``web/src/lib/wire.gen.ts``:
-the aliases, one TypeScript interface per payload TypedDict, and the two event maps. A
-test fails when that file differs from what this module generates.
+the aliases, one TypeScript interface per payload TypedDict, the two event maps, and the
+values the page checks against (report reasons, the note's bound, the connect refusals).
+A test fails when that file differs from what this module generates.
 """
 
 import types
@@ -10,8 +11,18 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from randomchat import protocol
-from randomchat.protocol import ALIASES, CLIENT_PAYLOADS, SERVER_PAYLOADS, ClientEvent, ServerEvent
+from randomchat.protocol import (
+    ALIASES,
+    CLIENT_PAYLOADS,
+    MAX_NOTE,
+    REPORT_REASONS,
+    SERVER_PAYLOADS,
+    ClientEvent,
+    Refusal,
+    ServerEvent,
+    payloads,
+)
+from randomchat.protocol.parse import MAX_LANGUAGES
 
 GENERATED = Path("web/src/lib/wire.gen.ts")
 
@@ -56,8 +67,8 @@ def _interface(td: Any, aliases: dict[int, str]) -> str:
 def _typeddicts() -> list[Any]:
     return [
         value
-        for value in vars(protocol).values()
-        if typing.is_typeddict(value) and value.__module__ == protocol.__name__
+        for value in vars(payloads).values()
+        if typing.is_typeddict(value) and value.__module__ == payloads.__name__
     ]
 
 
@@ -65,7 +76,7 @@ def typescript() -> str:
     """The page's ``wire.gen.ts``: aliases, one interface per payload, the two event maps."""
     aliases = {id(tp): name for name, tp in ALIASES.items()}
     out = [
-        "// Generated from src/randomchat/protocol.py by `make protocol`: do not edit.",
+        "// Generated from src/randomchat/protocol/ by `make protocol`: do not edit.",
         "// A test fails when this file and the server's protocol module disagree.",
         "",
     ]
@@ -94,6 +105,17 @@ def typescript() -> str:
     out.append(f"export const SERVER_EVENTS = [{names}] as const;")
     names = ", ".join(f"'{event}'" for event in ClientEvent)
     out.append(f"export const CLIENT_EVENTS = [{names}] as const;")
+    out.append("")
+    reasons = ", ".join(f"'{reason}'" for reason in REPORT_REASONS)
+    out.append(f"export const REPORT_REASONS: readonly ReportReason[] = [{reasons}];")
+    out.append(f"export const MAX_REPORT_NOTE = {MAX_NOTE};")
+    out.append(f"export const MAX_LANGUAGES = {MAX_LANGUAGES};  /* SearchRequest.languages */")
+    out.append(
+        "/** `err.message` of a connect_error the page acts on (the others are for people). */"
+    )
+    out.append("export const REFUSAL = {")
+    out += [f"  {refusal.name}: '{refusal}'," for refusal in Refusal]
+    out.append("} as const;")
     return "\n".join(out) + "\n"
 
 

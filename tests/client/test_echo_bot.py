@@ -12,7 +12,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from randomchat.client.bot import ECHO_USERNAME, EchoBot
 from randomchat.client.peer import Media, Peer
-from randomchat.client.session import NAMESPACE
+from randomchat.protocol import NAMESPACE
 
 pytestmark = pytest.mark.process
 

@@ -12,13 +12,11 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from randomchat import sio
 from randomchat.cluster import connect
-from randomchat.delivery import LocalDelivery
 from randomchat.inbox import (
     READ_BATCH,
-    ClusterDelivery,
     Entry,
+    Inbox,
     Unreadable,
     after,
     parse_entry,
@@ -34,7 +32,7 @@ pytestmark = pytest.mark.process
 
 INBOX = "rc:inbox:n1"
 Delivered = list[tuple[str, str, Any]]
-NewNode = Callable[[str], Awaitable[tuple[ClusterDelivery, Delivered]]]
+NewNode = Callable[[str], Awaitable[tuple[Inbox, Delivered]]]
 
 
 # -- pure pieces ------------------------------------------------------------------
@@ -81,22 +79,17 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:  # noqa: F81
 
 @pytest.fixture
 async def node(redis: Redis) -> AsyncIterator[NewNode]:
-    """``node(name)``: a started delivery for node ``name`` holding no sockets, and the
-    list of what its reader delivered (sid, event, data)."""
-    started: list[ClusterDelivery] = []
+    """``node(name)``: node ``name``'s started inbox, and the list of what its reader
+    delivered (sid, event, data)."""
+    started: list[Inbox] = []
 
-    async def new(name: str) -> tuple[ClusterDelivery, Delivered]:
-        metrics = Metrics()
-        delivery = ClusterDelivery(
-            LocalDelivery(sio.Server(), "/random-chat", metrics), redis, name, "rc:", metrics
-        )
+    async def new(name: str) -> tuple[Inbox, Delivered]:
         delivered: Delivered = []
 
-        async def record(sid: str, event: str, data: Any = None, source: Any = None) -> bool:
+        async def record(sid: str, event: str, data: Any, source: str | None) -> None:
             delivered.append((sid, event, data))
-            return True
 
-        delivery.local.emit = record  # type: ignore[method-assign]
+        delivery = Inbox(redis, name, "rc:", Metrics(), record)
         delivery.restart_delays = (0.01, 0.01, 0.01)
         await delivery.start_reading_from_now()
         delivery.start()
@@ -144,7 +137,7 @@ async def test_what_was_read_is_trimmed_in_the_next_read(node: NewNode, redis: R
     sent = 0
     for _ in range(4):  # waves
         for _ in range(READ_BATCH + 300):  # more than one read batch per wave
-            await writer.emit(f"n1.s{sent % 50}", "signal-ice-candidate", {"n": sent})
+            writer.send("n1", f"n1.s{sent % 50}", "signal-ice-candidate", {"n": sent}, None)
             sent += 1
 
         async def all_arrived(sent: int = sent) -> bool:

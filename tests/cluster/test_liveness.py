@@ -7,15 +7,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from randomchat import sio
 from randomchat.cluster import connect
-from randomchat.delivery import LocalDelivery
 from randomchat.errors import StorageError
-from randomchat.inbox import ClusterDelivery
+from randomchat.inbox import Inbox
 from randomchat.liveness import Liveness
 from randomchat.metrics import Metrics
 from randomchat.store.redis import RedisStore
@@ -34,6 +33,10 @@ StartLiveness = Callable[
 
 async def nobody(sid: str, gone: str = "") -> None:
     raise AssertionError("no socket to tell, no call to lose")
+
+
+async def nowhere(sid: str, event: str, data: Any, source: str | None) -> None:
+    raise AssertionError("nothing is sent to this node")
 
 
 def new_liveness(redis: Redis, heartbeat: Redis, timeout: float) -> Liveness:
@@ -150,9 +153,7 @@ async def test_a_node_stops_whenever_it_is_stopped(
 
     try:
         for _ in range(40):
-            delivery = ClusterDelivery(
-                LocalDelivery(sio.Server(), "/random-chat", metrics), redis, "n1", "rc:", metrics
-            )
+            delivery = Inbox(redis, "n1", "rc:", metrics, nowhere)
             # A 6 ms timeout: a beat every 2 ms, and checks as often (each a few commands).
             liveness = new_liveness(redis, heartbeat, 0.006)
             delivery.start()  # its reader waits in XREAD, its writer for events

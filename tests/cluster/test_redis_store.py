@@ -10,9 +10,10 @@ import pytest
 from redis.asyncio import Redis
 
 from randomchat.core.matching import Seeker
-from randomchat.store import Matched, Member, Queued, Taken
+from randomchat.store import Matched, Member, Queued, Taken, options_codec
 from randomchat.store.redis import RedisStore
 from randomchat.store.redis_base import text
+from tests.matchers import make_seeker
 from tests.redisserver import RedisServer
 
 pytestmark = pytest.mark.process
@@ -38,7 +39,7 @@ async def test_simultaneous_searches_on_two_nodes_pair_everyone_once(
     tags = ["music", "games", "art"]
 
     def seeker(sid: str) -> Seeker:
-        return Seeker(sid, "u-" + sid, frozenset(rng.sample(tags, rng.randint(0, 1))))
+        return make_seeker(sid, "u-" + sid, frozenset(rng.sample(tags, rng.randint(0, 1))))
 
     results = await asyncio.gather(*(home[sid].search(seeker(sid), 1.0) for sid in users))
     partners = {
@@ -71,7 +72,7 @@ async def test_a_waiting_seeker_paired_by_the_other_sides_claim_is_not_paired_tw
     one, two = nodes
     await one.join(Member("n1.s", "u-s", "S"))
     await two.join(Member("n2.t", "u-t", "T"))
-    s, t = Seeker("n1.s", "u-s"), Seeker("n2.t", "u-t")
+    s, t = make_seeker("n1.s", "u-s"), make_seeker("n2.t", "u-t")
     assert await one.search(s, 0.0) == Queued(1)
     await two._queue(t, 0.5, None)  # T queued without looking: it has not seen S yet
     seq_s = await one.redis.hget("rc:{lobby}:m:n1.s", "seq")
@@ -108,10 +109,10 @@ async def test_a_seeker_that_read_before_another_queued_reads_again_instead_of_w
     one, two = nodes
     await one.join(Member("n1.s", "u-s", "S"))
     await two.join(Member("n2.t", "u-t", "T"))
-    s = Seeker("n1.s", "u-s")
+    s = make_seeker("n1.s", "u-s")
     matched, read_at = await one._pair(s, "i", 0.0)
     assert matched is None
-    assert await two.search(Seeker("n2.t", "u-t"), 0.5) == Queued(1)
+    assert await two.search(make_seeker("n2.t", "u-t"), 0.5) == Queued(1)
     assert await one._queue(s, 1.0, read_at) is None  # refused: something arrived
     assert await one.phase_of("n1.s") is not None and (await one.counts()).waiting == 1
     found = await one.search(s, 1.0)
@@ -128,10 +129,10 @@ async def test_a_user_waiting_on_a_node_that_stopped_beating_is_passed_over(
         await RedisStore(redis, node).join(Member(sid, "u-" + sid, sid))
     # b and c cannot meet each other (strict, different interests); a would take either.
     x, y, xy = frozenset({"x"}), frozenset({"y"}), frozenset({"x", "y"})
-    await RedisStore(redis, "n2").search(Seeker("n2.b", "u-b", x, True), 0.0)  # n2: silent
+    await RedisStore(redis, "n2").search(make_seeker("n2.b", "u-b", x, True), 0.0)  # n2: silent
     await redis.set("rc:{lobby}:node:n3", "x", px=10_000)  # n3 beat just now
-    await RedisStore(redis, "n3").search(Seeker("n3.c", "u-c", y, True), 1.0)
-    a = Seeker("n1.a", "u-a", xy, True)
+    await RedisStore(redis, "n3").search(make_seeker("n3.c", "u-c", y, True), 1.0)
+    a = make_seeker("n1.a", "u-a", xy, True)
     found = await beating.search(a, 2.0)
     assert isinstance(found, Matched) and found.partner.sid == "n3.c"  # though b came first
     await beating.leave("n1.a")
@@ -150,13 +151,14 @@ async def test_a_retried_claim_answers_as_the_first_did_privacy_included(
     one, two = nodes
     await one.join(Member("n1.p", "u-p", "P"))
     await two.join(Member("n2.q", "u-q", "Q"))
-    assert await one.search(Seeker("n1.p", "u-p", privacy=True), 0.0) == Queued(1)
+    assert await one.search(make_seeker("n1.p", "u-p", privacy=True), 0.0) == Queued(1)
     seq = text(await one.redis.hget("rc:{lobby}:m:n1.p", "seq"))
     claim = ["rc:{lobby}:", "n2.q", "i", "token-q", -1, "u-q", "Q", "n2", "", "n1.p", seq]
     first = [text(x) for x in await two._claim(args=claim)]
     again = [text(x) for x in await two._claim(args=claim)]  # its reply was lost
     assert first[:2] == again[:2] == ["1", "n1.p"]
-    assert first[-1] == again[-1] == "1"  # P asked for a relay-only call
+    assert first[-1] == again[-1]  # P's options, kept with the claim's token
+    assert options_codec.decode(first[-1]).privacy  # P asked for a relay-only call
 
 
 async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(
@@ -165,10 +167,10 @@ async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(
     alive, dead = nodes
     for sid, node in [("n1.a", alive), ("n2.b", dead), ("n2.c", dead)]:
         await node.join(Member(sid, "u-" + sid, sid))
-    await dead.search(Seeker("n2.b", "u-b"), 0.0)
-    matched = await alive.search(Seeker("n1.a", "u-a"), 1.0)
+    await dead.search(make_seeker("n2.b", "u-b"), 0.0)
+    matched = await alive.search(make_seeker("n1.a", "u-a"), 1.0)
     assert isinstance(matched, Matched) and matched.partner.sid == "n2.b"
-    await dead.search(Seeker("n2.c", "u-c"), 2.0)  # left waiting
+    await dead.search(make_seeker("n2.c", "u-c"), 2.0)  # left waiting
     partners = await alive.evict_node("n2")
     assert [(gone, p.sid) for gone, p in partners] == [("n2.b", "n1.a")]
     assert await alive.partner_of("n1.a") is None
@@ -178,9 +180,9 @@ async def test_evicting_a_dead_node_frees_its_queue_and_its_partners(
 
 
 def test_an_event_sent_again_after_a_failed_write_is_delivered_once() -> None:
-    from randomchat.inbox import ClusterDelivery
+    from randomchat.inbox import Inbox
 
-    reader = ClusterDelivery.__new__(ClusterDelivery)  # only its duplicate filter
+    reader = Inbox.__new__(Inbox)  # only its duplicate filter
     reader._seen = {}
 
     assert reader._first_time("n1:a", 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from redis.asyncio import Redis
 
-from randomchat.core.matching import Seeker
-from randomchat.store import Member
+from randomchat.core.matching import EMPTY, Seeker, Waiting, entry_lists
+from randomchat.store import Member, options_codec
 from randomchat.store.redis import RedisStore
+from tests.matchers import make_seeker
 from tests.redisserver import RedisServer
 
 pytestmark = pytest.mark.process
@@ -49,6 +51,7 @@ class TwoNodes(RuleBasedStateMachine):
         self.prefix = f"f{next(_prefixes)}:"
         self.nodes = [RedisStore(self.redis, f"n{i}", self.prefix) for i in (1, 2)]
         self.connected: set[str] = set()
+        self.options: dict[str, tuple[frozenset[str], bool]] = {}  # of the last search
         self.now = 0.0
 
     def run(self, coroutine: Any) -> Any:
@@ -56,6 +59,10 @@ class TwoNodes(RuleBasedStateMachine):
 
     def node(self, sid: str) -> RedisStore:
         return self.nodes[0] if sid.startswith("n1.") else self.nodes[1]
+
+    def seeker(self, sid: str) -> Seeker:
+        """``sid`` searching again with the options of its last search (as the lobby's)."""
+        return make_seeker(sid, "u-" + sid, *self.options.get(sid, (EMPTY, False)))
 
     sids = st.sampled_from([f"n{1 + i % 2}.s{i}" for i in range(SOCKETS)])
 
@@ -69,7 +76,8 @@ class TwoNodes(RuleBasedStateMachine):
     def search(self, sid: str, tags: set[str], strict: bool) -> None:
         if sid in self.connected:
             self.now += 1.0
-            seeker = Seeker(sid, "u-" + sid, frozenset(tags), strict and bool(tags))
+            self.options[sid] = (frozenset(tags), strict and bool(tags))
+            seeker = make_seeker(sid, "u-" + sid, *self.options[sid])
             try:
                 self.run(self.node(sid).search(seeker, self.now))
             except Exception as exc:  # already waiting or paired: refused, nothing changes
@@ -81,8 +89,9 @@ class TwoNodes(RuleBasedStateMachine):
         self.now += 1.0
 
         async def one(sid: str) -> None:
+            self.options[sid] = (EMPTY, False)
             try:
-                await self.node(sid).search(Seeker(sid, "u-" + sid), self.now)
+                await self.node(sid).search(make_seeker(sid, "u-" + sid), self.now)
             except Exception as exc:
                 assert type(exc).__name__ == "IllegalMove", exc
 
@@ -106,13 +115,14 @@ class TwoNodes(RuleBasedStateMachine):
     def widen(self) -> None:
         self.now += 10.0
         for node in self.nodes:
-            for sid in self.run(node.due_to_widen(self.now, 5.0)):
-                self.run(node.widen(Seeker(sid, "u-" + sid), self.now))
+            for sid, widened in self.run(node.due_to_widen(self.now, {"interests": 5.0})):
+                seeker = replace(self.seeker(sid), widened=widened)
+                self.run(node.widen(seeker, self.now))
 
     @rule(sid=sids)
     def look_again(self, sid: str) -> None:
         if sid in self.connected:
-            self.run(self.node(sid).look_again(Seeker(sid, "u-" + sid), self.now))
+            self.run(self.node(sid).look_again(self.seeker(sid), self.now))
 
     @rule(index=st.sampled_from([0, 1]))
     def evict(self, index: int) -> None:
@@ -143,9 +153,22 @@ class TwoNodes(RuleBasedStateMachine):
                 pairs += 1
             in_queue = await self.redis.zscore(f"{p}q:video", sid) is not None
             assert in_queue == (phase == "w"), f"{sid}: phase {phase}, queued {in_queue}"
-        for mode_key in ("q:video", "qa:video", *(f"qi:video:{tag}" for tag in TAGS)):
-            for sid in await self.redis.zrange(f"{p}{mode_key}", 0, -1):
-                assert records.get(text(sid), {}).get("ph") == "w", f"{sid!r} in {mode_key}"
+            if phase == "w":  # on exactly the lists its options and widening name
+                entry = Waiting(
+                    sid,
+                    record["u"],
+                    float(record["since"]),
+                    options_codec.decode(record["op"]),
+                    frozenset(n for n in record["wd"].split("\x1f") if n),
+                )
+                lists = [f"{p}ql:video:{name}" for name in entry_lists(entry)]
+                assert record["ix"].split("\x1f") == [f"{p}q:video", *lists], record
+                for key in lists:
+                    assert await self.redis.zscore(key, sid) is not None, (sid, key)
+        index_keys = [text(k) async for k in self.redis.scan_iter(match=f"{p}ql:*")]
+        for key in [f"{p}q:video", *index_keys]:
+            for sid in await self.redis.zrange(key, 0, -1):
+                assert records.get(text(sid), {}).get("ph") == "w", f"{sid!r} in {key}"
         assert int(await self.redis.hget(f"{p}stats", "pairs") or 0) * 2 == pairs
         for node in self.nodes:
             listed = {text(s) for s in await self.redis.smembers(f"{p}sids:{node.node}")}

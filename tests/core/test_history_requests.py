@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from randomchat.core import requests
 from randomchat.core.history import PairHistory
 from randomchat.errors import InvalidPayload
+from randomchat.protocol import parse, parse_requests, text
 
 pytestmark = pytest.mark.pure
 
@@ -61,11 +61,11 @@ def test_a_pairing_recorded_late_never_hides_a_newer_one() -> None:
 
 
 def test_search_options_normalise_interests() -> None:
-    opts = requests.search_options("find-partner", ({"interests": [" Music ", "music", "ART"]},))
+    opts = parse.find_partner(({"interests": [" Music ", "music", "ART"]},))
     assert opts.interests == frozenset({"music", "art"}) and not opts.strict
-    assert requests.search_options("find-partner", ()).interests == frozenset()
-    assert requests.search_options("next", ({"interests": ["a"], "strict": True},)).strict
-    assert not requests.search_options("next", ({"interests": [], "strict": True},)).strict
+    assert parse.find_partner(()).interests == frozenset()
+    assert parse.next_partner(({"interests": ["a"], "strict": True},)).strict
+    assert not parse.next_partner(({"interests": [], "strict": True},)).strict
 
 
 @pytest.mark.parametrize(
@@ -81,14 +81,14 @@ def test_search_options_normalise_interests() -> None:
 )
 def test_bad_interests_name_the_problem(payload: object, message: str) -> None:
     with pytest.raises(InvalidPayload) as info:
-        requests.search_options("find-partner", (payload,))
+        parse.find_partner((payload,))
     assert message in str(info.value)
 
 
 def chat(payload: dict[str, Any]) -> tuple[str, str | int]:
     """Validate, then clean, as the lobby does (with its rate and partner checks between)."""
-    raw, msg_id = requests.chat_message((payload,))
-    return requests.chat_text(raw), msg_id
+    raw, msg_id, _ = parse_requests.chat_message((payload,))
+    return parse_requests.chat_text(raw), msg_id
 
 
 def test_chat_message_cleaning_and_limits() -> None:
@@ -110,14 +110,14 @@ def test_chat_message_cleaning_and_limits() -> None:
 def test_over_long_raw_text_is_refused_before_cleaning(monkeypatch: Any) -> None:
     """A 1 MB message costs one length check: it never reaches the cleaner (issue 8, item 3)."""
     cleaned: list[int] = []
-    monkeypatch.setattr(requests, "clean_text", lambda raw: cleaned.append(len(raw)) or raw)
+    monkeypatch.setattr(parse_requests, "clean_text", lambda raw: cleaned.append(len(raw)) or raw)
     for payload in (
         {"text": "\u200b" * 1_000_000, "id": "m"},
         {"reason": "spam", "note": "\u0007" * 1_000_000},
     ):
         with pytest.raises(InvalidPayload, match="longer than"):
             if "reason" in payload:
-                requests.report((payload,))
+                parse_requests.report_partner((payload,))
             else:
                 chat(payload)
     assert cleaned == []
@@ -128,9 +128,9 @@ def test_cleaning_keeps_what_real_text_needs() -> None:
     coder = "\U0001f469\u200d\U0001f4bb"  # woman technologist: a ZWJ sequence
     scotland = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
     hebrew = "\u05e9\u05dc\u05d5\u05dd!\u200f"
-    assert requests.clean_text(f" {coder} {scotland} {hebrew} ") == f"{coder} {scotland} {hebrew}"
-    assert requests.clean_text("a\u202eb\u2066c\x00d\x85e\ufeff") == "abcde"
-    assert requests.clean_text("tab\there") == "tab here"
+    assert text.clean_text(f" {coder} {scotland} {hebrew} ") == f"{coder} {scotland} {hebrew}"
+    assert text.clean_text("a\u202eb\u2066c\x00d\x85e\ufeff") == "abcde"
+    assert text.clean_text("tab\there") == "tab here"
 
 
 def test_the_cleaning_class_matches_unicodedata() -> None:
@@ -139,22 +139,24 @@ def test_the_cleaning_class_matches_unicodedata() -> None:
     for cp in range(sys.maxunicode + 1):
         char = chr(cp)
         unwanted = unicodedata.category(char) in ("Cc", "Cs", "Cf") and cp not in kept
-        assert bool(requests._UNWANTED.fullmatch(char)) == unwanted, hex(cp)
+        assert bool(text._UNWANTED.fullmatch(char)) == unwanted, hex(cp)
 
 
 def test_a_huge_bad_interest_is_not_echoed() -> None:
     with pytest.raises(InvalidPayload) as info:
-        requests.search_options("find-partner", ({"interests": ["x" * 900_000]},))
+        parse.find_partner(({"interests": ["x" * 900_000]},))
     assert len(str(info.value)) < 200
 
 
 def test_typing_and_report() -> None:
-    assert requests.typing(({"active": True},)) is True
+    assert parse_requests.typing(({"active": True},)) is True
     with pytest.raises(InvalidPayload):
-        requests.typing(({"active": 1},))
-    assert requests.report(({"reason": "spam"},)) == ("spam", "")
-    assert requests.report(({"reason": "other", "note": " rude\u0000 "},)) == ("other", "rude")
+        parse_requests.typing(({"active": 1},))
+    assert parse_requests.report_partner(({"reason": "spam"},)) == parse_requests.Report("spam", "")
+    assert parse_requests.report_partner(
+        ({"reason": "other", "note": " rude\u0000 "},)
+    ) == parse_requests.Report("other", "rude")
     with pytest.raises(InvalidPayload, match="must be one of nudity"):
-        requests.report(({"reason": "boring"},))
+        parse_requests.report_partner(({"reason": "boring"},))
     with pytest.raises(InvalidPayload, match="longer than 500"):
-        requests.report(({"reason": "other", "note": "x" * 501},))
+        parse_requests.report_partner(({"reason": "other", "note": "x" * 501},))

@@ -6,17 +6,28 @@ from typing import Any
 import pytest
 
 from randomchat.core import matching
-from randomchat.core.matching import MatchQueue, Seeker, Waiting, common_ground, pick
+from randomchat.core.matching import (
+    INTERESTS,
+    MatchQueue,
+    Seeker,
+    Shared,
+    Waiting,
+    common_ground,
+    pick,
+)
+from tests.matchers import WIDE, make_seeker, make_waiting
 
 pytestmark = pytest.mark.pure
 
+WAITS = {INTERESTS: 5.0}
+
 
 def w(sid: str, since: float = 0.0, interests: tuple[str, ...] = (), **kw: object) -> Waiting:
-    return Waiting(sid, "u-" + sid, since, frozenset(interests), **kw)  # type: ignore[arg-type]
+    return make_waiting(sid, "u-" + sid, since, frozenset(interests), **kw)  # type: ignore[arg-type]
 
 
 def seeker(sid: str = "new", interests: tuple[str, ...] = (), **kw: object) -> Seeker:
-    return Seeker(sid, "u-" + sid, frozenset(interests), **kw)  # type: ignore[arg-type]
+    return make_seeker(sid, "u-" + sid, frozenset(interests), **kw)  # type: ignore[arg-type]
 
 
 def chosen(s: Seeker, *queue: Waiting) -> str | None:
@@ -30,7 +41,7 @@ def test_fifo_without_interests() -> None:
 
 
 def test_same_user_never_meets_itself() -> None:
-    tab = Waiting("tab1", "u-new", 0.0)
+    tab = make_waiting("tab1", "u-new", 0.0)
     assert chosen(seeker(), tab) is None
     assert chosen(seeker(), tab, w("b")) == "b"
 
@@ -85,17 +96,17 @@ def test_queue_take_widen_and_position() -> None:
     assert queue.add(w("a", 1.0, ("music",))) == 1
     assert queue.add(w("b", 2.0, ("chess",), strict=True)) == 2
     assert queue.add(w("c", 3.0)) == 3
-    assert queue.due_to_widen(5.9, 5.0) == []
-    assert queue.due_to_widen(6.0, 5.0) == ["a"]  # b is strict, c has no interests
-    widened = queue.widen("a")
-    assert widened is not None and widened.widened and widened.since == 1.0
+    assert queue.due_to_widen(5.9, WAITS) == []
+    assert queue.due_to_widen(6.0, WAITS) == [("a", WIDE)]  # b is strict, c has no interests
+    widened = queue.widen("a", WIDE)
+    assert widened is not None and widened.widened == WIDE and widened.since == 1.0
     assert queue.position("a") == 1
-    assert queue.due_to_widen(100.0, 5.0) == []
+    assert queue.due_to_widen(100.0, WAITS) == []
     found = queue.take(seeker())
     assert found is not None and found.entry.sid == "a"
     assert queue.position("c") == 2 and len(queue) == 2
-    assert queue.take(Seeker("c", "u-c")) is None  # never itself; b is strict about chess
-    assert queue.widen("zz") is None
+    assert queue.take(make_seeker("c", "u-c")) is None  # never itself; b is strict about chess
+    assert queue.widen("zz", WIDE) is None
 
 
 def test_indexed_take_agrees_with_the_reference_ranking() -> None:
@@ -107,7 +118,7 @@ def test_indexed_take_agrees_with_the_reference_ranking() -> None:
         entries = []
         for i in range(rng.randint(0, 12)):
             interests = tuple(rng.sample(tags, rng.randint(0, 2)))
-            entry = Waiting(
+            entry = make_waiting(
                 f"s{i}",
                 f"u{rng.randint(0, 9)}",
                 float(i),
@@ -118,9 +129,10 @@ def test_indexed_take_agrees_with_the_reference_ranking() -> None:
             queue.add(entry)
             entries.append(entry)
         for entry in entries:  # widen some, in arrival order as the widening job does
-            if entry.sid in queue.due_to_widen(entry.since + 5, 5) and rng.random() < 0.5:
-                queue.widen(entry.sid)
-        s = Seeker(
+            due = dict(queue.due_to_widen(entry.since + 5, WAITS))
+            if entry.sid in due and rng.random() < 0.5:
+                queue.widen(entry.sid, due[entry.sid])
+        s = make_seeker(
             "new",
             f"u{rng.randint(0, 9)}",
             frozenset(rng.sample(tags, rng.randint(0, 2))),
@@ -142,7 +154,7 @@ def test_a_search_does_not_scan_waiting_users_it_cannot_meet(monkeypatch: Any) -
     examined = 0
     real = matching.common_ground
 
-    def counting(seeker: Seeker, entry: Waiting) -> frozenset[str] | None:
+    def counting(seeker: Seeker, entry: Waiting) -> Shared | None:
         nonlocal examined
         examined += 1
         return real(seeker, entry)
@@ -153,4 +165,4 @@ def test_a_search_does_not_scan_waiting_users_it_cannot_meet(monkeypatch: Any) -
     assert examined == 0
     assert queue.take(seeker("z", ("tag5999",))) is not None
     assert examined == 1
-    assert queue.position("s5998") == 5999 and queue.due_to_widen(5.5, 5.0) == ["s0"]
+    assert queue.position("s5998") == 5999 and queue.due_to_widen(5.5, WAITS) == [("s0", WIDE)]

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from randomchat.config import Settings
-from randomchat.core import requests
-from randomchat.core.matching import MatchQueue, Seeker, Waiting, pick
+from randomchat.core.matching import MatchQueue, pick
 from randomchat.core.moderation import (
     MIN_WEIGHT,
     BanList,
@@ -28,7 +27,9 @@ from randomchat.core.names import NameFilter
 from randomchat.core.replay import ReplayCache
 from randomchat.errors import InvalidPayload
 from randomchat.guests import ProofOfWork, RulesDocument, load_name_filter
+from randomchat.protocol import parse, parse_requests
 from randomchat.rules import Rules
+from tests.matchers import make_seeker, make_waiting
 from tests.powsolve import solve
 
 pytestmark = pytest.mark.pure
@@ -38,24 +39,24 @@ pytestmark = pytest.mark.pure
 
 def test_users_meet_only_their_own_mode() -> None:
     queue = MatchQueue()
-    assert queue.add(Waiting("t1", "u-t1", 1.0, mode="text")) == 1
-    assert queue.add(Waiting("v1", "u-v1", 2.0)) == 1  # positions count within a mode
-    assert queue.add(Waiting("t2", "u-t2", 3.0, mode="text")) == 2
+    assert queue.add(make_waiting("t1", "u-t1", 1.0, mode="text")) == 1
+    assert queue.add(make_waiting("v1", "u-v1", 2.0)) == 1  # positions count within a mode
+    assert queue.add(make_waiting("t2", "u-t2", 3.0, mode="text")) == 2
     assert queue.position("t2") == 2 and queue.position("v1") == 1
-    found = queue.take(Seeker("v2", "u-v2"))
+    found = queue.take(make_seeker("v2", "u-v2"))
     assert found is not None and found.entry.sid == "v1"
-    assert queue.take(Seeker("v3", "u-v3")) is None  # only text users wait
-    found = queue.take(Seeker("t3", "u-t3", mode="text"))
+    assert queue.take(make_seeker("v3", "u-v3")) is None  # only text users wait
+    found = queue.take(make_seeker("t3", "u-t3", mode="text"))
     assert found is not None and found.entry.sid == "t1"
     assert queue.position("t2") == 1 and len(queue) == 1
 
 
 def test_a_partner_within_the_window_is_excluded_even_when_alone() -> None:
     queue = MatchQueue()
-    queue.add(Waiting("a", "u-a", 1.0))
-    assert queue.take(Seeker("b", "u-b", recent=frozenset({"u-a"}))) is None
+    queue.add(make_waiting("a", "u-a", 1.0))
+    assert queue.take(make_seeker("b", "u-b", recent=frozenset({"u-a"}))) is None
     assert len(queue) == 1  # a keeps waiting for someone else
-    found = queue.take(Seeker("c", "u-c", recent=frozenset({"u-b"})))
+    found = queue.take(make_seeker("c", "u-c", recent=frozenset({"u-b"})))
     assert found is not None and found.entry.sid == "a"
 
 
@@ -66,7 +67,7 @@ def test_indexed_take_agrees_with_the_reference_across_modes() -> None:
         for i in range(rng.randint(0, 12)):
             interests = frozenset(rng.sample(["a", "b", "c"], rng.randint(0, 2)))
             queue.add(
-                Waiting(
+                make_waiting(
                     f"s{i}",
                     f"u{rng.randint(0, 9)}",
                     float(i),
@@ -76,7 +77,7 @@ def test_indexed_take_agrees_with_the_reference_across_modes() -> None:
                     mode=rng.choice(["video", "text"]),
                 )
             )
-        seeker = Seeker(
+        seeker = make_seeker(
             "new",
             f"u{rng.randint(0, 9)}",
             frozenset(rng.sample(["a", "b", "c"], rng.randint(0, 2))),
@@ -94,18 +95,18 @@ def test_indexed_take_agrees_with_the_reference_across_modes() -> None:
 
 
 def test_search_options_mode_and_media_state_validation() -> None:
-    assert requests.search_options("find-partner", ()).mode == "video"  # the seed's clients
-    assert requests.search_options("next", ({"mode": "text"},)).mode == "text"
-    assert requests.search_options("next", ({"mode": None},)).mode == "video"
+    assert parse.find_partner(()).mode == "video"  # the seed's clients
+    assert parse.next_partner(({"mode": "text"},)).mode == "text"
+    assert parse.next_partner(({"mode": None},)).mode == "video"
     for bad in ("audio", 1, ["text"]):
         with pytest.raises(InvalidPayload, match="'mode' must be one of video, text"):
-            requests.search_options("find-partner", ({"mode": bad},))
-    assert requests.media_state(({"video": False, "audio": True},)) == (False, True)
+            parse.find_partner(({"mode": bad},))
+    assert parse_requests.media_state(({"video": False, "audio": True},)) == (False, True)
     for bad_state in ({"video": 1, "audio": True}, {"video": True}, {}):
         with pytest.raises(InvalidPayload, match="'video' and 'audio'"):
-            requests.media_state((bad_state,))
+            parse_requests.media_state((bad_state,))
     with pytest.raises(InvalidPayload):
-        requests.media_state(("on",))
+        parse_requests.media_state(("on",))
 
 
 # -- the report tally ------------------------------------------------------------------

@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from randomchat.core import signaling
 from randomchat.errors import InvalidPayload
+from randomchat.protocol import parse
 
 pytestmark = pytest.mark.pure
 
@@ -18,48 +18,55 @@ CAND = {
 
 
 def test_valid_payloads_pass_verbatim() -> None:
-    assert signaling.offer((OFFER,)) is OFFER
+    assert parse.signal_offer((OFFER,)) == (OFFER, None)
+    assert parse.signal_offer(({**OFFER, "callId": "c1"},)).call_id == "c1"
     answer = {"answer": {"type": "answer", "sdp": "v=0\r\n"}, "extra": 1}
-    assert signaling.answer((answer,)) is answer
-    assert signaling.ice_candidate((CAND,)) is CAND["candidate"]
+    assert parse.signal_answer((answer,)).payload is answer
+    assert parse.signal_ice_candidate((CAND,)).payload is CAND["candidate"]
     end = {"candidate": {"candidate": "", "sdpMid": None, "sdpMLineIndex": None}}
-    assert signaling.ice_candidate((end,)) == end["candidate"]
-    assert signaling.heartbeat(({"sentAt": 123},)) == 123.0
-    assert signaling.bare("find-partner", ()) == {}
-    assert signaling.bare("find-partner", (None,)) == {}
-    assert signaling.call_stats(
+    assert parse.signal_ice_candidate((end,)) == (end["candidate"], None)
+    assert parse.heartbeat(({"sentAt": 123},)) == 123.0
+    assert parse.bare("find-partner", ()) == {}
+    assert parse.bare("find-partner", (None,)) == {}
+    assert parse.call_stats(
         ({"timeToMediaMs": 800, "candidateType": "relay", "rttMs": None},)
-    ) == signaling.CallStats("connected", 800.0, "relay", None)
-    assert signaling.call_stats(({"outcome": "failed"},)) == signaling.CallStats("failed")
+    ) == parse.CallOutcome("connected", 800.0, "relay", None)
+    assert parse.call_stats(({"outcome": "failed"},)) == parse.CallOutcome("failed")
 
 
 BAD: list[tuple[Any, tuple[Any, ...], str]] = [
-    (signaling.offer, (), "expected one JSON object, got nothing"),
-    (signaling.offer, (None,), "got NoneType"),
-    (signaling.offer, ("x",), "got str"),
-    (signaling.offer, ({}, {}), "got several"),
-    (signaling.offer, ({"offer": "sdp"},), "'offer' must be an object"),
-    (signaling.offer, ({"offer": {"type": "answer", "sdp": "x"}},), "'offer.type' must be 'offer'"),
-    (signaling.offer, ({"offer": {"type": "offer", "sdp": 3}},), "'offer.sdp' must be"),
-    (signaling.answer, ({"answer": {"type": "answer"}},), "'answer.sdp' must be"),
-    (signaling.ice_candidate, ({"candidate": None},), "'candidate' must be"),
-    (signaling.ice_candidate, ({"candidate": {"candidate": 5}},), "'candidate.candidate'"),
-    (signaling.ice_candidate, ({"candidate": {"candidate": "", "sdpMid": 1}},), "sdpMid"),
+    (parse.signal_offer, (), "expected one JSON object, got nothing"),
+    (parse.signal_offer, (None,), "got NoneType"),
+    (parse.signal_offer, ("x",), "got str"),
+    (parse.signal_offer, ({}, {}), "got several"),
+    (parse.signal_offer, ({"offer": "sdp"},), "'offer' must be an object"),
     (
-        signaling.ice_candidate,
+        parse.signal_offer,
+        ({"offer": {"type": "answer", "sdp": "x"}},),
+        "'offer.type' must be 'offer'",
+    ),
+    (parse.signal_offer, ({"offer": {"type": "offer", "sdp": 3}},), "'offer.sdp' must be"),
+    (parse.signal_answer, ({"answer": {"type": "answer"}},), "'answer.sdp' must be"),
+    (parse.signal_ice_candidate, ({"candidate": None},), "'candidate' must be"),
+    (parse.signal_ice_candidate, ({"candidate": {"candidate": 5}},), "'candidate.candidate'"),
+    (parse.signal_ice_candidate, ({"candidate": {"candidate": "", "sdpMid": 1}},), "sdpMid"),
+    (
+        parse.signal_ice_candidate,
         ({"candidate": {"candidate": "", "sdpMLineIndex": -1}},),
         "sdpMLineIndex",
     ),
     (
-        signaling.ice_candidate,
+        parse.signal_ice_candidate,
         ({"candidate": {"candidate": "", "sdpMLineIndex": True}},),
         "sdpMLineIndex",
     ),
-    (signaling.heartbeat, ({"sentAt": "now"},), "'sentAt' must be a number"),
-    (signaling.heartbeat, ({"sentAt": True},), "'sentAt' must be a number"),
-    (signaling.call_stats, ({"timeToMediaMs": -1, "candidateType": "host"},), "timeToMediaMs"),
-    (signaling.call_stats, ({"timeToMediaMs": 1, "candidateType": "tcp"},), "candidateType"),
-    (signaling.call_stats, ({"timeToMediaMs": 1, "candidateType": "host", "rttMs": "1"},), "rttMs"),
+    (parse.heartbeat, ({"sentAt": "now"},), "'sentAt' must be a number"),
+    (parse.heartbeat, ({"sentAt": True},), "'sentAt' must be a number"),
+    (parse.call_stats, ({"timeToMediaMs": -1, "candidateType": "host"},), "timeToMediaMs"),
+    (parse.call_stats, ({"timeToMediaMs": 1, "candidateType": "tcp"},), "candidateType"),
+    (parse.call_stats, ({"timeToMediaMs": 1, "candidateType": "host", "rttMs": "1"},), "rttMs"),
+    (parse.signal_offer, ({**OFFER, "callId": ""},), "'callId' must be a string of 1-64"),
+    (parse.signal_ice_candidate, ({**CAND, "callId": 7},), "'callId' must be a string"),
 ]
 
 
@@ -74,4 +81,4 @@ def test_malformed_payloads_are_refused_with_a_clear_message(
 
 def test_bare_events_refuse_non_objects() -> None:
     with pytest.raises(InvalidPayload, match="find-partner: expected one JSON object, got int"):
-        signaling.bare("find-partner", (5,))
+        parse.bare("find-partner", (5,))

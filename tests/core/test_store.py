@@ -7,21 +7,26 @@ real Redis Cluster of three masters (every script's keys in one slot).
 """
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
-from randomchat.core.matching import Seeker
+from randomchat.core.matching import INTERESTS, LANGUAGES, Seeker
 from randomchat.core.state import Phase
 from randomchat.errors import IllegalMove
+from randomchat.protocol import SearchOptions
 from randomchat.store import Counts, Matched, Member, MemoryStore, Queued, Store
 from randomchat.store.redis import RedisStore
+from tests.matchers import WIDE, make_seeker
 from tests.rediscluster import RedisCluster3
 from tests.redisserver import RedisServer
 
 pytestmark = pytest.mark.process
+
+WAITS = {INTERESTS: 5.0}
 
 _prefixes = itertools.count()
 
@@ -66,8 +71,10 @@ class TwoNodes:
     async def widen(self, seeker: Seeker, now: float) -> object:
         return await self._of(seeker.sid).widen(seeker, now)
 
-    async def due_to_widen(self, now: float, wait: float) -> list[str]:
-        return [sid for node in self.nodes for sid in await node.due_to_widen(now, wait)]
+    async def due_to_widen(
+        self, now: float, waits: Mapping[str, float]
+    ) -> list[tuple[str, frozenset[str]]]:
+        return [due for node in self.nodes for due in await node.due_to_widen(now, waits)]
 
     async def leave(self, sid: str) -> object:
         return await self._of(sid).leave(sid)
@@ -108,7 +115,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
 
 
 def S(sid: str, user: str | None = None, **kw: object) -> Seeker:
-    return Seeker(sid, user or "u-" + sid, **kw)  # type: ignore[arg-type]
+    return make_seeker(sid, user or "u-" + sid, **kw)  # type: ignore[arg-type]
 
 
 async def join(store: Store, *names: str, user: str | None = None) -> None:
@@ -185,18 +192,45 @@ async def test_interests_and_widening(store: Store) -> None:
     music = frozenset({"music"})
     assert await store.search(S("fan", interests=music), 0.0) == Queued(1)
     assert await store.search(S("plain"), 1.0) == Queued(2)
-    assert await store.due_to_widen(4.0, 5.0) == []
-    assert await store.due_to_widen(5.0, 5.0) == ["fan"]
-    result = await store.widen(S("fan", interests=music), 5.0)
-    assert result == Matched(Member("plain", "u-plain", "PLAIN"), 4.0, frozenset())
-    assert await store.widen(S("fan", interests=music), 5.0) is None  # no longer waiting
+    assert await store.due_to_widen(4.0, WAITS) == []
+    assert await store.due_to_widen(5.0, WAITS) == [("fan", WIDE)]
+    result = await store.widen(S("fan", interests=music, widened=True), 5.0)
+    assert result == Matched(Member("plain", "u-plain", "PLAIN"), 4.0, {})
+    assert await store.widen(S("fan", interests=music, widened=True), 5.0) is None  # gone
     assert await store.search(S("fan2", interests=music), 6.0) == Queued(1)
 
 
 async def test_widen_without_anyone_keeps_waiting(store: Store) -> None:
     await join(store, "fan")
     await store.search(S("fan", interests=frozenset({"music"})), 0.0)
-    assert await store.widen(S("fan", interests=frozenset({"music"})), 5.0) == Queued(1)
+    assert await store.widen(S("fan", interests={"music"}, widened=True), 5.0) == Queued(1)
     await join(store, "plain")
     result = await store.search(S("plain"), 6.0)
     assert isinstance(result, Matched) and result.partner.sid == "fan"
+
+
+async def test_spoken_languages_are_matched_shared_and_widened(store: Store) -> None:
+    """A spoken language (a preference added to ``core.matching`` with no store edit) is
+    matched, shared, kept as the partner's options and widened after its own wait, by
+    every store."""
+    waits = {INTERESTS: 5.0, LANGUAGES: 2.0}
+
+    def speaks(sid: str, languages: str) -> Seeker:
+        return Seeker(sid, "u-" + sid, SearchOptions(languages=frozenset(languages.split())))
+
+    await join(store, "fr", "de", "fr2", "plain")
+    assert await store.search(speaks("fr", "fr"), 0.0) == Queued(1)
+    assert await store.search(speaks("de", "de"), 1.0) == Queued(2)
+    found = await store.search(speaks("fr2", "fr en"), 2.0)
+    assert found == Matched(
+        Member("fr", "u-fr", "FR"),
+        2.0,
+        {LANGUAGES: frozenset({"fr"})},
+        SearchOptions(languages=frozenset({"fr"})),
+    )
+    assert await store.due_to_widen(2.9, waits) == []
+    assert await store.due_to_widen(3.0, waits) == [("de", frozenset({LANGUAGES}))]
+    widened = replace(speaks("de", "de"), widened=frozenset({LANGUAGES}))
+    assert await store.widen(widened, 3.0) == Queued(1)
+    found = await store.search(speaks("plain", ""), 4.0)
+    assert isinstance(found, Matched) and found.partner.sid == "de" and found.shared == {}

@@ -203,3 +203,38 @@ def test_strangers_in_different_languages_meet_and_chat(
     spanish.get_by_test_id("next").click()
     expect(arabic.get_by_test_id("notice")).to_contain_text("انتقل")
     expect(spanish.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+
+
+def test_a_shared_spoken_language_is_preferred_and_shown(
+    server_factory: Any, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    """Language matching: each page speaks its own language by default; with a long
+    language wait an Arabic and a Spanish page do not meet, until the Spanish speaker adds
+    Arabic in the settings; then they do, and both see the language they share."""
+    server = server_factory(language_wait_seconds=600)
+    arabic = visitor(browser, contexts, server.url, locale="ar-EG")
+    enter_room(arabic, "Layla")
+    spanish = visitor(browser, contexts, server.url, locale="es-ES")
+    enter_room(spanish, "Pablo")
+    expect(spanish.get_by_test_id("language-es")).to_contain_text("español")
+    arabic.get_by_test_id("start").click()
+    spanish.get_by_test_id("start").click()
+    for page in (arabic, spanish):
+        expect(page.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+    # both wait: nobody is paired (a second and a half is many widening rounds)
+    spanish.wait_for_timeout(1500)
+    for page in (arabic, spanish):
+        expect(page.get_by_test_id("status")).to_have_attribute("data-phase", "searching")
+
+    spanish.get_by_test_id("stop").click()
+    spanish.get_by_test_id("language-add").select_option("ar")
+    expect(spanish.get_by_test_id("language-ar")).to_contain_text("árabe")
+    spanish.get_by_test_id("start").click()
+    expect_partner(arabic, "Pablo")
+    expect_partner(spanish, "Layla")
+    expect(spanish.get_by_test_id("common-languages")).to_contain_text("árabe")
+    expect(arabic.get_by_test_id("common-languages")).to_contain_text("العربية")
+    assert_accessible(spanish, "Spanish settings with two languages, in a call")
+    # remembered for the next visit, with the page's language still first
+    saved = spanish.evaluate("() => JSON.parse(localStorage.getItem('choices.v1')).languages")
+    assert saved == ["es", "ar"]

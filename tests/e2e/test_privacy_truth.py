@@ -29,7 +29,8 @@ from tests.turn.coturn import running_coturn
 
 pytestmark = pytest.mark.browser
 
-# A visitor who ticked "Hide my IP" on an earlier visit (privacy.ts keeps it).
+# A visitor who ticked "Hide my IP" on an earlier visit, in the key used before choices.v1:
+# the page migrates it (web/src/lib/choices.ts), so this also proves the migration in a browser.
 REMEMBERED_PRIVACY = "localStorage.setItem('privacy', 'relay')"
 
 

@@ -184,7 +184,8 @@ def test_clean_first_verdict_lifts_the_blur_only_with_auto_lift(
         box.uncheck()
         dee.reload()  # remembered with the page's other choices
         expect(dee.get_by_test_id("safe-view-auto-lift")).not_to_be_checked(timeout=10_000)
-        assert dee.evaluate("() => localStorage.getItem('safeViewAutoLift')") == "off"
+        saved = "() => JSON.parse(localStorage.getItem('choices.v1')).autoLift"
+        assert dee.evaluate(saved) is False
     eli = open_and_join(visitor(browser, contexts), srv.url, "Eli")
     dee.get_by_test_id("start").click()
     expect(dee.get_by_test_id("status")).to_have_attribute("data-phase", "searching")

@@ -23,6 +23,7 @@ from randomchat.core import evidence as rules
 from randomchat.db import accounts as account_store
 from randomchat.db import evidence
 from randomchat.moderation import attach_picture, record_report
+from randomchat.protocol import MAX_PICTURE_BASE64, MAX_PICTURE_BYTES
 from randomchat.rules import Rules
 from tests.server.harness import Live, Peer, live_server, match, ready
 from tests.server.test_report_after_call import HandClock
@@ -145,8 +146,8 @@ async def test_a_report_without_a_picture_works_as_the_seed_client_sends_it(live
 
 
 BAD = {
-    "too large": b64(jpeg(rules.MAX_BYTES + 1)),
-    "far too large": "A" * (rules.MAX_BASE64 + 4),
+    "too large": b64(jpeg(MAX_PICTURE_BYTES + 1)),
+    "far too large": "A" * (MAX_PICTURE_BASE64 + 4),
     "not a JPEG": b64(b"\x89PNG\r\n\x1a\n" + b"\0" * 100),
     "no end marker": b64(jpeg()[:-2]),
     "not base64": "this is not base64!",
@@ -178,7 +179,7 @@ async def test_a_bad_picture_refuses_the_whole_report_and_stores_nothing(
 async def test_a_picture_of_exactly_the_bound_is_kept(live: Live) -> None:
     a = await ready(live.url, "a")
     _, ack = await reported(
-        live, a, "b", {"reason": "nudity", "picture": b64(jpeg(rules.MAX_BYTES))}
+        live, a, "b", {"reason": "nudity", "picture": b64(jpeg(MAX_PICTURE_BYTES))}
     )
     assert ack["picture"] is True
     await a.close()

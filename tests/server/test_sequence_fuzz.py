@@ -34,10 +34,12 @@ from randomchat.auth import Verifier
 from randomchat.config import Settings
 from randomchat.core.state import Phase
 from randomchat.db import Database
-from randomchat.gateway import Gateway
+from randomchat.delivery import LocalDelivery
+from randomchat.gateway import Gateway, socket_server
 from randomchat.lobby import Lobby
 from randomchat.lobby.resume import recovery_guard
 from randomchat.metrics import Metrics
+from randomchat.protocol import NAMESPACE
 from randomchat.rules import Rules
 from randomchat.store import MemoryStore
 from tests.conftest import SECRET
@@ -199,11 +201,12 @@ class SequenceFuzz(RuleBasedStateMachine):
         rules = Rules.from_settings(self.settings)
         store: Any = Networked(self.store)
         self.lobby = Lobby(store, self.db, self.clock, metrics, rules)
-        self.gateway = Gateway(
-            self.settings, self.lobby, metrics, clock=self.clock, call_later=self.clock.call_later
+        guard = recovery_guard(self.lobby.ctx, Verifier(SECRET))
+        self.server = socket_server(
+            self.settings, guard, clock=self.clock, call_later=self.clock.call_later
         )
-        self.gateway.sio.may_resume = recovery_guard(self.lobby.ctx, Verifier(SECRET))
-        self.server = self.gateway.sio
+        delivery = LocalDelivery(self.server, NAMESPACE, metrics, self.lobby.ctx.told)
+        self.gateway = Gateway(self.settings, self.lobby, metrics, delivery, self.server)
         self.clients = [Client(n) for n in range(CLIENTS)]
         self.errors.records.clear()
 

@@ -339,7 +339,7 @@ describe('a partner who vanishes', () => {
 
   it('with auto-search off it stays idle', async () => {
     const t = await inCall();
-    t.controller.setAutoSearch(false);
+    t.choices.update({ autoSearch: false });
     t.socket.serverSends('partner-left', { reason: 'next' });
     expect(t.socket.events()).toEqual([]);
     expect(t.call().phase).toBe('idle');
@@ -366,7 +366,7 @@ describe('a partner who vanishes', () => {
 
   it('ICE failure with auto-search off leaves and goes idle', async () => {
     const t = await inCall();
-    t.controller.setAutoSearch(false);
+    t.choices.update({ autoSearch: false });
     t.pc().setConnectionState('failed');
     expect(t.socket.events()).toEqual(['call-stats', 'leave']);
     expect(t.call().phase).toBe('idle');
@@ -503,9 +503,9 @@ describe('heartbeat and telemetry', () => {
       ['L1', { id: 'L1', type: 'local-candidate', candidateType: 'srflx' }],
     ]);
     t.advanceClock(1234);
-    const callId = t.matched().callId;
-    t.controller.reportFirstFrame(callId);
-    t.controller.reportFirstFrame(callId);
+    const callSeq = t.matched().callSeq;
+    t.controller.reportFirstFrame(callSeq);
+    t.controller.reportFirstFrame(callSeq);
     await flush();
     const stats = t.socket.sent.filter((s) => s.event === 'call-stats');
     expect(stats).toEqual([{ event: 'call-stats', data: { timeToMediaMs: 1234, candidateType: 'srflx', rttMs: 12 } }]);
@@ -517,8 +517,8 @@ describe('heartbeat and telemetry', () => {
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [] });
     await flush();
     const pc = t.pc();
-    t.controller.reportFirstFrame(t.matched().callId - 1); // stale call id: ignored
-    t.controller.reportFirstFrame(t.matched().callId);
+    t.controller.reportFirstFrame(t.matched().callSeq - 1); // a stale call: ignored
+    t.controller.reportFirstFrame(t.matched().callSeq);
     await flush();
     expect(t.socket.events()).not.toContain('call-stats');
     pc.stats = new Map<string, any>([
@@ -566,19 +566,19 @@ describe('relay-only calls and the privacy mode', () => {
 
   it('Hide my IP sends privacy: true with find-partner and next, alone or with interests', async () => {
     const t = setup();
-    t.controller.setPrivacy(true);
+    t.choices.update({ privacy: true });
     t.controller.start();
     expect(t.socket.last('find-partner')).toEqual({ privacy: true });
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
     await flush();
-    t.controller.setInterests(['jazz']);
+    t.choices.update({ interests: ['jazz'] });
     t.controller.next();
     expect(t.socket.last('next')).toEqual({ interests: ['jazz'], strict: false, privacy: true });
   });
 
   it('reports a call that failed before media once, as call-stats outcome failed', async () => {
     const t = setup();
-    t.controller.setAutoSearch(false);
+    t.choices.update({ autoSearch: false });
     t.controller.start();
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Bob', iceServers: [] });
     await flush();
@@ -627,7 +627,7 @@ describe('the call state', () => {
       calls += 1;
       return stats.promise;
     };
-    t.controller.reportFirstFrame(t.matched().callId);
+    t.controller.reportFirstFrame(t.matched().callSeq);
     t.controller.stop();
     stats.resolve(new Map()); // no selected pair: an open session would retry
     await flush();
@@ -643,7 +643,7 @@ describe('the call state', () => {
       ['P', { id: 'P', type: 'candidate-pair', selected: true, localCandidateId: 'L' }],
       ['L', { id: 'L', type: 'local-candidate', candidateType: 'relay' }],
     ]);
-    t.controller.reportFirstFrame(t.matched().callId);
+    t.controller.reportFirstFrame(t.matched().callSeq);
     await flush();
     pc.setConnectionState('failed');
     expect(t.socket.sent.filter((s) => s.event === 'call-stats')).toEqual([
@@ -720,7 +720,7 @@ describe('the call state', () => {
   });
 
   it('match-found is read defensively', () => {
-    expect(readMatch(undefined)).toEqual({ role: 'receiver', partnerName: 'Stranger', iceServers: [], iceTransportPolicy: 'all', commonInterests: [], mode: 'video' });
+    expect(readMatch(undefined)).toEqual({ role: 'receiver', partnerName: 'Stranger', iceServers: [], iceTransportPolicy: 'all', commonInterests: [], commonLanguages: [], mode: 'video' });
     expect(readMatch({ role: 'initiator', partnerName: '', commonInterests: ['a', 5 as unknown as string] })).toMatchObject({ role: 'initiator', partnerName: 'Stranger', commonInterests: ['a'] });
   });
 

@@ -1,6 +1,7 @@
 // Test doubles for the call controller: a socket, RTCPeerConnection, streams.
 
 import { CallController, type CallDeps } from '../src/lib/callController';
+import { ChoicesStore } from '../src/lib/choices';
 import type { CallState, Matched } from '../src/lib/callState';
 import type { SignalingSocket } from '../src/lib/protocol';
 
@@ -199,8 +200,13 @@ export function setup(overrides: Partial<CallDeps> = {}) {
   const socket = new FakeSocket();
   const local = new FakeStream([new FakeTrack('audio'), new FakeTrack('video')]);
   let clock = 1_000_000;
+  // the user's choices, as the page owns them (no storage: nothing to remember between
+  // tests); no spoken language unless a test gives some, so a plain search is the seed's
+  const choices = new ChoicesStore(null);
+  choices.update({ languages: [] });
   const controller = new CallController({
     socket,
+    choices: choices.get,
     createPeerConnection: (config: RTCConfiguration) => new FakePeerConnection(config) as unknown as RTCPeerConnection,
     getLocalStream: () => local as unknown as MediaStream,
     createMediaStream: () => new FakeStream() as unknown as MediaStream,
@@ -211,6 +217,7 @@ export function setup(overrides: Partial<CallDeps> = {}) {
     socket,
     local,
     controller,
+    choices,
     pcs: FakePeerConnection.created,
     pc: (i = -1) => FakePeerConnection.created.at(i)!,
     advanceClock: (ms: number) => (clock += ms),

@@ -15,7 +15,7 @@ afterEach(() => {
 
 async function inCall(callId = 'c-1', connected = true) {
   const t = setup();
-  t.controller.setAutoSearch(false);
+  t.choices.update({ autoSearch: false });
   t.controller.start();
   t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [], callId, resume: 'ticket' });
   await flush();
@@ -53,14 +53,14 @@ describe('the last call', () => {
   it('report and block after the call send the call id', async () => {
     const t = await inCall('c-7');
     t.socket.serverSends('partner-left', { reason: 'next' });
-    const callId = t.state().moderationTarget!.callId;
-    expect(t.controller.report('spam', ' rude ', callId)).toBe(true);
+    const callSeq = t.state().moderationTarget!.callSeq;
+    expect(t.controller.report('spam', ' rude ', callSeq)).toBe(true);
     expect(t.socket.last('report-partner')).toEqual({ reason: 'spam', note: 'rude', callId: 'c-7' });
     expect(t.state().moderationTarget).toBeNull();
 
     const u = await inCall('c-8');
     u.controller.stop();
-    expect(u.controller.block(u.state().moderationTarget!.callId)).toBe(true);
+    expect(u.controller.block(u.state().moderationTarget!.callSeq)).toBe(true);
     expect(u.socket.last('block-partner')).toEqual({ callId: 'c-8' });
   });
 
@@ -78,7 +78,7 @@ describe('the last call', () => {
   it('a report opened for the last call is still sent after a new match, and the new call goes on', async () => {
     const t = await inCall('c-1');
     t.socket.serverSends('partner-left', { reason: 'next' });
-    const forAnn = t.state().moderationTarget!.callId; // the dialog opens for Ann
+    const forAnn = t.state().moderationTarget!.callSeq; // the dialog opens for Ann
     t.controller.start();
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Bea', iceServers: [], callId: 'c-2', resume: 'r' });
     await flush();

@@ -6,7 +6,7 @@ import { MAX_ICE_RESTARTS } from '../src/lib/callSession';
 import { LocalCamera } from '../src/lib/camera';
 import { loadConnectTimeout, DEFAULT_CONNECT_TIMEOUT_S, saveConnectTimeout } from '../src/lib/connectSettings';
 import { linkWords, peerWords } from '../src/lib/connectionWords';
-import { loadNotify, MatchNotifier, saveNotify, type AudioContextLike, type NotifyChoices } from '../src/lib/notifications';
+import { MatchNotifier, type AudioContextLike, type NotifyChoices } from '../src/lib/notifications';
 import { readResume, RESUME_TIMEOUT_MS, willReconnect } from '../src/lib/recovery';
 import { judgeMedia, mediaSample } from '../src/lib/stats';
 import { FakeStream, FakeTrack, flush, setup } from './fakes';
@@ -92,7 +92,7 @@ describe('a blip in a call', () => {
 
   it('no answer at all: the page gives up after its own timeout and explains', async () => {
     const t = await inCall();
-    t.controller.setAutoSearch(false);
+    t.choices.update({ autoSearch: false });
     t.pc().setConnectionState('connected');
     blip(t);
     reconnect(t, false);
@@ -265,8 +265,8 @@ describe('plain words', () => {
   });
 
   it('reads resume tickets and reconnection reasons', () => {
-    expect(readResume({ callId: 'c', resume: 'r' }, 3)).toEqual({ callSeq: 3, callId: 'c', resume: 'r' });
-    expect(readResume({ callId: 1 as unknown as string, resume: 'r' }, 3)).toBeNull();
+    expect(readResume({ callId: 'c', resume: 'r' })).toEqual({ callId: 'c', resume: 'r' });
+    expect(readResume({ callId: 1 as unknown as string, resume: 'r' })).toBeNull();
     expect(willReconnect('transport close', { active: true })).toBe(true);
     expect(willReconnect('io client disconnect', { active: true })).toBe(false);
     expect(willReconnect('ping timeout', { active: false })).toBe(false);
@@ -325,14 +325,9 @@ describe('notifications', () => {
     expect(names).toEqual(['Bob']);
   });
 
-  it('choices and the connect timeout are kept in localStorage, with defaults for junk', () => {
+  it('the connect timeout is kept in localStorage, with a default for junk', () => {
     const store = new Map<string, string>();
     const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
-    expect(loadNotify(storage)).toEqual({ sound: true, title: true, vibrate: true });
-    saveNotify(storage, { sound: false, title: true, vibrate: false });
-    expect(loadNotify(storage)).toEqual({ sound: false, title: true, vibrate: false });
-    store.set('notify', '{not json');
-    expect(loadNotify(storage).sound).toBe(true);
     expect(loadConnectTimeout(storage)).toBe(DEFAULT_CONNECT_TIMEOUT_S);
     saveConnectTimeout(storage, 30);
     expect(loadConnectTimeout(storage)).toBe(30);

@@ -8,12 +8,12 @@ import { deriveKey } from 'altcha-lib/algorithms/web/sha';
 import { isNudity, scoresOf, testClassifier, type FrameClassifier, type Verdict } from '../src/lib/classifier';
 import { FrameSampler } from '../src/lib/frameSampler';
 import { describePartnerMedia, isStalled, parseMediaState, partnerVideoStatus } from '../src/lib/mediaState';
-import { hasCameraTrack, loadMode, saveMode, videoBlocker, withMode } from '../src/lib/mode';
+import { hasCameraTrack, videoBlocker } from '../src/lib/mode';
 import { fetchAndSolve } from '../src/lib/pow';
 import { parseChallenge } from '../src/lib/powChallenge';
 import { solve } from '../src/lib/powSolve';
 import { paragraphs, parseRules, readParagraph, rememberAccepted, wasAccepted } from '../src/lib/rules';
-import { loadSafeView, saveSafeView, startVeil, veil, type Veil } from '../src/lib/safeview';
+import { startVeil, veil, type Veil } from '../src/lib/safeview';
 import { createSession, SessionError } from '../src/lib/session';
 import { FakeStream, FakeTrack, flush, setup } from './fakes';
 
@@ -164,15 +164,6 @@ describe('proof of work (altcha-lib)', () => {
 });
 
 describe('modes', () => {
-  it('remembers the choice and sends mode only for text', () => {
-    const s = memoryStorage();
-    expect(loadMode(s)).toBe('video');
-    saveMode(s, 'text');
-    expect(loadMode(s)).toBe('text');
-    expect(withMode(undefined, 'video')).toBeUndefined();
-    expect(withMode({ interests: ['jazz'], strict: false }, 'text')).toEqual({ interests: ['jazz'], strict: false, mode: 'text' });
-  });
-
   it('a video search needs a live camera track', () => {
     const live = new FakeStream([new FakeTrack('video')]) as unknown as MediaStream;
     const audioOnly = new FakeStream([new FakeTrack('audio')]) as unknown as MediaStream;
@@ -189,7 +180,8 @@ describe('controller: modes and media state', () => {
   afterEach(() => vi.useRealTimers());
 
   it('text mode: find-partner carries mode, no peer connection, chat works', async () => {
-    const t = setup({ preferences: { mode: 'text' } });
+    const t = setup();
+    t.choices.update({ mode: 'text' });
     t.controller.start();
     expect(t.socket.last('find-partner')).toEqual({ mode: 'text' });
     t.socket.serverSends('match-found', { role: 'initiator', partnerName: 'Tex', iceServers: [], mode: 'text' });
@@ -255,13 +247,6 @@ describe('partner media state', () => {
 });
 
 describe('safe view', () => {
-  it('on for new users, remembered when turned off', () => {
-    const s = memoryStorage();
-    expect(loadSafeView(s)).toBe(true);
-    saveSafeView(s, false);
-    expect(loadSafeView(s)).toBe(false);
-  });
-
   it('blurred until revealed; nudity blurs again once per episode', () => {
     let v: Veil = startVeil(true);
     expect(v.revealed).toBe(false);

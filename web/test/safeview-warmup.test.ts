@@ -6,37 +6,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClassifier, warmClassifier, WorkerClassifier } from '../src/lib/classifier';
 import type { ClassifyReply, ClassifyRequest } from '../src/lib/classifier.worker';
 import { IDLE_TIMEOUT_MS, planWarmup, warmWhen, type IdleScheduler } from '../src/lib/classifierWarmup';
-import { loadAutoLift, saveAutoLift, startVeil, veil, type Veil, type VeilEvent } from '../src/lib/safeview';
-
-function memoryStorage() {
-  const m = new Map<string, string>();
-  return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
-}
+import { startVeil, veil, type Veil, type VeilEvent } from '../src/lib/safeview';
 
 const run = (state: Veil, ...events: VeilEvent[]) => events.reduce(veil, state);
 const clean: VeilEvent = { type: 'verdict', nudity: false };
 const nude: VeilEvent = { type: 'verdict', nudity: true };
 
 describe('auto-lift', () => {
-  it('is on for new users and remembered when turned off; a broken storage keeps it on', () => {
-    const s = memoryStorage();
-    expect(loadAutoLift(s)).toBe(true);
-    saveAutoLift(s, false);
-    expect(loadAutoLift(s)).toBe(false);
-    saveAutoLift(s, true);
-    expect(loadAutoLift(s)).toBe(true);
-    const broken = {
-      getItem: () => {
-        throw new Error('denied');
-      },
-      setItem: () => {
-        throw new Error('denied');
-      },
-    };
-    expect(loadAutoLift(broken)).toBe(true);
-    expect(() => saveAutoLift(broken, false)).not.toThrow();
-  });
-
   it('a clean first verdict lifts the blur with the setting on, and not with it off', () => {
     const on = run(startVeil(true), { type: 'new-call', safeView: true, autoLift: true });
     expect(on.revealed).toBe(false);

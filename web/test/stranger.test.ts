@@ -2,8 +2,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { prepareChatText } from '../src/lib/chat';
-import { addInterests, loadInterests, normaliseInterest, saveInterests, searchPayload } from '../src/lib/interests';
-import { loadPrivacy, savePrivacy } from '../src/lib/privacy';
+import { addInterests, normaliseInterest } from '../src/lib/interests';
 import { isBotName } from '../src/lib/protocol';
 import { banFromConnectError, formatTimeLeft, parseBan, validateReport } from '../src/lib/moderation';
 import { flush, setup } from './fakes';
@@ -57,23 +56,22 @@ describe('interests', () => {
     expect(t.socket.sent).toEqual([{ event: 'find-partner', data: undefined }]);
     t.controller.stop();
     t.socket.clear();
-    t.controller.setInterests(['jazz', 'chess']);
-    t.controller.setStrict(true);
+    t.choices.update({ interests: ['jazz', 'chess'] });
+    t.choices.update({ strict: true });
     t.controller.start();
     expect(t.socket.sent).toEqual([{ event: 'find-partner', data: { interests: ['jazz', 'chess'], strict: true } }]);
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Ann', iceServers: [], commonInterests: ['jazz'] });
     await flush();
     expect(t.matched().commonInterests).toEqual(['jazz']);
     expect(t.state().chat.lines[0].text).toMatch(/Ann.*both like jazz/);
-    t.controller.setStrict(false);
+    t.choices.update({ strict: false });
     t.controller.next();
     expect(t.socket.last('next')).toEqual({ interests: ['jazz', 'chess'], strict: false });
-    expect(searchPayload([], true)).toBeUndefined();
   });
 
   it('a rate-limited search is retried with the same interests', () => {
     const t = setup();
-    t.controller.setInterests(['jazz']);
+    t.choices.update({ interests: ['jazz'] });
     t.controller.start();
     t.socket.serverSends('rate-limited', { message: 'Please wait before searching again', retryAfter: 500, event: 'find-partner' });
     vi.advanceTimersByTime(500);
@@ -85,23 +83,11 @@ describe('interests', () => {
 
   it('a search the server refuses (bad interest) goes back to idle with the message', () => {
     const t = setup();
-    t.controller.setInterests(['ok']);
+    t.choices.update({ interests: ['ok'] });
     t.controller.start();
     t.socket.serverSends('error', { message: "find-partner: interest 'x' must be 1-30 printable characters", event: 'find-partner' });
     expect(t.call().phase).toBe('idle');
     expect(t.state().toast?.message).toMatch(/interest 'x'/);
-  });
-
-  it('are remembered in localStorage, dropping anything invalid', () => {
-    const store = new Map<string, string>();
-    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
-    expect(loadInterests(storage)).toEqual({ interests: [], strict: false });
-    saveInterests(storage, ['jazz', 'chess'], true);
-    expect(loadInterests(storage)).toEqual({ interests: ['jazz', 'chess'], strict: true });
-    store.set('interests', JSON.stringify({ interests: ['OK', 5, 'a,b', 'x'.repeat(40)], strict: 'yes' }));
-    expect(loadInterests(storage)).toEqual({ interests: ['ok', 'a b'], strict: false });
-    store.set('interests', '{not json');
-    expect(loadInterests(storage)).toEqual({ interests: [], strict: false });
   });
 });
 
@@ -302,7 +288,7 @@ describe('block and report', () => {
 
   it('Block with auto-search off stays idle', async () => {
     const t = await inCall();
-    t.controller.setAutoSearch(false);
+    t.choices.update({ autoSearch: false });
     t.controller.block();
     expect(t.socket.events()).toEqual(['block-partner']);
     expect(t.call().phase).toBe('idle');
@@ -432,23 +418,23 @@ describe('dispose', () => {
 describe('report dialog guard', () => {
   it('a report for a call that was replaced by a new match is not sent', async () => {
     const t = await inCall();
-    const callId = t.matched().callId;
+    const callSeq = t.matched().callSeq;
     t.socket.serverSends('partner-left', { reason: 'next' });
     t.socket.serverSends('match-found', { role: 'receiver', partnerName: 'Zed', iceServers: [], commonInterests: [] });
     await flush();
     t.socket.clear();
-    expect(t.controller.report('spam', '', callId)).toBe(false);
-    expect(t.controller.block(callId)).toBe(false);
+    expect(t.controller.report('spam', '', callSeq)).toBe(false);
+    expect(t.controller.block(callSeq)).toBe(false);
     expect(t.socket.events()).toEqual([]);
-    expect(t.controller.report('spam', '', t.matched().callId)).toBe(true);
+    expect(t.controller.report('spam', '', t.matched().callSeq)).toBe(true);
     expect(t.socket.last('report-partner')).toEqual({ reason: 'spam' });
   });
 
   it('the last partner after the call ended still counts as the same call', async () => {
     const t = await inCall();
-    const callId = t.matched().callId;
+    const callSeq = t.matched().callSeq;
     t.socket.serverSends('partner-left', { reason: 'leave' });
-    expect(t.controller.block(callId)).toBe(true);
+    expect(t.controller.block(callSeq)).toBe(true);
   });
 });
 
@@ -458,23 +444,5 @@ describe('bot partners and the privacy choice', () => {
     expect(isBotName('Robert')).toBe(false);
     expect(isBotName('(bot) Alice')).toBe(false);
     expect(isBotName(null)).toBe(false);
-  });
-
-  it('the privacy choice is remembered, and off unless stored as relay', () => {
-    const store = new Map<string, string>();
-    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
-    expect(loadPrivacy(storage)).toBe(false);
-    savePrivacy(storage, true);
-    expect(loadPrivacy(storage)).toBe(true);
-    savePrivacy(storage, false);
-    expect(loadPrivacy(storage)).toBe(false);
-    store.set('privacy', 'garbage');
-    expect(loadPrivacy(storage)).toBe(false);
-  });
-
-  it('the search payload carries privacy only when asked', () => {
-    expect(searchPayload([], false, true)).toEqual({ privacy: true });
-    expect(searchPayload(['a'], true, true)).toEqual({ interests: ['a'], strict: true, privacy: true });
-    expect(searchPayload(['a'], true, false)).toEqual({ interests: ['a'], strict: true });
   });
 });

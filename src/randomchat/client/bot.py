@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from randomchat.client import BOT_SUFFIX
 from randomchat.client.peer import Call, CallReport, Media, Peer
+from randomchat.protocol import ClientEvent, SearchAction
 
 log = logging.getLogger("randomchat.client")
 
@@ -98,7 +99,9 @@ class EchoBot:
                 if peer.closed.is_set():
                     break
                 # After a failure the partner may still be there: "next" ends that call too.
-                await peer.search("next" if call.failure is not None else "find-partner")
+                await peer.search(
+                    ClientEvent.NEXT if call.failure is not None else ClientEvent.FIND_PARTNER
+                )
         finally:
             await peer.close()
         return sum(1 for r in self.reports if r.connect_ms is not None)
@@ -150,9 +153,9 @@ async def run_bot(
     reports: list[CallReport] = []
     await peer.connect()
     try:
-        action: str = "find-partner"
+        action: SearchAction = ClientEvent.FIND_PARTNER
         while len(reports) < count:
-            await peer.search("next" if action == "next" else "find-partner")
+            await peer.search(action)
             call = await _next_or_closed(peer)
             if call is None:
                 break
@@ -162,7 +165,7 @@ async def run_bot(
             reports.append(finished.report)
             if on_report is not None:
                 on_report(finished)
-            action = "find-partner" if call.end_reason is not None else "next"
+            action = ClientEvent.FIND_PARTNER if call.end_reason is not None else ClientEvent.NEXT
         if peer.call is not None and not peer.call.done.is_set():
             await peer.leave()
     finally:

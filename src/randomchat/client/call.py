@@ -36,6 +36,7 @@ from randomchat.client.rtc import (
     without_end_of_candidates,
 )
 from randomchat.client.session import IceSettings
+from randomchat.protocol import CallFailed, ClientEvent
 
 if TYPE_CHECKING:
     from randomchat.client.peer import Peer
@@ -196,7 +197,7 @@ class Call:
         if not await self._gather():
             return
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        await self._send_description("signal-offer", "offer")
+        await self._send_description(ClientEvent.SIGNAL_OFFER, "offer")
 
     async def on_offer(self, offer: Any) -> None:
         if self.role != "receiver" or self.pc.signalingState != "stable":
@@ -215,7 +216,7 @@ class Call:
         if not await self._gather():
             return
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self._send_description("signal-answer", "answer")
+        await self._send_description(ClientEvent.SIGNAL_ANSWER, "answer")
 
     async def on_answer(self, answer: Any) -> None:
         if self.pc.signalingState != "have-local-offer":
@@ -245,7 +246,7 @@ class Call:
             log.info("call with %s failed: %s", self.partner_name, why)
             if not self._stats_sent:
                 self._stats_sent = True
-                self._spawn(self.peer.emit("call-stats", {"outcome": "failed"}))
+                self._spawn(self.peer.emit(ClientEvent.CALL_STATS, CallFailed(outcome="failed")))
         self.done.set()
 
     def end(self, reason: str) -> None:
@@ -277,7 +278,7 @@ class Call:
         self.fail(why)
         return False
 
-    async def _send_description(self, event: str, kind: str) -> None:
+    async def _send_description(self, event: ClientEvent, kind: str) -> None:
         desc = self.pc.localDescription
         sdp = without_end_of_candidates(desc.sdp)
         await self.peer.emit(event, {kind: {"type": desc.type, "sdp": sdp}, **self._of_call})
@@ -296,7 +297,7 @@ class Call:
     async def _trickle(self, candidate: Candidate | None) -> None:
         mid = self.pc.getTransceivers()[0].mid if self.pc.getTransceivers() else None
         candidate_event = {"candidate": candidate_init(candidate, mid), **self._of_call}
-        await self.peer.emit("signal-ice-candidate", candidate_event)
+        await self.peer.emit(ClientEvent.SIGNAL_ICE_CANDIDATE, candidate_event)
 
     async def _remote_description_set(self) -> None:
         self._remote_set = True
@@ -338,7 +339,7 @@ class Call:
                     self._stats_sent = True
                     ms = round((time.monotonic() - self.started) * 1000)
                     stats = {"timeToMediaMs": min(ms, 600_000), "candidateType": self.pair[0]}
-                    await self.peer.emit("call-stats", {**stats, "rttMs": None})
+                    await self.peer.emit(ClientEvent.CALL_STATS, {**stats, "rttMs": None})
                 return
             await asyncio.sleep(0.1)
 

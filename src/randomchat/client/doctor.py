@@ -25,12 +25,12 @@ from randomchat.client.bot import EchoBot
 from randomchat.client.ice import ProbeError, stun_binding, turn_allocation
 from randomchat.client.peer import CallReport, Media, Peer
 from randomchat.client.session import (
-    NAMESPACE,
     IceSettings,
     JoinError,
     fetch_ice_settings,
     guest_session,
 )
+from randomchat.protocol import NAMESPACE
 
 Status = Literal["ok", "FAIL", "skipped"]
 STATUSES: tuple[Status, ...] = ("ok", "FAIL", "skipped")

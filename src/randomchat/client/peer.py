@@ -16,14 +16,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import socketio  # type: ignore[import-untyped]
 
 from randomchat.client.call import Call, CallReport
 from randomchat.client.media import Media
 from randomchat.client.rtc import candidate_from_init, rtc_configuration
-from randomchat.client.session import NAMESPACE, IceSettings, JoinError, guest_session
+from randomchat.client.session import IceSettings, JoinError, guest_session
+from randomchat.protocol import NAMESPACE, ClientEvent, SearchAction, SearchRequest, ServerEvent
 
 # Re-exported: the bots, the doctor and the tests import these from here.
 __all__ = [
@@ -40,8 +41,10 @@ log = logging.getLogger("randomchat.client")
 CONNECT_TIMEOUT = 10.0
 # Server events waiting to be handled; the queue never holds more than a call's worth.
 MAX_QUEUED_EVENTS = 1000
-
-SearchAction = Literal["find-partner", "next"]
+# The server events of a call's negotiation: one that cannot be handled fails the call.
+_SIGNALS = frozenset(e for e in ServerEvent if e.startswith("signal-"))
+_PARTNER_GONE = (ServerEvent.PARTNER_LEFT, ServerEvent.PARTNER_DISCONNECTED)
+_SEARCHES = (ClientEvent.FIND_PARTNER, ClientEvent.NEXT)
 
 
 @dataclass
@@ -75,7 +78,7 @@ class Peer:
         self._calls: asyncio.Queue[Call] = asyncio.Queue(1)
         self._pump: asyncio.Task[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
-        self._action: SearchAction = "find-partner"
+        self._action: SearchAction = ClientEvent.FIND_PARTNER
         self._sio.on("*", self._enqueue, namespace=NAMESPACE)
         self._sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
 
@@ -96,11 +99,11 @@ class Peer:
             raise JoinError(f"Socket.IO connect to {NAMESPACE} failed: {exc}") from exc
         self._pump = asyncio.ensure_future(self._handle_events())
 
-    async def search(self, action: SearchAction = "find-partner") -> None:
+    async def search(self, action: SearchAction = ClientEvent.FIND_PARTNER) -> None:
         """Send ``find-partner`` (or ``next``) with our interests and privacy request."""
         self.searching = True
         self._action = action
-        payload: dict[str, Any] = {}
+        payload = SearchRequest()
         if self.interests:
             payload["interests"] = list(self.interests)
             payload["strict"] = self.strict
@@ -118,7 +121,7 @@ class Peer:
 
     async def leave(self) -> None:
         self.searching = False
-        await self.emit("leave")
+        await self.emit(ClientEvent.LEAVE)
         if self.call is not None:
             await self.call.close()
             self.call = None
@@ -138,7 +141,7 @@ class Peer:
                 await self._pump
         self.closed.set()
 
-    async def emit(self, event: str, data: Any = None) -> None:
+    async def emit(self, event: ClientEvent, data: Any = None) -> None:
         if not self._sio.connected:
             return
         if data is None:
@@ -168,35 +171,35 @@ class Peer:
             except Exception as exc:
                 # A malformed or unexpected message fails that call only.
                 log.warning("handling %s failed: %r", event, exc)
-                if self.call is not None and event.startswith("signal-"):
+                if self.call is not None and event in _SIGNALS:
                     self.call.fail(f"{event}: {exc}")
 
     async def _handle(self, event: str, data: Any) -> None:
         call = self.call
         body = data if isinstance(data, dict) else {}
-        if event == "match-found":
+        if event == ServerEvent.MATCH_FOUND:
             await self._on_match(body)
-        elif event == "signal-offer" and call is not None:
+        elif event == ServerEvent.SIGNAL_OFFER and call is not None:
             await call.on_offer(body.get("offer"))
-        elif event == "signal-answer" and call is not None:
+        elif event == ServerEvent.SIGNAL_ANSWER and call is not None:
             await call.on_answer(body.get("answer"))
-        elif event == "signal-offer-ack" and call is not None:
+        elif event == ServerEvent.SIGNAL_OFFER_ACK and call is not None:
             call.offer_acked.set()
-        elif event == "signal-answer-ack" and call is not None:
+        elif event == ServerEvent.SIGNAL_ANSWER_ACK and call is not None:
             call.answer_acked.set()
-        elif event == "signal-ice-candidate" and call is not None:
+        elif event == ServerEvent.SIGNAL_ICE_CANDIDATE and call is not None:
             await call.on_candidates([body.get("candidate")])
-        elif event == "signal-ice-candidates-batch" and call is not None:
+        elif event == ServerEvent.SIGNAL_ICE_CANDIDATES_BATCH and call is not None:
             candidates = body.get("candidates")
             await call.on_candidates(candidates if isinstance(candidates, list) else [])
-        elif event in ("partner-left", "partner-disconnected") and call is not None:
+        elif event in _PARTNER_GONE and call is not None:
             call.end(str(body.get("reason", "disconnect")))
-        elif event == "rate-limited":
+        elif event == ServerEvent.RATE_LIMITED:
             self._on_rate_limited(body)
-        elif event == "error":
+        elif event == ServerEvent.ERROR:
             self.errors.append(body)
             log.warning("server error: %s", body.get("message"))
-        elif event == "banned":
+        elif event == ServerEvent.BANNED:
             log.warning("banned until %s: %s", body.get("until"), body.get("reason"))
 
     async def _on_match(self, body: dict[str, Any]) -> None:
@@ -227,7 +230,7 @@ class Peer:
         return IceSettings.from_payload(match_found)
 
     def _on_rate_limited(self, body: dict[str, Any]) -> None:
-        if body.get("event") not in ("find-partner", "next") or not self.searching:
+        if body.get("event") not in _SEARCHES or not self.searching:
             return
         retry_ms = body.get("retryAfter")
         delay = retry_ms / 1000 if isinstance(retry_ms, int | float) and retry_ms >= 0 else 1.0

@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 
-NAMESPACE = "/random-chat"
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 

@@ -22,11 +22,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from randomchat import admin, auth, proxy
+from randomchat import auth, proxy
 from randomchat.config import Settings
 from randomchat.console import sessions
 from randomchat.console.shapes import (
     ADDRESS_BANS,
+    ADMIN_ROLE,
     NO_STORE,
     SignIn,
     ok,
@@ -78,6 +79,72 @@ def clear_cookie(response: Response, request: Request) -> None:
     )
 
 
+def bearer(secret: str, request: Request, missing: str | None = None) -> Actor | Response:
+    """The caller of a bearer token with the admin role, or the refusal: 401 with the
+    challenge (``missing`` is said when there is no token at all), or 403."""
+    try:
+        token = auth.token_from_handshake(None, request.headers.get("authorization"))
+        identity = auth.verify(token, secret)
+    except AuthError as exc:
+        log.warning("moderation request refused", extra={"reason": exc.reason})
+        if exc.reason == "missing":
+            return problem(
+                401, missing or exc.detail, {"WWW-Authenticate": 'Bearer realm="randomchat"'}
+            )
+        return problem(
+            401,
+            exc.detail,
+            {"WWW-Authenticate": 'Bearer realm="randomchat", error="invalid_token"'},
+        )
+    if identity.role != ADMIN_ROLE:
+        log.warning(
+            "moderation request refused", extra={"user": identity.user_id, "reason": "role"}
+        )
+        if missing is None:  # the token API: no console accounts to mention
+            return problem(403, "This needs a token with the role 'admin'")
+        return problem(403, "This needs a console account or a token with the role 'admin'")
+    return Actor(identity.user_id, ADMIN_ROLE, f"admin:{identity.user_id}")
+
+
+def guarded(
+    identify: Callable[[Request], Awaitable[Actor | Response]],
+    handler: Handler,
+    *,
+    admins_only: bool = False,
+) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` behind ``identify`` and the role check; storage failures as 503; a
+    session past half its life renewed on a success."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            actor = await identify(request)
+            if isinstance(actor, Response):
+                return actor
+            if admins_only and actor.role != ADMIN_ROLE:
+                log.warning(
+                    "console request refused", extra={"user": actor.label, "reason": "role"}
+                )
+                return problem(403, "Account management is for admins only")
+            response = await handler(request, actor)
+        except StorageError:
+            log.exception("moderation request failed", extra={"path": request.url.path})
+            return problem(503, "The database is unavailable; try again later")
+        if actor.renew is not None and response.status_code < 400:
+            set_cookie(response, request, actor.renew[0])
+        return response
+
+    return endpoint
+
+
+def token_guard(secret: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` for bearer tokens with the admin role only (``/api/admin``)."""
+
+    async def identify(request: Request) -> Actor | Response:
+        return bearer(secret, request)
+
+    return guarded(identify, handler)
+
+
 class Gate:
     """Authentication and roles for the console's routes, and sign-in and out."""
 
@@ -113,52 +180,13 @@ class Gate:
             if session.expires_at - now < sessions.SESSION_SECONDS / 2:
                 renew = sessions.issue(self._secret, account, now, session.sid)
             return Actor(account.name, account.role, f"console:{account.name}", renew)
-        try:
-            token = auth.token_from_handshake(None, request.headers.get("authorization"))
-            identity = auth.verify(token, self._secret)
-        except AuthError as exc:
-            if exc.reason == "missing":
-                return problem(
-                    401,
-                    "Sign in to the console first",
-                    {"WWW-Authenticate": 'Bearer realm="randomchat"'},
-                )
-            return problem(
-                401,
-                exc.detail,
-                {"WWW-Authenticate": 'Bearer realm="randomchat", error="invalid_token"'},
-            )
-        if identity.role != admin.ADMIN_ROLE:
-            log.warning(
-                "console request refused", extra={"user": identity.user_id, "reason": "role"}
-            )
-            return problem(403, "This needs a console account or a token with the role 'admin'")
-        return Actor(identity.user_id, admin.ADMIN_ROLE, f"admin:{identity.user_id}")
+        return bearer(self._secret, request, "Sign in to the console first")
 
     def guard(
         self, handler: Handler, *, admins_only: bool = False
     ) -> Callable[[Request], Awaitable[Response]]:
         """``handler`` behind ``identify`` and the role check; storage failures as 503."""
-
-        async def endpoint(request: Request) -> Response:
-            try:
-                actor = await self.identify(request)
-                if isinstance(actor, Response):
-                    return actor
-                if admins_only and actor.role != admin.ADMIN_ROLE:
-                    log.warning(
-                        "console request refused", extra={"user": actor.label, "reason": "role"}
-                    )
-                    return problem(403, "Account management is for admins only")
-                response = await handler(request, actor)
-            except StorageError:
-                log.exception("console request failed", extra={"path": request.url.path})
-                return problem(503, "The database is unavailable; try again later")
-            if actor.renew is not None and response.status_code < 400:
-                set_cookie(response, request, actor.renew[0])
-            return response
-
-        return endpoint
+        return guarded(self.identify, handler, admins_only=admins_only)
 
     async def sign_in(self, request: Request) -> Response:
         if request.headers.get(sessions.CSRF_HEADER) != sessions.CSRF_VALUE:
@@ -203,7 +231,7 @@ class Gate:
             "name": name,
             "role": role,
             "expiresAt": expires,
-            "canManageAccounts": role == admin.ADMIN_ROLE,
+            "canManageAccounts": role == ADMIN_ROLE,
             "addressBans": ADDRESS_BANS,
         }
 

@@ -34,28 +34,29 @@ endpoints live in ``desk.py``.
     POST   /api/console/accounts/{name}/password   admin only {password}
     DELETE /api/console/accounts/{name}    admin only
 
-Every action is written to the audit log. A ban is stored first and audited
-after (two transactions): if the audit write fails the answer is 503 although
-the ban holds, which the operator sees; the reverse order could log a ban that
-never happened.
+Every action is written to the audit log; bans and lifts are the actions of
+``actions.py``, which ``/api/admin`` takes too. Each endpoint is a module-level
+function ``(deps, request, actor)`` (``deps.py``); ``console_routes`` builds the
+dependencies once and only lists the routes.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from randomchat import admin, static
+from randomchat import static
 from randomchat.config import Settings
-from randomchat.console import export, sessions
-from randomchat.console.desk import Desk
+from randomchat.console import desk, export, sessions
+from randomchat.console.actions import Moderation
+from randomchat.console.deps import Deps
 from randomchat.console.gate import Actor, Gate, Handler
 from randomchat.console.live import Live
 from randomchat.console.shapes import (
@@ -68,6 +69,7 @@ from randomchat.console.shapes import (
     NewAccount,
     NewPassword,
     UserBan,
+    ban_json,
     ban_row_json,
     ok,
     parse_body,
@@ -80,7 +82,7 @@ from randomchat.db.accounts import AccountExists
 from randomchat.metrics import Metrics
 from randomchat.store import Store
 
-log = logging.getLogger(__name__)
+Endpoint = Callable[[Deps, Request, Actor], Awaitable[Response]]
 
 
 class AdminPage:
@@ -107,6 +109,172 @@ class AdminPage:
         await self._files(page, receive, send)
 
 
+# -- bans ------------------------------------------------------------------------
+
+
+async def list_bans(deps: Deps, request: Request, actor: Actor) -> Response:
+    query = parse_query(request, BanQuery)
+    if isinstance(query, Response):
+        return query
+    found = await triage.search_bans(deps.db, time.time(), query=query.q or None, limit=query.limit)
+    return ok({"bans": [ban_row_json(b) for b in found]})
+
+
+async def create_ban(deps: Deps, request: Request, actor: Actor) -> Response:
+    body = await parse_body(request, UserBan)
+    if isinstance(body, Response):
+        return body
+    ban = await deps.moderation.ban(actor.label, body.user_id, body.hours, body.reason, {})
+    return ok(ban_json(ban), 201)
+
+
+async def lift_ban(deps: Deps, request: Request, actor: Actor) -> Response:
+    body = await parse_body(request, Lift)
+    if isinstance(body, Response):
+        return body
+    if not await deps.moderation.lift(actor.label, body.user_id, body.reason):
+        return problem(404, f"{body.user_id!r} has no active ban")
+    return Response(status_code=204, headers=NO_STORE)
+
+
+# -- now and audit -----------------------------------------------------------------
+
+
+async def now(deps: Deps, request: Request, actor: Actor) -> Response:
+    return ok(await deps.live.figures(time.monotonic(), time.time()))
+
+
+async def audit_log(deps: Deps, request: Request, actor: Actor) -> Response:
+    query = parse_query(request, AuditQuery)
+    if isinstance(query, Response):
+        return query
+    if query.format == "json" and query.limit > MAX_PAGE:
+        return problem(422, f"limit: at most {MAX_PAGE} as json (use jsonl or csv to export)")
+    found = await audit.entries(
+        deps.db, limit=query.limit, offset=query.offset, target=query.target, action=query.action
+    )
+    if query.format == "json":
+        return ok({"entries": [export.entry_json(e) for e in found]})
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    if query.format == "csv":
+        body, media, suffix = export.csv_text(found), "text/csv; charset=utf-8", "csv"
+    else:
+        body, media, suffix = export.json_lines(found), "application/x-ndjson", "jsonl"
+    headers = {
+        **NO_STORE,
+        "Content-Disposition": f'attachment; filename="audit-{stamp}.{suffix}"',
+    }
+    return Response(body, media_type=media, headers=headers)
+
+
+# -- accounts (admins only) ------------------------------------------------------------
+
+
+async def list_accounts(deps: Deps, request: Request, actor: Actor) -> Response:
+    found = await account_store.all_accounts(deps.db)
+    return ok(
+        {
+            "accounts": [
+                {
+                    "name": a.name,
+                    "role": a.role,
+                    "createdAt": a.created_at,
+                    "updatedAt": a.updated_at,
+                }
+                for a in found
+            ]
+        }
+    )
+
+
+def account_json(account: account_store.Account) -> dict[str, Any]:
+    return {
+        "name": account.name,
+        "role": account.role,
+        "createdAt": account.created_at,
+        "updatedAt": account.updated_at,
+    }
+
+
+async def _new_password(request: Request) -> str | Response:
+    """The hash of a new password from the body, or the refusal (422 for a weak one)."""
+    body = await parse_body(request, NewPassword)
+    if isinstance(body, Response):
+        return body
+    return _hashed(body.password)
+
+
+def _hashed(password: str) -> str | Response:
+    refused = sessions.check_password_rules(password)
+    if refused is not None:
+        return problem(422, f"password: {refused}")
+    return sessions.hash_password(password)
+
+
+async def add_account(deps: Deps, request: Request, actor: Actor) -> Response:
+    body = await parse_body(request, NewAccount)
+    if isinstance(body, Response):
+        return body
+    hashed = _hashed(body.password)
+    if isinstance(hashed, Response):
+        return hashed
+    now = time.time()
+    try:
+        await account_store.add(deps.db, body.name, body.role, hashed, now)
+    except AccountExists as exc:
+        return problem(409, str(exc))
+    await audit.record(
+        deps.db,
+        actor=actor.label,
+        action="account-add",
+        target=body.name,
+        reason="",
+        now=now,
+        detail={"role": body.role},
+    )
+    return ok({"name": body.name, "role": body.role}, 201)
+
+
+def _account_name(request: Request) -> str | None:
+    name: str = request.path_params["name"]
+    return name if NAME.fullmatch(name) else None
+
+
+async def change_password(deps: Deps, request: Request, actor: Actor) -> Response:
+    name = _account_name(request)
+    if name is None:
+        return problem(404, "No such account")
+    hashed = await _new_password(request)
+    if isinstance(hashed, Response):
+        return hashed
+    now = time.time()
+    if not await account_store.set_password(deps.db, name, hashed, now):
+        return problem(404, "No such account")
+    await audit.record(
+        deps.db, actor=actor.label, action="account-password", target=name, reason="", now=now
+    )
+    return Response(status_code=204, headers=NO_STORE)
+
+
+async def remove_account(deps: Deps, request: Request, actor: Actor) -> Response:
+    name = _account_name(request)
+    if name is None or not await account_store.remove(deps.db, name):
+        return problem(404, "No such account")
+    await audit.record(
+        deps.db, actor=actor.label, action="account-remove", target=name, reason="", now=time.time()
+    )
+    return Response(status_code=204, headers=NO_STORE)
+
+
+def bind(deps: Deps, endpoint: Endpoint) -> Handler:
+    """``endpoint`` with its dependencies given, as the gate calls it."""
+
+    async def handler(request: Request, actor: Actor) -> Response:
+        return await endpoint(deps, request, actor)
+
+    return handler
+
+
 def console_routes(
     settings: Settings,
     db: Database,
@@ -117,154 +285,19 @@ def console_routes(
     clock: Callable[[], float] = time.monotonic,  # the sign-in back-off's
 ) -> list[BaseRoute]:
     gate = Gate(settings, db, clock)
-    live = Live(store, metrics, db)
-    desk = Desk(db, on_ban, on_unban, settings.evidence_days * 86400)  # the report queue's
+    moderation = Moderation(db, on_ban, on_unban)
+    deps = Deps(db, moderation, Live(store, metrics, db), settings.evidence_days * 86400.0)
 
-    # -- bans --------------------------------------------------------------------
-
-    async def list_bans(request: Request, actor: Actor) -> Response:
-        query = parse_query(request, BanQuery)
-        if isinstance(query, Response):
-            return query
-        found = await triage.search_bans(db, time.time(), query=query.q or None, limit=query.limit)
-        return ok({"bans": [ban_row_json(b) for b in found]})
-
-    async def create_ban(request: Request, actor: Actor) -> Response:
-        body = await parse_body(request, UserBan)
-        if isinstance(body, Response):
-            return body
-        ban = await desk.ban(actor, body.user_id, body.hours, body.reason, {})
-        return ok(admin.ban_json(ban), 201)
-
-    async def lift_ban(request: Request, actor: Actor) -> Response:
-        body = await parse_body(request, Lift)
-        if isinstance(body, Response):
-            return body
-        now = time.time()
-        if not await db.unban(body.user_id, now):
-            return problem(404, f"{body.user_id!r} has no active ban")
-        log.info("unbanned", extra={"user": body.user_id, "by": actor.label})
-        await audit.record(
-            db, actor=actor.label, action="unban", target=body.user_id, reason=body.reason, now=now
-        )
-        try:
-            await on_unban(body.user_id)
-        except Exception:
-            log.exception("could not act on an unban", extra={"user": body.user_id})
-        return Response(status_code=204, headers=NO_STORE)
-
-    # -- now and audit -------------------------------------------------------------
-
-    async def now(request: Request, actor: Actor) -> Response:
-        return ok(await live.figures(time.monotonic(), time.time()))
-
-    async def audit_log(request: Request, actor: Actor) -> Response:
-        query = parse_query(request, AuditQuery)
-        if isinstance(query, Response):
-            return query
-        if query.format == "json" and query.limit > MAX_PAGE:
-            return problem(422, f"limit: at most {MAX_PAGE} as json (use jsonl or csv to export)")
-        found = await audit.entries(
-            db, limit=query.limit, offset=query.offset, target=query.target, action=query.action
-        )
-        if query.format == "json":
-            return ok({"entries": [export.entry_json(e) for e in found]})
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        if query.format == "csv":
-            body, media, suffix = export.csv_text(found), "text/csv; charset=utf-8", "csv"
-        else:
-            body, media, suffix = export.json_lines(found), "application/x-ndjson", "jsonl"
-        headers = {
-            **NO_STORE,
-            "Content-Disposition": f'attachment; filename="audit-{stamp}.{suffix}"',
-        }
-        return Response(body, media_type=media, headers=headers)
-
-    # -- accounts (admins only) ----------------------------------------------------
-
-    async def list_accounts(request: Request, actor: Actor) -> Response:
-        found = await account_store.all_accounts(db)
-        return ok(
-            {
-                "accounts": [
-                    {
-                        "name": a.name,
-                        "role": a.role,
-                        "createdAt": a.created_at,
-                        "updatedAt": a.updated_at,
-                    }
-                    for a in found
-                ]
-            }
-        )
-
-    async def add_account(request: Request, actor: Actor) -> Response:
-        body = await parse_body(request, NewAccount)
-        if isinstance(body, Response):
-            return body
-        refused = sessions.check_password_rules(body.password)
-        if refused is not None:
-            return problem(422, f"password: {refused}")
-        now = time.time()
-        try:
-            await account_store.add(
-                db, body.name, body.role, sessions.hash_password(body.password), now
-            )
-        except AccountExists as exc:
-            return problem(409, str(exc))
-        await audit.record(
-            db,
-            actor=actor.label,
-            action="account-add",
-            target=body.name,
-            reason="",
-            now=now,
-            detail={"role": body.role},
-        )
-        return ok({"name": body.name, "role": body.role}, 201)
-
-    def _account_name(request: Request) -> str | None:
-        name: str = request.path_params["name"]
-        return name if NAME.fullmatch(name) else None
-
-    async def change_password(request: Request, actor: Actor) -> Response:
-        name = _account_name(request)
-        if name is None:
-            return problem(404, "No such account")
-        body = await parse_body(request, NewPassword)
-        if isinstance(body, Response):
-            return body
-        refused = sessions.check_password_rules(body.password)
-        if refused is not None:
-            return problem(422, f"password: {refused}")
-        now = time.time()
-        if not await account_store.set_password(
-            db, name, sessions.hash_password(body.password), now
-        ):
-            return problem(404, "No such account")
-        await audit.record(
-            db, actor=actor.label, action="account-password", target=name, reason="", now=now
-        )
-        return Response(status_code=204, headers=NO_STORE)
-
-    async def remove_account(request: Request, actor: Actor) -> Response:
-        name = _account_name(request)
-        if name is None or not await account_store.remove(db, name):
-            return problem(404, "No such account")
-        await audit.record(
-            db, actor=actor.label, action="account-remove", target=name, reason="", now=time.time()
-        )
-        return Response(status_code=204, headers=NO_STORE)
-
-    def route(path: str, handler: Handler, method: str, *, admins_only: bool = False) -> Route:
-        return Route(path, gate.guard(handler, admins_only=admins_only), methods=[method])
+    def route(path: str, endpoint: Endpoint, method: str, *, admins_only: bool = False) -> Route:
+        guarded = gate.guard(bind(deps, endpoint), admins_only=admins_only)
+        return Route(path, guarded, methods=[method])
 
     base = "/api/console"
     report = base + "/reports/{report_id:int}"
     return [
         Route(base + "/session", gate.sign_in, methods=["POST"]),
         Route(base + "/session", gate.sign_out, methods=["DELETE"]),
-        route(base + "/session", gate.whoami, "GET"),
+        Route(base + "/session", gate.guard(gate.whoami), methods=["GET"]),
         route(base + "/reports", desk.list_reports, "GET"),
         route(report, desk.one_report, "GET"),
         route(report + "/picture", desk.picture, "GET"),

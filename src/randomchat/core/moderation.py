@@ -36,8 +36,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
-MAX_NOTE = 500
+# The wire's (a report names one reason; its note is bounded), re-exported for the console.
+from randomchat.protocol import MAX_NOTE as MAX_NOTE
+from randomchat.protocol import REPORT_REASONS as REPORT_REASONS
+
 AUTO_BANNED_BY = "auto"
 
 

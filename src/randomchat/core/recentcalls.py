@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-from randomchat.errors import InvalidPayload
+from typing import Generic, TypeVar
 
 KEEP = 3  # the last call is what the page offers; older ones for a user who noticed late
 RECENT_SECONDS = 300.0  # long enough to find the button, short enough to hold little
-MAX_CALL_ID = 64  # as resume-call's: the server's ids are 16 characters
 
 T = TypeVar("T")
 
@@ -93,16 +90,3 @@ class RecentCalls(Generic[T]):
 
     def _expired(self, entry: Entry[T], now: float) -> bool:
         return entry.ended_at is not None and now - entry.ended_at > self.recent
-
-
-def call_id(event: str, args: tuple[Any, ...]) -> str | None:
-    """The optional ``callId`` of ``report-partner`` or ``block-partner``: which recent call.
-
-    Absent (as the seed's clients send), the current or last call is meant.
-    """
-    if not args or not isinstance(args[0], dict) or args[0].get("callId") is None:
-        return None
-    value = args[0]["callId"]
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_CALL_ID:
-        raise InvalidPayload(event, f"'callId' must be a string of 1-{MAX_CALL_ID} characters")
-    return value

@@ -6,13 +6,8 @@ Every method runs in one transaction of its own and returns frozen values
 (``records.py``); no session or row escapes. Times come from the caller, so the
 same code serves the server (wall clock), the CLI and the tests (fixed times).
 
-SQLite is the embedded default: one file, WAL so that readers (the server)
-and a writer (``randomchat ban`` in another process) do not block each other,
-and a busy timeout so that two writers wait instead of failing. Python's
-``sqlite3`` would only open transactions before DML and commit before DDL; we
-switch that off and emit ``BEGIN`` ourselves (``BEGIN IMMEDIATE`` for writes,
-which takes the write lock up front and so never fails half-way on a lock
-upgrade). PostgreSQL needs none of this.
+The engine (SQLite's file mode, pragmas and BEGINs) is made in ``engine.py``; rows
+become records, and a ban's times are checked, in ``rows.py``.
 
 A ban is active while ``ended_at`` is null and ``until`` lies ahead. ``ban``
 ends the user's active bans and inserts the new one in one transaction, so
@@ -26,173 +21,36 @@ Foreign errors (SQLAlchemy, the drivers, the file system, Alembic) leave as
 from __future__ import annotations
 
 import logging
-import math
-import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import (
-    URL,
-    Connection,
-    Executable,
-    RowMapping,
-    distinct,
-    event,
-    func,
-    make_url,
-    or_,
-    select,
-)
+from sqlalchemy import Executable, distinct, func, make_url, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from randomchat.db import migrate
+from randomchat.db.engine import WRITE, describe, make_engine
 from randomchat.db.errors import StorageError
 from randomchat.db.records import Ban, ChatLine, Report
+from randomchat.db.rows import (
+    MAX_UNTIL,
+    active_at,
+    ban_of,
+    check_ban_times,
+    is_active,
+    newest_per_user,
+    report_of,
+)
 from randomchat.db.schema import bans, blocks, reports
+
+# Re-exported for the migrations' env.py and the tests that import them from here.
+__all__ = ["MAX_UNTIL", "WRITE", "Database", "check_ban_times", "make_engine"]
 
 log = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATE_ATTEMPTS = 6  # busy timeouts a first open waits for another process's migrations
 DAY = 24 * 3600.0
-# The latest time a ban may end: 9999-12-31 23:59:59 UTC, still a datetime.
-MAX_UNTIL = 253_402_300_799.0
-# Reports hold chat lines: only the server's own user may read the file.
-FILE_MODE = 0o600
-DIR_MODE = 0o700
-
-# Connection execution option that makes the SQLite ``begin`` hook take the write lock.
-WRITE = "randomchat_write"
-
-
-def _describe(exc: BaseException) -> str:
-    """The cause without the SQL text or bound parameters (notes, chat lines)."""
-    if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
-        return f"{type(exc.orig).__name__}: {exc.orig}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _sqlite_path(url: URL) -> Path | None:
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
-
-
-def private_file(path: Path) -> None:
-    """Create ``path`` (and its directory) readable by this user only; tighten an old file.
-
-    SQLite creates its ``-wal`` and ``-shm`` files with the mode of the database file.
-    """
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, FILE_MODE)
-    finally:
-        os.close(fd)
-
-
-def make_engine(url: URL) -> AsyncEngine:
-    """An engine for ``url``; for SQLite with the file mode, pragmas and BEGINs described above."""
-    if url.get_backend_name() != "sqlite":
-        # pre_ping: a restarted PostgreSQL costs one reconnect, not one failed request.
-        return create_async_engine(url, pool_pre_ping=True)
-    path = _sqlite_path(url)
-    if path is not None:
-        private_file(path)
-    engine = create_async_engine(url)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        # Autocommit at the driver; transactions are the BEGINs below.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            # Safe in WAL mode: a power cut may lose the last commits, never corrupt.
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
-
-
-def _ban(row: RowMapping) -> Ban | None:
-    """The row as a ``Ban``; an end past ``MAX_UNTIL`` (or infinite) reads as ``MAX_UNTIL``.
-
-    Rows written before the bounds existed may hold ``inf`` (or, on PostgreSQL,
-    NaN); one such row must not break every reader of the bans. NaN rows are
-    skipped with a warning.
-    """
-    until = row["until"]
-    if until is None or math.isnan(until) or not math.isfinite(row["created_at"]):
-        log.warning("skipped a malformed ban row", extra={"ban_id": row["id"]})
-        return None
-    return Ban(
-        user_id=row["user_id"],
-        reason=row["reason"],
-        created_at=row["created_at"],
-        until=min(float(until), MAX_UNTIL),
-        created_by=row["created_by"],
-        address_hash=row.get("address_hash"),
-    )
-
-
-def _report(row: RowMapping) -> Report:
-    return Report(
-        id=row["id"],
-        reporter=row["reporter"],
-        reported=row["reported"],
-        reason=row["reason"],
-        note=row["note"],
-        chat=[ChatLine(line["sender"], line["text"], line["sent_at"]) for line in row["chat"]],
-        created_at=row["created_at"],
-        reporter_address=row.get("reporter_address"),
-        reported_address=row.get("reported_address"),
-        weight=float(row.get("weight", 1.0)),
-        reported_name=row.get("reported_name") or "",
-    )
-
-
-def _newest_per_user(rows: Iterable[RowMapping]) -> list[Ban]:
-    """Rows ordered newest first; keep each user's first (see the module docstring)."""
-    seen: set[str] = set()
-    result: list[Ban] = []
-    for row in rows:
-        ban = _ban(row)
-        if ban is not None and ban.user_id not in seen:
-            seen.add(ban.user_id)
-            result.append(ban)
-    return result
-
-
-def _is_active(row: RowMapping, now: float) -> bool:
-    return row["ended_at"] is None and row["until"] > now
-
-
-def check_ban_times(until: float, now: float) -> None:
-    """Raise ``ValueError`` unless a ban from ``now`` to ``until`` is finite and ahead."""
-    if not (math.isfinite(now) and math.isfinite(until)):
-        raise ValueError("a ban's times must be finite")
-    if until <= now:
-        raise ValueError("a ban must end after it starts")
-    if until > MAX_UNTIL:
-        raise ValueError("a ban must end before the year 10000")
-
-
-def _active(now: float) -> list[Any]:
-    return [bans.c.ended_at.is_(None), bans.c.until > now]
 
 
 class Database:
@@ -212,7 +70,7 @@ class Database:
         try:
             engine = make_engine(parsed)
         except (sa_exc.SQLAlchemyError, ImportError, OSError) as exc:
-            raise StorageError(f"cannot open {shown}: {_describe(exc)}") from exc
+            raise StorageError(f"cannot open {shown}: {describe(exc)}") from exc
         db = cls(engine)
         try:
             for attempt in range(1, MIGRATE_ATTEMPTS + 1):
@@ -255,7 +113,7 @@ class Database:
                 async with conn.begin():
                     yield conn
         except (sa_exc.SQLAlchemyError, OSError, migrate.MigrationError) as exc:
-            raise StorageError(f"cannot {action}: {_describe(exc)}") from exc
+            raise StorageError(f"cannot {action}: {describe(exc)}") from exc
 
     def transaction(
         self, action: str, *, write: bool = False
@@ -273,13 +131,13 @@ class Database:
         """The ban that keeps ``user_id`` out at ``now``, if any."""
         query = (
             select(bans)
-            .where(bans.c.user_id == user_id, *_active(now))
+            .where(bans.c.user_id == user_id, *active_at(now))
             .order_by(bans.c.created_at.desc(), bans.c.id.desc())
             .limit(1)
         )
         async with self._transaction("read a ban") as conn:
             row = (await conn.execute(query)).mappings().first()
-        return None if row is None else _ban(row)
+        return None if row is None else ban_of(row)
 
     async def latest_ban(self, user_id: str) -> Ban | None:
         """The most recent ban of ``user_id``, active, expired or lifted."""
@@ -291,7 +149,7 @@ class Database:
         )
         async with self._transaction("read a ban") as conn:
             row = (await conn.execute(query)).mappings().first()
-        return None if row is None else _ban(row)
+        return None if row is None else ban_of(row)
 
     async def ban(
         self,
@@ -314,12 +172,12 @@ class Database:
         async with self._transaction("ban a user", write=True) as conn:
             if address_hash is None:
                 kept = select(bans.c.address_hash).where(
-                    bans.c.user_id == user_id, bans.c.address_hash.is_not(None), *_active(now)
+                    bans.c.user_id == user_id, bans.c.address_hash.is_not(None), *active_at(now)
                 )
                 address_hash = (await conn.execute(kept.limit(1))).scalar_one_or_none()
             ban = Ban(user_id, reason, float(now), float(until), created_by, address_hash)
             await conn.execute(
-                bans.update().where(bans.c.user_id == user_id, *_active(now)).values(ended_at=now)
+                bans.update().where(bans.c.user_id == user_id, *active_at(now)).values(ended_at=now)
             )
             await conn.execute(
                 bans.insert().values(
@@ -337,7 +195,7 @@ class Database:
         """End the active bans of ``user_id``; whether there was one."""
         async with self._transaction("lift a ban", write=True) as conn:
             result = await conn.execute(
-                bans.update().where(bans.c.user_id == user_id, *_active(now)).values(ended_at=now)
+                bans.update().where(bans.c.user_id == user_id, *active_at(now)).values(ended_at=now)
             )
         return result.rowcount > 0
 
@@ -346,13 +204,13 @@ class Database:
     ) -> list[Ban]:
         """Bans active at ``now``, one per user, newest first; a page with ``limit``."""
         query = (
-            select(bans).where(*_active(now)).order_by(bans.c.created_at.desc(), bans.c.id.desc())
+            select(bans).where(*active_at(now)).order_by(bans.c.created_at.desc(), bans.c.id.desc())
         )
         if limit is not None:
             query = query.limit(limit).offset(offset)
         async with self._transaction("read bans") as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return _newest_per_user(rows)
+        return newest_per_user(rows)
 
     async def ban_changes(self, since: float, now: float) -> tuple[list[Ban], list[str]]:
         """What changed at or after ``since``: bans now active, and users now without one.
@@ -370,7 +228,7 @@ class Database:
         )
         async with self._transaction("read ban changes") as conn:
             rows = (await conn.execute(query)).mappings().all()
-        active = _newest_per_user(row for row in rows if _is_active(row, now))
+        active = newest_per_user(row for row in rows if is_active(row, now))
         banned = {ban.user_id for ban in active}
         lifted = sorted({row["user_id"] for row in rows} - banned)
         return active, lifted
@@ -479,7 +337,7 @@ class Database:
         query = query.limit(limit).offset(offset)
         async with self._transaction("read reports") as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [_report(row) for row in rows]
+        return [report_of(row) for row in rows]
 
     # -- overview ----------------------------------------------------------------
 
@@ -489,7 +347,7 @@ class Database:
         queries = {
             "reports_total": select(count).select_from(reports),
             "reports_24h": select(count).where(reports.c.created_at >= now - DAY),
-            "active_bans": select(func.count(distinct(bans.c.user_id))).where(*_active(now)),
+            "active_bans": select(func.count(distinct(bans.c.user_id))).where(*active_at(now)),
             "blocks_total": select(count).select_from(blocks),
         }
         async with self._transaction("read statistics") as conn:

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from randomchat.core.moderation import Counted
-from randomchat.db.database import Database, _active, _report
+from randomchat.db.database import Database
 from randomchat.db.records import Report
+from randomchat.db.rows import active_at, report_of
 from randomchat.db.schema import bans, report_reviews, reports
 
 
@@ -54,7 +55,7 @@ async def report_by_id(db: Database, report_id: int) -> Report | None:
     async with db.transaction("read a report") as conn:
         row = (await conn.execute(select(reports).where(reports.c.id == report_id))).mappings()
         found = row.first()
-    return None if found is None else _report(found)
+    return None if found is None else report_of(found)
 
 
 async def latest_address(db: Database, user_id: str) -> str | None:
@@ -75,7 +76,7 @@ async def unban_address(db: Database, address_hash: str, now: float) -> list[str
     A ban covers its user and the address together, so lifting the address lifts
     those users' bans too (ban the user again alone if that is wanted).
     """
-    where = [bans.c.address_hash == address_hash, *_active(now)]
+    where = [bans.c.address_hash == address_hash, *active_at(now)]
     async with db.transaction("lift an address ban", write=True) as conn:
         users = (await conn.execute(select(bans.c.user_id).where(*where))).scalars().all()
         if users:

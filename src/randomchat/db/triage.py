@@ -22,9 +22,9 @@ from sqlalchemy import RowMapping, and_, func, or_, select
 from sqlalchemy.sql import Select
 
 from randomchat.core.moderation import AUTO_BANNED_BY
-from randomchat.db.database import Database, _active, _report
-from randomchat.db.database import _ban as _db_ban
+from randomchat.db.database import Database
 from randomchat.db.records import Ban, Report
+from randomchat.db.rows import active_at, ban_of, report_of
 from randomchat.db.schema import bans, report_reviews, reports
 
 OPEN = "open"
@@ -92,7 +92,7 @@ def _queue_select() -> Select[Any]:
 def _queued(row: RowMapping) -> QueuedReport:
     weight = row.get("weight")
     return QueuedReport(
-        report=_report(row),
+        report=report_of(row),
         weight=1.0 if weight is None else float(weight),
         status=row["review_status"] or OPEN,
         reviewed_by=row["reviewed_by"],
@@ -142,7 +142,7 @@ async def queue(
         .where(
             bans.c.user_id == reports.c.reported,
             bans.c.created_by == AUTO_BANNED_BY,
-            *_active(time.time() if now is None else now),
+            *active_at(time.time() if now is None else now),
         )
         .exists()
     )
@@ -220,7 +220,7 @@ async def undo_ban(db: Database, item: QueuedReport, by: str, now: float) -> Und
             (
                 await conn.execute(
                     select(bans)
-                    .where(bans.c.user_id == user_id, *_active(now))
+                    .where(bans.c.user_id == user_id, *active_at(now))
                     .order_by(bans.c.created_at.desc(), bans.c.id.desc())
                     .limit(1)
                 )
@@ -255,7 +255,7 @@ async def undo_ban(db: Database, item: QueuedReport, by: str, now: float) -> Und
         await conn.execute(
             report_reviews.delete().where(report_reviews.c.report_id == item.report.id)
         )
-    return Undone(None if replaced is None else _db_ban(replaced))
+    return Undone(None if replaced is None else ban_of(replaced))
 
 
 async def history(db: Database, user_id: str) -> History:

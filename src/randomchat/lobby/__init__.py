@@ -31,13 +31,15 @@ from randomchat.core.quality import ConnectionMetrics
 from randomchat.core.ratelimit import Limit
 from randomchat.core.state import Phase
 from randomchat.db import Database
+from randomchat.delivery import CallScope
+from randomchat.lobby import arrival
 from randomchat.lobby.chat import MEDIA, Chat
-from randomchat.lobby.connections import Connection, Connections
+from randomchat.lobby.connections import Connection, Connections, SharedCaps
 from randomchat.lobby.context import CHAT, FIND, REPORT, STORED_REPORTS, TYPING, Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater, HangUp, Kick
 from randomchat.lobby.moderation import Moderation
 from randomchat.lobby.relay import Relay
-from randomchat.lobby.resume import Resume
+from randomchat.lobby.resume import Resume, SharedResumes
 from randomchat.lobby.search import Search
 from randomchat.lobby.telemetry import Telemetry
 from randomchat.metrics import Metrics
@@ -72,12 +74,16 @@ Handler = Callable[[str, tuple[Any, ...]], Awaitable[list[Effect]]]
 
 @dataclass(frozen=True, slots=True)
 class Shared:
-    """The per-user and per-pair state beside the store (in memory, or on Redis for a cluster)."""
+    """The per-user and per-pair state beside the store (in memory, or on Redis for a cluster:
+    ``cluster.Node.shared``). ``caps`` and ``resumes`` are a cluster's alone: a single
+    process counts its connections and keeps its pending resumes itself (None)."""
 
     meetings: Meetings
     blocks: Blocks
     calls: Calls
     limits: Limits
+    caps: SharedCaps | None = None  # connections per user and per address, cluster-wide
+    resumes: SharedResumes | None = None  # the first side of a resumed call, findable anywhere
 
 
 SharedFactory = Callable[[Rules, Database, dict[str, Limit]], Shared]
@@ -98,7 +104,10 @@ class Lobby:
         metrics: Metrics,
         rules: Rules,
         shared: SharedFactory = in_memory,
+        scope: CallScope | None = None,
     ) -> None:
+        """``scope``: the call each socket here was told of, which the delivery writes
+        (``delivery.CallScope``; its own if not given, for a lobby with no delivery)."""
         self.store = store
         self.db = db
         self.clock = clock
@@ -119,18 +128,23 @@ class Lobby:
             blocks=state.blocks,
             calls=state.calls,
             limits=state.limits,
-            connections=Connections(rules.max_sockets_per_user, rules.max_sockets_per_address),
+            connections=Connections(
+                rules.max_sockets_per_user, rules.max_sockets_per_address, state.caps
+            ),
             db=db,
             clock=clock,
             metrics=metrics,
             rules=rules,
+            told=scope if scope is not None else CallScope(),
         )
         self.relay = Relay(self.ctx)
+        # A call event written to a socket ends the call its pending candidates were for.
+        self.ctx.told.subscribe(self.relay.call_changed)
         self.search = Search(self.ctx, self.relay)
         self.chat = Chat(self.ctx)
         self.moderation = Moderation(self.ctx, self.search)
         self.telemetry = Telemetry(self.ctx)
-        self.resume = Resume(self.ctx)
+        self.resume = Resume(self.ctx, state.resumes)
 
     def handlers(self) -> dict[ClientEvent, Handler]:
         """Each client event and the part that handles it."""
@@ -159,6 +173,14 @@ class Lobby:
             return await handler(sid, args)
 
         return run
+
+    async def arriving(self, sid: str, event: str, data: Any) -> Any:
+        """An event from another node for ``sid`` (held here), as ``sid`` must get it:
+        a resumed call's record is started by ``resume``, anything else's by ``arrival``
+        (which also mints a match's TURN credentials here, where the token is known)."""
+        if event == ServerEvent.CALL_RESUMED:
+            return await self.resume.arriving(sid, data)
+        return await arrival.arriving(self.ctx, sid, event, data)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -231,7 +253,7 @@ class Lobby:
         self.relay.drop(sid)
         self.relay.drop(partner.sid)
         return [
-            Emit(sid, ServerEvent.PARTNER_LEFT, PartnerLeft(reason="leave"), partner.sid),
+            Emit(sid, ServerEvent.PARTNER_LEFT, PartnerLeft(reason=ClientEvent.LEAVE), partner.sid),
             HangUp(sid),
             Emit(partner.sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), sid),
         ]

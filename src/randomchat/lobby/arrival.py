@@ -4,8 +4,9 @@ A cluster node keeps, for the sockets it holds and for them alone, what only it
 needs: each socket's call records (the report's chat lines, the relay-only flag,
 the per-call flags) and the TURN credentials its user may get. A match made on
 another node, and the chat lines of a partner there, reach this node as events
-in its inbox (``inbox.ClusterDelivery``); ``arriving`` turns each into what the
-socket must get, and keeps here what the node must know, before it is written:
+in its inbox (``inbox.Inbox``, then ``Lobby.arriving``); ``arriving`` turns each
+into what the socket must get, and keeps here what the node must know, before it
+is written:
 
 * ``match-found``: the matching node attached the record of the call for this
   side (``with_record``: the partner's user id and network, the relay flag, the

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from randomchat.core import requests, signaling
 from randomchat.db import ChatLine
 from randomchat.errors import IllegalMove
 from randomchat.lobby.context import CHAT, TYPING, Context
@@ -16,6 +15,7 @@ from randomchat.protocol import (
     MediaState,
     ServerEvent,
     TypingEvent,
+    parse_requests,
 )
 
 MEDIA = "media"  # the per-user limit of media-state announcements
@@ -28,10 +28,9 @@ class Chat:
     async def chat_message(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         ctx = self.ctx
         # Cheap checks first (shape and raw length, rate, partner), cleaning last.
-        raw_text, msg_id = requests.chat_message(args)
-        named = signaling.call_of(ClientEvent.CHAT_MESSAGE, args)
+        raw_text, msg_id, named = parse_requests.chat_message(args)
         conn = ctx.count(sid)
-        limited = await ctx.limited(CHAT, sid, conn, "chat-message", msg_id)
+        limited = await ctx.limited(CHAT, sid, conn, ClientEvent.CHAT_MESSAGE, msg_id)
         if limited:
             return limited
         partner = ctx.told.partner(sid)
@@ -40,7 +39,7 @@ class Chat:
             raise IllegalMove("That call has ended")  # typed as it ended: not for the next
         if partner is None:
             raise IllegalMove("No partner to send it to")
-        text = requests.chat_text(raw_text)
+        text = parse_requests.chat_text(raw_text)
         sent_at = ctx.clock.wall_ms()
         await ctx.calls.add_chat((sid, partner), ChatLine(conn.user_id, text, sent_at / 1000))
         ctx.metrics.chat_messages.inc()
@@ -51,7 +50,7 @@ class Chat:
         ]
 
     async def typing(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        active = requests.typing(args)
+        active = parse_requests.typing(args)
         conn = self.ctx.count(sid)
         now = self.ctx.clock.monotonic()
         if await self.ctx.limits.take(TYPING, conn.user_id, now):
@@ -68,7 +67,7 @@ class Chat:
         quietly, and nothing is sent without a partner. The page also detects a
         stalled video on its own, so a dropped announcement costs no honest user.
         """
-        video, audio = requests.media_state(args)
+        video, audio = parse_requests.media_state(args)
         conn = self.ctx.count(sid)
         if await self.ctx.limits.take(MEDIA, conn.user_id, self.ctx.clock.monotonic()):
             return []

@@ -17,8 +17,8 @@ from typing import Protocol
 
 from randomchat.auth import Identity
 from randomchat.core.quality import ConnectionMetrics
-from randomchat.core.requests import SearchOptions
 from randomchat.errors import StorageError, TooManyConnections
+from randomchat.protocol import SearchOptions
 from randomchat.proxy import aggregates
 
 log = logging.getLogger(__name__)
@@ -66,13 +66,13 @@ class Connection:
 
 
 class Connections:
-    def __init__(self, per_user: int, per_address: int) -> None:
+    def __init__(self, per_user: int, per_address: int, shared: SharedCaps | None = None) -> None:
         self.per_user = per_user
         self.per_address = per_address
         self._by_sid: dict[str, Connection] = {}
         self._by_user: dict[str, set[str]] = {}
         self._by_network: dict[str, int] = {}
-        self.shared: SharedCaps | None = None  # a cluster's caps (set by create_app)
+        self.shared = shared  # a cluster's caps, counted across its nodes (lobby.Shared)
         self._outage = False  # the last admission found Redis out of reach
 
     def __len__(self) -> int:

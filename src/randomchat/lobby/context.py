@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from randomchat.clock import Clock
 from randomchat.core.conversations import Conversations
 from randomchat.db import Database
-from randomchat.delivery import Told
+from randomchat.delivery import CallScope
 from randomchat.lobby.connections import Connection, Connections
 from randomchat.lobby.effects import Effect, Emit
 from randomchat.metrics import Metrics
@@ -48,7 +48,7 @@ class Context:
     conversations: Conversations = field(default_factory=Conversations)
     # the partner each socket here was last told of (written by the delivery as it
     # writes call events): where a socket's signals, chat and media state go
-    told: Told = field(default_factory=Told)
+    told: CallScope = field(default_factory=CallScope)
 
     def wall(self) -> float:
         """Unix seconds."""

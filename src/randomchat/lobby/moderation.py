@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from randomchat.auth import Identity
-from randomchat.core import evidence, recentcalls, requests, signaling
 from randomchat.core.matching import NETWORK
 from randomchat.core.moderation import BanList, address_hash, wide_network
 from randomchat.db import Ban
@@ -16,7 +15,7 @@ from randomchat.lobby.context import REPORT, STORED_REPORTS, Context
 from randomchat.lobby.effects import Effect, Emit, Kick
 from randomchat.lobby.search import Search
 from randomchat.moderation import attach_picture, record_report
-from randomchat.protocol import ClientEvent, Empty, ReportAck, ServerEvent
+from randomchat.protocol import ClientEvent, Empty, ReportAck, ServerEvent, parse_requests
 from randomchat.proxy import aggregates
 from randomchat.store.shared import CallRecord
 
@@ -121,8 +120,7 @@ class Moderation:
         return [Kick(sid, ban) for sid in sids]
 
     async def block_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        signaling.bare(ClientEvent.BLOCK_PARTNER, args)
-        call_id = recentcalls.call_id(ClientEvent.BLOCK_PARTNER, args)
+        call_id = parse_requests.block_partner(args)
         ctx = self.ctx
         conn = ctx.count(sid)
         call = await self._recent_call(sid, call_id)
@@ -133,19 +131,22 @@ class Moderation:
         return [*effects, Emit(sid, ServerEvent.BLOCK_PARTNER_ACK, Empty())]
 
     async def report_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
+        # A bad note or picture refuses the whole report, before any state.
+        parsed = parse_requests.report_partner(args)
+        reason, note, picture = parsed.reason, parsed.note, parsed.picture
         ctx = self.ctx
         conn = ctx.count(sid)
-        call = await self._recent_call(sid, recentcalls.call_id(ClientEvent.REPORT_PARTNER, args))
+        call = await self._recent_call(sid, parsed.call_id)
         if call.reported:
             raise IllegalMove("This call was already reported")
-        reason, note = requests.report(args)
-        picture = evidence.picture_of(args)  # a bad one refuses the report, before any state
-        limited = await ctx.limited(REPORT, sid, conn, "report-partner")
+        limited = await ctx.limited(REPORT, sid, conn, ClientEvent.REPORT_PARTNER)
         if conn.guest and not limited:
             # A guest network's daily allowance, counted for its /64 and its /56 and /48.
             for unit in aggregates(conn.network):
                 key = address_hash(ctx.rules.address_key, unit)
-                limited = await ctx.limited(STORED_REPORTS, sid, conn, "report-partner", key=key)
+                limited = await ctx.limited(
+                    STORED_REPORTS, sid, conn, ClientEvent.REPORT_PARTNER, key=key
+                )
                 if limited:
                     break
         if limited:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from randomchat.core import sdp, signaling
+from randomchat.core import sdp
 from randomchat.core.batching import CandidateBatcher
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit, FlushLater
-from randomchat.protocol import ClientEvent, ServerEvent, SignalCandidate, SignalCandidateBatch
+from randomchat.protocol import ServerEvent, SignalCandidate, SignalCandidateBatch, parse
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,11 @@ class Relay:
     call_changed = drop
 
     async def offer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        data, named = signaling.offer(args), signaling.call_of(ClientEvent.SIGNAL_OFFER, args)
+        data, named = parse.signal_offer(args)
         return await self._description(sid, ServerEvent.SIGNAL_OFFER, data, named)
 
     async def answer(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        data, named = signaling.answer(args), signaling.call_of(ClientEvent.SIGNAL_ANSWER, args)
+        data, named = parse.signal_answer(args)
         return await self._description(sid, ServerEvent.SIGNAL_ANSWER, data, named)
 
     async def _description(
@@ -87,8 +87,7 @@ class Relay:
         ]
 
     async def ice_candidate(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        candidate = signaling.ice_candidate(args)
-        named = signaling.call_of(ClientEvent.SIGNAL_ICE_CANDIDATE, args)
+        candidate, named = parse.signal_ice_candidate(args)
         self.ctx.count(sid)
         call = await self._call(sid, named)
         if call is None:

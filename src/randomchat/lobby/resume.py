@@ -55,20 +55,17 @@ from typing import Any, Protocol
 
 from randomchat import auth
 from randomchat.core.state import Phase
-from randomchat.errors import AuthError, IllegalMove, InvalidPayload, StorageError
+from randomchat.errors import AuthError, IllegalMove, StorageError
 from randomchat.lobby.arrival import RECORD, record_of
 from randomchat.lobby.connections import Connection
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit
-from randomchat.protocol import CallResumed, ClientEvent, Empty, ServerEvent
+from randomchat.protocol import MAX_TICKET, CallResumed, Empty, ServerEvent, parse_requests
 from randomchat.store.base import Member
 from randomchat.store.shared import CallRecord
 
 log = logging.getLogger(__name__)
 
-EVENT = ClientEvent.RESUME_CALL
-MAX_TICKET = 1024  # characters; two user ids, a call id and a mac fit well within
-MAX_CALL_ID = 64
 TICKET_TTL = 6 * 3600.0  # seconds: a call longer than this cannot be resumed
 MAX_WITHDRAWN = 10_000  # entries to withdraw from Redis at the next ``expired``
 WAITING = "waiting"  # SharedResumes.offer: the sid waits now
@@ -132,18 +129,6 @@ def verify(key: bytes, ticket: str, now: float) -> Ticket | None:
     return Ticket(claims["c"], (claims["u"][0], claims["u"][1]), bool(claims["r"]))
 
 
-def request(args: tuple[Any, ...]) -> tuple[str, str]:
-    """``resume-call``'s ``(callId, resume)``, or ``InvalidPayload``."""
-    if len(args) != 1 or not isinstance(args[0], dict):
-        raise InvalidPayload(EVENT, "expected one JSON object {callId, resume}")
-    call_id, ticket = args[0].get("callId"), args[0].get("resume")
-    if not isinstance(call_id, str) or not 0 < len(call_id) <= MAX_CALL_ID:
-        raise InvalidPayload(EVENT, f"callId must be a string of 1-{MAX_CALL_ID} characters")
-    if not isinstance(ticket, str) or not 0 < len(ticket) <= MAX_TICKET:
-        raise InvalidPayload(EVENT, f"resume must be a string of 1-{MAX_TICKET} characters")
-    return call_id, ticket
-
-
 @dataclass(slots=True)
 class Pending:
     sid: str
@@ -188,20 +173,20 @@ def ticket_for(ctx: Context, call_id: str, users: tuple[str, str], relay: bool) 
 
 
 class Resume:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, shared: SharedResumes | None = None) -> None:
         self.ctx = ctx
         self.key = ctx.rules.resume_key
         self.window = ctx.rules.resume_window
         self._by_call: dict[str, Pending] = {}
         self._by_sid: dict[str, str] = {}  # sid -> call id
-        self.shared: SharedResumes | None = None  # a cluster's (set by create_app)
+        self.shared = shared  # a cluster's, findable from every node (lobby.Shared)
         self._withdrawn: list[tuple[str, str]] = []  # (call id, sid) gone from here
 
     def __len__(self) -> int:
         return len(self._by_call)
 
     async def resume_call(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        call_id, raw = request(args)
+        call_id, raw = parse_requests.resume_call(args)
         conn = self.ctx.count(sid)
         ticket = verify(self.key, raw, self.ctx.wall())
         if ticket is None or ticket.call_id != call_id or conn.user_id not in ticket.users:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
-from randomchat.core import requests, signaling
-from randomchat.core.matching import NETWORK, Seeker
-from randomchat.core.requests import SearchOptions
+from randomchat.core.matching import INTERESTS, LANGUAGES, NETWORK, Seeker, Shared
 from randomchat.core.state import Phase
 from randomchat.lobby.arrival import with_record
 from randomchat.lobby.connections import Connection
@@ -24,10 +23,12 @@ from randomchat.protocol import (
     Mode,
     PartnerLeft,
     Role,
-    SearchEvent,
+    SearchAction,
+    SearchOptions,
     ServerError,
     ServerEvent,
     WaitingForPartner,
+    parse,
 )
 from randomchat.store import Matched, SearchResult, Taken
 from randomchat.store.shared import CallRecord
@@ -41,30 +42,32 @@ class Search:
         self.relay = relay
 
     async def find_partner(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        options = requests.search_options(ClientEvent.FIND_PARTNER, args)
+        options = parse.find_partner(args)
         conn = self.ctx.count(sid)
-        if refused := self._privacy_refused(sid, "find-partner", options):
+        if refused := self._privacy_refused(sid, ClientEvent.FIND_PARTNER, options):
             return [refused]
-        limited = await self.ctx.limited(FIND, sid, conn, "find-partner")
+        limited = await self.ctx.limited(FIND, sid, conn, ClientEvent.FIND_PARTNER)
         if limited:
             return limited
         return await self._search(sid, conn, options)
 
     async def next(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
         """End the current call (if any) and search again at once."""
-        options = requests.search_options(ClientEvent.NEXT, args)
+        options = parse.next_partner(args)
         conn = self.ctx.count(sid)
-        if refused := self._privacy_refused(sid, "next", options):
+        if refused := self._privacy_refused(sid, ClientEvent.NEXT, options):
             return [refused]  # before anything ends: the current call goes on
-        limited = await self.ctx.limited(FIND, sid, conn, "next")
+        limited = await self.ctx.limited(FIND, sid, conn, ClientEvent.NEXT)
         if limited:
             return limited
         if await self.ctx.store.phase_of(sid) is Phase.WAITING:  # keep the place in the queue
             return [self._waiting(sid, await self.ctx.store.position_of(sid) or 1)]
-        effects = await self.end(sid, "next")
+        effects = await self.end(sid, ClientEvent.NEXT)
         return effects + await self._search(sid, conn, options)
 
-    def _privacy_refused(self, sid: str, event: SearchEvent, options: SearchOptions) -> Emit | None:
+    def _privacy_refused(
+        self, sid: str, event: SearchAction, options: SearchOptions
+    ) -> Emit | None:
         """Without a TURN server no call can be relay-only: pairing the user host to host
         while they asked to hide their address would be a false promise, so the search is
         refused with its own code. (``--no-allow-privacy-mode`` with TURN still ignores the
@@ -76,9 +79,9 @@ class Search:
         return Emit(sid, ServerEvent.ERROR, error)
 
     async def leave(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        signaling.bare(ClientEvent.LEAVE, args)
+        parse.leave(args)
         self.ctx.count(sid)
-        return await self.end(sid, "leave")
+        return await self.end(sid, ClientEvent.LEAVE)
 
     async def end(self, sid: str, reason: str) -> list[Effect]:
         """Stop waiting or end the call; the partner (if any) gets ``partner-left``.
@@ -101,7 +104,8 @@ class Search:
             return [HangUp(sid)]
         self.relay.drop(partner.sid)
         self._ended(sid, partner.sid, reason, self.ctx.connections.get(sid))
-        left = PartnerLeft(reason="next" if reason == "next" else "leave")
+        next_ = reason == ClientEvent.NEXT
+        left = PartnerLeft(reason=ClientEvent.NEXT if next_ else ClientEvent.LEAVE)
         return [HangUp(sid), Emit(partner.sid, ServerEvent.PARTNER_LEFT, left, sid)]
 
     async def disconnected(self, sid: str, conn: Connection | None) -> list[Effect]:
@@ -138,15 +142,18 @@ class Search:
         )
 
     async def widen_waiting(self) -> list[Effect]:
-        """Widen users with interests who waited long enough, and pair them if possible."""
+        """Widen the preferences (interests, languages: one wait each, core.matching.FACETS)
+        of users who waited out their wait, and pair them if possible."""
         ctx = self.ctx
         now = ctx.clock.monotonic()
         effects: list[Effect] = []
-        for sid in await ctx.store.due_to_widen(now, ctx.rules.interest_wait):
+        waits = {INTERESTS: ctx.rules.interest_wait, LANGUAGES: ctx.rules.language_wait}
+        for sid, widened in await ctx.store.due_to_widen(now, waits):
             conn = ctx.connections.get(sid)
             if conn is None:
                 continue  # waiting on another node: that node widens it
-            result = await ctx.store.widen(await self._seeker(sid, conn, now), now)
+            seeker = replace(await self._seeker(sid, conn, now), widened=widened)
+            result = await ctx.store.widen(seeker, now)
             if result is not None:
                 effects += await self._result(sid, conn, result, now)
         return effects
@@ -176,13 +183,10 @@ class Search:
         return Seeker(
             sid,
             conn.user_id,
-            conn.options.interests,
-            conn.options.strict,
+            conn.options,
             excluded=excluded,
             recent=recent,
             previous=previous,
-            mode=conn.options.mode,
-            privacy=conn.options.privacy,
             address=address,
         )
 
@@ -206,7 +210,7 @@ class Search:
         me.waiting = False
         if other is not None:
             other.waiting = False
-        asked = me.options.privacy or result.partner_privacy
+        asked = me.options.privacy or result.partner_options.privacy
         policy = ctx.rules.ice.policy_for(asked)
         relay = policy == "relay"
         await ctx.meetings.record(me.user_id, partner.user_id, now)
@@ -236,7 +240,6 @@ class Search:
         ctx.metrics.matches.inc()
         ctx.metrics.wait_time.observe(result.partner_waited)
         stamp = ctx.clock.wall_ms()
-        common = sorted(result.common)
         call = (call_id, ticket_for(ctx, call_id, (me.user_id, partner.user_id), relay))
         log.debug("matched", extra={"sid": sid, "partner_sid": partner.sid, "ice_policy": policy})
         mode: Mode = "text" if me.options.mode == "text" else "video"  # both sides' mode
@@ -247,7 +250,7 @@ class Search:
             partner.username,
             stamp,
             policy,
-            common,
+            result.shared,
             call,
             mode,
         )
@@ -261,7 +264,7 @@ class Search:
             me.username,
             stamp,
             policy,
-            common,
+            result.shared,
             call,
             mode,
             turn=other is not None,
@@ -280,7 +283,7 @@ class Search:
         partner_name: str,
         stamp: int,
         policy: IcePolicy,
-        common: list[str],
+        shared: Shared,
         call: tuple[str, str],
         mode: Mode,
         turn: bool = True,
@@ -294,7 +297,8 @@ class Search:
             partnerName=partner_name,
             timestamp=stamp,
             iceServers=servers,
-            commonInterests=common,
+            commonInterests=sorted(shared.get(INTERESTS, ())),
+            commonLanguages=sorted(shared.get(LANGUAGES, ())),
             iceTransportPolicy=policy,
             callId=call[0],
             resume=call[1],

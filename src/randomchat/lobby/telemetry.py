@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from randomchat.core import signaling
 from randomchat.errors import IllegalMove
 from randomchat.lobby.context import Context
 from randomchat.lobby.effects import Effect, Emit
-from randomchat.protocol import ConnectionQuality, HeartbeatAck, ServerEvent
+from randomchat.protocol import ConnectionQuality, HeartbeatAck, ServerEvent, parse
 
 
 class Telemetry:
@@ -16,7 +15,7 @@ class Telemetry:
         self.ctx = ctx
 
     async def heartbeat(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        sent_at = signaling.heartbeat(args)
+        sent_at = parse.heartbeat(args)
         ctx = self.ctx
         conn = ctx.count(sid)
         effects: list[Effect] = []
@@ -29,7 +28,7 @@ class Telemetry:
         return effects
 
     async def call_stats(self, sid: str, args: tuple[Any, ...]) -> list[Effect]:
-        stats = signaling.call_stats(args)
+        stats = parse.call_stats(args)
         self.ctx.count(sid)
         if not await self.ctx.calls.claim(sid, "stats"):  # shared: the match may be another node's
             raise IllegalMove("One report per call, after a match")

@@ -33,7 +33,7 @@ A socket's states and the order its handlers run in are ``sockets``'.
 
 Scale-out: a socket id is only known to the process that holds its
 connection; ``emit(to=sid)`` returns whether it was delivered here (a cluster's
-delivery, ``cluster.ClusterDelivery``, publishes the others to their node).
+delivery, ``routing.ClusterDelivery``, publishes the others to their node).
 """
 
 from __future__ import annotations

@@ -10,11 +10,13 @@ only applies them to the queue it holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from randomchat.core.matching import Seeker
+from randomchat.core.matching import Seeker, Shared
 from randomchat.core.state import Phase
+from randomchat.protocol import SearchOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +34,9 @@ class Member:
 class Matched:
     partner: Member
     partner_waited: float  # seconds the partner spent in the queue
-    common: frozenset[str] = frozenset()
-    partner_privacy: bool = False  # the partner asked for a relay-only call
+    shared: Shared = field(default_factory=dict)  # per preference, the tags both share
+    # as the partner searched (whether it asked for a relay-only call, ...)
+    partner_options: SearchOptions = SearchOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +77,16 @@ class Store(Protocol):
         Raises ``IllegalMove`` if the seeker is already waiting or matched.
         """
 
-    async def due_to_widen(self, now: float, wait: float) -> list[str]:
-        """Waiting sids whose interests should now widen to anyone."""
+    async def due_to_widen(
+        self, now: float, waits: Mapping[str, float]
+    ) -> list[tuple[str, frozenset[str]]]:
+        """Waiting sids of this node due to accept anyone on a preference (``waits``: each
+        preference's wait, by name), each with every preference it accepts anyone on
+        once widened (``core.matching.widening``)."""
 
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
-        """Widen a waiting seeker and try to pair it; None if it is no longer waiting."""
+        """Have a waiting seeker accept anyone on ``seeker.widened`` and try to pair it;
+        None if it is no longer waiting (or, on Redis, nothing was new)."""
 
     async def look_again(self, seeker: Seeker, now: float) -> SearchResult | None:
         """Pair a waiting seeker with whoever it can meet now; None if it still waits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from randomchat.core.matching import MatchQueue, Pick, Seeker
@@ -34,17 +35,19 @@ class MemoryStore:
             return Queued(self._queue.add(seeker.waiting(now)))
         return self._pair(seeker.sid, found, now)
 
-    async def due_to_widen(self, now: float, wait: float) -> list[str]:
-        return self._queue.due_to_widen(now, wait)
+    async def due_to_widen(
+        self, now: float, waits: Mapping[str, float]
+    ) -> list[tuple[str, frozenset[str]]]:
+        return self._queue.due_to_widen(now, waits)
 
     async def look_again(self, seeker: Seeker, now: float) -> SearchResult | None:
         return None  # one process never passes a waiting user over: nothing new to find
 
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
-        entry = self._queue.widen(seeker.sid)
+        entry = self._queue.widen(seeker.sid, seeker.widened)
         if entry is None:
             return None
-        found = self._queue.take(replace(seeker, widened=True))
+        found = self._queue.take(replace(seeker, widened=entry.widened))
         if found is None:
             return Queued(self._queue.position(seeker.sid) or len(self._queue))
         self._queue.remove(seeker.sid)
@@ -57,7 +60,7 @@ class MemoryStore:
         self._pairs[sid] = other
         self._pairs[other] = sid
         return Matched(
-            self._members[other], now - found.entry.since, found.common, found.entry.privacy
+            self._members[other], now - found.entry.since, found.shared, found.entry.options
         )
 
     async def pair(self, a: str, b: str) -> bool:

@@ -3,8 +3,8 @@
 Atomicity. Who may meet whom stays the pure ``core.matching.pick`` in Python,
 exactly the rules of the in-memory store; Redis only decides who gets whom.
 A search reads the waiting entries the seeker could match (one script call per
-page of the lists of its interests and the accept-anyone list of its mode,
-oldest first, at most ``SCAN_LIMIT`` each), picks the best in Python, and then
+page of the index lists ``core.matching.seeker_lists`` names, in its mode,
+oldest first, at most ``redis_read.SCAN_LIMIT`` each), picks the best in Python, and then
 *claims* it with one script that checks, inside Redis, that the entry is still
 the one it read (same arrival number, still waiting, its node beating) and that
 the seeker is still where it was, and then takes both out of the queue and
@@ -26,11 +26,14 @@ Cluster; docs/scaling.md):
 ==========================  ==============================================
 ``m:<sid>``                 a socket waiting or in a call: user, name,
                             node, phase, partner, and while waiting its
-                            entry (arrival number, since, interests,
-                            strict, widened, previous, mode, privacy)
+                            entry: arrival number, since, previous, its
+                            ``SearchOptions`` as one field (``op``,
+                            ``store.options_codec``), the preferences
+                            widened, and the keys it is on (``ix``)
 ``q:<mode>``                waiting sids by arrival number (positions)
-``qa:<mode>``               waiting sids that accept anyone
-``qi:<mode>:<interest>``    waiting sids by interest
+``ql:<mode>:<list>``        waiting sids by arrival number, per index list
+                            of ``core.matching.entry_lists``: ``any``
+                            (accepts anyone), ``i:<preference>:<tag>``
 ``qw:<node>``               sids of a node still to widen, by ``since``
 ``sids:<node>``             the sids of a node that have a record
 ``node:<node>``             the node's heartbeat (``liveness``)
@@ -42,25 +45,31 @@ Cluster; docs/scaling.md):
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
+from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
-from randomchat.core.matching import MODES, Pick, Seeker, Waiting, ideal, pick
+from randomchat.core.matching import (
+    Seeker,
+    Waiting,
+    entry_lists,
+    pending,
+    seeker_lists,
+    widening,
+)
 from randomchat.core.state import Phase, check_can_search
 from randomchat.errors import IllegalMove, StorageError
+from randomchat.protocol import MODES
+from randomchat.store import options_codec as codec
 from randomchat.store import redis_scripts as lua
 from randomchat.store.base import Counts, Matched, Member, Queued, SearchResult, Taken
 from randomchat.store.redis_base import lobby, text, unavailable
+from randomchat.store.redis_read import best_of, read_entries
 
-SCAN_LIMIT = 512  # entries read per index list per search at most: the oldest of each
-PAGE = 32  # entries read per index list at a time
 ENQUEUE_TRIES = 4  # reads a search makes while others keep queuing, before it just waits
 MAX_CLAIMS = 16  # claim scripts one search may run before it waits (see _pair)
-CLAIM_BATCH = 16  # candidates one claim script tries, best first
 FRESH_SECONDS = 3.0  # a waiting user's node must have beaten this recently (see __init__)
 _PHASES = {"i": Phase.IDLE, "w": Phase.WAITING, "m": Phase.MATCHED}
-# The fields of a waiting entry the READ script returns, in order (_entries reads them).
 
 
 class RedisStore:
@@ -87,6 +96,7 @@ class RedisStore:
         self._pair_idle = redis.register_script(lua.PAIR)
         self._position = redis.register_script(lua.POSITION)
         self._read_page = redis.register_script(lua.READ)
+        self._due = redis.register_script(lua.DUE)
         # The sockets of this node (a record in Redis is written only once one queues or
         # is paired: connecting costs no round trip), and those that may have a record:
         # added before a script may write one, removed when this node's leave or part
@@ -97,6 +107,11 @@ class RedisStore:
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
+
+    def _keys_of(self, entry: Waiting) -> list[str]:
+        """The keys a waiting entry is on: its mode's queue, then its index lists."""
+        lists = [self._key("ql", entry.mode, name) for name in entry_lists(entry)]
+        return [self._key("q", entry.mode), *lists]
 
     async def join(self, member: Member) -> None:
         self._members[member.sid] = member
@@ -168,15 +183,29 @@ class RedisStore:
         return await self._look_again(seeker, now, position)
 
     @unavailable
-    async def due_to_widen(self, now: float, wait: float) -> list[str]:
-        due = await self.redis.zrangebyscore(self._key("qw", self.node), "-inf", now - wait)
-        return [text(sid) for sid in due]
+    async def due_to_widen(
+        self, now: float, waits: Mapping[str, float]
+    ) -> list[tuple[str, frozenset[str]]]:
+        latest = now - min(waits.values(), default=0.0)
+        keys = [self._key("qw", self.node)]  # (a Redis Cluster routes a script by its keys)
+        reply = await self._due(keys=keys, args=[self.prefix, self.node, repr(latest)])
+        due: list[tuple[str, frozenset[str]]] = []
+        for i in range(0, len(reply), 4):
+            sid, since, options, widened = (text(v) for v in reply[i : i + 4])
+            entry = Waiting(sid, "", float(since), codec.decode(options), lua.names(widened))
+            wider = widening(entry, now, waits)
+            if wider != entry.widened:
+                due.append((sid, wider))
+        return due
 
     @unavailable
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
-        if not await self._widen(keys=[self._key("m", seeker.sid)], args=[self.prefix, seeker.sid]):
+        entry = seeker.waiting(now)
+        args = [self.prefix, seeker.sid, lua.SEP.join(sorted(seeker.widened))]
+        args += ["1" if pending(entry) else "0", *self._keys_of(entry)]
+        if not await self._widen(keys=[self._key("m", seeker.sid)], args=args):
             return None
-        return await self._look_again(replace(seeker, widened=True), now, None)
+        return await self._look_again(seeker, now, None)
 
     @unavailable
     async def look_again(self, seeker: Seeker, now: float) -> SearchResult | None:
@@ -209,7 +238,7 @@ class RedisStore:
     async def _pair(self, seeker: Seeker, phase: str, now: float) -> tuple[Matched | None, int]:
         """Claim the best compatible waiting entry, or the next best if it was taken.
 
-        One script call tries the ``CLAIM_BATCH`` best candidates in rank order.
+        One script call tries the ``redis_read.CLAIM_BATCH`` best candidates in rank order.
         When all were taken, another seeker paired meanwhile, so the cluster as a
         whole progresses; ``MAX_CLAIMS`` bounds one seeker's work under extreme
         contention (it then waits, and later seekers find it). Also returns the arrival
@@ -218,8 +247,9 @@ class RedisStore:
         stale: set[str] = set()  # waiting on a node that missed its beats: passed over
         read_at = 0
         for _ in range(MAX_CLAIMS):
-            read, read_at = await self._read(seeker)
-            ranked = _ranked(seeker, [(seq, e) for seq, e in read if e.sid not in stale])
+            keys = [self._key("ql", seeker.mode, name) for name in seeker_lists(seeker)]
+            read, read_at = await read_entries(self._read_page, keys, self.prefix, seeker)
+            ranked = best_of(seeker, [(seq, e) for seq, e in read if e.sid not in stale])
             if not ranked:
                 return None, read_at
             # The token tells a retry of this call (by the client library, after a lost
@@ -238,7 +268,8 @@ class RedisStore:
                 partner = Member(sid, text(reply[2]), text(reply[3]), text(reply[5]) or None)
                 since = text(reply[4])
                 waited = max(0.0, now - float(since)) if since else 0.0
-                return Matched(partner, waited, best.common, text(reply[6]) == "1"), read_at
+                theirs = codec.decode(text(reply[6]))
+                return Matched(partner, waited, best.shared, theirs), read_at
             if code == -1:
                 check_can_search(_PHASES.get(text(reply[1]), Phase.IDLE))
                 raise _lost()
@@ -249,58 +280,26 @@ class RedisStore:
         """Queue the seeker; its position. None without queuing if users queued since
         ``read_at`` (the arrival counter of its last read): it must read again first."""
         self._registered.add(seeker.sid)
+        entry = seeker.waiting(now)
         reply = await self._enqueue(
             keys=[self._key("m", seeker.sid)],
             args=[
                 self.prefix,
                 seeker.sid,
                 repr(now),
-                seeker.mode,
-                lua.SEP.join(sorted(seeker.interests)),
-                int(seeker.strict),
-                int(seeker.widened),
+                codec.encode(seeker.options),
+                lua.SEP.join(sorted(seeker.widened)),
                 seeker.previous or "",
-                int(seeker.privacy),
+                "1" if pending(entry) else "0",
                 "" if read_at is None else read_at,
                 *self._me(seeker.sid),
+                *self._keys_of(entry),
             ],
         )
         code = int(reply[0])
         if code == -2:
             check_can_search(_PHASES[text(reply[1])])
         return None if code == -3 else code
-
-    async def _read(self, seeker: Seeker) -> tuple[list[tuple[int, Waiting]], int]:
-        """The waiting entries ``seeker`` could match, oldest first, read from Redis, and
-        the arrival counter as of the read (entries that arrive later are not in it).
-
-        Page by page (``PAGE`` of each index list, one script call each): usually the
-        first page holds an entry nothing could rank above, and the read stops there; at
-        most ``SCAN_LIMIT`` of each list are read.
-        """
-        mode = seeker.mode
-        keys = [self._key("qi", mode, tag) for tag in sorted(seeker.interests)]
-        if seeker.accepts_anyone:
-            keys.append(self._key("qa", mode))
-        entries: list[tuple[int, Waiting]] = []
-        seen = {seeker.sid}
-        read_at: int | None = None
-        for start in range(0, SCAN_LIMIT, PAGE):
-            reply = await self._read_page(
-                keys=keys, args=[self.prefix, seeker.sid, start, start + PAGE - 1]
-            )
-            if read_at is None:
-                read_at = int(reply[0])  # the first page's: a later arrival may be unread
-            rows = [reply[i : i + 11] for i in range(2, len(reply), 11)]
-            fresh = [row for row in rows if text(row[0]) not in seen]
-            seen.update(text(row[0]) for row in fresh)
-            entries += lua.entries((text(row[0]) for row in fresh), (row[1:] for row in fresh))
-            if "1" not in text(reply[1]):
-                break  # every list read to its end
-            best = pick(seeker, (entry for _, entry in sorted(entries, key=lambda e: e[0])))
-            if best is not None and ideal(seeker, best):
-                break
-        return sorted(entries, key=lambda pair: pair[0]), read_at or 0
 
     @unavailable
     async def partner_of(self, sid: str) -> str | None:
@@ -363,17 +362,3 @@ def _lost() -> StorageError:
     # A waiting socket's record is gone: Redis lost its data (a restart) or the others
     # evicted this node; its next reconcile queues it again (randomchat.cluster).
     return StorageError("shared state lost this connection; try again")
-
-
-def _ranked(seeker: Seeker, entries: list[tuple[int, Waiting]]) -> list[tuple[Pick, int]]:
-    """The ``CLAIM_BATCH`` best candidates for ``seeker``, in ``core.matching.pick``'s order."""
-    ranked: list[tuple[Pick, int]] = []
-    rest = entries
-    while rest and len(ranked) < CLAIM_BATCH:
-        best = pick(seeker, (entry for _, entry in rest))
-        if best is None:
-            break
-        seq = next(seq for seq, entry in rest if entry is best.entry)
-        ranked.append((best, seq))
-        rest = [pair for pair in rest if pair[1] is not best.entry]
-    return ranked

@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { languageName } from './LanguagesChoice';
 import { useCallController } from '../hooks/useCallController';
 import { useCamera } from '../hooks/useCamera';
-import { useRememberedPreferences } from '../hooks/useRememberedPreferences';
+import { usePersistentChoices } from '../hooks/usePersistentChoices';
 import { useShortcuts } from '../hooks/useShortcuts';
-import { hasCameraTrack, loadMode, saveMode, videoBlocker, type Mode } from '../lib/mode';
-import { loadAutoLift, loadSafeView, saveAutoLift, saveSafeView, startVeil, veil } from '../lib/safeview';
+import type { Choices } from '../lib/choices';
+import { hasCameraTrack, videoBlocker } from '../lib/mode';
+import { startVeil, veil } from '../lib/safeview';
 import { warmClassifier } from '../lib/classifier';
 import { planWarmup } from '../lib/classifierWarmup';
 import { stillBanned } from '../lib/moderation';
@@ -18,7 +20,7 @@ import { LastCall } from './LastCall';
 import { ReportDialog } from './ReportDialog';
 import { Stage } from './Stage';
 import { DevicePicker, FlipButton } from './DevicePicker';
-import { SearchOptions, type SearchChoices } from './SearchOptions';
+import { SearchOptions } from './SearchOptions';
 import { SettingsPanel } from './SettingsPanel';
 import { SettingsSheet, SheetButton } from './SettingsSheet';
 import { useDevices } from '../hooks/useDevices';
@@ -35,30 +37,25 @@ const NO_CHAT = { lines: [], open: false, partnerName: null, partnerTyping: fals
 
 /** The page after joining: one socket, one controller and one camera for its lifetime. */
 export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session; onSignOut: (reason: string | null) => void; onReconnect: () => void }) {
-  // video or text chat (mode.ts): text mode asks for no camera at all
   const t = useT();
-  const [mode, setMode] = useState<Mode>(() => loadMode(window.localStorage));
+  // the remembered choices (choices.ts): the settings show them, each search sends them
+  const { choices, update, read } = usePersistentChoices();
+  // video or text chat (mode.ts): text mode asks for no camera at all
+  const mode = choices.mode;
   const { camera, camState } = useCamera(mode === 'video');
-  const { controller, state } = useCallController(session.token, camera, onSignOut);
+  const { controller, state } = useCallController(session.token, camera, onSignOut, read);
   const checkBan = useCallback(() => stillBanned(session.token), [session.token]);
   // Start in video mode found no camera: say why and offer text chat
   const [cameraRequired, setCameraRequired] = useState(false);
-  // safe view (safeview.ts): the setting, and the blur of the current call
-  const [safeView, setSafeView] = useState(() => loadSafeView(window.localStorage));
-  const safeViewRef = useRef(safeView);
-  safeViewRef.current = safeView;
+  // safe view (safeview.ts): the blur of the current call; the settings are choices
+  const safeView = choices.safeView;
   const [veilState, dispatchVeil] = useReducer(veil, safeView, startVeil);
-  // a clean first verdict lifts the blur by itself (on unless turned off)
-  const [autoLift, setAutoLift] = useState(() => loadAutoLift(window.localStorage));
-  const autoLiftRef = useRef(autoLift);
-  autoLiftRef.current = autoLift;
-  useRememberedPreferences(state);
   // the report dialog, with the partner and call it was opened for
-  const [reportFor, setReportFor] = useState<{ name: string; callId: number } | null>(null);
+  const [reportFor, setReportFor] = useState<{ name: string; callSeq: number } | null>(null);
   const [notSent, setNotSent] = useState<string | null>(null);
   const call = state?.call ?? null;
   const isBanned = call?.phase === 'banned';
-  const callId = call?.phase === 'matched' ? call.callId : 0;
+  const callSeq = call?.phase === 'matched' ? call.callSeq : 0;
   // a phone keeps the secondary choices in a sheet (roomLayout.ts); a wider screen shows them
   const compact = useMediaQuery(PHONE_QUERY);
   const [sheetOpen, setSheetOpen] = useState(false);
@@ -66,17 +63,14 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   const topbar = useRef<HTMLElement | null>(null);
   useTopbarHeight(topbar);
 
-  useEffect(() => {
-    controller?.setMode(mode);
-  }, [controller, mode]);
-
   // a new partner is what matters: the sheet gets out of the way
-  useEffect(() => setSheetOpen(false), [callId]);
+  useEffect(() => setSheetOpen(false), [callSeq]);
 
   // every new call starts behind the veil again (when safe view is on)
   useEffect(() => {
-    dispatchVeil({ type: 'new-call', safeView: safeViewRef.current, autoLift: autoLiftRef.current });
-  }, [callId]);
+    const { safeView: on, autoLift } = read();
+    dispatchVeil({ type: 'new-call', safeView: on, autoLift });
+  }, [callSeq, read]);
 
   // the classifier's model loads while the user waits, not after the partner's first frame
   const phase = call?.phase ?? 'idle';
@@ -91,14 +85,16 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
     });
   }, [controller, camState.stream, camState.camOn, camState.micOn]);
 
-  const chooseMode = useCallback(
-    (next: Mode) => {
-      saveMode(window.localStorage, next);
-      setMode(next);
-      setCameraRequired(false);
-      if (next === 'text') camera.release();
+  // A choice changes for the next search; what it means for this screen happens here, at once.
+  const change = useCallback(
+    (patch: Partial<Choices>) => {
+      update(patch);
+      if (patch.mode) setCameraRequired(false);
+      if (patch.mode === 'text') camera.release();
+      if (patch.safeView !== undefined) dispatchVeil({ type: 'setting', safeView: patch.safeView });
+      if (patch.autoLift !== undefined) dispatchVeil({ type: 'auto-lift', on: patch.autoLift });
     },
-    [camera],
+    [update, camera],
   );
 
   // Banned: the camera goes off (the banned screen replaces the room and its dialog).
@@ -149,33 +145,13 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
   const needsCamera =
     mode === 'video' && call?.phase !== 'matched' && !camState.busy && !hasCameraTrack(camState.stream) && (cameraRequired || Boolean(camState.error));
 
-  const choices: SearchChoices = {
-    phase: call?.phase ?? 'idle',
-    mode,
-    autoSearch: state?.autoSearch ?? true,
-    privacy: state?.privacy ?? false,
-    safeView,
-    setMode: chooseMode,
-    setAutoSearch: (on) => controller?.setAutoSearch(on),
-    setPrivacy: (on) => controller?.setPrivacy(on),
-    setSafeView: (on) => {
-      saveSafeView(window.localStorage, on);
-      setSafeView(on);
-      dispatchVeil({ type: 'setting', safeView: on });
-    },
-    autoLift,
-    setAutoLift: (on) => {
-      saveAutoLift(window.localStorage, on);
-      setAutoLift(on);
-      dispatchVeil({ type: 'auto-lift', on });
-    },
-  };
+  const searchOptions = <SearchOptions phase={call?.phase ?? 'idle'} choices={choices} change={change} />;
   const interests = (
     <InterestsInput
-      interests={state?.interests ?? []}
-      onChange={(next) => controller?.setInterests(next)}
-      strict={state?.strict ?? false}
-      onStrictChange={(on) => controller?.setStrict(on)}
+      interests={choices.interests}
+      onChange={(next) => change({ interests: next })}
+      strict={choices.strict}
+      onStrictChange={(on) => change({ strict: on })}
     />
   );
   const sheet = compact ? sheetContents(call?.phase ?? 'idle', mode, Boolean(camState.stream)) : 'none';
@@ -220,6 +196,12 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
                       {t('stage.bothLike', { interests: call.commonInterests.join(', ') })}
                     </span>
                   ) : null}
+                  {call.commonLanguages.length ? (
+                    <span className="common" data-testid="common-languages">
+                      {' '}
+                      {t('stage.bothSpeak', { languages: call.commonLanguages.map(languageName).join(', ') })}
+                    </span>
+                  ) : null}
                 </>
               ) : (
                 <span className="partner-label">{call?.phase === 'searching' ? t('stage.textSearching') : t('stage.textIdle')}</span>
@@ -237,7 +219,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
                 flagged: veilState.flagged,
                 onReveal: () => dispatchVeil({ type: 'reveal' }),
                 onReportNudity: () => {
-                  if (!controller?.report('nudity', '', callId)) setNotSent(t('report.notSentNewPartner'));
+                  if (!controller?.report('nudity', '', callSeq)) setNotSent(t('report.notSentNewPartner'));
                 },
                 onVerdict: (v) => dispatchVeil({ type: 'verdict', nudity: v.nudity }),
               }}
@@ -247,7 +229,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
           {needsCamera ? (
             <div className="notice camera-required" data-testid="camera-required" role="alert">
               <p>{videoBlocker(camState)}</p>
-              <button type="button" className="btn" data-testid="use-text-mode" onClick={() => chooseMode('text')}>
+              <button type="button" className="btn" data-testid="use-text-mode" onClick={() => change({ mode: 'text' })}>
                 {t('stage.useText')}
               </button>
             </div>
@@ -264,7 +246,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
             <LastCall
               name={moderationTarget.name}
               onReport={() => setReportFor(moderationTarget)}
-              onBlock={() => controller?.block(moderationTarget.callId)}
+              onBlock={() => controller?.block(moderationTarget.callSeq)}
             />
           ) : null}
 
@@ -282,7 +264,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
               setCamera: (on) => camera.setCamera(on),
             }}
             mode={mode}
-            options={compact ? null : <SearchOptions c={choices} />}
+            options={compact ? null : searchOptions}
             extra={sheet === 'none' ? null : <SheetButton label={sheetTitle} onOpen={() => setSheetOpen(true)} />}
           />
         </div>
@@ -306,7 +288,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
             {interests}
             <div className="room-options">
               <DevicePicker devices={devices} />
-              <SettingsPanel />
+              <SettingsPanel choices={choices} change={change} />
             </div>
           </>
         )}
@@ -319,9 +301,9 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
           ) : (
             <>
               {interests}
-              <SearchOptions c={choices} />
+              {searchOptions}
               <DevicePicker devices={devices} />
-              <SettingsPanel open />
+              <SettingsPanel choices={choices} change={change} open />
               <div className="sheet-language">
                 <span aria-hidden="true">{t('language.label')}</span>
                 <LanguageSwitch />
@@ -334,10 +316,10 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
       {reportFor ? (
         <ReportDialog
           target={reportFor.name}
-          ended={call?.phase !== 'matched' || call.callId !== reportFor.callId}
+          ended={call?.phase !== 'matched' || call.callSeq !== reportFor.callSeq}
           onClose={() => setReportFor(null)}
           onSubmit={(reason, note, picture) => {
-            if (!controller?.report(reason, note, reportFor.callId, picture)) setNotSent(t('report.notSentGone', { name: reportFor.name }));
+            if (!controller?.report(reason, note, reportFor.callSeq, picture)) setNotSent(t('report.notSentGone', { name: reportFor.name }));
             setReportFor(null);
           }}
         />

@@ -30,15 +30,15 @@ const FLOWING: ArrivingVideo = { trackMuted: false, stalled: false };
  */
 export function RemoteVideo({
   stream,
-  callId,
+  callSeq,
   onFirstFrame,
   partnerName,
   declared = null,
   safe,
 }: {
   stream: MediaStream | null;
-  callId: number;
-  onFirstFrame: (callId: number) => void;
+  callSeq: number;
+  onFirstFrame: (callSeq: number) => void;
   partnerName?: string;
   /** what the partner says it sends (media-state) */
   declared?: MediaState | null;
@@ -78,7 +78,7 @@ export function RemoteVideo({
     });
     let handle: number | null = null;
     const report = () => {
-      if (!cancelled) firstFrame.current(callId);
+      if (!cancelled) firstFrame.current(callSeq);
     };
     if (typeof v.requestVideoFrameCallback === 'function') {
       handle = v.requestVideoFrameCallback(report);
@@ -92,7 +92,7 @@ export function RemoteVideo({
       v.pause();
       v.srcObject = null;
     };
-  }, [stream, callId]);
+  }, [stream, callSeq]);
 
   // What arrives: the remote track's mute / unmute (no media from the
   // network), and a frame clock (a picture that stopped changing).
@@ -156,7 +156,7 @@ export function RemoteVideo({
     });
     exposeClassifierStats(() => sampler.getStats());
     return () => sampler.stop();
-  }, [stream, classify, callId]);
+  }, [stream, classify, callSeq]);
 
   const status = stream ? partnerVideoStatus(declared, arriving) : null;
   const muted = Boolean(stream && declared && !declared.audio);

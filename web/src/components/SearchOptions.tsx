@@ -1,54 +1,41 @@
-import type { Mode } from '../lib/mode';
+import type { Choices } from '../lib/choices';
+import { LanguagesChoice } from './LanguagesChoice';
 import { PrivacyChoice } from './PrivacyChoice';
 import { useT } from '../i18n';
 
-export interface SearchChoices {
-  phase: string;
-  mode: Mode;
-  autoSearch: boolean;
-  privacy: boolean;
-  safeView: boolean;
-  setMode(mode: Mode): void;
-  setAutoSearch(on: boolean): void;
-  setPrivacy(on: boolean): void;
-  setSafeView(on: boolean): void;
-  /** safe view's blur lifts by itself on a clean first verdict */
-  autoLift?: boolean;
-  setAutoLift?(on: boolean): void;
-}
-
-/** How the next search goes: video or text, searching again by itself, relay only, safe view. */
-export function SearchOptions({ c }: { c: SearchChoices }) {
+/** How the next search goes: video or text, the languages spoken, searching again by itself, relay only, safe view. */
+export function SearchOptions({ phase, choices: c, change }: { phase: string; choices: Choices; change: (patch: Partial<Choices>) => void }) {
   const t = useT();
   return (
     <div className="search-options">
-      {c.phase !== 'matched' ? (
-        <fieldset className="mode-choice" disabled={c.phase !== 'idle'}>
+      {phase !== 'matched' ? (
+        <fieldset className="mode-choice" disabled={phase !== 'idle'}>
           <legend>{t('controls.chatBy')}</legend>
           <label className="check">
-            <input type="radio" name="mode" value="video" data-testid="mode-video" checked={c.mode === 'video'} onChange={() => c.setMode('video')} />
+            <input type="radio" name="mode" value="video" data-testid="mode-video" checked={c.mode === 'video'} onChange={() => change({ mode: 'video' })} />
             {t('controls.video')}
           </label>
           <label className="check">
-            <input type="radio" name="mode" value="text" data-testid="mode-text" checked={c.mode === 'text'} onChange={() => c.setMode('text')} />
+            <input type="radio" name="mode" value="text" data-testid="mode-text" checked={c.mode === 'text'} onChange={() => change({ mode: 'text' })} />
             {t('controls.textOnly')}
           </label>
         </fieldset>
       ) : null}
+      {phase !== 'matched' ? <LanguagesChoice languages={c.languages} only={c.languagesOnly} onChange={change} /> : null}
       <label className="check">
-        <input type="checkbox" data-testid="auto-search" checked={c.autoSearch} onChange={(e) => c.setAutoSearch(e.target.checked)} />
+        <input type="checkbox" data-testid="auto-search" checked={c.autoSearch} onChange={(e) => change({ autoSearch: e.target.checked })} />
         {t('controls.autoSearch')}
       </label>
-      <PrivacyChoice checked={c.privacy} onChange={c.setPrivacy} />
+      <PrivacyChoice checked={c.privacy} onChange={(privacy) => change({ privacy })} />
       {c.mode === 'video' ? (
         <label className="check" title={t('controls.safeViewTitle')}>
-          <input type="checkbox" data-testid="safe-view" checked={c.safeView} onChange={(e) => c.setSafeView(e.target.checked)} />
+          <input type="checkbox" data-testid="safe-view" checked={c.safeView} onChange={(e) => change({ safeView: e.target.checked })} />
           {t('controls.safeView')}
         </label>
       ) : null}
-      {c.mode === 'video' && c.safeView && c.setAutoLift ? (
+      {c.mode === 'video' && c.safeView ? (
         <label className="check" title={t('controls.autoLiftTitle')}>
-          <input type="checkbox" data-testid="safe-view-auto-lift" checked={c.autoLift ?? true} onChange={(e) => c.setAutoLift?.(e.target.checked)} />
+          <input type="checkbox" data-testid="safe-view-auto-lift" checked={c.autoLift} onChange={(e) => change({ autoLift: e.target.checked })} />
           {t('controls.autoLift')}
         </label>
       ) : null}

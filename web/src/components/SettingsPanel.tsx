@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { CONNECT_TIMEOUT_CHOICES, loadConnectTimeout, saveConnectTimeout } from '../lib/connectSettings';
-import { loadNotify, saveNotify, type NotifyChoices } from '../lib/notifications';
+import type { Choices } from '../lib/choices';
+import type { NotifyChoices } from '../lib/notifications';
 import { useT, type MessageKey } from '../i18n';
 
 const NOTIFY_LABELS: Record<keyof NotifyChoices, MessageKey> = {
@@ -9,10 +10,24 @@ const NOTIFY_LABELS: Record<keyof NotifyChoices, MessageKey> = {
   vibrate: 'settings.vibrate',
 };
 
-/** Notifications on a match and the connect timeout; each choice is kept in localStorage. `open`: unfolded at first (inside the phone's sheet, which is already one tap away). */
-export function SettingsPanel({ storage = window.localStorage, open = false }: { storage?: Storage; open?: boolean }) {
+/**
+ * Notifications on a match (kept with the user's choices, choices.ts) and the
+ * connect timeout (connectSettings.ts). `open`: unfolded at first (inside the
+ * phone's sheet, which is already one tap away).
+ */
+export function SettingsPanel({
+  choices,
+  change,
+  storage = window.localStorage,
+  open = false,
+}: {
+  choices: Choices;
+  change: (patch: Partial<Choices>) => void;
+  storage?: Storage;
+  open?: boolean;
+}) {
   const t = useT();
-  const [notify, setNotify] = useState<NotifyChoices>(() => loadNotify(storage));
+  const notify = choices.notify;
   const [timeout, setTimeoutS] = useState<number>(() => loadConnectTimeout(storage));
   return (
     <details className="settings" data-testid="settings" open={open || undefined}>
@@ -25,11 +40,7 @@ export function SettingsPanel({ storage = window.localStorage, open = false }: {
               type="checkbox"
               data-testid={`notify-${key}`}
               checked={notify[key]}
-              onChange={(e) => {
-                const next = { ...notify, [key]: e.target.checked };
-                setNotify(next);
-                saveNotify(storage, next);
-              }}
+              onChange={(e) => change({ notify: { ...notify, [key]: e.target.checked } })}
             />
             {t(NOTIFY_LABELS[key])}
           </label>

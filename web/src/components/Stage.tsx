@@ -1,4 +1,5 @@
 import { useRef, type PointerEvent } from 'react';
+import { languageName } from './LanguagesChoice';
 import type { CameraState } from '../lib/camera';
 import type { CallState } from '../lib/callState';
 import { isBotName } from '../lib/protocol';
@@ -45,7 +46,7 @@ export function Stage({
 }: {
   call: CallState | null;
   cam: CameraState;
-  onFirstFrame: (callId: number) => void;
+  onFirstFrame: (callSeq: number) => void;
   onSwipeNext: () => void;
   /** what the partner says it sends (media-state) */
   partnerMedia?: MediaState | null;
@@ -61,7 +62,7 @@ export function Stage({
     <section className="stage" aria-label={t('stage.label')} data-testid="stage" {...swipe}>
       <RemoteVideo
         stream={inCall?.remoteStream ?? null}
-        callId={inCall?.callId ?? 0}
+        callSeq={inCall?.callSeq ?? 0}
         onFirstFrame={onFirstFrame}
         partnerName={inCall?.partnerName}
         declared={inCall ? partnerMedia : null}
@@ -87,6 +88,12 @@ export function Stage({
               <span className="common" data-testid="common-interests">
                 {' '}
                 {t('stage.bothLike', { interests: inCall.commonInterests.join(', ') })}
+              </span>
+            ) : null}
+            {inCall.commonLanguages.length ? (
+              <span className="common" data-testid="common-languages">
+                {' '}
+                {t('stage.bothSpeak', { languages: inCall.commonLanguages.map(languageName).join(', ') })}
               </span>
             ) : null}
           </div>

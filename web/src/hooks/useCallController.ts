@@ -2,9 +2,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { io } from 'socket.io-client';
 import { CallController, type RoomState } from '../lib/callController';
 import type { LocalCamera } from '../lib/camera';
-import { loadInterests } from '../lib/interests';
-import { loadMode } from '../lib/mode';
-import { loadPrivacy } from '../lib/privacy';
+import type { Choices } from '../lib/choices';
 import { loadConnectTimeout } from '../lib/connectSettings';
 import { browserNotifier } from '../lib/notifications';
 import { attachPage, testDropIce } from '../lib/recovery';
@@ -15,15 +13,20 @@ const NO_SUBSCRIPTION = () => () => {};
 /**
  * The socket and the call controller, one pair per token: created when the
  * room opens, disposed (socket closed, call ended) when it closes.
- * `onRefused` runs when the server refuses the token for good.
+ * `onRefused` runs when the server refuses the token for good. `choices` reads
+ * the user's current choices (usePersistentChoices): each search sends them.
  */
-export function useCallController(token: string, camera: LocalCamera, onRefused: (message: string) => void): { controller: CallController | null; state: RoomState | null } {
+export function useCallController(
+  token: string,
+  camera: LocalCamera,
+  onRefused: (message: string) => void,
+  choices: () => Choices,
+): { controller: CallController | null; state: RoomState | null } {
   const [controller, setController] = useState<CallController | null>(null);
 
   useEffect(() => {
     const socket = io(window.location.origin + '/random-chat', { transports: ['websocket'], auth: { token, recover: true } });
-    const notifier = browserNotifier(window);
-    const stored = loadInterests(window.localStorage);
+    const notifier = browserNotifier(window, () => choices().notify);
     const ctrl = new CallController({
       socket,
       createPeerConnection: peerRegistry.wrap((config) => new RTCPeerConnection(config)),
@@ -32,7 +35,7 @@ export function useCallController(token: string, camera: LocalCamera, onRefused:
       onMatch: (name) => notifier.match(name),
       connectTimeoutMs: () => loadConnectTimeout(window.localStorage) * 1000,
       dropCandidates: testDropIce(window),
-      preferences: { ...stored, privacy: loadPrivacy(window.localStorage), mode: loadMode(window.localStorage) },
+      choices,
       log: (...args) => console.debug('[randomchat]', ...args),
     });
     setController(ctrl);
@@ -45,7 +48,7 @@ export function useCallController(token: string, camera: LocalCamera, onRefused:
       socket.disconnect();
       setController(null);
     };
-  }, [token, camera, onRefused]);
+  }, [token, camera, onRefused, choices]);
 
   const state = useSyncExternalStore(
     controller ? (cb) => controller.subscribe(cb) : NO_SUBSCRIPTION,

@@ -6,13 +6,14 @@
 // what the page must survive is the call ending at any moment: Next, Stop,
 // the partner leaving, a ban, a lost socket, while createOffer or
 // setRemoteDescription is still pending. The controller closes the session on
-// every way out of the call (CallController.enter), and close() is final:
+// every way out of the call (CallCore.enter), and close() is final:
 // the handlers come off the connection, the connection and the remote tracks
-// are stopped, the timer is cleared and `closed` is set. Every continuation
-// after an await checks that one flag, on its own session, and stops; a
-// closed session never calls its owner again. Remote candidates are queued
-// until the remote description is applied (they can overtake the offer on the
-// wire) and then added in order; a candidate the browser refuses is logged,
+// are stopped, the timer is cleared and `closed` is set. Every await of an
+// entry point goes through step(), which throws the private CLOSED sentinel
+// when the session closed meanwhile; run() catches it once per entry point and
+// stops quietly, so a closed session never calls its owner again. Remote
+// candidates are queued until the remote description is applied (they can
+// overtake the offer on the wire) and then added in order; a candidate the browser refuses is logged,
 // not fatal. The browser's own signalingState says whether an answer is
 // expected.
 //
@@ -78,6 +79,9 @@ export interface CallSessionOwner {
   onFailed(why: FailReason): void;
 }
 
+/** Thrown by CallSession.step when the session closed during an await; caught only by CallSession.run. */
+const CLOSED: unique symbol = Symbol('closed');
+
 export class CallSession {
   private isClosed = false;
   /** remote candidates waiting for the remote description; null once it is applied */
@@ -135,49 +139,34 @@ export class CallSession {
       kinds.add(track.kind);
     }
     if (this.role !== 'initiator') return; // the receiver waits for the offer
-    try {
+    await this.run(async () => {
       // Without a camera/mic we still want to receive the partner's media.
       for (const kind of ['audio', 'video']) {
         if (!kinds.has(kind)) this.pc.addTransceiver(kind, { direction: 'recvonly' });
       }
-      const offer = await this.pc.createOffer();
-      if (this.isClosed) return;
-      await this.pc.setLocalDescription(offer);
-      if (this.isClosed) return;
-      this.sendDescription('signal-offer', this.pc.localDescription ?? offer);
-    } catch (err) {
-      this.fail('negotiation', err);
-    }
+      await this.offer(false);
+    }, (err) => this.fail('negotiation', err));
   }
 
   /** The partner's offer (we are the receiver): apply it and answer. */
   async acceptOffer(offer: RTCSessionDescriptionInit): Promise<void> {
     if (this.isClosed) return;
-    try {
-      await this.pc.setRemoteDescription(offer);
-      if (this.isClosed) return;
+    await this.run(async () => {
+      await this.step(this.pc.setRemoteDescription(offer));
       await this.addQueuedCandidates();
-      if (this.isClosed) return;
-      const answer = await this.pc.createAnswer();
-      if (this.isClosed) return;
-      await this.pc.setLocalDescription(answer);
-      if (this.isClosed) return;
+      const answer = await this.step(this.pc.createAnswer());
+      await this.step(this.pc.setLocalDescription(answer));
       this.sendDescription('signal-answer', this.pc.localDescription ?? answer);
-    } catch (err) {
-      this.fail('negotiation', err);
-    }
+    }, (err) => this.fail('negotiation', err));
   }
 
   /** The partner's answer to our offer. */
   async acceptAnswer(answer: RTCSessionDescriptionInit): Promise<void> {
     if (this.isClosed || this.pc.signalingState !== 'have-local-offer') return; // duplicate or stale answer
-    try {
-      await this.pc.setRemoteDescription(answer);
-      if (this.isClosed) return;
+    await this.run(async () => {
+      await this.step(this.pc.setRemoteDescription(answer));
       await this.addQueuedCandidates();
-    } catch (err) {
-      this.fail('negotiation', err);
-    }
+    }, (err) => this.fail('negotiation', err));
   }
 
   /** Trickled candidates from the partner; kept until the remote description is applied. */
@@ -263,18 +252,44 @@ export class CallSession {
     this.update({ restarting: true, mediaQuality: 'poor' });
     if (this.role !== 'initiator') return; // the receiver answers the initiator's restart offer
     this.deps.log?.('ICE restart', this.restarts);
-    void (async () => {
-      try {
-        this.pc.restartIce?.();
-        const offer = await this.pc.createOffer({ iceRestart: true });
-        if (this.isClosed) return;
-        await this.pc.setLocalDescription(offer);
-        if (this.isClosed) return;
-        this.sendDescription('signal-offer', this.pc.localDescription ?? offer);
-      } catch (err) {
-        this.fail('ICE restart', err);
-      }
-    })();
+    void this.run(async () => {
+      this.pc.restartIce?.();
+      await this.offer(true);
+    }, (err) => this.fail('ICE restart', err));
+  }
+
+  /** Make and send an offer (the initiator's, at the start and for an ICE restart). */
+  private async offer(iceRestart: boolean): Promise<void> {
+    const offer = await this.step(this.pc.createOffer(iceRestart ? { iceRestart } : undefined));
+    await this.step(this.pc.setLocalDescription(offer));
+    this.sendDescription('signal-offer', this.pc.localDescription ?? offer);
+  }
+
+  // ---- awaiting on a session that may close meanwhile -------------------------
+
+  /** Await `pending`; if the session closed meanwhile (or closing made it reject), stop the entry point. */
+  private async step<T>(pending: Promise<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await pending;
+    } catch (err) {
+      throw this.isClosed ? CLOSED : err;
+    }
+    if (this.isClosed) throw CLOSED;
+    return value;
+  }
+
+  /**
+   * One entry point: a session closed on the way stops it quietly; another error goes to
+   * `onError`. Resolves to whether the session is still open.
+   */
+  private async run(body: () => Promise<void>, onError: (err: unknown) => void): Promise<boolean> {
+    try {
+      await body();
+    } catch (err) {
+      if (err !== CLOSED && !this.isClosed) onError(err);
+    }
+    return !this.isClosed;
   }
 
   private sendDescription(event: 'signal-offer' | 'signal-answer', desc: RTCSessionDescriptionInit): void {
@@ -296,20 +311,16 @@ export class CallSession {
   private async readQuality(): Promise<void> {
     this.qualityTimer = null;
     if (this.isClosed || this.pc.connectionState !== 'connected') return; // resumes on 'connected'
-    try {
-      const report = await this.pc.getStats();
-      if (this.isClosed) return;
+    await this.run(async () => {
+      const report = await this.step(this.pc.getStats());
       const sample = mediaSample(report);
       const reading = judgeMedia(this.lastSample, sample);
       this.lastSample = sample;
       // the same reading tells whether media really goes through TURN (the "IP hidden" badge)
       const relayed = relayedBothWays(report);
       if (reading.quality !== this.view.mediaQuality || relayed !== this.view.relayed) this.update({ mediaQuality: reading.quality, relayed });
-    } catch (err) {
-      if (this.isClosed) return;
-      this.deps.log?.('getStats failed', err);
-    }
-    this.scheduleQuality(this.deps.qualityIntervalMs ?? 2000);
+    }, (err) => this.deps.log?.('getStats failed', err));
+    this.scheduleQuality(this.deps.qualityIntervalMs ?? 2000); // not when closed
   }
 
   private clearTimer(name: 'statsTimer' | 'connectTimer' | 'disconnectTimer' | 'qualityTimer'): void {
@@ -352,36 +363,24 @@ export class CallSession {
   private async addQueuedCandidates(): Promise<void> {
     const queued = this.queued ?? [];
     this.queued = null;
-    for (const c of queued) {
-      if (this.isClosed) return;
-      await this.addCandidate(c);
-    }
+    for (const c of queued) await this.step(this.addCandidate(c));
   }
 
   private async addCandidate(c: RTCIceCandidateInit): Promise<void> {
-    try {
-      await this.pc.addIceCandidate(c);
-    } catch (err) {
-      // A bad candidate must not end the call; others may still work.
-      if (!this.isClosed) this.deps.log?.('addIceCandidate failed', err);
-    }
+    // A bad candidate must not end the call; others may still work.
+    await this.run(() => this.pc.addIceCandidate(c), (err) => this.deps.log?.('addIceCandidate failed', err));
   }
 
   private async sendStats(timeToMediaMs: number, retriesLeft: number): Promise<void> {
-    try {
-      const report = await this.pc.getStats();
-      if (this.isClosed) return;
-      const info = selectedPairInfo(report);
-      if (info) {
-        const stats: CallStats = { timeToMediaMs, candidateType: info.candidateType, rttMs: info.rttMs };
-        send(this.deps.socket, 'call-stats', stats);
-        return;
-      }
-    } catch (err) {
-      if (this.isClosed) return;
-      this.deps.log?.('getStats failed', err);
-    }
-    if (retriesLeft > 0) {
+    let sent = false;
+    const open = await this.run(async () => {
+      const info = selectedPairInfo(await this.step(this.pc.getStats()));
+      if (!info) return;
+      const stats: CallStats = { timeToMediaMs, candidateType: info.candidateType, rttMs: info.rttMs };
+      send(this.deps.socket, 'call-stats', stats);
+      sent = true;
+    }, (err) => this.deps.log?.('getStats failed', err));
+    if (open && !sent && retriesLeft > 0) {
       this.statsTimer = this.deps.timers.setTimeout(() => {
         this.statsTimer = null;
         void this.sendStats(timeToMediaMs, retriesLeft - 1);

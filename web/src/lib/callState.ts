@@ -1,7 +1,9 @@
 // The call as the page sees it: one of four states, each written out whole
 // below, and one function per transition that builds the whole next state.
-// What a state owns (the CallSession of a match) is released by the
-// controller when the state is left (CallController.enter).
+// What a state owns (a match's CallSession and ResumeWait) is released by the
+// controller when the state is left (CallCore.enter); the rest of a
+// call's data (the partner's media-state, whom Report applies to) lives in
+// Matched and goes with it.
 //
 //   idle ──Start──▶ searching ──match-found──▶ matched
 //    ▲                 │  ▲                       │
@@ -12,7 +14,9 @@
 //                   connection starts over)
 
 import type { CallSession, PeerView } from './callSession';
-import type { BanInfo, MatchFound, Mode, Role, SearchAction, SearchOptions, Untrusted } from './protocol';
+import type { ModerationTarget } from './lastCall';
+import type { BanInfo, MatchFound, MediaState, Mode, Role, SearchAction, SearchOptions, Untrusted } from './protocol';
+import type { ResumeWait } from './recovery';
 
 /** No call, no search. */
 export interface Idle {
@@ -46,15 +50,26 @@ export interface Matched extends PeerView {
   readonly phase: 'matched';
   /** owns the RTCPeerConnection of this call; closed when the state is left. Null in text mode (no peer connection at all). */
   readonly session: CallSession | null;
-  readonly callId: number;
+  /** the page's count of calls (CallSession.id); the server's callId, a string, is `target.serverCallId` */
+  readonly callSeq: number;
   /** the common mode of the two (match-found `mode`) */
   readonly mode: Mode;
   readonly role: Role;
   readonly partnerName: string;
   /** interests shared with the partner */
   readonly commonInterests: string[];
+  /** spoken languages shared with the partner (ISO 639 codes) */
+  readonly commonLanguages: string[];
   /** from match-found: 'relay' when the call may only use TURN */
   readonly iceTransportPolicy: RTCIceTransportPolicy;
+  /** whom Report and Block apply to during this call (LastCall keeps it once the call ended) */
+  readonly target: ModerationTarget;
+  /** match-found's resume ticket and the wait for call-resumed; null from a server that predates resume */
+  readonly resume: ResumeWait | null;
+  /** what the partner says it sends (media-state), null until it says */
+  readonly partnerMedia: MediaState | null;
+  /** the peer connection reached 'connected' once: the partner was told then what we send (media-state) */
+  readonly everConnected: boolean;
 }
 
 /** The server banned this user: nothing more until the ban is over and the page reconnects. */
@@ -86,35 +101,38 @@ export function withNotice(s: Idle | Searching, notice: string): Idle | Searchin
   return s.phase === 'idle' ? idle(notice) : { phase: 'searching', notice, queuePosition: s.queuePosition, unanswered: s.unanswered };
 }
 
-export function matched(session: CallSession, match: MatchDetails): Matched {
+/**
+ * A new match: `session` owns its peer connection, or is null in text mode (the chat is
+ * the call; no peer connection, no media).
+ */
+export function matched(callSeq: number, session: CallSession | null, match: MatchDetails, resume: ResumeWait | null): Matched {
+  const peer: PeerView = session ? session.getView() : { remoteStream: null, connectionState: 'new', iceConnectionState: 'new' };
   return {
     phase: 'matched',
     session,
-    callId: session.id,
-    role: session.role,
-    mode: 'video',
+    callSeq,
+    role: match.role,
+    mode: session ? 'video' : 'text',
     partnerName: match.partnerName,
     commonInterests: match.commonInterests,
+    commonLanguages: match.commonLanguages,
     iceTransportPolicy: match.iceTransportPolicy,
-    ...session.getView(),
+    target: { name: match.partnerName, callSeq, serverCallId: resume?.ticket.callId ?? null, endedAt: null },
+    resume,
+    partnerMedia: null,
+    everConnected: false,
+    ...peer,
   };
 }
 
-/** A text-only match: the chat is the call; no peer connection, no media. */
-export function matchedText(callId: number, match: MatchDetails): Matched {
-  return {
-    phase: 'matched',
-    session: null,
-    callId,
-    role: match.role,
-    mode: 'text',
-    partnerName: match.partnerName,
-    commonInterests: match.commonInterests,
-    iceTransportPolicy: match.iceTransportPolicy,
-    remoteStream: null,
-    connectionState: 'new',
-    iceConnectionState: 'new',
-  };
+/** The partner told us what it sends. */
+export function withPartnerMedia(m: Matched, partnerMedia: MediaState): Matched {
+  return { ...m, partnerMedia };
+}
+
+/** Media flows for the first time (and the partner is told what we send). */
+export function connectedOnce(m: Matched): Matched {
+  return { ...m, everConnected: true };
 }
 
 /** The same call with news from its connection. */
@@ -142,6 +160,7 @@ export interface MatchDetails {
   iceServers: RTCIceServer[];
   iceTransportPolicy: RTCIceTransportPolicy;
   commonInterests: string[];
+  commonLanguages: string[];
   /** absent from a server that predates modes: video */
   mode: Mode;
 }
@@ -155,6 +174,7 @@ export function readMatch(d: Untrusted<MatchFound>): MatchDetails {
     // As the server says: a relay-only call gathers and uses TURN candidates only.
     iceTransportPolicy: d?.iceTransportPolicy === 'relay' ? 'relay' : 'all',
     commonInterests: Array.isArray(d?.commonInterests) ? d.commonInterests.filter((x) => typeof x === 'string') : [],
+    commonLanguages: Array.isArray(d?.commonLanguages) ? d.commonLanguages.filter((x) => typeof x === 'string') : [],
     mode: d?.mode === 'text' ? 'text' : 'video',
   };
 }

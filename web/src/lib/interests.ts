@@ -1,7 +1,6 @@
 // Interest tags, normalised the way the server does (src/randomchat/core/
 // requests.py): trimmed, lower-case, 1–30 printable characters, at most 10.
 
-import type { SearchOptions } from './protocol';
 import { t } from '../i18n';
 
 export const MAX_INTERESTS = 10;
@@ -54,38 +53,4 @@ export function addInterests(current: readonly string[], input: string): AddResu
     interests.push(checked.tag);
   }
   return { interests, error };
-}
-
-/** The payload of find-partner / next, or undefined for a plain search. */
-export function searchPayload(interests: readonly string[], strict: boolean, privacy = false): SearchOptions | undefined {
-  const privacyPart = privacy ? { privacy: true } : {};
-  if (interests.length === 0) return privacy ? privacyPart : undefined;
-  return { interests: [...interests], strict, ...privacyPart };
-}
-
-interface StorageLike {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-}
-
-const STORAGE_KEY = 'interests';
-
-/** Interests (and strict) remembered from the last visit; bad entries are dropped. */
-export function loadInterests(storage: StorageLike): { interests: string[]; strict: boolean } {
-  try {
-    const raw = JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as { interests?: unknown; strict?: unknown } | null;
-    const list = Array.isArray(raw?.interests) ? raw.interests.filter((x): x is string => typeof x === 'string') : [];
-    const { interests } = addInterests([], list.map((x) => x.replace(/,/g, ' ')).join(','));
-    return { interests, strict: raw?.strict === true && interests.length > 0 };
-  } catch {
-    return { interests: [], strict: false };
-  }
-}
-
-export function saveInterests(storage: StorageLike, interests: readonly string[], strict: boolean): void {
-  try {
-    storage.setItem(STORAGE_KEY, JSON.stringify({ interests, strict }));
-  } catch {
-    /* private mode or full: not worth a message */
-  }
 }

@@ -1,45 +1,14 @@
-// Video chat or text chat, chosen before the search and remembered like the
-// interests. Users are paired only with users of the same mode (the server
-// matches them so); `mode` goes with find-partner / next. Video mode searches
+// Video chat or text chat, chosen before the search and remembered with the
+// other choices (choices.ts). Users are paired only with users of the same mode
+// (the server matches them so); `mode` goes with find-partner / next. Video mode searches
 // only once the page holds a camera track: a user who watches unseen is what
 // the issue forbids.
 
 import type { CameraState } from './camera';
-import type { Mode, SearchOptions } from './protocol';
+import type { Mode } from './protocol';
 import { t } from '../i18n';
 
 export type { Mode };
-
-interface StorageLike {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-}
-
-const STORAGE_KEY = 'mode';
-
-export function loadMode(storage: StorageLike): Mode {
-  try {
-    return storage.getItem(STORAGE_KEY) === 'text' ? 'text' : 'video';
-  } catch {
-    return 'video';
-  }
-}
-
-export function saveMode(storage: StorageLike, mode: Mode): void {
-  try {
-    storage.setItem(STORAGE_KEY, mode);
-  } catch {
-    /* private mode or full: not worth a message */
-  }
-}
-
-/**
- * The search payload with the mode: absent for video (what seed clients send
- * too, and what the server assumes), `mode: 'text'` for text.
- */
-export function withMode(options: SearchOptions | undefined, mode: Mode): SearchOptions | undefined {
-  return mode === 'text' ? { ...(options ?? {}), mode: 'text' } : options;
-}
 
 /** A live camera track in the stream (enabled or not: turning the camera off later is the user's right). */
 export function hasCameraTrack(stream: MediaStream | null): boolean {

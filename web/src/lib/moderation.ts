@@ -1,6 +1,6 @@
 // Bans as the page sees them: from the 'banned' event or a refused connect.
 
-import { CONNECT_REFUSED_BANNED, MAX_REPORT_NOTE, REPORT_REASONS, type BanInfo, type ReportReason } from './protocol';
+import { MAX_REPORT_NOTE, REFUSAL, REPORT_REASONS, type BanInfo, type ReportReason } from './protocol';
 import { t, type MessageKey } from '../i18n';
 
 /** The label of each report reason, in the page's language (the value sent is the reason itself). */
@@ -24,12 +24,12 @@ export function parseBan(data: unknown): BanInfo | null {
 
 /**
  * The ban in a Socket.IO connect_error, or null when the error is not a ban:
- * the server refuses banned users with err.message 'Banned' and
+ * the server refuses banned users with err.message REFUSAL.BANNED and
  * err.data {until, reason}.
  */
 export function banFromConnectError(err: unknown): BanInfo | null {
   const e = err as { message?: unknown; data?: unknown } | null;
-  if (!e || e.message !== CONNECT_REFUSED_BANNED) return null;
+  if (!e || e.message !== REFUSAL.BANNED) return null;
   return parseBan(e.data) ?? { until: Number.NaN, reason: t('ban.noReason') };
 }
 

@@ -1,7 +1,7 @@
 // Telling someone whose tab is in the background that a partner arrived: a
 // short tone made with WebAudio (no asset), the tab's title, and a vibration
-// on phones that allow it. Each can be turned off; the choices are kept in
-// localStorage.notify. Browsers only let a page play sound after the user
+// on phones that allow it. Each can be turned off; the choices are kept with
+// the user's other choices (choices.ts). Browsers only let a page play sound after the user
 // interacted with it, so the AudioContext is created on the first gesture
 // (`prime`), and vibrate() is allowed only with user activation too: where it
 // is not, the call is a no-op.
@@ -12,27 +12,6 @@ export interface NotifyChoices {
   sound: boolean;
   title: boolean;
   vibrate: boolean;
-}
-
-export const DEFAULT_NOTIFY: NotifyChoices = { sound: true, title: true, vibrate: true };
-const KEY = 'notify';
-
-export function loadNotify(storage: Pick<Storage, 'getItem'>): NotifyChoices {
-  try {
-    const raw = JSON.parse(storage.getItem(KEY) ?? 'null') as Partial<NotifyChoices> | null;
-    if (!raw || typeof raw !== 'object') return { ...DEFAULT_NOTIFY };
-    return {
-      sound: typeof raw.sound === 'boolean' ? raw.sound : DEFAULT_NOTIFY.sound,
-      title: typeof raw.title === 'boolean' ? raw.title : DEFAULT_NOTIFY.title,
-      vibrate: typeof raw.vibrate === 'boolean' ? raw.vibrate : DEFAULT_NOTIFY.vibrate,
-    };
-  } catch {
-    return { ...DEFAULT_NOTIFY };
-  }
-}
-
-export function saveNotify(storage: Pick<Storage, 'setItem'>, choices: NotifyChoices): void {
-  storage.setItem(KEY, JSON.stringify(choices));
 }
 
 /** What the notifier needs from the page (the browser's objects; fakes in tests). */
@@ -121,14 +100,14 @@ export class MatchNotifier {
   }
 }
 
-/** The notifier for this page: its document, WebAudio, navigator.vibrate, localStorage choices. */
-export function browserNotifier(win: Window): MatchNotifier {
+/** The notifier for this page: its document, WebAudio, navigator.vibrate, and the user's current `choices`. */
+export function browserNotifier(win: Window, choices: () => NotifyChoices): MatchNotifier {
   const AudioCtor = (win as unknown as { AudioContext?: new () => AudioContextLike }).AudioContext;
   const nav = win.navigator as Navigator & { vibrate?: (p: number | number[]) => boolean };
   return new MatchNotifier({
     doc: win.document,
     createAudio: AudioCtor ? () => new AudioCtor() : undefined,
     vibrate: typeof nav.vibrate === 'function' ? (p) => nav.vibrate!(p) : undefined,
-    choices: () => loadNotify(win.localStorage),
+    choices,
   });
 }

@@ -1,13 +1,15 @@
 // The wire protocol of the '/random-chat' Socket.IO namespace, as the page
 // uses it. docs/protocol.md is the contract; the event names and payload
 // types come from wire.gen.ts, which `make protocol` generates from the
-// server's src/randomchat/protocol.py (a server test fails when the two
+// server's src/randomchat/protocol/ (a server test fails when the two
 // disagree). The rest of the page imports them from here only. `listen` and
 // `send` accept only those event names, so tsc finds a misspelt event or a
 // wrong payload. Messages (`message` fields) are for people and never a key:
 // `event`, `id` and `code` say what a refusal is about.
 
-import type { ClientEvents, ReportReason, ServerEvents } from './wire.gen';
+import type { ClientEvents, SearchRequest, ServerEvents } from './wire.gen';
+
+export { MAX_LANGUAGES, MAX_REPORT_NOTE, REFUSAL, REPORT_REASONS } from './wire.gen';
 
 export type {
   BanInfo,
@@ -35,7 +37,8 @@ export type {
   ReportPartner,
   ReportReason,
   Role,
-  SearchOptions,
+  SearchAction,
+  SearchRequest,
   ServerError,
   ServerEvents,
   SessionDescription,
@@ -43,11 +46,8 @@ export type {
   WaitingForPartner,
 } from './wire.gen';
 
-/** The two requests that start a search; `next` also ends the current call. */
-export type SearchAction = 'find-partner' | 'next';
-
-export const REPORT_REASONS: readonly ReportReason[] = ['nudity', 'harassment', 'spam', 'underage', 'other'];
-export const MAX_REPORT_NOTE = 500;
+/** The page's name for what `find-partner` and `next` carry (the wire's SearchRequest). */
+export type SearchOptions = SearchRequest;
 
 /** A partner whose name ends with this is a bot (the echo bot: `randomchat echo-bot`). */
 export const BOT_SUFFIX = ' (bot)';
@@ -55,9 +55,6 @@ export const BOT_SUFFIX = ' (bot)';
 export function isBotName(name: string | null | undefined): boolean {
   return typeof name === 'string' && name.endsWith(BOT_SUFFIX);
 }
-
-/** `err.message` of the connect_error that refuses a banned user (`err.data` is a BanInfo). */
-export const CONNECT_REFUSED_BANNED = 'Banned';
 
 /**
  * What arrives from the server is not trusted to have the declared shape:

@@ -11,25 +11,93 @@
 //   resume}` (the ticket from match-found), a search is simply sent again.
 
 import type { Untrusted } from './protocol';
+import type { Timers } from './timers';
 
 /** The signaling link as the page shows it. */
 export type Link = 'connecting' | 'online' | 'reconnecting' | 'resuming' | 'offline';
 
 /** What match-found gave us to resume the call after a server restart. */
 export interface ResumeTicket {
-  /** the page's id of the call (CallSession.id) */
-  readonly callSeq: number;
   /** the server's callId and the opaque ticket */
   readonly callId: string;
   readonly resume: string;
 }
 
 /** The ticket of a match, if the server sent one (a server that predates resume does not). */
-export function readResume(d: Untrusted<{ callId: string; resume: string }>, callSeq: number): ResumeTicket | null {
+export function readResume(d: Untrusted<{ callId: string; resume: string }>): ResumeTicket | null {
   const callId = d?.callId;
   const resume = d?.resume;
   if (typeof callId !== 'string' || !callId || typeof resume !== 'string' || !resume) return null;
-  return { callSeq, callId, resume };
+  return { callId, resume };
+}
+
+/**
+ * A match's resume: its ticket, and the wait for call-resumed once resume-call
+ * was sent. The Matched state owns it and the controller stops it when the
+ * state is left, so no wait outlives its call.
+ */
+export class ResumeWait {
+  private timer: unknown = null;
+
+  constructor(
+    readonly ticket: ResumeTicket,
+    private readonly timers: Pick<Timers, 'setTimeout' | 'clearTimeout'>,
+  ) {}
+
+  get waiting(): boolean {
+    return this.timer !== null;
+  }
+
+  /** resume-call was sent: `onTimeout` runs unless call-resumed (stop) comes within RESUME_TIMEOUT_MS. */
+  begin(onTimeout: () => void): void {
+    this.stop();
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      onTimeout();
+    }, RESUME_TIMEOUT_MS);
+  }
+
+  stop(): void {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+/**
+ * Connects again after the server refused a connection with code
+ * 'unavailable': its shared state is briefly out (docs/scaling.md), not a
+ * refusal of this user, so the session is kept. socket.io-client does not
+ * retry a connection the server refused (the socket is no longer active), so
+ * connect() is called here, after 1, 2, 4 … 30 s with jitter: pages refused
+ * together do not all come back at once. A refusal a minute after the last
+ * one is a new outage.
+ */
+export class Redial {
+  private timer: unknown = null;
+  private tries = 0;
+  private lastAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly socket: { readonly connected: boolean; connect?: () => unknown },
+    private readonly timers: Pick<Timers, 'setTimeout' | 'clearTimeout'>,
+    private readonly now: () => number,
+  ) {}
+
+  refused(): void {
+    if (this.now() - this.lastAt > 60_000) this.tries = 0;
+    this.lastAt = this.now();
+    const delayMs = Math.min(30_000, 1000 * 2 ** this.tries++) * (0.5 + Math.random() / 2);
+    this.stop();
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      if (!this.socket.connected) this.socket.connect?.();
+    }, delayMs);
+  }
+
+  stop(): void {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
 }
 
 /**

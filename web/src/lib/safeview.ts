@@ -4,49 +4,7 @@
 // setting, also on for new users) a clean FIRST verdict reveals by itself, so a
 // tap is needed only when the classifier is in doubt (nudity first, or no
 // verdict at all). A pure reducer, so that every rule is one line and the unit
-// tests cover it.
-
-interface StorageLike {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-}
-
-const STORAGE_KEY = 'safeView';
-const AUTO_LIFT_KEY = 'safeViewAutoLift';
-
-/** On unless the user turned it off on this device. */
-export function loadSafeView(storage: StorageLike): boolean {
-  try {
-    return storage.getItem(STORAGE_KEY) !== 'off';
-  } catch {
-    return true;
-  }
-}
-
-export function saveSafeView(storage: StorageLike, on: boolean): void {
-  try {
-    storage.setItem(STORAGE_KEY, on ? 'on' : 'off');
-  } catch {
-    /* private mode or full: the default (on) is the safe one */
-  }
-}
-
-/** On unless the user turned it off on this device. */
-export function loadAutoLift(storage: StorageLike): boolean {
-  try {
-    return storage.getItem(AUTO_LIFT_KEY) !== 'off';
-  } catch {
-    return true;
-  }
-}
-
-export function saveAutoLift(storage: StorageLike, on: boolean): void {
-  try {
-    storage.setItem(AUTO_LIFT_KEY, on ? 'on' : 'off');
-  } catch {
-    /* private mode or full: the default (on) applies next time */
-  }
-}
+// tests cover it. Both settings are kept with the user's other choices (choices.ts).
 
 export interface Veil {
   /** the video is shown unblurred */

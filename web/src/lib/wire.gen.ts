@@ -1,4 +1,4 @@
-// Generated from src/randomchat/protocol.py by `make protocol`: do not edit.
+// Generated from src/randomchat/protocol/ by `make protocol`: do not edit.
 // A test fails when this file and the server's protocol module disagree.
 
 export type Role = 'initiator' | 'receiver';
@@ -10,6 +10,7 @@ export type ReportReason = 'nudity' | 'harassment' | 'spam' | 'underage' | 'othe
 export type ErrorCode = 'invalid_payload' | 'refused' | 'unavailable' | 'internal' | 'unknown_event' | 'privacy_unavailable';
 export type PrivacyMode = 'available' | 'always' | 'no-turn' | 'off';
 export type RateLimitedEvent = 'find-partner' | 'next' | 'chat-message' | 'report-partner';
+export type SearchAction = 'find-partner' | 'next';
 export type MessageId = string | number;
 
 export type Empty = Record<string, never>;
@@ -48,6 +49,7 @@ export interface MatchFound {
   iceServers: IceServer[];
   iceTransportPolicy: IcePolicy;
   commonInterests: string[];
+  commonLanguages: string[];
   callId: string;
   resume: string;
   mode: Mode;
@@ -127,11 +129,13 @@ export interface BanInfo {
   reason: string;
 }
 
-export interface SearchOptions {
+export interface SearchRequest {
   interests?: string[];
   strict?: boolean;
   privacy?: boolean;
   mode?: Mode;
+  languages?: string[];
+  languagesOnly?: boolean;
 }
 
 export interface Heartbeat {
@@ -199,8 +203,8 @@ export interface ServerEvents {
 
 /** client -> server: event name -> the arguments of emit after the name */
 export interface ClientEvents {
-  'find-partner': [options?: SearchOptions];
-  'next': [options?: SearchOptions];
+  'find-partner': [options?: SearchRequest];
+  'next': [options?: SearchRequest];
   'leave': [];
   'signal-offer': [SignalOffer];
   'signal-answer': [SignalAnswer];
@@ -217,3 +221,12 @@ export interface ClientEvents {
 
 export const SERVER_EVENTS = ['connection-quality', 'waiting-for-partner', 'match-found', 'signal-offer', 'signal-answer', 'signal-offer-ack', 'signal-answer-ack', 'signal-ice-candidate', 'signal-ice-candidates-batch', 'partner-disconnected', 'partner-left', 'rate-limited', 'error', 'heartbeat-ack', 'chat-message', 'chat-message-ack', 'typing', 'block-partner-ack', 'report-partner-ack', 'banned', 'call-resumed', 'media-state'] as const;
 export const CLIENT_EVENTS = ['find-partner', 'next', 'leave', 'signal-offer', 'signal-answer', 'signal-ice-candidate', 'heartbeat', 'call-stats', 'chat-message', 'typing', 'block-partner', 'report-partner', 'resume-call', 'media-state'] as const;
+
+export const REPORT_REASONS: readonly ReportReason[] = ['nudity', 'harassment', 'spam', 'underage', 'other'];
+export const MAX_REPORT_NOTE = 500;
+export const MAX_LANGUAGES = 5;  /* SearchRequest.languages */
+/** `err.message` of a connect_error the page acts on (the others are for people). */
+export const REFUSAL = {
+  BANNED: 'Banned',
+  RULES_CHANGED: 'Rules changed',
+} as const;

@@ -1,67 +1,13 @@
-"""The wire protocol of ``/random-chat``, defined once on the server's side.
+"""The payloads of ``/random-chat``: one TypedDict per payload, named as the page names them.
 
-Every event name (``ClientEvent``, ``ServerEvent``) and every payload shape
-(the TypedDicts below, one per payload, named as the page names them) lives
-here. The lobby builds its payloads with these types, so mypy checks the keys;
-the validation of what clients send lives in ``core.signaling`` and
-``core.requests`` (pure functions that take the raw arguments and return clean
-values), which still spell most of their event names as literals (issue 25
-moves the parsing here).
-
-The page's side is generated from this module: ``make protocol`` (``python -m
-randomchat.wiregen``) writes ``web/src/lib/wire.gen.ts``, and a test fails when
-that file differs from what it generates from here, so a change here that the
-page does not follow, or an edit of the generated file, fails ``make test``.
-``docs/protocol.md`` is checked to name every event.
+The lobby builds what it sends with these types, so mypy checks the keys; the page's
+``wire.gen.ts`` is generated from them (``randomchat.wiregen``). What clients send is
+parsed by ``protocol.parse`` into the values below or its own dataclasses.
 """
 
-from enum import StrEnum
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
-NAMESPACE = "/random-chat"
-
-
-class ClientEvent(StrEnum):
-    FIND_PARTNER = "find-partner"
-    NEXT = "next"
-    LEAVE = "leave"
-    SIGNAL_OFFER = "signal-offer"
-    SIGNAL_ANSWER = "signal-answer"
-    SIGNAL_ICE_CANDIDATE = "signal-ice-candidate"
-    HEARTBEAT = "heartbeat"
-    CALL_STATS = "call-stats"
-    CHAT_MESSAGE = "chat-message"
-    TYPING = "typing"
-    BLOCK_PARTNER = "block-partner"
-    REPORT_PARTNER = "report-partner"
-    RESUME_CALL = "resume-call"
-    MEDIA_STATE = "media-state"
-
-
-class ServerEvent(StrEnum):
-    CONNECTION_QUALITY = "connection-quality"
-    WAITING_FOR_PARTNER = "waiting-for-partner"
-    MATCH_FOUND = "match-found"
-    SIGNAL_OFFER = "signal-offer"
-    SIGNAL_ANSWER = "signal-answer"
-    SIGNAL_OFFER_ACK = "signal-offer-ack"
-    SIGNAL_ANSWER_ACK = "signal-answer-ack"
-    SIGNAL_ICE_CANDIDATE = "signal-ice-candidate"
-    SIGNAL_ICE_CANDIDATES_BATCH = "signal-ice-candidates-batch"
-    PARTNER_DISCONNECTED = "partner-disconnected"
-    PARTNER_LEFT = "partner-left"
-    RATE_LIMITED = "rate-limited"
-    ERROR = "error"
-    HEARTBEAT_ACK = "heartbeat-ack"
-    CHAT_MESSAGE = "chat-message"
-    CHAT_MESSAGE_ACK = "chat-message-ack"
-    TYPING = "typing"
-    BLOCK_PARTNER_ACK = "block-partner-ack"
-    REPORT_PARTNER_ACK = "report-partner-ack"
-    BANNED = "banned"
-    CALL_RESUMED = "call-resumed"
-    MEDIA_STATE = "media-state"
-
+from randomchat.protocol.events import ClientEvent, ServerEvent
 
 # -- shared pieces ------------------------------------------------------------------
 
@@ -70,7 +16,12 @@ Quality = Literal["excellent", "good", "poor"]
 CandidateType = Literal["host", "srflx", "prflx", "relay"]
 IcePolicy = Literal["all", "relay"]
 Mode = Literal["video", "text"]  # only users of the same mode are paired
+VIDEO: Mode = "video"  # absent from a search: video, so the seed's clients are video users
+TEXT: Mode = "text"
+MODES: tuple[Mode, ...] = get_args(Mode)
 ReportReason = Literal["nudity", "harassment", "spam", "underage", "other"]
+REPORT_REASONS: tuple[ReportReason, ...] = get_args(ReportReason)
+MAX_NOTE = 500  # characters of a report's note, once cleaned
 ErrorCode = Literal[
     "invalid_payload", "refused", "unavailable", "internal", "unknown_event", "privacy_unavailable"
 ]
@@ -78,8 +29,11 @@ ErrorCode = Literal[
 # ``available``; ``always`` (``--ice-policy relay``: every call is); ``no-turn`` (no TURN
 # server, so a ``privacy`` search is refused); ``off`` (``--no-allow-privacy-mode``).
 PrivacyMode = Literal["available", "always", "no-turn", "off"]
-SearchEvent = Literal["find-partner", "next"]
-RateLimitedEvent = Literal["find-partner", "next", "chat-message", "report-partner"]
+# The two requests that start a search; ``next`` also ends the current call.
+SearchAction = Literal[ClientEvent.FIND_PARTNER, ClientEvent.NEXT]
+RateLimitedEvent = Literal[
+    ClientEvent.FIND_PARTNER, ClientEvent.NEXT, ClientEvent.CHAT_MESSAGE, ClientEvent.REPORT_PARTNER
+]
 MessageId = str | int
 
 
@@ -124,6 +78,7 @@ class MatchFound(TypedDict):
     iceServers: list[IceServer]
     iceTransportPolicy: IcePolicy
     commonInterests: list[str]
+    commonLanguages: list[str]  # spoken languages both gave (SearchRequest.languages)
     callId: str  # names the call in resume-call
     resume: str  # opaque ticket for resume-call after a server restart (lobby.resume)
     mode: Mode  # the common mode of the two
@@ -152,7 +107,7 @@ class SignalCandidateBatch(TypedDict):
 
 
 class PartnerLeft(TypedDict):
-    reason: Literal["next", "leave"]
+    reason: Literal[ClientEvent.NEXT, ClientEvent.LEAVE]  # what the partner sent
 
 
 class RateLimited(TypedDict):
@@ -211,11 +166,17 @@ class BanInfo(TypedDict):
 # -- client -> server ------------------------------------------------------------
 
 
-class SearchOptions(TypedDict):
+class SearchRequest(TypedDict):
+    """What ``find-partner`` and ``next`` may carry; parsed into ``parse.SearchOptions``."""
+
     interests: NotRequired[list[str]]
     strict: NotRequired[bool]
     privacy: NotRequired[bool]
     mode: NotRequired[Mode]  # absent: video
+    # Spoken languages, ISO 639 primary subtags ("en", "pt"): a partner who speaks one of
+    # them is preferred, and anyone once the language wait is over, unless languagesOnly.
+    languages: NotRequired[list[str]]
+    languagesOnly: NotRequired[bool]
 
 
 class Heartbeat(TypedDict):
@@ -283,8 +244,8 @@ SERVER_PAYLOADS: dict[ServerEvent, Any] = {
 }
 
 CLIENT_PAYLOADS: dict[ClientEvent, Any] = {
-    ClientEvent.FIND_PARTNER: (SearchOptions,),
-    ClientEvent.NEXT: (SearchOptions,),
+    ClientEvent.FIND_PARTNER: (SearchRequest,),
+    ClientEvent.NEXT: (SearchRequest,),
     ClientEvent.LEAVE: None,
     ClientEvent.SIGNAL_OFFER: SignalOffer,
     ClientEvent.SIGNAL_ANSWER: SignalAnswer,
@@ -309,5 +270,6 @@ ALIASES = {
     "ErrorCode": ErrorCode,
     "PrivacyMode": PrivacyMode,
     "RateLimitedEvent": RateLimitedEvent,
+    "SearchAction": SearchAction,
     "MessageId": MessageId,
 }
