@@ -19,7 +19,11 @@ from tests.test_console import CSRF, Console, bearer, console  # noqa: F401 (fix
 
 pytestmark = pytest.mark.process
 
-ADMIN = bearer("admin")
+
+def admin() -> dict[str, str]:
+    """An admin's bearer header, made when it is used: a token made at import would have
+    expired by the time a long run reaches this module (its lifetime is 10 minutes)."""
+    return bearer("admin")
 
 
 async def guest_report(console: Console, reported: str, address: str | None) -> int:
@@ -40,10 +44,10 @@ async def test_a_ban_has_one_shape_on_both_surfaces(console: Console) -> None:
         by_console = await client.post(
             "/api/console/bans",
             json={"userId": "u1", "hours": 1, "reason": "spam"},
-            headers={**ADMIN, **CSRF},
+            headers={**admin(), **CSRF},
         )
         by_admin = await client.post(
-            "/api/admin/bans", json={"userId": "u2", "hours": 1, "reason": "spam"}, headers=ADMIN
+            "/api/admin/bans", json={"userId": "u2", "hours": 1, "reason": "spam"}, headers=admin()
         )
         assert by_console.status_code == by_admin.status_code == 201
         assert by_console.json().keys() == by_admin.json().keys()
@@ -51,7 +55,7 @@ async def test_a_ban_has_one_shape_on_both_surfaces(console: Console) -> None:
         # Moderation data is never kept by a cache, on either surface.
         assert by_admin.headers["cache-control"] == by_console.headers["cache-control"]
         assert by_admin.headers["cache-control"] == "no-store"
-        listed = await client.get("/api/admin/bans", headers=ADMIN)
+        listed = await client.get("/api/admin/bans", headers=admin())
         assert {b["userId"] for b in listed.json()["bans"]} == {"u1", "u2"}
     assert [b.user_id for b in console.banned] == ["u1", "u2"]
 
@@ -62,14 +66,14 @@ async def test_an_admin_ban_of_a_report_closes_it_in_the_console_queue(console: 
         banned = await client.post(
             "/api/admin/bans",
             json={"reportId": report, "hours": 2, "reason": "abuse"},
-            headers=ADMIN,
+            headers=admin(),
         )
         assert banned.status_code == 201, banned.text
         assert banned.json()["addressHash"] == "net-1"
-        seen = await client.get(f"/api/console/reports/{report}", headers=ADMIN)
+        seen = await client.get(f"/api/console/reports/{report}", headers=admin())
         assert seen.json()["status"] == "banned"
         assert seen.json()["reviewedBy"] == "admin:script-1"
-        history = await client.get("/api/console/users/troll", headers=ADMIN)
+        history = await client.get("/api/console/users/troll", headers=admin())
         assert history.json()["banned"] is True
     [entry] = await audit.entries(console.db, limit=10, target="troll")
     assert entry.action == "ban-address"
@@ -86,17 +90,17 @@ async def test_a_ban_lifted_by_the_admin_api_is_audited_as_the_console_lifts(
             made = await client.post(
                 "/api/admin/bans",
                 json={"userId": user_id, "hours": 1, "reason": "x"},
-                headers=ADMIN,
+                headers=admin(),
             )
             assert made.status_code == 201
-        by_admin = await client.delete("/api/admin/bans/a", headers=ADMIN)
+        by_admin = await client.delete("/api/admin/bans/a", headers=admin())
         by_console = await client.post(
-            "/api/console/bans/lift", json={"userId": "b", "reason": "appeal"}, headers=ADMIN
+            "/api/console/bans/lift", json={"userId": "b", "reason": "appeal"}, headers=admin()
         )
         assert by_admin.status_code == by_console.status_code == 204
-        again = await client.delete("/api/admin/bans/a", headers=ADMIN)
+        again = await client.delete("/api/admin/bans/a", headers=admin())
         assert again.status_code == 404
-        active = await client.get("/api/console/bans", headers=ADMIN)
+        active = await client.get("/api/console/bans", headers=admin())
         assert [b for b in active.json()["bans"] if b["endedAt"] is None] == []
     lifts = await audit.entries(console.db, limit=10, action="unban")
     assert {(e.target, e.reason, e.detail.get("via")) for e in lifts} == {
@@ -116,12 +120,12 @@ async def test_an_address_lift_ends_every_ban_on_it_and_tells_the_server(
             made = await client.post(
                 f"/api/console/reports/{report}/ban-address",
                 json={"hours": 1, "reason": "raid"},
-                headers={**ADMIN, **CSRF},
+                headers={**admin(), **CSRF},
             )
             assert made.status_code == 201, made.text
-        lifted = await client.delete("/api/admin/address-bans/net-2", headers=ADMIN)
+        lifted = await client.delete("/api/admin/address-bans/net-2", headers=admin())
         assert lifted.status_code == 204
-        none_left = await client.delete("/api/admin/address-bans/net-2", headers=ADMIN)
+        none_left = await client.delete("/api/admin/address-bans/net-2", headers=admin())
         assert none_left.status_code == 404
     assert sorted(console.unbanned) == ["g1", "g2"]
     assert await console.db.active_ban("g1", time.time()) is None
@@ -132,14 +136,14 @@ async def test_an_address_lift_ends_every_ban_on_it_and_tells_the_server(
 async def test_validation_is_the_same_on_both_surfaces(console: Console) -> None:
     body = {"userId": "u1", "hours": 0, "reason": "x"}  # under a minute
     async with console.client() as client:
-        by_admin = await client.post("/api/admin/bans", json=body, headers=ADMIN)
-        by_console = await client.post("/api/console/bans", json=body, headers={**ADMIN, **CSRF})
+        by_admin = await client.post("/api/admin/bans", json=body, headers=admin())
+        by_console = await client.post("/api/console/bans", json=body, headers={**admin(), **CSRF})
         assert by_admin.status_code == by_console.status_code == 422
         assert by_admin.json() == by_console.json()
         both = await client.post(
             "/api/admin/bans",
             json={"userId": "u1", "reportId": 1, "hours": 1, "reason": "x"},
-            headers=ADMIN,
+            headers=admin(),
         )
         assert both.status_code == 422
     assert await triage.search_bans(console.db, time.time()) == []

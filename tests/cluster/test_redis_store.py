@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from redis.asyncio import Redis
 
-from randomchat.core.matching import Seeker
+from randomchat.core.matching import INTERESTS, LANGUAGES, Seeker
 from randomchat.store import Matched, Member, Queued, Taken, options_codec
 from randomchat.store.redis import RedisStore
 from randomchat.store.redis_base import text
-from tests.matchers import make_seeker
+from tests.matchers import WIDE, make_seeker
 from tests.redisserver import RedisServer
 
 pytestmark = pytest.mark.process
@@ -190,3 +191,37 @@ def test_an_event_sent_again_after_a_failed_write_is_delivered_once() -> None:
     assert not reader._first_time("n1:a", 2)  # the batch was stored, then resent
     assert reader._first_time("n2:b", 1)  # another sender counts on its own
     assert reader._first_time("n1:c", 1)  # the same node, restarted
+
+
+async def test_looking_again_keeps_what_the_user_widened_while_waiting(
+    nodes: tuple[RedisStore, RedisStore],
+) -> None:
+    """A waiting user whose interests widened looks again (its node's beat came late and a
+    newcomer on the other node queued rather than claim it): it takes the newcomer, though
+    the lobby's seeker says nothing of the widening (the record does)."""
+    one, two = nodes
+    await one.join(Member("n1.a", "u-a", "A"))
+    await two.join(Member("n2.b", "u-b", "B"))
+    fan = make_seeker("n1.a", "u-a", interests=["chess"])
+    assert await one.search(fan, 0.0) == Queued(1)
+    assert await one.due_to_widen(5.0, {INTERESTS: 5.0, LANGUAGES: 5.0}) == [("n1.a", WIDE)]
+    assert await one.widen(replace(fan, widened=WIDE), 5.0) == Queued(1)
+    await two._queue(make_seeker("n2.b", "u-b"), 5.5, None)  # B queued without seeing A
+    found = await one.look_again(fan, 6.0)
+    assert isinstance(found, Matched) and found.partner.sid == "n2.b"
+
+
+async def test_a_widening_read_before_the_user_searched_again_widens_nothing(
+    nodes: tuple[RedisStore, RedisStore],
+) -> None:
+    """The widening job read a waiting entry, then its user left and searched again
+    before the job's widen ran: the new search waits out its own wait."""
+    one, _ = nodes
+    await one.join(Member("n1.a", "u-a", "A"))
+    fan = make_seeker("n1.a", "u-a", interests=["chess"])
+    assert await one.search(fan, 0.0) == Queued(1)
+    assert await one.due_to_widen(5.0, {INTERESTS: 5.0, LANGUAGES: 5.0}) == [("n1.a", WIDE)]
+    await one.leave("n1.a")
+    assert await one.search(fan, 5.1) == Queued(1)
+    assert await one.widen(replace(fan, widened=WIDE), 5.2) is None
+    assert await one.due_to_widen(9.0, {INTERESTS: 5.0, LANGUAGES: 5.0}) == []

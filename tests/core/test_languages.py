@@ -86,13 +86,25 @@ async def test_anyone_after_the_language_wait_unless_only_shared(
 ) -> None:
     search = lobby.search
     await search.find_partner("only", ({"languages": ["de"], "languagesOnly": True},))
-    await search.find_partner("en", ({"languages": ["en"]},))
-    # a seed client sends nothing: it accepts anyone, but the others wait for their language
-    assert not matches(await search.find_partner("plain", ()))
+    await search.find_partner("es", ({"languages": ["es"]},))
+    assert not matches(await search.find_partner("en", ({"languages": ["en"]},)))
     clock.advance(2.9)
     assert not matches(await search.widen_waiting())
     clock.advance(0.1)
     found = await search.widen_waiting()
-    assert matches(found) == [("en", []), ("plain", [])]
+    assert sorted(matches(found)) == [("en", []), ("es", [])]
     clock.advance(600)  # "only my languages" is never widened
     assert not matches(await search.widen_waiting())
+
+
+async def test_a_seed_client_that_sends_nothing_is_met_at_once(lobby: Lobby) -> None:
+    """A language not stated is unknown, not different: someone who gave languages takes
+    a seed client at once (a shared language still ranks first), one who wants only
+    their languages does not."""
+    search = lobby.search
+    await search.find_partner("only", ({"languages": ["de"], "languagesOnly": True},))
+    await search.find_partner("en", ({"languages": ["en"]},))
+    assert matches(await search.find_partner("plain", ())) == [("plain", []), ("en", [])]
+    await search.find_partner("es", ({"languages": ["es"]},))
+    found = await search.find_partner("es2", ({"languages": ["es"]},))
+    assert matches(found) == [("es2", ["es"]), ("es", ["es"])]  # not "only": no seed left

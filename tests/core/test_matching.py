@@ -50,7 +50,7 @@ def test_common_interest_beats_an_earlier_user_without_one() -> None:
     s = seeker(interests=("music",))
     assert chosen(s, w("plain", 1), w("fan", 2, ("music", "art"))) == "fan"
     found = pick(s, [w("plain", 1), w("fan", 2, ("music", "art"))])
-    assert found is not None and found.common == frozenset({"music"})
+    assert found is not None and found.shared == {INTERESTS: frozenset({"music"})}
 
 
 def test_seeker_with_interests_waits_rather_than_take_anyone() -> None:

@@ -41,7 +41,15 @@ def opts(
 def test_a_shared_language_is_needed_until_it_widens_and_ranks_after_interests() -> None:
     fr = Seeker("s", "u-s", opts(languages="fr"))
     assert common_ground(fr, Waiting("de", "u-de", 0.0, opts(languages="de"))) is None
-    assert common_ground(fr, Waiting("none", "u-n", 0.0, opts())) is None  # fr waits for fr
+    # a partner who gave no language is unknown, not different: taken at once, unless
+    # only shared languages will do
+    none = Waiting("none", "u-n", 0.0, opts())
+    assert common_ground(fr, none) == {}
+    assert common_ground(Seeker("s", "u-s", opts(languages="fr", only=True)), none) is None
+    assert (
+        common_ground(Seeker("p", "u-p", opts()), Waiting("fr", "u-f", 0.0, opts(languages="fr")))
+        == {}
+    )
     wide = Waiting("de", "u-de", 0.0, opts(languages="de"), frozenset({LANGUAGES}))
     assert common_ground(replace(fr, widened=frozenset({LANGUAGES})), wide) == {}
     both = Seeker("s", "u-s", opts("chess", "fr"))

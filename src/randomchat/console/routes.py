@@ -172,19 +172,7 @@ async def audit_log(deps: Deps, request: Request, actor: Actor) -> Response:
 
 async def list_accounts(deps: Deps, request: Request, actor: Actor) -> Response:
     found = await account_store.all_accounts(deps.db)
-    return ok(
-        {
-            "accounts": [
-                {
-                    "name": a.name,
-                    "role": a.role,
-                    "createdAt": a.created_at,
-                    "updatedAt": a.updated_at,
-                }
-                for a in found
-            ]
-        }
-    )
+    return ok({"accounts": [account_json(a) for a in found]})
 
 
 def account_json(account: account_store.Account) -> dict[str, Any]:

@@ -4,29 +4,26 @@ Theory of operation. Waiting users sit in one queue in arrival order. A seeker
 (a newcomer, or a waiting user whose preferences just widened) is paired with
 the best compatible entry. Each side carries its search options (one
 ``SearchOptions`` value, as parsed from the wire). The options hold
-*preferences* (``FACETS``: interests, spoken languages): each is a set of tags, a strict
-flag, and a wait (``Rules``) after which a user who is not strict about it
-accepts anyone on it. A user accepts anyone on a preference when they gave no
-tags for it, or gave some but have waited longer than its wait without being
-strict (the preference is then ``widened``). Then:
+*preferences* (``FACETS``: interests, spoken languages): each is a set of tags,
+a strict flag, and a wait (``Rules``) after which a user who is not strict
+about it accepts anyone on it (it is then ``widened``). A user with no tags on
+a preference accepts anyone on it. Then:
 
 * compatible means: the same mode (video users meet video users, text users
   text users), not the seeker's own user id (two tabs never meet), not
   blocked either way, not met within the repeat window (an exclusion, not a
   preference: after Next, Stop or a partner leaving, the two wait for someone
-  else, however long that takes), and for every preference: sharing at least
-  one tag, or both sides accepting anyone on it.
+  else, however long that takes), and for every preference: sharing a tag,
+  or both sides accepting anyone on it, or (languages: ``takes_unknown``) one
+  side gave no tags and the other is not strict about it.
 * best means, in this order: not the immediately previous partner of either
   side (which matters only when the repeat window is shorter than the time
   since they met, or 0); sharing a tag, preference by preference in
-  ``FACETS`` order (interests, then languages); waiting longest. So two users
-  with a common interest are paired ahead of an earlier user without one, and
-  two who speak a common language ahead of an earlier user who does not.
+  ``FACETS`` order (interests, then languages); waiting longest.
 
-Adding a preference is one ``Facet`` in ``FACETS`` (its tags and strict flag
-read from ``SearchOptions``) and its wait in the widening job's ``waits``: the
-indexes (``entry_lists``/``seeker_lists``, which both stores use) and the
-widening (``widening``) follow from it.
+Adding a preference is one ``Facet`` in ``FACETS`` and its wait in the
+widening job's ``waits``: the indexes (``entry_lists``/``seeker_lists``, which
+both stores use) and the widening (``widening``) follow from it.
 
 Everything here is pure: time is passed in, nothing is read or written outside
 the queue object.
@@ -47,7 +44,7 @@ EMPTY: frozenset[str] = frozenset()
 NETWORK = "a:"
 INTERESTS = "interests"
 LANGUAGES = "languages"  # spoken languages (ISO 639 primary subtags)
-ANY = "any"  # the index list of entries that accept anyone on every preference
+ANY = "any"  # entries that take a partner who gave no tags, on every preference
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +55,16 @@ class Facet:
     name: str
     tags: Callable[[SearchOptions], frozenset[str]]
     strict: Callable[[SearchOptions], bool]
+    # A partner who gave no tags is unknown, not different, on this preference: anyone not
+    # strict about it takes them at once (a seed client states no language, and meeting
+    # it stays as quick as before languages existed). Interests: no, no interests is a
+    # choice, and the one who gave some waits for a match first.
+    takes_unknown: bool = False
 
 
 FACETS: tuple[Facet, ...] = (
     Facet(INTERESTS, lambda o: o.interests, lambda o: o.strict),
-    Facet(LANGUAGES, lambda o: o.languages, lambda o: o.languages_only),
+    Facet(LANGUAGES, lambda o: o.languages, lambda o: o.languages_only, takes_unknown=True),
 )
 # Per preference (by name), the tags both sides share: only those where they share some.
 Shared = Mapping[str, frozenset[str]]
@@ -111,6 +113,20 @@ def accepts_anyone(user: Seeker | Waiting, facet: Facet) -> bool:
     return not facet.tags(user.options) or facet.name in user.widened
 
 
+def takes_unknown(user: Seeker | Waiting, facet: Facet) -> bool:
+    """Whether ``user`` takes a partner who gave no tags on ``facet``."""
+    return accepts_anyone(user, facet) or (facet.takes_unknown and not facet.strict(user.options))
+
+
+def _agree(seeker: Seeker, entry: Waiting, facet: Facet) -> bool:
+    """Without a shared tag, whether the two may still meet on ``facet``."""
+    if accepts_anyone(seeker, facet) and accepts_anyone(entry, facet):
+        return True
+    return (not facet.tags(entry.options) and takes_unknown(seeker, facet)) or (
+        not facet.tags(seeker.options) and takes_unknown(entry, facet)
+    )
+
+
 def pending(user: Seeker | Waiting) -> list[Facet]:
     """The preferences ``user`` will still widen on (tags, not strict, not widened)."""
     return [
@@ -133,9 +149,9 @@ def _tag_lists(facet: Facet, options: SearchOptions) -> list[str]:
 
 def entry_lists(entry: Waiting) -> list[str]:
     """The index lists a waiting entry is on (within its mode): one per tag of each
-    preference, and ``ANY`` when it accepts anyone on every preference."""
+    preference, and ``ANY`` when it takes a partner with no tags on every preference."""
     names = [name for facet in FACETS for name in _tag_lists(facet, entry.options)]
-    if all(accepts_anyone(entry, facet) for facet in FACETS):
+    if all(takes_unknown(entry, facet) for facet in FACETS):
         names.append(ANY)
     return names
 
@@ -143,12 +159,11 @@ def entry_lists(entry: Waiting) -> list[str]:
 def seeker_lists(seeker: Seeker) -> list[str]:
     """The index lists that hold every entry ``seeker`` could meet (within its mode).
 
-    When the seeker is particular about one preference, a compatible entry shares one
-    of its tags there: that preference's tag lists are enough. Otherwise an entry is
-    compatible only if it accepts anyone everywhere (``ANY``) or shares a tag on a
-    preference where it does not (that preference's tag lists)."""
+    A seeker that takes nobody without a shared tag on one preference needs only its tag
+    lists there. Otherwise a compatible entry shares a tag somewhere (the tag lists) or
+    takes a partner with no tags everywhere (``ANY``)."""
     for facet in FACETS:
-        if not accepts_anyone(seeker, facet):
+        if not takes_unknown(seeker, facet):
             return _tag_lists(facet, seeker.options)
     return [name for facet in FACETS for name in _tag_lists(facet, seeker.options)] + [ANY]
 
@@ -157,11 +172,6 @@ def seeker_lists(seeker: Seeker) -> list[str]:
 class Pick:
     entry: Waiting
     shared: Shared
-
-    @property
-    def common(self) -> frozenset[str]:
-        """The shared interests (``match-found``'s ``commonInterests``)."""
-        return self.shared.get(INTERESTS, EMPTY)
 
 
 def common_ground(seeker: Seeker, entry: Waiting) -> Shared | None:
@@ -179,7 +189,7 @@ def common_ground(seeker: Seeker, entry: Waiting) -> Shared | None:
         common = facet.tags(seeker.options) & facet.tags(entry.options)
         if common:
             shared[facet.name] = common
-        elif not (accepts_anyone(seeker, facet) and accepts_anyone(entry, facet)):
+        elif not _agree(seeker, entry, facet):
             return None
     return shared
 

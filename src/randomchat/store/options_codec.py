@@ -4,7 +4,8 @@ Compact JSON of the ``SearchOptions`` fields, read from the dataclass itself: a
 field added to the options is stored, read back and round-trip tested
 (tests/core/test_search_options_encoding.py) with no edit here. Sets are sorted
 lists; a field absent from a stored value takes its default (a record written
-by an older node).
+before the field existed). The layout of the record around it is another matter:
+docs/scaling.md, "Rolling deploys", says when all nodes must change together.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 
 from redis.asyncio import Redis
 
@@ -104,6 +105,9 @@ class RedisStore:
         # round trip that finds nothing. Both bounded by this node's connections.
         self._members: dict[str, Member] = {}
         self._registered: set[str] = set()
+        # the entries the last widening read saw, by sid: their ``since`` (one per waiting
+        # socket of this node at most, replaced at each read)
+        self._due_since: dict[str, str] = {}
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -190,8 +194,10 @@ class RedisStore:
         keys = [self._key("qw", self.node)]  # (a Redis Cluster routes a script by its keys)
         reply = await self._due(keys=keys, args=[self.prefix, self.node, repr(latest)])
         due: list[tuple[str, frozenset[str]]] = []
+        self._due_since = {}
         for i in range(0, len(reply), 4):
             sid, since, options, widened = (text(v) for v in reply[i : i + 4])
+            self._due_since[sid] = since
             entry = Waiting(sid, "", float(since), codec.decode(options), lua.names(widened))
             wider = widening(entry, now, waits)
             if wider != entry.widened:
@@ -202,15 +208,20 @@ class RedisStore:
     async def widen(self, seeker: Seeker, now: float) -> SearchResult | None:
         entry = seeker.waiting(now)
         args = [self.prefix, seeker.sid, lua.SEP.join(sorted(seeker.widened))]
-        args += ["1" if pending(entry) else "0", *self._keys_of(entry)]
+        # the entry the widening read saw, not a newer search's (widened at once)
+        since = self._due_since.pop(seeker.sid, "")
+        args += ["1" if pending(entry) else "0", since, *self._keys_of(entry)]
         if not await self._widen(keys=[self._key("m", seeker.sid)], args=args):
             return None
         return await self._look_again(seeker, now, None)
 
     @unavailable
     async def look_again(self, seeker: Seeker, now: float) -> SearchResult | None:
-        if await self.phase_of(seeker.sid) is not Phase.WAITING:
+        phase, widened = await self.redis.hmget(self._key("m", seeker.sid), "ph", "wd")
+        if phase is None or _PHASES[text(phase)] is not Phase.WAITING:
             return None
+        # what it widened on while it waited counts (the lobby's seeker knows none of it)
+        seeker = replace(seeker, widened=seeker.widened | lua.names(text(widened or "")))
         result = await self._look_again(seeker, now, 1)
         return None if isinstance(result, Queued) else result
 

@@ -216,17 +216,18 @@ return 1
 )
 
 # ARGV: prefix, sid, the preferences it accepts anyone on now (SEP-joined), '1' if it
-# will still widen on some, then the keys it goes on (as ENQUEUE's). Moves the entry from
-# the keys its record lists to these, at its arrival number (its place is kept). Returns
-# {} when not waiting or nothing new is widened.
+# will still widen on some, the ``since`` DUE read ('': unchecked), then the keys it goes on (as
+# ENQUEUE's). Moves the entry from the keys its record lists to these, at its arrival
+# number (its place is kept). Returns {} when not waiting, nothing new is widened, or the
+# entry is not the one DUE read (it left and searched again since: its wait starts anew).
 WIDEN = """
 local p, sid = ARGV[1], ARGV[2]
 local m = p..'m:'..sid
-local f = redis.call('HMGET', m, 'ph', 'wd', 'seq', 'ix', 'nd')
-if f[1] ~= 'w' or f[2] == ARGV[3] then return {} end
+local f = redis.call('HMGET', m, 'ph', 'wd', 'seq', 'ix', 'nd', 'since')
+if f[1] ~= 'w' or f[2] == ARGV[3] or (ARGV[5] ~= '' and f[6] ~= ARGV[5]) then return {} end
 for key in string.gmatch(f[4] or '', '[^\\31]+') do redis.call('ZREM', key, sid) end
 local keys = {}
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   keys[#keys + 1] = ARGV[i]
   redis.call('ZADD', ARGV[i], f[3], sid)
 end

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { languageName } from './LanguagesChoice';
+import { CommonGround } from './CommonGround';
 import { useCallController } from '../hooks/useCallController';
 import { useCamera } from '../hooks/useCamera';
 import { usePersistentChoices } from '../hooks/usePersistentChoices';
@@ -190,18 +190,7 @@ export function ChatRoom({ session, onSignOut, onReconnect }: { session: Session
               {call?.phase === 'matched' ? (
                 <>
                   <span className="partner-label">{t('stage.chattingWith')}</span> <strong data-testid="partner-name" dir="auto">{call.partnerName}</strong>
-                  {call.commonInterests.length ? (
-                    <span className="common" data-testid="common-interests">
-                      {' '}
-                      {t('stage.bothLike', { interests: call.commonInterests.join(', ') })}
-                    </span>
-                  ) : null}
-                  {call.commonLanguages.length ? (
-                    <span className="common" data-testid="common-languages">
-                      {' '}
-                      {t('stage.bothSpeak', { languages: call.commonLanguages.map(languageName).join(', ') })}
-                    </span>
-                  ) : null}
+                  <CommonGround interests={call.commonInterests} languages={call.commonLanguages} />
                 </>
               ) : (
                 <span className="partner-label">{call?.phase === 'searching' ? t('stage.textSearching') : t('stage.textIdle')}</span>

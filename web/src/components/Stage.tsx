@@ -1,5 +1,5 @@
 import { useRef, type PointerEvent } from 'react';
-import { languageName } from './LanguagesChoice';
+import { CommonGround } from './CommonGround';
 import type { CameraState } from '../lib/camera';
 import type { CallState } from '../lib/callState';
 import { isBotName } from '../lib/protocol';
@@ -84,18 +84,7 @@ export function Stage({
                 {t('stage.ipHidden')}
               </span>
             ) : null}
-            {inCall.commonInterests.length ? (
-              <span className="common" data-testid="common-interests">
-                {' '}
-                {t('stage.bothLike', { interests: inCall.commonInterests.join(', ') })}
-              </span>
-            ) : null}
-            {inCall.commonLanguages.length ? (
-              <span className="common" data-testid="common-languages">
-                {' '}
-                {t('stage.bothSpeak', { languages: inCall.commonLanguages.map(languageName).join(', ') })}
-              </span>
-            ) : null}
+            <CommonGround interests={inCall.commonInterests} languages={inCall.commonLanguages} />
           </div>
         ) : null}
         {!inCall?.remoteStream ? (

@@ -1,5 +1,5 @@
-// Interest tags, normalised the way the server does (src/randomchat/core/
-// requests.py): trimmed, lower-case, 1–30 printable characters, at most 10.
+// Interest tags, normalised the way the server does (src/randomchat/protocol/
+// parse.py): trimmed, lower-case, 1–30 printable characters, at most 10.
 
 import { t } from '../i18n';
 

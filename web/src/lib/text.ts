@@ -1,6 +1,6 @@
 /**
  * The characters the server removes from chat text and refuses in names
- * (randomchat.core.requests): controls, lone surrogates and format characters,
+ * (randomchat.protocol.text): controls, lone surrogates and format characters,
  * except the format characters real text needs: ZWNJ and ZWJ (emoji sequences,
  * Persian, Indic scripts), LRM, RLM and ALM (the direction of neutral characters
  * in mixed text) and tag characters (flags). Bidi embeddings, overrides and
