@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 
 from randomchat import __version__
 from randomchat.config import Settings
-from randomchat.db import ChatLine, Database
+from randomchat.db import ChatLine, Database, audit, evidence, triage
 from randomchat.guests import RulesDocument
 from tests.conftest import RunningServer
 
@@ -157,6 +158,65 @@ def test_reads_refuse_a_database_that_does_not_exist(tmp_path: Path) -> None:
     listed = run("admin", "list", "--data-dir", str(data))
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr.splitlines()[0] == f"database: {data / 'randomchat.db'}"
+
+
+def test_a_ban_from_a_report_closes_it_and_is_audited_as_the_console_does(
+    tmp_path: Path,
+) -> None:
+    """``ban --report`` is the console's ban of a report's address (one implementation,
+    ``console.actions``): the report is closed as banned, its picture dropped, and the
+    audit log says ``ban-address`` with the report's id; ``unban --address`` is audited
+    as the console's address lift."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'randomchat.db'}"
+
+    async def seed() -> int:
+        db = await Database.open(url)
+        try:
+            made = await db.report(
+                "reporter-1",
+                "troll",
+                reason="spam",
+                note="",
+                chat=[],
+                now=time.time(),
+                reported_address="net-1",
+            )
+            await evidence.keep(db, made.id, "reporter-1", None, b"\xff\xd8jpeg", time.time())
+            return made.id
+        finally:
+            await db.close()
+
+    report_id = asyncio.run(seed())
+    ban_args = ["--report", str(report_id), "--hours", "2", "--reason", "abuse"]
+    banned = run("ban", *ban_args, "--data-dir", str(tmp_path))
+    assert banned.returncode == 0, banned.stderr
+    assert banned.stdout.startswith("banned troll and address net-1 until ")
+    lifted = run("unban", "--address", "net-1", "--data-dir", str(tmp_path))
+    assert lifted.returncode == 0, lifted.stderr
+    assert lifted.stdout.strip() == "unbanned address net-1 (troll)"
+
+    async def inspect() -> None:
+        db = await Database.open(url)
+        try:
+            shown = await triage.queued_report(db, report_id)
+            assert shown is not None and shown.status == "banned"
+            assert shown.reviewed_by is not None and shown.reviewed_by.startswith("cli:")
+            assert await evidence.with_pictures(db, [report_id]) == set()
+            lift, ban = await audit.entries(db, limit=10, target="troll")  # newest first
+        finally:
+            await db.close()
+        assert (ban.action, ban.actor, ban.reason) == ("ban-address", shown.reviewed_by, "abuse")
+        # The console's entry (address, reportId, hours, until) and the surface it came from.
+        assert ban.detail == {
+            "via": "cli",
+            "address": True,
+            "reportId": report_id,
+            "hours": 2,
+            "until": ban.detail["until"],
+        }
+        assert (lift.action, lift.detail) == ("unban", {"via": "cli", "address": True})
+
+    asyncio.run(inspect())
 
 
 def _without_settings() -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 Each opens the database ``serve`` uses (the same settings), says which on standard
 error, and prints for a terminal: text that came from users is escaped (``shown``).
+``ban`` and ``unban`` take the console's and the admin API's actions
+(``console.actions.Moderation``): stored, audited and a report closed the same way.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import asyncio
 import getpass
 import json
 import sys
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -18,12 +19,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from randomchat import admin, config
-from randomchat.db import Database, StorageError, audit, safety
+from randomchat.console.actions import Moderation
+from randomchat.db import Ban, Database, StorageError, safety
 
 EXIT_OK = 0
 EXIT_NO_BAN = 1  # unban: the user had no active ban
 EXIT_CONFIG = 2
 EXIT_STORAGE = 3  # reports, ban, unban: the database failed
+
+VIA = {"via": "cli"}  # in the audit entry: which surface took the action
 
 
 def shown(text: str) -> str:
@@ -138,6 +142,19 @@ def list_reports(
     return moderate(settings, action)
 
 
+def _moderation(db: Database) -> Moderation:
+    """The actions ``/api/console`` and ``/api/admin`` take, with no live server to tell.
+
+    The running server (if any) is another process: it reads bans made or lifted
+    here in its refresh from the database, every 2 s, and disconnects the user then.
+    """
+    return Moderation(db, on_ban=_server_refreshes)
+
+
+async def _server_refreshes(ban: Ban) -> None:
+    """Nothing to tell: see ``_moderation``."""
+
+
 def ban_user(
     settings: config.Settings,
     user_id: str | None,
@@ -149,34 +166,34 @@ def ban_user(
     """Ban ``user_id`` (or the reported user of ``report_id`` with the address they were
     reported from) for ``hours``; a running server disconnects them within seconds.
 
-    A guest's ban also covers the address they were last reported from, if any.
+    A guest's ban also covers the address they were last reported from, if any. A ban
+    from a report closes it as ``banned``, as the console and the admin API do.
     """
 
     async def action(db: Database) -> int:
+        moderation = _moderation(db)
+        actor = f"cli:{login()}"
         if report_id is not None:
             report = await safety.report_by_id(db, report_id)
             if report is None or report.reported_address is None:
                 why = "no such report" if report is None else "the report has no address"
                 print(f"randomchat: report {report_id}: {why}", file=sys.stderr)
                 return EXIT_CONFIG
-            target = report.reported
-            address: str | None = report.reported_address
+            ban = await moderation.ban_reported(
+                actor,
+                report,
+                hours,
+                reason,
+                {**VIA, "address": True},
+                address_hash=report.reported_address,
+            )
         elif user_id is not None:
-            target, address = user_id, await safety.latest_address(db, user_id)
+            address = await safety.latest_address(db, user_id)
+            ban = await moderation.ban(actor, user_id, hours, reason, VIA, address_hash=address)
         else:
             print("randomchat: ban needs USER or --report ID", file=sys.stderr)
             return EXIT_CONFIG
-        now = time.time()
-        ban = await db.ban(
-            target,
-            until=now + hours * 3600,
-            reason=reason,
-            created_by=f"cli:{login()}",
-            now=now,
-            address_hash=address,
-        )
         also = f" and address {ban.address_hash}" if ban.address_hash else ""
-        await audit.record_ban(db, ban, via="cli")
         print(f"banned {shown(ban.user_id)}{also} until {_when(ban.until)}: {shown(ban.reason)}")
         return EXIT_OK
 
@@ -187,9 +204,10 @@ def unban_user(settings: config.Settings, user_id: str | None, address: str | No
     """Lift the ban of ``user_id``, or the bans covering ``address``; exit 1 if there was none."""
 
     async def action(db: Database) -> int:
+        moderation = _moderation(db)
+        actor = f"cli:{login()}"
         if address is not None:
-            users = await safety.unban_address(db, address, time.time())
-            await audit.record_unbans(db, f"cli:{login()}", users, via="cli", address=True)
+            users = await moderation.lift_address(actor, address, VIA)
             if users:
                 print(f"unbanned address {shown(address)} ({', '.join(map(shown, users))})")
                 return EXIT_OK
@@ -198,8 +216,7 @@ def unban_user(settings: config.Settings, user_id: str | None, address: str | No
         if user_id is None:
             print("randomchat: unban needs USER or --address HASH", file=sys.stderr)
             return EXIT_CONFIG
-        if await db.unban(user_id, time.time()):
-            await audit.record_unbans(db, f"cli:{login()}", [user_id], via="cli")
+        if await moderation.lift(actor, user_id, "", VIA):
             print(f"unbanned {shown(user_id)}")
             return EXIT_OK
         print(f"randomchat: {shown(user_id)} has no active ban", file=sys.stderr)

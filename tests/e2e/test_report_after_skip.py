@@ -26,6 +26,7 @@ from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
     web_dist,
 )
 from tests.e2e.test_page_quality import assert_accessible
+from tests.e2e.test_resilience import CHOOSE_CONNECT_TIMEOUT
 from tests.e2e.test_safety_page import visitor
 
 pytestmark = pytest.mark.browser
@@ -134,8 +135,8 @@ def test_a_call_that_never_connected_is_not_called_paused_nor_a_skip(
     alice.add_init_script("window.__rcTest = { dropIce: true };")
     bob = open_and_join(visitor(browser, contexts, phone=True), srv.url, "Bob")
     # Alice gives up first (10 s); Bob would wait a minute.
-    for page, seconds in ((alice, "10"), (bob, "60")):
-        page.evaluate("s => localStorage.setItem('connectTimeout', s)", seconds)
+    for page, seconds in ((alice, 10), (bob, 60)):
+        page.evaluate(CHOOSE_CONNECT_TIMEOUT, seconds)
         page.reload()
         expect(page.get_by_test_id("start")).to_be_enabled(timeout=10_000)
     start_call(alice, bob, "Alice", "Bob")

@@ -41,6 +41,12 @@ from tests.e2e.test_browser import (  # noqa: F401 (fixtures)
 pytestmark = pytest.mark.browser
 
 FRAMES = "async () => await window.__test.inboundVideoFrames()"
+# The connect timeout (seconds) written into the page's remembered choices
+# (web/src/lib/choices.ts); the page reads it when it loads, so reload after.
+CHOOSE_CONNECT_TIMEOUT = (
+    "s => localStorage.setItem('choices.v1', JSON.stringify("
+    "{...JSON.parse(localStorage.getItem('choices.v1') ?? '{}'), connectTimeout: s}))"
+)
 
 
 class Restartable:
@@ -183,11 +189,13 @@ def test_a_call_that_cannot_connect_is_given_up_at_the_timeout_for_someone_else(
 ) -> None:
     alice = join(browser, contexts, server.url, "Alice")
     # Alice's page sends no ICE candidates and ignores Bob's: no path can exist.
-    alice.evaluate("() => localStorage.setItem('connectTimeout', '10')")
+    alice.evaluate(CHOOSE_CONNECT_TIMEOUT, 10)
     alice.add_init_script("window.__rcTest = { dropIce: true };")
     alice.reload()
     expect(alice.get_by_test_id("start")).to_be_enabled(timeout=10_000)
     assert alice.evaluate("() => window.__rcTest.dropIce") is True
+    # the page took the choice (the 20 s wait below would also pass at the default 15 s)
+    expect(alice.get_by_test_id("connect-timeout")).to_have_value("10")
     bob = join(browser, contexts, server.url, "Bob")
     alice.get_by_test_id("start").click()
     expect(alice.get_by_test_id("status")).to_have_attribute("data-phase", "searching")

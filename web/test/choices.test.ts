@@ -45,6 +45,7 @@ const NEW_VISITOR: Choices = {
   safeView: true,
   autoLift: true,
   notify: { sound: true, title: true, vibrate: true },
+  connectTimeout: 15,
 };
 
 /** A visitor who removed every spoken language: a search sends only what is chosen. */
@@ -71,6 +72,7 @@ describe('remembered choices: load and save', () => {
       safeView: false,
       autoLift: false,
       notify: { sound: false, title: true, vibrate: false },
+      connectTimeout: 60,
     };
     expect(saveChoices(s, mine)).toBe(true);
     expect([...s.items.keys()]).toEqual([CHOICES_KEY]);
@@ -102,6 +104,7 @@ describe('remembered choices: load and save', () => {
       autoSearch: 0,
       safeView: false,
       notify: { sound: false, title: 'no' },
+      connectTimeout: 30,
       somethingNewer: [1, 2, 3],
     };
     expect(loadChoices(memoryStorage({ [CHOICES_KEY]: JSON.stringify(saved) }))).toEqual({
@@ -110,7 +113,13 @@ describe('remembered choices: load and save', () => {
       privacy: true,
       safeView: false,
       notify: { sound: false, title: true, vibrate: true },
+      connectTimeout: 30,
     });
+  });
+
+  it.each([[1], [16], [-10], ['30'], [null], [Infinity], [[30]]])('a connect timeout that is not one offered (%s) reads as 15 s', (value) => {
+    const loaded = loadChoices(memoryStorage({ [CHOICES_KEY]: JSON.stringify({ connectTimeout: value, privacy: true }) }));
+    expect(loaded).toEqual({ ...NEW_VISITOR, privacy: true });
   });
 
   it('interests are held to the page rules: at most 10, and strict only with one', () => {
@@ -130,6 +139,7 @@ describe('remembered choices: the keys from before choices.v1', () => {
     safeView: 'off',
     safeViewAutoLift: 'off',
     notify: JSON.stringify({ sound: false, title: true, vibrate: true }),
+    connectTimeout: '30',
   };
 
   it('a returning visitor keeps every choice; the old keys are moved once', () => {
@@ -143,6 +153,7 @@ describe('remembered choices: the keys from before choices.v1', () => {
       safeView: false,
       autoLift: false,
       notify: { sound: false, title: true, vibrate: true },
+      connectTimeout: 30,
     };
     expect(loadChoices(s)).toEqual(expected);
     // written in the new shape; the old keys are gone, the unrelated one stays
@@ -161,8 +172,30 @@ describe('remembered choices: the keys from before choices.v1', () => {
   });
 
   it('old garbage reads as the defaults, field by field', () => {
-    const s = memoryStorage({ interests: '{not json', privacy: 'maybe', mode: 'holo', safeView: '', notify: '[1]' });
+    const s = memoryStorage({ interests: '{not json', privacy: 'maybe', mode: 'holo', safeView: '', notify: '[1]', connectTimeout: '7' });
     expect(loadChoices(s)).toEqual(NEW_VISITOR);
+    expect([...s.items.keys()]).toEqual([CHOICES_KEY]);
+  });
+
+  it('the connect timeout kept beside a choices.v1 written before it joined is moved in once', () => {
+    const older = JSON.stringify({ ...NEW_VISITOR, mode: 'text', connectTimeout: undefined });
+    const s = memoryStorage({ [CHOICES_KEY]: older, connectTimeout: '60' });
+    expect(loadChoices(s)).toEqual({ ...NEW_VISITOR, mode: 'text', connectTimeout: 60 });
+    expect([...s.items.keys()]).toEqual([CHOICES_KEY]);
+    expect(JSON.parse(s.items.get(CHOICES_KEY)!)).toEqual({ ...NEW_VISITOR, mode: 'text', connectTimeout: 60 });
+    // once the record has its own, an old key written again (an older tab) does not override it
+    s.items.set('connectTimeout', '10');
+    expect(loadChoices(s).connectTimeout).toBe(60);
+  });
+
+  it('a full storage keeps the old connect timeout key to be moved next time', () => {
+    const s = memoryStorage({ [CHOICES_KEY]: JSON.stringify({ mode: 'text' }), connectTimeout: '20' });
+    s.full = true;
+    expect(loadChoices(s).connectTimeout).toBe(20);
+    expect(s.items.get('connectTimeout')).toBe('20');
+    s.full = false;
+    expect(loadChoices(s)).toEqual({ ...NEW_VISITOR, mode: 'text', connectTimeout: 20 });
+    expect(s.items.has('connectTimeout')).toBe(false);
   });
 
   it('when the new record cannot be written, the old keys stay to be moved next time', () => {

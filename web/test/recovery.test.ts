@@ -4,7 +4,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_ICE_RESTARTS } from '../src/lib/callSession';
 import { LocalCamera } from '../src/lib/camera';
-import { loadConnectTimeout, DEFAULT_CONNECT_TIMEOUT_S, saveConnectTimeout } from '../src/lib/connectSettings';
 import { linkWords, peerWords } from '../src/lib/connectionWords';
 import { MatchNotifier, type AudioContextLike, type NotifyChoices } from '../src/lib/notifications';
 import { readResume, RESUME_TIMEOUT_MS, willReconnect } from '../src/lib/recovery';
@@ -323,16 +322,6 @@ describe('notifications', () => {
     const names: string[] = [];
     await inCall({ onMatch: (n) => names.push(n) });
     expect(names).toEqual(['Bob']);
-  });
-
-  it('the connect timeout is kept in localStorage, with a default for junk', () => {
-    const store = new Map<string, string>();
-    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
-    expect(loadConnectTimeout(storage)).toBe(DEFAULT_CONNECT_TIMEOUT_S);
-    saveConnectTimeout(storage, 30);
-    expect(loadConnectTimeout(storage)).toBe(30);
-    store.set('connectTimeout', '1');
-    expect(loadConnectTimeout(storage)).toBe(DEFAULT_CONNECT_TIMEOUT_S);
   });
 });
 

@@ -3,19 +3,19 @@
 ``actor`` is ``console:<account>``, ``admin:<token sub>`` (the bearer API) or
 ``cli:<login>``; ``action`` one of ``ACTIONS``; ``target`` the user id, report
 id or account name acted on; ``detail`` a small JSON object (a ban's end, a
-report's id).
+report's id; ``via``: ``api`` or ``cli`` on a ban or lift taken through the bearer
+API or the command line). Bans and lifts are recorded by ``console.actions.Moderation``,
+the one implementation the console, the admin API and the command line share.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import RowMapping, select
 
 from randomchat.db.database import Database
-from randomchat.db.records import Ban
 from randomchat.db.schema import audit_log
 
 ACTIONS = (
@@ -97,33 +97,3 @@ async def entries(
     async with db.transaction("read the audit log") as conn:
         rows = (await conn.execute(query.limit(limit).offset(offset))).mappings().all()
     return [_entry(row) for row in rows]
-
-
-async def record_ban(db: Database, ban: Ban, via: str) -> None:
-    """The entry of a ban made through the admin API or the command line (``via``)."""
-    await record(
-        db,
-        actor=ban.created_by,
-        action="ban",
-        target=ban.user_id,
-        reason=ban.reason,
-        now=ban.created_at,
-        detail={"until": ban.until, "via": via},
-    )
-
-
-async def record_unbans(
-    db: Database, actor: str, users: list[str], via: str, *, address: bool = False
-) -> None:
-    """The entries of lifted bans, one per user (several when an address was lifted)."""
-    detail: dict[str, Any] = {"via": via, "address": True} if address else {"via": via}
-    for user_id in users:
-        await record(
-            db,
-            actor=actor,
-            action="unban",
-            target=user_id,
-            reason="",
-            now=time.time(),
-            detail=detail,
-        )

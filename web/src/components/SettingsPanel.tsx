@@ -1,5 +1,4 @@
-import { useState } from 'react';
-import { CONNECT_TIMEOUT_CHOICES, loadConnectTimeout, saveConnectTimeout } from '../lib/connectSettings';
+import { CONNECT_TIMEOUT_CHOICES } from '../lib/connectSettings';
 import type { Choices } from '../lib/choices';
 import type { NotifyChoices } from '../lib/notifications';
 import { useT, type MessageKey } from '../i18n';
@@ -11,24 +10,22 @@ const NOTIFY_LABELS: Record<keyof NotifyChoices, MessageKey> = {
 };
 
 /**
- * Notifications on a match (kept with the user's choices, choices.ts) and the
- * connect timeout (connectSettings.ts). `open`: unfolded at first (inside the
- * phone's sheet, which is already one tap away).
+ * Notifications on a match and the connect timeout (connectSettings.ts), both
+ * kept with the user's choices (choices.ts) and changed through `change`.
+ * `open`: unfolded at first (inside the phone's sheet, which is already one
+ * tap away).
  */
 export function SettingsPanel({
   choices,
   change,
-  storage = window.localStorage,
   open = false,
 }: {
   choices: Choices;
   change: (patch: Partial<Choices>) => void;
-  storage?: Storage;
   open?: boolean;
 }) {
   const t = useT();
   const notify = choices.notify;
-  const [timeout, setTimeoutS] = useState<number>(() => loadConnectTimeout(storage));
   return (
     <details className="settings" data-testid="settings" open={open || undefined}>
       <summary>{t('settings.title')}</summary>
@@ -50,12 +47,8 @@ export function SettingsPanel({
         <span>{t('settings.giveUp')}</span>
         <select
           data-testid="connect-timeout"
-          value={timeout}
-          onChange={(e) => {
-            const seconds = Number(e.target.value);
-            setTimeoutS(seconds);
-            saveConnectTimeout(storage, seconds);
-          }}
+          value={choices.connectTimeout}
+          onChange={(e) => change({ connectTimeout: Number(e.target.value) })}
         >
           {CONNECT_TIMEOUT_CHOICES.map((s) => (
             <option key={s} value={s}>

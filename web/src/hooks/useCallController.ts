@@ -3,7 +3,6 @@ import { io } from 'socket.io-client';
 import { CallController, type RoomState } from '../lib/callController';
 import type { LocalCamera } from '../lib/camera';
 import type { Choices } from '../lib/choices';
-import { loadConnectTimeout } from '../lib/connectSettings';
 import { browserNotifier } from '../lib/notifications';
 import { attachPage, testDropIce } from '../lib/recovery';
 import { peerRegistry } from '../lib/runtime';
@@ -14,7 +13,8 @@ const NO_SUBSCRIPTION = () => () => {};
  * The socket and the call controller, one pair per token: created when the
  * room opens, disposed (socket closed, call ended) when it closes.
  * `onRefused` runs when the server refuses the token for good. `choices` reads
- * the user's current choices (usePersistentChoices): each search sends them.
+ * the user's current choices (usePersistentChoices): each search sends them,
+ * and each new call takes its connect timeout from them.
  */
 export function useCallController(
   token: string,
@@ -33,7 +33,7 @@ export function useCallController(
       getLocalStream: () => camera.stream,
       onRefused,
       onMatch: (name) => notifier.match(name),
-      connectTimeoutMs: () => loadConnectTimeout(window.localStorage) * 1000,
+      connectTimeoutMs: () => choices().connectTimeout * 1000,
       dropCandidates: testDropIce(window),
       choices,
       log: (...args) => console.debug('[randomchat]', ...args),

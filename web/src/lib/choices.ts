@@ -7,6 +7,7 @@
 // reader in `READ`, and (when the server is told) a line in `searchOptions`.
 // Nothing else changes: an old saved value without the field reads its default.
 
+import { connectTimeoutChoice, DEFAULT_CONNECT_TIMEOUT_S } from './connectSettings';
 import { addInterests } from './interests';
 import type { NotifyChoices } from './notifications';
 import { MAX_LANGUAGES, type Mode, type SearchOptions } from './protocol';
@@ -32,6 +33,8 @@ export interface Choices {
   autoLift: boolean;
   /** how a hidden tab is told of a match (notifications.ts) */
   notify: NotifyChoices;
+  /** seconds a new call may take to carry media before it is given up (connectSettings.ts) */
+  connectTimeout: number;
 }
 
 /** A new visitor's choices: video, the page's language, nobody filtered out, every safety aid on. */
@@ -47,6 +50,7 @@ export function defaultChoices(language = 'en'): Choices {
     safeView: true,
     autoLift: true,
     notify: { sound: true, title: true, vibrate: true },
+    connectTimeout: DEFAULT_CONNECT_TIMEOUT_S,
   };
 }
 
@@ -100,13 +104,18 @@ const READ: { [K in keyof Choices]: Reader<Choices[K]> } = {
     const base = defaultChoices().notify;
     return { sound: bool(raw.sound) ?? base.sound, title: bool(raw.title) ?? base.title, vibrate: bool(raw.vibrate) ?? base.vibrate };
   },
+  connectTimeout: connectTimeoutChoice,
 };
+
+/** The fields of a JSON object; anything else has none. */
+function fieldsOf(raw: unknown): Record<string, unknown> {
+  return raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+}
 
 /** Choices from an untrusted object: known fields that read well, defaults for the rest. */
 export function readChoices(raw: unknown, language?: string): Choices {
   const choices = defaultChoices(language);
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return choices;
-  const fields = raw as Record<string, unknown>;
+  const fields = fieldsOf(raw);
   for (const key of Object.keys(READ) as (keyof Choices)[]) {
     const value = READ[key](fields[key]);
     if (value !== undefined) (choices as unknown as Record<string, unknown>)[key] = value;
@@ -118,7 +127,17 @@ export function readChoices(raw: unknown, language?: string): Choices {
 }
 
 // Before choices.v1 each choice had its own key and its own spelling (until 2026-12).
-const LEGACY = { interests: 'interests', privacy: 'privacy', mode: 'mode', safeView: 'safeView', autoLift: 'safeViewAutoLift', notify: 'notify' } as const;
+// The connect timeout kept its own key (seconds as a string) alongside choices.v1
+// for a while, so it is also looked for when choices.v1 exists (loadChoices).
+const LEGACY = {
+  interests: 'interests',
+  privacy: 'privacy',
+  mode: 'mode',
+  safeView: 'safeView',
+  autoLift: 'safeViewAutoLift',
+  notify: 'notify',
+  connectTimeout: 'connectTimeout',
+} as const;
 
 function parse(text: string | null): unknown {
   if (text === null) return undefined;
@@ -141,20 +160,30 @@ function readLegacy(get: (key: string) => string | null): Record<string, unknown
     safeView: onOff(LEGACY.safeView),
     autoLift: onOff(LEGACY.autoLift),
     notify: parse(get(LEGACY.notify)),
+    connectTimeout: parse(get(LEGACY.connectTimeout)),
   };
 }
 
 /**
  * The remembered choices, or the defaults. A visitor from before choices.v1
  * keeps what they chose: the old keys are read once, written as choices.v1 and
- * removed (kept if the write fails, to be tried again next time). Storage that
+ * removed (kept if the write fails, to be tried again next time); so is the old
+ * connect timeout key beside a choices.v1 written before it joined. Storage that
  * is missing, refused (private mode) or full gives the defaults, never an error.
  */
 export function loadChoices(storage: StorageLike | null, language?: string): Choices {
   if (!storage) return defaultChoices(language);
   try {
     const saved = storage.getItem(CHOICES_KEY);
-    if (saved !== null) return readChoices(parse(saved), language);
+    if (saved !== null) {
+      const fields = fieldsOf(parse(saved));
+      const oldTimeout = storage.getItem(LEGACY.connectTimeout);
+      // the record's own value wins: an old key written later came from an older tab
+      if (oldTimeout === null || 'connectTimeout' in fields) return readChoices(fields, language);
+      const choices = readChoices({ ...fields, connectTimeout: parse(oldTimeout) }, language);
+      if (saveChoices(storage, choices)) storage.removeItem(LEGACY.connectTimeout);
+      return choices;
+    }
     const legacyKeys = Object.values(LEGACY).filter((key) => storage.getItem(key) !== null);
     if (!legacyKeys.length) return defaultChoices(language);
     const choices = readChoices(readLegacy((key) => storage.getItem(key)), language);

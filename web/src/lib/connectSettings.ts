@@ -1,6 +1,6 @@
 // How long a new call may take to carry media before the page gives up and
-// finds someone else (CallSession's connect timeout), kept in
-// localStorage.connectTimeout (seconds).
+// finds someone else (CallSession's connect timeout). The user's choice of it
+// is kept with the other choices (choices.ts, `connectTimeout`, in seconds).
 //
 // Default 15 s: time to media (match-found to the first remote frame) is
 // about 0.5 s between two browsers on one host (docs/performance.md, measured
@@ -11,13 +11,8 @@
 
 export const CONNECT_TIMEOUT_CHOICES = [10, 15, 20, 30, 60] as const;
 export const DEFAULT_CONNECT_TIMEOUT_S = 15;
-const KEY = 'connectTimeout';
 
-export function loadConnectTimeout(storage: Pick<Storage, 'getItem'>): number {
-  const n = Number(storage.getItem(KEY));
-  return (CONNECT_TIMEOUT_CHOICES as readonly number[]).includes(n) ? n : DEFAULT_CONNECT_TIMEOUT_S;
-}
-
-export function saveConnectTimeout(storage: Pick<Storage, 'setItem'>, seconds: number): void {
-  storage.setItem(KEY, String(seconds));
+/** `raw` when it is one of the offered choices (storage is the user's to edit), else undefined. */
+export function connectTimeoutChoice(raw: unknown): number | undefined {
+  return typeof raw === 'number' && (CONNECT_TIMEOUT_CHOICES as readonly number[]).includes(raw) ? raw : undefined;
 }
