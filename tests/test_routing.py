@@ -104,9 +104,9 @@ async def test_an_event_for_this_node_is_written_here_under_the_call_scope() -> 
     ]
     assert metrics.undelivered.labels("signal-offer")._value.get() == 1  # type: ignore[attr-defined]
     assert metrics.undelivered.labels("match-found")._value.get() == 1  # type: ignore[attr-defined]
-    assert delivery.local.partner_told("n1.a") == "n2.b"
+    assert delivery.local.scope.partner("n1.a") == "n2.b"
     delivery.forget("n1.a")
-    assert delivery.local.partner_told("n1.a") is None
+    assert delivery.local.scope.partner("n1.a") is None
 
 
 async def test_what_arrives_is_completed_then_written_inside_its_call(

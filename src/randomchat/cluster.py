@@ -111,7 +111,7 @@ async def state_lost(delivery: LocalDelivery, gateway: Gateway, lobby: Lobby, si
     while stalled): a socket in a call is told as if its partner had gone; one that was
     waiting is queued again with the options of its search (its page still shows it
     waiting, and would otherwise wait for nobody, unseen by every newcomer)."""
-    partner = delivery.partner_told(sid)
+    partner = delivery.scope.partner(sid)  # the call it was last told of (CallScope)
     if partner is not None:
         await delivery.emit(sid, ServerEvent.PARTNER_DISCONNECTED, Empty(), partner)
         return

@@ -152,10 +152,6 @@ class LocalDelivery:
     def forget(self, sid: str) -> None:
         self.scope.forget(sid)
 
-    def partner_told(self, sid: str) -> str | None:
-        """The partner of the call ``sid`` was last told of, if that call is not over."""
-        return self.scope.partner(sid)
-
     def told(self) -> int:
         """How many sockets here are in a call as far as they know (for the leak checks)."""
         return len(self.scope)

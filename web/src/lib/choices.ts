@@ -166,27 +166,22 @@ function readLegacy(get: (key: string) => string | null): Record<string, unknown
 
 /**
  * The remembered choices, or the defaults. A visitor from before choices.v1
- * keeps what they chose: the old keys are read once, written as choices.v1 and
- * removed (kept if the write fails, to be tried again next time); so is the old
- * connect timeout key beside a choices.v1 written before it joined. Storage that
- * is missing, refused (private mode) or full gives the defaults, never an error.
+ * keeps what they chose: the old keys fill what the record lacks (all of it
+ * before choices.v1; the connect timeout in a choices.v1 written before it
+ * joined), are written as choices.v1 and removed (kept if the write fails, to be
+ * tried again next time). Storage that is missing, refused (private mode) or
+ * full gives the defaults, never an error.
  */
 export function loadChoices(storage: StorageLike | null, language?: string): Choices {
   if (!storage) return defaultChoices(language);
   try {
-    const saved = storage.getItem(CHOICES_KEY);
-    if (saved !== null) {
-      const fields = fieldsOf(parse(saved));
-      const oldTimeout = storage.getItem(LEGACY.connectTimeout);
-      // the record's own value wins: an old key written later came from an older tab
-      if (oldTimeout === null || 'connectTimeout' in fields) return readChoices(fields, language);
-      const choices = readChoices({ ...fields, connectTimeout: parse(oldTimeout) }, language);
-      if (saveChoices(storage, choices)) storage.removeItem(LEGACY.connectTimeout);
-      return choices;
-    }
-    const legacyKeys = Object.values(LEGACY).filter((key) => storage.getItem(key) !== null);
-    if (!legacyKeys.length) return defaultChoices(language);
-    const choices = readChoices(readLegacy((key) => storage.getItem(key)), language);
+    const get = (key: string) => storage.getItem(key);
+    const saved = get(CHOICES_KEY);
+    const fields = saved === null ? {} : fieldsOf(parse(saved));
+    const legacyKeys = Object.values(LEGACY).filter((key) => get(key) !== null);
+    if (!legacyKeys.length) return readChoices(fields, language);
+    // the record's own values win: an old key written later came from an older tab
+    const choices = readChoices({ ...readLegacy(get), ...fields }, language);
     if (saveChoices(storage, choices)) legacyKeys.forEach((key) => storage.removeItem(key));
     return choices;
   } catch {
